@@ -1,0 +1,8 @@
+// Package sitegen renders a set of markdown pages into a static HTML site that works offline and from file://.
+//
+// It knows nothing about fleets: callers hand it pages (a slash path, a title, markdown and the source name used in
+// error messages) and static files. A build parses every page (GitHub-flavoured markdown, YAML front matter, heading
+// IDs), checks every local link and #anchor, rewrites links to relative ".../index.html" paths, highlights code at
+// build time with CSS classes, and writes each page with navigation, a table of contents, a search box backed by an
+// index loaded as a script, and a light/dark theme. The same input always produces byte-identical output.
+package sitegen

@@ -1,0 +1,138 @@
+package sitegen
+
+import (
+	"fmt"
+	"net/url"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/yuin/goldmark/ast"
+)
+
+// checkLinks resolves every local link and image of every page, rewrites it to a relative URL that works from
+// file:// (directory pages end in index.html), and reports every broken target or #anchor with file:line.
+func checkLinks(site Site, pages []*parsedPage) error {
+	byPath := make(map[string]*parsedPage, len(pages))
+	anchors := make(map[string]map[string]bool, len(pages))
+	for _, p := range pages {
+		byPath[p.Path] = p
+		ids := make(map[string]bool, len(p.headings))
+		for _, h := range p.headings {
+			ids[h.ID] = true
+		}
+		anchors[p.Path] = ids
+	}
+	files := make(map[string]bool, len(site.Files))
+	for _, f := range site.Files {
+		files[f.Path] = true
+	}
+	var probs []string
+	for _, p := range pages {
+		for _, l := range p.links {
+			dest, msg := resolveLink(p.Path, l.dest, byPath, anchors, files)
+			if msg != "" {
+				probs = append(probs, fmt.Sprintf("%s:%d: %s", p.source(), l.line, msg))
+				continue
+			}
+			switch n := l.node.(type) {
+			case *ast.Link:
+				n.Destination = []byte(dest)
+			case *ast.Image:
+				n.Destination = []byte(dest)
+			}
+		}
+	}
+	if len(probs) > 0 {
+		sort.Strings(probs)
+		return &BuildError{Problems: probs}
+	}
+	return nil
+}
+
+// resolveLink returns the rewritten destination of a link written on page from, or a message saying why it is
+// broken. External links (with a scheme or starting with //) are left alone.
+func resolveLink(from, dest string, pages map[string]*parsedPage, anchors map[string]map[string]bool, files map[string]bool) (string, string) {
+	if dest == "" {
+		return "", "empty link"
+	}
+	if u, err := url.Parse(dest); err == nil && u.Scheme != "" || strings.HasPrefix(dest, "//") {
+		return dest, ""
+	}
+	target, frag, _ := strings.Cut(dest, "#")
+	if strings.Contains(target, "?") {
+		return "", fmt.Sprintf("broken link %q: query strings are not supported on local links", dest)
+	}
+	if target == "" {
+		if !anchors[from][frag] {
+			return "", fmt.Sprintf("broken anchor %q: no heading with that id on this page", dest)
+		}
+		return dest, ""
+	}
+	var p string
+	if strings.HasPrefix(target, "/") {
+		p = path.Clean(strings.TrimPrefix(target, "/"))
+	} else {
+		p = path.Join(path.Dir(sourcePath(from)), target)
+	}
+	if p == ".." || strings.HasPrefix(p, "../") {
+		return "", fmt.Sprintf("broken link %q: leaves the site", dest)
+	}
+	if p == "." {
+		p = ""
+	}
+	root := rootPrefix(from)
+	if files[p] {
+		return root + p + fragSuffix(frag), ""
+	}
+	page := pageFor(p)
+	if _, ok := pages[page]; !ok {
+		return "", fmt.Sprintf("broken link %q: no page %q", dest, page)
+	}
+	if frag != "" && !anchors[page][frag] {
+		return "", fmt.Sprintf("broken anchor %q: page %q has no heading with id %q", dest, page, frag)
+	}
+	return root + pageURL(page) + fragSuffix(frag), ""
+}
+
+// sourcePath is where a page's markdown would live, so that relative links resolve like they do on a forge.
+func sourcePath(page string) string {
+	if page == "" {
+		return "index.md"
+	}
+	return page + ".md"
+}
+
+// pageFor maps the ways a page can be named in a link ("a/b.md", "a/b/", "a/b/index.html", "a/index") to its path.
+func pageFor(p string) string {
+	for _, suffix := range []string{"/index.html", "/index.md", ".md", ".html", "/"} {
+		p = strings.TrimSuffix(p, suffix)
+	}
+	if p == "index" {
+		return ""
+	}
+	return p
+}
+
+// pageURL is the site-relative file of a page: its directory's index.html.
+func pageURL(page string) string {
+	if page == "" {
+		return "index.html"
+	}
+	return page + "/index.html"
+}
+
+// rootPrefix climbs from a page's directory back to the site root.
+func rootPrefix(page string) string {
+	if page == "" {
+		return ""
+	}
+	return strings.Repeat("../", strings.Count(page, "/")+1)
+}
+
+func fragSuffix(frag string) string {
+	if frag == "" {
+		return ""
+	}
+	return "#" + frag
+}
