@@ -1,0 +1,160 @@
+package sitegen
+
+import (
+	"bytes"
+	"context"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath finds Chromium, skipping the test when it is absent (failing under CI=true, where it is installed).
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium is required under CI=true (apt-get install -y chromium)")
+	}
+	t.Skip("chromium not installed (apt-get install -y chromium); skipping the browser test")
+	return ""
+}
+
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	// Start the browser with a context without timeout: a timeout here would kill the browser later.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// TestBrowserFileURL opens the built site from file://, searches, follows a result and a content link, toggles dark
+// mode, and checks a screenshot is not blank.
+func TestBrowserFileURL(t *testing.T) {
+	ctx := newBrowser(t)
+	out := t.TempDir()
+	if err := Build(context.Background(), testSite(t), out); err != nil {
+		t.Fatal(err)
+	}
+	step, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+
+	home := "file://" + filepath.ToSlash(filepath.Join(out, "index.html"))
+	if err := chromedp.Do(step,
+		chromedp.Navigate(home),
+		chromedp.WaitVisible(chromedp.CSS("#search")),
+		chromedp.SendKeys(chromedp.CSS("#search"), "restart"),
+		chromedp.WaitVisible(chromedp.CSS("#search-results a")),
+	); err != nil {
+		t.Fatalf("search: %v", err)
+	}
+	first, err := chromedp.Run(step, chromedp.Text(chromedp.CSS("#search-results li:first-child .r-title")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first != "Restart an app" {
+		t.Fatalf("first search result = %q, want %q", first, "Restart an app")
+	}
+	if err := chromedp.Do(step,
+		chromedp.Click(chromedp.CSS("#search-results li:first-child a")),
+		chromedp.WaitVisible(chromedp.CSS("#steps")),
+	); err != nil {
+		t.Fatalf("follow search result: %v", err)
+	}
+	loc, err := chromedp.Run(step, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(loc, "/ops/restart/index.html") {
+		t.Fatalf("search result led to %s", loc)
+	}
+
+	// Follow a link in the content: a deep link to another page's heading.
+	if err := chromedp.Do(step,
+		chromedp.Click(chromedp.CSS(`article a[href$="books/index.html#health"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#health")),
+	); err != nil {
+		t.Fatalf("follow content link: %v", err)
+	}
+	loc, err = chromedp.Run(step, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(loc, "/apps/books/index.html#health") {
+		t.Fatalf("content link led to %s", loc)
+	}
+	css, err := chromedp.Run(step, chromedp.Evaluate[int]("document.styleSheets.length"))
+	if err != nil || css != 1 {
+		t.Fatalf("stylesheet not loaded from file:// (sheets=%d, err=%v)", css, err)
+	}
+
+	light, err := chromedp.Run(step, chromedp.Evaluate[string]("getComputedStyle(document.body).backgroundColor"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(step, chromedp.Click(chromedp.CSS("#theme-toggle"))); err != nil {
+		t.Fatal(err)
+	}
+	dark, err := chromedp.Run(step, chromedp.Evaluate[string]("getComputedStyle(document.body).backgroundColor"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if light == dark {
+		t.Fatalf("theme toggle did not change the background (%s)", light)
+	}
+
+	shot, err := chromedp.Run(step, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertNotBlank(t, shot)
+	if dst := os.Getenv("SITEGEN_SCREENSHOT"); dst != "" { // for a person to look at
+		if err := os.WriteFile(dst, shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func assertNotBlank(t *testing.T, shot []byte) {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatalf("decode screenshot: %v", err)
+	}
+	b := img.Bounds()
+	colors := map[[3]uint32]int{}
+	for y := b.Min.Y; y < b.Max.Y; y += 4 {
+		for x := b.Min.X; x < b.Max.X; x += 4 {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			colors[[3]uint32{r >> 8, g >> 8, bl >> 8}]++
+		}
+	}
+	if len(colors) < 8 {
+		t.Fatalf("screenshot looks blank: %d distinct colours", len(colors))
+	}
+}
