@@ -1,0 +1,100 @@
+package sitegen
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestServeRebuildsAndTellsPagesToReload(t *testing.T) {
+	src := t.TempDir()
+	page := filepath.Join(src, "index.md")
+	if err := os.WriteFile(page, []byte("# Home\n\nfirst version\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Serve(ctx, ServeOptions{
+			Listener: ln,
+			Watch:    []string{src},
+			Interval: 10 * time.Millisecond,
+			Load: func(context.Context) (Site, error) {
+				pages, files, err := ReadDir(os.DirFS(src))
+				return Site{Title: "live", Pages: pages, Files: files}, err
+			},
+		})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}()
+	base := "http://" + ln.Addr().String()
+
+	body := get(t, base+"/")
+	if !strings.Contains(body, "first version") || !strings.Contains(body, `data-livereload="`+LiveReloadPath+`"`) {
+		t.Fatalf("first page lacks content or live reload hook:\n%s", body)
+	}
+
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+LiveReloadPath, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	events := bufio.NewReader(resp.Body)
+	if line, _ := events.ReadString('\n'); !strings.HasPrefix(line, ": connected") {
+		t.Fatalf("unexpected first event line %q", line)
+	}
+
+	if err := os.WriteFile(page, []byte("# Home\n\nsecond, longer version\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		line, err := events.ReadString('\n')
+		if err != nil {
+			t.Fatalf("event stream ended before a reload: %v", err)
+		}
+		if line == "event: reload\n" {
+			break
+		}
+	}
+	if body := get(t, base+"/index.html"); !strings.Contains(body, "second, longer version") {
+		t.Fatalf("page not rebuilt:\n%s", body)
+	}
+
+	// A broken edit keeps the last good site.
+	if err := os.WriteFile(page, []byte("# Home\n\n[broken](nowhere.md)\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if body := get(t, base+"/"); !strings.Contains(body, "second, longer version") {
+		t.Fatalf("last good site not served:\n%s", body)
+	}
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
