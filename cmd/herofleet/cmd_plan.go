@@ -1,0 +1,180 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/herofleet/herofleet/fleet"
+)
+
+func init() {
+	register(func(g *globals) *cobra.Command {
+		var host, role, against, format string
+		cmd := &cobra.Command{
+			Use:   "plan [--host H | --role R] [--against REV] [DIR]",
+			Short: "Show what a host or role runs and what a change would do to it",
+			Long: `Resolve the fleet repo (the current directory by default) for a host (hosts/<H>.yaml) or a role:
+the apps it runs in apply order and the catalog it may install on click. With neither flag, every role and host.
+
+With --against REV (DIR must be a git work tree), compare with the fleet at REV and list what the change
+installs, upgrades, restarts or removes on each target, with the reasons.`,
+			Args: cobra.MaximumNArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				if host != "" && role != "" {
+					return invalid(errors.New("give --host or --role, not both"))
+				}
+				write, ok := planWriters[format]
+				if !ok {
+					return invalid(fmt.Errorf("--format %q: use text, json or markdown", format))
+				}
+				dir := dirArg(args)
+				after, err := loadFleet(dir)
+				if err != nil {
+					return err
+				}
+				var before *fleet.Fleet
+				if against != "" {
+					before, err = fleet.LoadRevision(dir, against)
+					var fe fleet.Errors
+					if errors.As(err, &fe) {
+						// The base may itself be broken; a plan against it still says what the change does.
+						fmt.Fprintf(cmd.ErrOrStderr(), "note: the fleet at %s has %d problem(s); planning against it as read\n", against, len(fe))
+					} else if err != nil {
+						return err
+					}
+				}
+				var plans []fleet.Plan
+				switch {
+				case host != "":
+					if after.Hosts[host] == nil {
+						return invalid(fmt.Errorf("unknown host %q: there is no hosts/%s.yaml (use --role for hosts without one)", host, host))
+					}
+					plans = []fleet.Plan{fleet.PlanTarget(before, after, fleet.Target{Host: host})}
+				case role != "":
+					if after.Roles[role] == nil {
+						return invalid(fmt.Errorf("unknown role %q", role))
+					}
+					plans = []fleet.Plan{fleet.PlanTarget(before, after, fleet.Target{Role: role})}
+				default:
+					plans = fleet.PlanAll(before, after)
+				}
+				return write(cmd.OutOrStdout(), plans, against)
+			},
+		}
+		cmd.Flags().StringVar(&host, "host", "", "plan the host described by hosts/`H`.yaml")
+		cmd.Flags().StringVar(&role, "role", "", "plan a host of role `R` that has no hosts file")
+		cmd.Flags().StringVar(&against, "against", "", "compare with the fleet at git revision `REV`")
+		cmd.Flags().StringVar(&format, "format", "text", "output format: text, json or markdown")
+		_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json", "markdown"}, cobra.ShellCompDirectiveNoFileComp))
+		return cmd
+	})
+}
+
+var planWriters = map[string]func(io.Writer, []fleet.Plan, string) error{
+	"text":     writePlanText,
+	"json":     writePlanJSON,
+	"markdown": writePlanMarkdown,
+}
+
+func writePlanJSON(w io.Writer, plans []fleet.Plan, against string) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		Against string       `json:"against,omitempty"`
+		Plans   []fleet.Plan `json:"plans"`
+	}{against, plans})
+}
+
+func writePlanText(w io.Writer, plans []fleet.Plan, against string) error {
+	var b strings.Builder
+	for i, p := range plans {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "%s", p.Target)
+		if p.Host != "" {
+			fmt.Fprintf(&b, " (role %s, address %s)", p.Role, p.Address)
+		}
+		b.WriteString("\n")
+		if p.Error != "" {
+			fmt.Fprintf(&b, "  error: %s\n", p.Error)
+			continue
+		}
+		fmt.Fprintf(&b, "  runs:    %s\n", listOrNone(p.Apps))
+		fmt.Fprintf(&b, "  catalog: %s\n", listOrNone(p.Catalog))
+		if against == "" {
+			continue
+		}
+		if len(p.Changes) == 0 {
+			fmt.Fprintf(&b, "  no change against %s\n", against)
+		}
+		for _, c := range p.Changes {
+			fmt.Fprintf(&b, "  %-8s %s: %s\n", c.Action, c.App, strings.Join(c.Reasons, "; "))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writePlanMarkdown is made for a pull-request comment: the targets a change touches first, in detail.
+func writePlanMarkdown(w io.Writer, plans []fleet.Plan, against string) error {
+	var b strings.Builder
+	if against != "" {
+		changed := 0
+		for _, p := range plans {
+			if len(p.Changes) > 0 {
+				changed++
+			}
+		}
+		fmt.Fprintf(&b, "## herofleet plan against `%s`\n\n", against)
+		fmt.Fprintf(&b, "%d of %d targets change.\n\n", changed, len(plans))
+	} else {
+		b.WriteString("## herofleet plan\n\n")
+	}
+	for _, p := range plans {
+		fmt.Fprintf(&b, "### %s\n\n", p.Target)
+		if p.Error != "" {
+			fmt.Fprintf(&b, "**error:** %s\n\n", p.Error)
+			continue
+		}
+		if p.Host != "" {
+			fmt.Fprintf(&b, "Role `%s`, address `%s`.\n\n", p.Role, p.Address)
+		}
+		fmt.Fprintf(&b, "- runs: %s\n- catalog: %s\n\n", codeList(p.Apps), codeList(p.Catalog))
+		if against == "" {
+			continue
+		}
+		if len(p.Changes) == 0 {
+			b.WriteString("No change.\n\n")
+			continue
+		}
+		b.WriteString("| action | app | why |\n|---|---|---|\n")
+		for _, c := range p.Changes {
+			fmt.Fprintf(&b, "| %s | `%s` | %s |\n", c.Action, c.App, mdCell(strings.Join(c.Reasons, "; ")))
+		}
+		b.WriteString("\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func listOrNone(l []string) string {
+	if len(l) == 0 {
+		return "(none)"
+	}
+	return strings.Join(l, ", ")
+}
+
+func codeList(l []string) string {
+	if len(l) == 0 {
+		return "(none)"
+	}
+	return "`" + strings.Join(l, "`, `") + "`"
+}
+
+func mdCell(s string) string { return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s) }

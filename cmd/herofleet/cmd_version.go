@@ -1,0 +1,44 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+)
+
+// Set at link time by `make release`: -X main.version=… -X main.commit=….
+var (
+	version = "dev"
+	commit  = ""
+)
+
+func init() {
+	register(func(g *globals) *cobra.Command {
+		return &cobra.Command{
+			Use:   "version",
+			Short: "Print herofleet's version and commit",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				fmt.Fprintf(cmd.OutOrStdout(), "herofleet %s (commit %s, %s, %s/%s)\n", version, buildCommit(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+				return nil
+			},
+		}
+	})
+}
+
+// buildCommit is the commit set at link time, else the one the Go toolchain stamped, else "unknown".
+func buildCommit() string {
+	if commit != "" {
+		return commit
+	}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				return s.Value
+			}
+		}
+	}
+	return "unknown"
+}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// globals are the flags every subcommand shares.
+type globals struct {
+	agentURL  string // where the CLI reaches the agent
+	tokenFile string // the agent's bearer token, for mutating calls
+	verbose   bool
+}
+
+// logger is the one slog logger handed down to the packages a command uses.
+func (g *globals) logger() *slog.Logger {
+	level := slog.LevelInfo
+	if g.verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// subcommands is filled by each cmd_*.go file's init: one file per subcommand.
+var subcommands []func(g *globals) *cobra.Command
+
+func register(c func(g *globals) *cobra.Command) { subcommands = append(subcommands, c) }
+
+func newRoot() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "herofleet",
+		Short: "Run a tester fleet from one git repo",
+		Long: `herofleet runs a fleet of tester VMs and an admin VM from one git repo, the fleet repo.
+
+Each VM runs "herofleet agent", which pulls the fleet repo, installs the app bundles that belong on it and
+reports status to the cockpit. "herofleet site" renders the deployment runbook from the same repo.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&g.agentURL, "agent", envOr("HEROFLEET_AGENT", "http://127.0.0.1:7070"), "the agent's API `URL`")
+	root.PersistentFlags().StringVar(&g.tokenFile, "token-file", "", "file holding the agent's bearer token (default: $HEROFLEET_TOKEN)")
+	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log debug messages")
+	for _, c := range subcommands {
+		root.AddCommand(c(g))
+	}
+	return root
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,301 @@
+package fleet
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// maxFiles bounds how many files one folder of a fleet may hold.
+const maxFiles = 100_000
+
+// folders of a fleet repo and the extension their files carry.
+var folders = []struct{ dir, ext string }{{"apps", ".yaml"}, {"roles", ".yaml"}, {"hosts", ".yaml"}, {"runbook", ".md"}}
+
+// files is a fleet repo read into memory: slash path -> content. Problems met while reading (a symlink leaving the
+// repo, a file too large) are collected beside it, so they are reported with the rest.
+type files struct {
+	data map[string][]byte
+	errs errs
+}
+
+// LoadDir loads and validates the fleet in dir. A fleet with problems returns the Fleet as far as it could be read
+// and an Errors listing every problem; an error of another type means the fleet could not be read at all.
+func LoadDir(dir string) (*Fleet, error) {
+	fs, err := readDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return load(fs, "")
+}
+
+// LoadCommit loads and validates the fleet at commit hash of repo.
+func LoadCommit(repo *git.Repository, hash plumbing.Hash) (*Fleet, error) {
+	c, err := repo.CommitObject(hash)
+	if err != nil {
+		return nil, fmt.Errorf("fleet commit %s: %w", hash, err)
+	}
+	fs, err := readTree(c)
+	if err != nil {
+		return nil, err
+	}
+	return load(fs, hash.String())
+}
+
+// LoadRevision loads the fleet at a revision of the git repository in dir ("HEAD", a branch, a tag, a hash).
+func LoadRevision(dir, rev string) (*Fleet, error) {
+	repo, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true})
+	if err != nil {
+		return nil, fmt.Errorf("open git repository %s: %w", dir, err)
+	}
+	h, err := repo.ResolveRevision(plumbing.Revision(rev))
+	if err != nil {
+		return nil, fmt.Errorf("resolve %q in %s: %w", rev, dir, err)
+	}
+	return LoadCommit(repo, *h)
+}
+
+func readDir(dir string) (*files, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("fleet directory: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("fleet directory %s is not a directory", dir)
+	}
+	// os.Root refuses to follow a symlink out of the repo, whatever its depth.
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("fleet directory: %w", err)
+	}
+	defer root.Close()
+	return readFS(root.FS()), nil
+}
+
+// LoadFS loads and validates a fleet held in fsys (the embedded example fleet, a test's file tree).
+func LoadFS(fsys fs.FS) (*Fleet, error) { return load(readFS(fsys), "") }
+
+func readFS(fsys fs.FS) *files {
+	fl := &files{data: map[string][]byte{}}
+	fl.readFSFile(fsys, "fleet.yaml")
+	for _, f := range folders {
+		entries, err := fs.ReadDir(fsys, f.dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			fl.errs.add(f.dir, Pos{}, "cannot read folder: %v", err)
+			continue
+		}
+		if len(entries) > maxFiles {
+			fl.errs.add(f.dir, Pos{}, "holds %d entries; at most %d", len(entries), maxFiles)
+			continue
+		}
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), ".") {
+				continue
+			}
+			name := f.dir + "/" + e.Name()
+			if e.IsDir() {
+				fl.errs.add(name, Pos{}, "unexpected folder: %s/ holds only %s files", f.dir, f.ext)
+				continue
+			}
+			fl.readFSFile(fsys, name)
+		}
+	}
+	return fl
+}
+
+// readFSFile reads one file of the fleet; a symlink is followed only while it stays inside the repo.
+func (fl *files) readFSFile(fsys fs.FS, name string) {
+	f, err := fsys.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, lerr := fs.Stat(fsys, path.Dir(name)); lerr == nil && name != "fleet.yaml" {
+			fl.errs.add(name, Pos{}, "broken symlink")
+		}
+		return
+	}
+	if err != nil {
+		if strings.Contains(err.Error(), "escapes") {
+			fl.errs.add(name, Pos{}, "symlink leaves the fleet repo")
+		} else {
+			fl.errs.add(name, Pos{}, "cannot read: %v", err)
+		}
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		fl.errs.add(name, Pos{}, "cannot read: %v", err)
+		return
+	}
+	if !st.Mode().IsRegular() {
+		fl.errs.add(name, Pos{}, "not a regular file")
+		return
+	}
+	fl.put(name, f)
+}
+
+// put reads at most one byte over the limit, so decodeFile can say the file is too large without reading it all.
+func (fs *files) put(name string, r io.Reader) {
+	data, err := io.ReadAll(io.LimitReader(r, maxFileSize+1))
+	if err != nil {
+		fs.errs.add(name, Pos{}, "cannot read: %v", err)
+		return
+	}
+	fs.data[name] = data
+}
+
+func readTree(c *object.Commit) (*files, error) {
+	tree, err := c.Tree()
+	if err != nil {
+		return nil, fmt.Errorf("fleet commit %s: %w", c.Hash, err)
+	}
+	fs := &files{data: map[string][]byte{}}
+	fs.readTreeEntry(tree, "fleet.yaml")
+	for _, f := range folders {
+		sub, err := tree.Tree(f.dir)
+		if errors.Is(err, object.ErrDirectoryNotFound) {
+			continue
+		}
+		if err != nil {
+			fs.errs.add(f.dir, Pos{}, "cannot read folder: %v", err)
+			continue
+		}
+		if len(sub.Entries) > maxFiles {
+			fs.errs.add(f.dir, Pos{}, "holds %d entries; at most %d", len(sub.Entries), maxFiles)
+			continue
+		}
+		for _, e := range sub.Entries {
+			if strings.HasPrefix(e.Name, ".") {
+				continue
+			}
+			name := f.dir + "/" + e.Name
+			if e.Mode == filemode.Dir {
+				fs.errs.add(name, Pos{}, "unexpected folder: %s/ holds only %s files", f.dir, f.ext)
+				continue
+			}
+			fs.readTreeEntry(tree, name)
+		}
+	}
+	return fs, nil
+}
+
+// readTreeEntry reads one blob. Symlinks are refused in a git fleet: git stores only their target, which an agent
+// must not follow.
+func (fs *files) readTreeEntry(tree *object.Tree, name string) {
+	e, err := tree.FindEntry(name)
+	if errors.Is(err, object.ErrEntryNotFound) || errors.Is(err, object.ErrDirectoryNotFound) {
+		return
+	}
+	if err != nil {
+		fs.errs.add(name, Pos{}, "cannot read: %v", err)
+		return
+	}
+	switch e.Mode {
+	case filemode.Regular, filemode.Executable, filemode.Deprecated:
+	case filemode.Symlink:
+		fs.errs.add(name, Pos{}, "symlinks are not followed in a fleet repo")
+		return
+	default:
+		fs.errs.add(name, Pos{}, "not a regular file")
+		return
+	}
+	blob, err := tree.TreeEntryFile(e)
+	if err != nil {
+		fs.errs.add(name, Pos{}, "cannot read: %v", err)
+		return
+	}
+	r, err := blob.Reader()
+	if err != nil {
+		fs.errs.add(name, Pos{}, "cannot read: %v", err)
+		return
+	}
+	defer r.Close()
+	fs.put(name, r)
+}
+
+// load decodes every file, then validates the whole fleet; all problems come back together.
+func load(fs *files, commit string) (*Fleet, error) {
+	f := &Fleet{Apps: map[string]*App{}, Roles: map[string]*Role{}, Hosts: map[string]*Host{}, Commit: commit}
+	e := &fs.errs
+	names := make([]string, 0, len(fs.data))
+	for name := range fs.data {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	if _, ok := fs.data["fleet.yaml"]; !ok {
+		e.add("fleet.yaml", Pos{}, "missing: a fleet repo has a fleet.yaml at its top")
+	}
+	for _, name := range names {
+		data := fs.data[name]
+		dir, base := path.Split(name)
+		stem, ext := strings.TrimSuffix(base, path.Ext(base)), path.Ext(base)
+		switch dir {
+		case "":
+			f.Meta.File = name
+			f.Meta.pos = decodeFile(name, data, &f.Meta, e)
+			continue
+		case "runbook/":
+			if ext != ".md" {
+				e.add(name, Pos{}, "runbook/ holds only .md pages")
+				continue
+			}
+			if len(data) > maxFileSize {
+				e.add(name, Pos{}, "page is %d bytes; at most %d", len(data), maxFileSize)
+				continue
+			}
+			f.Runbook = append(f.Runbook, RunbookPage{File: name, Content: data})
+			continue
+		}
+		if ext != ".yaml" {
+			hint := ""
+			if ext == ".yml" {
+				hint = " (rename it to " + stem + ".yaml)"
+			}
+			e.add(name, Pos{}, "ignored file would be a surprise: %s holds only .yaml files%s", dir, hint)
+			continue
+		}
+		if !validName(stem) {
+			e.add(name, Pos{}, "file name %q is not a valid name (%s)", stem, namePattern)
+			continue
+		}
+		switch dir {
+		case "apps/":
+			a := &App{File: name}
+			a.pos = decodeFile(name, data, a, e)
+			a.Name = nameFromFile(a.Name, stem, name, a.pos, e)
+			f.Apps[stem] = a
+		case "roles/":
+			r := &Role{File: name}
+			r.pos = decodeFile(name, data, r, e)
+			r.Name = nameFromFile(r.Name, stem, name, r.pos, e)
+			f.Roles[stem] = r
+		case "hosts/":
+			h := &Host{File: name}
+			h.pos = decodeFile(name, data, h, e)
+			h.Name = nameFromFile(h.Name, stem, name, h.pos, e)
+			f.Hosts[stem] = h
+		}
+	}
+	validate(f, e)
+	return f, e.err()
+}
+
+// nameFromFile: the file name is the name; a name field, when present, must agree with it.
+func nameFromFile(name, stem, file string, pos positions, e *errs) string {
+	if name != "" && name != stem {
+		e.add(file, pos.at("name"), "name %q differs from the file name %q", name, stem)
+	}
+	return stem
+}

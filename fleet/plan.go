@@ -1,0 +1,195 @@
+package fleet
+
+import (
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+)
+
+// Action is what a change to the fleet does to one app on one host.
+type Action string
+
+// Actions, from the most to the least disruptive for the app's users.
+const (
+	Install Action = "install"
+	Upgrade Action = "upgrade" // new source, build or artifact: rebuilt, then restarted as one bundle
+	Restart Action = "restart" // same build, new binaries' args, env, listen…: restarted as one bundle
+	Remove  Action = "remove"  // stopped; its ${data} stays
+)
+
+// Change is one app's action with every reason for it.
+type Change struct {
+	App     string   `json:"app"`
+	Action  Action   `json:"action"`
+	Reasons []string `json:"reasons"`
+}
+
+// Plan is what a target runs and, when compared with an earlier fleet, what the change does to it.
+type Plan struct {
+	Target  string   `json:"target"` // "host tester-07" or "role tester"
+	Host    string   `json:"host,omitempty"`
+	Role    string   `json:"role"`
+	Address string   `json:"address,omitempty"`
+	Apps    []string `json:"apps"`    // apply order
+	Catalog []string `json:"catalog"` // installable on click
+	Changes []Change `json:"changes,omitempty"`
+	Error   string   `json:"error,omitempty"` // the target could not be resolved on one side
+}
+
+// PlanAll plans every role (for hosts without a hosts file) and every host of after. When before is not nil, each
+// plan carries the changes from before to after; targets that before had and after lost are planned as removals.
+func PlanAll(before, after *Fleet) []Plan {
+	var out []Plan
+	for _, r := range after.RoleNames() {
+		out = append(out, PlanTarget(before, after, Target{Role: r}))
+	}
+	for _, h := range after.HostNames() {
+		out = append(out, PlanTarget(before, after, Target{Host: h}))
+	}
+	if before != nil {
+		for _, r := range before.RoleNames() {
+			if after.Roles[r] == nil {
+				out = append(out, PlanTarget(before, after, Target{Role: r}))
+			}
+		}
+		for _, h := range before.HostNames() {
+			if after.Hosts[h] == nil {
+				out = append(out, PlanTarget(before, after, Target{Host: h}))
+			}
+		}
+	}
+	return out
+}
+
+// PlanTarget plans one target; a Target with a Host names hosts/<host>.yaml.
+func PlanTarget(before, after *Fleet, t Target) Plan {
+	p := Plan{Target: "role " + t.Role, Host: t.Host, Role: t.Role}
+	if t.Host != "" {
+		p.Target = "host " + t.Host
+	}
+	resolve := func(f *Fleet) (*Desired, error) {
+		if f == nil {
+			return nil, nil
+		}
+		if t.Host != "" {
+			if f.Hosts[t.Host] == nil {
+				return &Desired{Host: t.Host}, nil // the host is not in this fleet: it runs nothing from it
+			}
+			return f.ForHost(t.Host)
+		}
+		if f.Roles[t.Role] == nil {
+			return &Desired{Role: t.Role}, nil
+		}
+		return f.ForRole(t.Role)
+	}
+	a, err := resolve(after)
+	if err != nil {
+		p.Error = err.Error()
+		return p
+	}
+	p.Role, p.Address, p.Apps, p.Catalog = a.Role, a.Address, a.Names(), a.Catalog
+	if p.Apps == nil {
+		p.Apps = []string{}
+	}
+	if p.Catalog == nil {
+		p.Catalog = []string{}
+	}
+	if before != nil {
+		b, err := resolve(before)
+		if err != nil {
+			p.Error = "before: " + err.Error()
+			return p
+		}
+		p.Changes = Diff(b, a)
+	}
+	return p
+}
+
+// Diff says what moving a host from before to after does to each app, in after's apply order, removals last.
+func Diff(before, after *Desired) []Change {
+	var out []Change
+	for _, na := range after.Apps {
+		ob, ok := before.App(na.Name)
+		if !ok {
+			out = append(out, Change{App: na.Name, Action: Install, Reasons: []string{na.Why}})
+			continue
+		}
+		if c, ok := diffApp(ob, na); ok {
+			out = append(out, c)
+		}
+	}
+	for _, ob := range before.Apps {
+		if _, ok := after.App(ob.Name); !ok {
+			out = append(out, Change{App: ob.Name, Action: Remove, Reasons: []string{"no longer " + ob.Why}})
+		}
+	}
+	return out
+}
+
+// diffApp compares the parts of an app that the host runs; title and description change nothing on a host.
+func diffApp(o, n Resolved) (Change, bool) {
+	var upgrade, restart []string
+	if o.Ref != n.Ref {
+		upgrade = append(upgrade, fmt.Sprintf("source.ref %s -> %s", o.Ref, n.Ref))
+	}
+	if o.Source.Repo != n.Source.Repo {
+		upgrade = append(upgrade, fmt.Sprintf("source.repo %s -> %s", o.Source.Repo, n.Source.Repo))
+	}
+	if !reflect.DeepEqual(o.Build, n.Build) {
+		upgrade = append(upgrade, "build changed")
+	}
+	if !reflect.DeepEqual(o.Artifact, n.Artifact) {
+		upgrade = append(upgrade, "artifact changed")
+	}
+	restart = append(restart, diffBinaries(o.Binaries, n.Binaries)...)
+	if !reflect.DeepEqual(o.Hooks, n.Hooks) {
+		restart = append(restart, "hooks changed")
+	}
+	switch {
+	case len(upgrade) > 0:
+		return Change{App: n.Name, Action: Upgrade, Reasons: append(upgrade, restart...)}, true
+	case len(restart) > 0:
+		return Change{App: n.Name, Action: Restart, Reasons: restart}, true
+	}
+	return Change{}, false
+}
+
+func diffBinaries(o, n []Binary) []string {
+	var out []string
+	old := map[string]Binary{}
+	for _, b := range o {
+		old[b.Name] = b
+	}
+	seen := map[string]bool{}
+	for _, b := range n {
+		seen[b.Name] = true
+		ob, ok := old[b.Name]
+		if !ok {
+			out = append(out, fmt.Sprintf("binary %s added", b.Name))
+			continue
+		}
+		var fields []string
+		for _, fd := range []struct {
+			name string
+			same bool
+		}{
+			{"kind", ob.Kind == b.Kind}, {"path", ob.Path == b.Path}, {"args", slices.Equal(ob.Args, b.Args)},
+			{"env", maps.Equal(ob.Env, b.Env)}, {"listen", ob.Listen == b.Listen},
+		} { // health and url change what the agent probes and shows, not what runs
+			if !fd.same {
+				fields = append(fields, fd.name)
+			}
+		}
+		if len(fields) > 0 {
+			out = append(out, fmt.Sprintf("binary %s: %s changed", b.Name, strings.Join(fields, ", ")))
+		}
+	}
+	for _, b := range o {
+		if !seen[b.Name] {
+			out = append(out, fmt.Sprintf("binary %s removed", b.Name))
+		}
+	}
+	return out
+}

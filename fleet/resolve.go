@@ -1,0 +1,283 @@
+package fleet
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Target is the VM an agent runs on, as its own config describes it.
+type Target struct {
+	Host    string // hosts/<host>.yaml applies when present
+	Role    string // used when there is no hosts/<host>.yaml
+	Address string // used when the hosts file gives none; default: the host's name
+}
+
+// Desired is what belongs on one host (or on any host of a role): the apps it runs and what it may install on click.
+type Desired struct {
+	Host    string // empty when resolved for a role
+	Role    string
+	Address string
+	Apps    []Resolved // needs first, then by name
+	Catalog []string   // apps installable on click (with their needs), not already in Apps; sorted
+}
+
+// Resolved is an app as it applies to one host.
+type Resolved struct {
+	*App
+	Ref    string // source.ref, or the host's pin
+	Pinned bool   // Ref comes from the host's pin
+	Why    string // why the app is on the host: "preinstalled by role tester", "added by hosts/x.yaml", "needed by books"
+}
+
+// Names lists the desired apps in apply order.
+func (d *Desired) Names() []string {
+	out := make([]string, len(d.Apps))
+	for i, a := range d.Apps {
+		out[i] = a.Name
+	}
+	return out
+}
+
+// App finds a desired app by name.
+func (d *Desired) App(name string) (Resolved, bool) {
+	for _, a := range d.Apps {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return Resolved{}, false
+}
+
+// ForHost resolves the host described by hosts/<name>.yaml.
+func (f *Fleet) ForHost(name string) (*Desired, error) {
+	if f.Hosts[name] == nil {
+		return nil, fmt.Errorf("unknown host %q (no hosts/%s.yaml)", name, name)
+	}
+	return f.Resolve(Target{Host: name})
+}
+
+// ForRole resolves any host of a role that has no hosts file.
+func (f *Fleet) ForRole(role string) (*Desired, error) {
+	return f.Resolve(Target{Role: role})
+}
+
+// Resolve works out what belongs on a target: the role's preinstalled apps and the host's add, closed over needs,
+// with the host's pins applied.
+func (f *Fleet) Resolve(t Target) (*Desired, error) {
+	d := &Desired{Host: t.Host, Role: t.Role, Address: t.Address}
+	h := f.Hosts[t.Host]
+	if h != nil {
+		d.Role = h.Role
+		if h.Address != "" {
+			d.Address = h.Address
+		}
+	}
+	if d.Address == "" {
+		d.Address = t.Host
+	}
+	r := f.Roles[d.Role]
+	if r == nil {
+		if d.Role == "" {
+			return nil, fmt.Errorf("host %q has no hosts file and no role", t.Host)
+		}
+		return nil, fmt.Errorf("unknown role %q", d.Role)
+	}
+	why := map[string]string{}
+	var roots []string
+	for _, n := range r.Preinstalled {
+		why[n] = "preinstalled by role " + r.Name
+		roots = append(roots, n)
+	}
+	if h != nil {
+		for _, n := range h.Add {
+			if why[n] == "" {
+				why[n] = "added by " + h.File
+				roots = append(roots, n)
+			}
+		}
+	}
+	order, err := f.closure(roots, why)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range order {
+		ra := Resolved{App: f.Apps[n], Ref: f.Apps[n].Source.Ref, Why: why[n]}
+		if ra.Ref == "" {
+			ra.Ref = DefaultRef
+		}
+		if h != nil && h.Pin[n] != "" {
+			ra.Ref, ra.Pinned = h.Pin[n], true
+		}
+		d.Apps = append(d.Apps, ra)
+	}
+	for _, n := range r.Catalog {
+		if f.Apps[n] != nil && !slices.Contains(order, n) {
+			d.Catalog = append(d.Catalog, n)
+		}
+	}
+	slices.Sort(d.Catalog)
+	return d, nil
+}
+
+// With returns the desired set grown by apps installed on click (each with its needs); apps outside the catalog
+// are refused.
+func (f *Fleet) With(d *Desired, clicked []string) (*Desired, error) {
+	var roots []string
+	why := map[string]string{}
+	for _, a := range d.Apps {
+		roots = append(roots, a.Name)
+		why[a.Name] = a.Why
+	}
+	for _, n := range clicked {
+		if !slices.Contains(d.Catalog, n) && why[n] == "" {
+			return nil, fmt.Errorf("app %q is not in the catalog of role %s", n, d.Role)
+		}
+		if why[n] == "" {
+			why[n] = "installed on click"
+			roots = append(roots, n)
+		}
+	}
+	order, err := f.closure(roots, why)
+	if err != nil {
+		return nil, err
+	}
+	out := &Desired{Host: d.Host, Role: d.Role, Address: d.Address}
+	h := f.Hosts[d.Host]
+	for _, n := range order {
+		if ra, ok := d.App(n); ok {
+			out.Apps = append(out.Apps, ra)
+			continue
+		}
+		ra := Resolved{App: f.Apps[n], Ref: f.Apps[n].Source.Ref, Why: why[n]}
+		if ra.Ref == "" {
+			ra.Ref = DefaultRef
+		}
+		if h != nil && h.Pin[n] != "" {
+			ra.Ref, ra.Pinned = h.Pin[n], true
+		}
+		out.Apps = append(out.Apps, ra)
+	}
+	for _, n := range d.Catalog {
+		if !slices.Contains(order, n) {
+			out.Catalog = append(out.Catalog, n)
+		}
+	}
+	return out, nil
+}
+
+// Bundle is an app with everything it needs on the same host, in install order (needs first, the app last).
+func (f *Fleet) Bundle(app string) ([]string, error) {
+	why := map[string]string{app: "requested"}
+	return f.closure([]string{app}, why)
+}
+
+// closure adds every app the roots need and orders the set: an app comes after everything it needs, and among
+// the apps that are ready at the same time, by name. why records, for each app pulled in, which app needed it.
+func (f *Fleet) closure(roots []string, why map[string]string) ([]string, error) {
+	set := map[string]bool{}
+	queue := slices.Clone(roots)
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		if set[n] {
+			continue
+		}
+		a := f.Apps[n]
+		if a == nil {
+			return nil, fmt.Errorf("unknown app %q", n)
+		}
+		set[n] = true
+		for _, dep := range a.Needs {
+			if why[dep] == "" {
+				why[dep] = "needed by " + n
+			}
+			queue = append(queue, dep)
+		}
+	}
+	pending := map[string]int{} // app -> needs not yet placed
+	users := map[string][]string{}
+	var ready []string
+	for n := range set {
+		pending[n] = len(f.Apps[n].Needs)
+		for _, dep := range f.Apps[n].Needs {
+			users[dep] = append(users[dep], n)
+		}
+		if pending[n] == 0 {
+			ready = append(ready, n)
+		}
+	}
+	order := make([]string, 0, len(set))
+	for len(ready) > 0 {
+		slices.Sort(ready)
+		n := ready[0]
+		ready = ready[1:]
+		order = append(order, n)
+		for _, u := range users[n] {
+			if pending[u]--; pending[u] == 0 {
+				ready = append(ready, u)
+			}
+		}
+	}
+	if len(order) != len(set) {
+		return nil, fmt.Errorf("needs cycle among %d apps", len(set)-len(order))
+	}
+	return order, nil
+}
+
+// Providers lists the addresses of the hosts (from hosts/) whose role preinstalls app: where a `uses` of it goes.
+func (f *Fleet) Providers(app string) []string {
+	var out []string
+	for _, name := range sortedKeys(f.Hosts) {
+		h := f.Hosts[name]
+		if r := f.Roles[h.Role]; r != nil && slices.Contains(r.Preinstalled, app) {
+			addr := h.Address
+			if addr == "" {
+				addr = h.Name
+			}
+			out = append(out, addr)
+		}
+	}
+	return out
+}
+
+// rolesPreinstalling lists the roles that preinstall app.
+func (f *Fleet) rolesPreinstalling(app string) []string {
+	var out []string
+	for _, name := range sortedKeys(f.Roles) {
+		if slices.Contains(f.Roles[name].Preinstalled, app) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// RolesPreinstalling lists the roles that preinstall app, sorted.
+func (f *Fleet) RolesPreinstalling(app string) []string { return f.rolesPreinstalling(app) }
+
+// RolesOffering lists the roles whose catalog has app, sorted.
+func (f *Fleet) RolesOffering(app string) []string {
+	var out []string
+	for _, name := range sortedKeys(f.Roles) {
+		if slices.Contains(f.Roles[name].Catalog, app) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// AppNames, RoleNames and HostNames list the fleet's names, sorted.
+func (f *Fleet) AppNames() []string  { return sortedKeys(f.Apps) }
+func (f *Fleet) RoleNames() []string { return sortedKeys(f.Roles) }
+func (f *Fleet) HostNames() []string { return sortedKeys(f.Hosts) }
+
+// BinaryOwner finds the app a binary belongs to.
+func (f *Fleet) BinaryOwner(binary string) (*App, bool) {
+	for _, a := range f.Apps {
+		for _, b := range a.Binaries {
+			if b.Name == binary {
+				return a, true
+			}
+		}
+	}
+	return nil, false
+}

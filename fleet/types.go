@@ -1,0 +1,154 @@
+package fleet
+
+import "time"
+
+// Fleet is one fleet repo, as loaded from a directory or a git commit.
+type Fleet struct {
+	Meta    Meta             // fleet.yaml
+	Apps    map[string]*App  // apps/<app>.yaml
+	Roles   map[string]*Role // roles/<role>.yaml
+	Hosts   map[string]*Host // hosts/<host>.yaml
+	Runbook []RunbookPage    // runbook/*.md, sorted by file name
+	// Commit is the git commit the fleet was loaded from; empty for a directory.
+	Commit string
+}
+
+// Meta is fleet.yaml.
+type Meta struct {
+	Name        string            `yaml:"name" json:"name" jsonschema:"required"`
+	Title       string            `yaml:"title" json:"title,omitempty"`
+	Description string            `yaml:"description" json:"description,omitempty"`
+	Sync        Sync              `yaml:"sync" json:"sync,omitempty"`
+	Maintenance []Window          `yaml:"maintenance" json:"maintenance,omitempty"`
+	Plugins     map[string]string `yaml:"plugins" json:"plugins,omitempty" jsonschema:"description=plugin name -> sha256 of its executable (pins)"`
+
+	File string `yaml:"-" json:"-"`
+	pos  positions
+}
+
+// Sync says how often agents poll the fleet repo.
+type Sync struct {
+	Schedule string   `yaml:"schedule" json:"schedule,omitempty" jsonschema:"description=robfig/cron spec or descriptor (default @every 1m)"`
+	Jitter   Duration `yaml:"jitter" json:"jitter,omitempty"`
+}
+
+// Window is a maintenance window: disruptive changes wait for one when the fleet defines any.
+type Window struct {
+	Schedule string   `yaml:"schedule" json:"schedule" jsonschema:"description=cron spec of the window's start (CRON_TZ= prefix for a time zone)"`
+	Duration Duration `yaml:"duration" json:"duration"`
+}
+
+// App is one catalog entry: a bundle of binaries installed, started and shown together.
+type App struct {
+	Name        string    `yaml:"name" json:"name,omitempty"`
+	Title       string    `yaml:"title" json:"title,omitempty"`
+	Description string    `yaml:"description" json:"description,omitempty"`
+	Source      Source    `yaml:"source" json:"source"`
+	Build       *Build    `yaml:"build" json:"build,omitempty"`
+	Artifact    *Artifact `yaml:"artifact" json:"artifact,omitempty"`
+	Binaries    []Binary  `yaml:"binaries" json:"binaries" jsonschema:"required"`
+	Needs       []string  `yaml:"needs" json:"needs,omitempty"`
+	Uses        []string  `yaml:"uses" json:"uses,omitempty"`
+	Hooks       []Hook    `yaml:"hooks" json:"hooks,omitempty"`
+
+	File string `yaml:"-" json:"-"`
+	pos  positions
+}
+
+// Source is where an app's code comes from.
+type Source struct {
+	Repo string `yaml:"repo" json:"repo"`
+	Ref  string `yaml:"ref" json:"ref,omitempty" jsonschema:"description=branch, tag or 40-hex commit (default main)"`
+}
+
+// Build is the argv that builds an app inside its source tree.
+type Build struct {
+	Command []string `yaml:"command" json:"command"`
+	Timeout Duration `yaml:"timeout" json:"timeout,omitempty"`
+}
+
+// Artifact is an app built once for the whole fleet.
+type Artifact struct {
+	URL    string `yaml:"url" json:"url"`
+	SHA256 string `yaml:"sha256" json:"sha256"`
+}
+
+// Binary is one supervised process of an app.
+type Binary struct {
+	Name   string            `yaml:"name" json:"name" jsonschema:"required"`
+	Kind   string            `yaml:"kind" json:"kind" jsonschema:"required,enum=server,enum=web,enum=admin"`
+	Path   string            `yaml:"path" json:"path" jsonschema:"required"`
+	Args   []string          `yaml:"args" json:"args,omitempty"`
+	Env    map[string]string `yaml:"env" json:"env,omitempty"`
+	Listen string            `yaml:"listen" json:"listen,omitempty" jsonschema:"description=tcp://HOST:PORT or unix://PATH"`
+	Health string            `yaml:"health" json:"health,omitempty" jsonschema:"description=HTTP path probed on listen"`
+	URL    string            `yaml:"url" json:"url,omitempty"`
+}
+
+// Hook runs a plugin around an app's install.
+type Hook struct {
+	Plugin  string         `yaml:"plugin" json:"plugin" jsonschema:"required"`
+	On      string         `yaml:"on" json:"on" jsonschema:"required,enum=pre-build,enum=post-build,enum=pre-start,enum=post-start,enum=pre-remove"`
+	With    map[string]any `yaml:"with" json:"with,omitempty"`
+	Timeout Duration       `yaml:"timeout" json:"timeout,omitempty"`
+}
+
+// Role is a kind of VM: what it runs from the start and what it may install on click.
+type Role struct {
+	Name         string   `yaml:"name" json:"name,omitempty"`
+	Title        string   `yaml:"title" json:"title,omitempty"`
+	Description  string   `yaml:"description" json:"description,omitempty"`
+	Preinstalled []string `yaml:"preinstalled" json:"preinstalled,omitempty"`
+	Catalog      []string `yaml:"catalog" json:"catalog,omitempty"`
+
+	File string `yaml:"-" json:"-"`
+	pos  positions
+}
+
+// Host is an optional per-VM file.
+type Host struct {
+	Name    string            `yaml:"name" json:"name,omitempty"`
+	Role    string            `yaml:"role" json:"role" jsonschema:"required"`
+	Address string            `yaml:"address" json:"address,omitempty"`
+	Add     []string          `yaml:"add" json:"add,omitempty"`
+	Pin     map[string]string `yaml:"pin" json:"pin,omitempty"`
+
+	File string `yaml:"-" json:"-"`
+	pos  positions
+}
+
+// RunbookPage is a hand-written page of the fleet repo's runbook/ folder.
+type RunbookPage struct {
+	File    string // e.g. runbook/oncall.md
+	Content []byte
+}
+
+// Binary kinds that are supervised. cli binaries are never supervised, so a fleet does not list them.
+var Kinds = []string{"server", "web", "admin"}
+
+// Hook events, in the order they happen.
+var Events = []string{"pre-build", "post-build", "pre-start", "post-start", "pre-remove"}
+
+// Duration is a Go duration string in YAML ("10s", "1h30m").
+type Duration struct{ time.Duration }
+
+// MarshalText writes the duration as Go writes it.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText reads a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// Defaults the agent falls back to.
+const (
+	DefaultSchedule     = "@every 1m"
+	DefaultRef          = "main"
+	DefaultBuildTimeout = 30 * time.Minute
+	DefaultHookTimeout  = 5 * time.Minute
+)
