@@ -1,0 +1,170 @@
+package gitserver
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage"
+)
+
+// File is one file of a commit. Exec marks it executable.
+type File struct {
+	Data []byte
+	Exec bool
+}
+
+// Files is a whole tree: slash path -> file. A commit holds exactly these files.
+type Files map[string]File
+
+// Text builds Files from path -> content, all plain files.
+func Text(m map[string]string) Files {
+	out := Files{}
+	for p, s := range m {
+		out[p] = File{Data: []byte(s)}
+	}
+	return out
+}
+
+// Init creates the bare repository <root>/<name>.git with HEAD on main, or opens it if it exists.
+func (s *Server) Init(name string) (*git.Repository, error) { return InitBare(filepath.Join(s.Root, name+".git")) }
+
+// InitBare creates (or opens) a bare repository at dir whose HEAD names refs/heads/main.
+func InitBare(dir string) (*git.Repository, error) {
+	if r, err := git.PlainOpen(dir); err == nil {
+		return r, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("init %s: %w", dir, err)
+	}
+	r, err := git.PlainInit(dir, true)
+	if err != nil {
+		return nil, fmt.Errorf("init %s: %w", dir, err)
+	}
+	head := plumbing.NewSymbolicReference(plumbing.HEAD, plumbing.NewBranchReferenceName("main"))
+	if err := r.Storer.SetReference(head); err != nil {
+		return nil, fmt.Errorf("init %s: %w", dir, err)
+	}
+	return r, nil
+}
+
+// Commit writes files as the whole tree of a new commit on branch (its parent is the branch's tip, if any) and
+// returns the commit's hash.
+func (s *Server) Commit(name, branch, msg string, files Files) (string, error) {
+	r, err := s.Init(name)
+	if err != nil {
+		return "", err
+	}
+	return Commit(r, branch, msg, files)
+}
+
+// Commit writes a commit into r on branch; see (*Server).Commit.
+func Commit(r *git.Repository, branch, msg string, files Files) (string, error) {
+	st := r.Storer
+	tree, err := writeTree(st, files, "")
+	if err != nil {
+		return "", err
+	}
+	ref := plumbing.NewBranchReferenceName(branch)
+	var parents []plumbing.Hash
+	if cur, err := st.Reference(ref); err == nil {
+		parents = append(parents, cur.Hash())
+	}
+	sig := object.Signature{Name: "herofleet test", Email: "test@herofleet.invalid", When: time.Now()}
+	c := &object.Commit{Author: sig, Committer: sig, Message: msg, TreeHash: tree, ParentHashes: parents}
+	obj := st.NewEncodedObject()
+	if err := c.Encode(obj); err != nil {
+		return "", fmt.Errorf("encode commit: %w", err)
+	}
+	h, err := st.SetEncodedObject(obj)
+	if err != nil {
+		return "", fmt.Errorf("store commit: %w", err)
+	}
+	if err := st.SetReference(plumbing.NewHashReference(ref, h)); err != nil {
+		return "", fmt.Errorf("update %s: %w", ref, err)
+	}
+	return h.String(), nil
+}
+
+// Tag points refs/tags/<tag> at commit.
+func (s *Server) Tag(name, tag, commit string) error {
+	r, err := s.Init(name)
+	if err != nil {
+		return err
+	}
+	return r.Storer.SetReference(plumbing.NewHashReference(plumbing.NewTagReferenceName(tag), plumbing.NewHash(commit)))
+}
+
+// writeTree stores the tree of every file under dir (slash path, "" for the root) and returns its hash.
+func writeTree(st storage.Storer, files Files, dir string) (plumbing.Hash, error) {
+	prefix := ""
+	if dir != "" {
+		prefix = dir + "/"
+	}
+	var entries []object.TreeEntry
+	subdirs := map[string]bool{}
+	for p, f := range files {
+		if !strings.HasPrefix(p, prefix) {
+			continue
+		}
+		rest := strings.TrimPrefix(p, prefix)
+		if first, _, nested := strings.Cut(rest, "/"); nested {
+			subdirs[first] = true
+			continue
+		}
+		h, err := writeBlob(st, f.Data)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		mode := filemode.Regular
+		if f.Exec {
+			mode = filemode.Executable
+		}
+		entries = append(entries, object.TreeEntry{Name: rest, Mode: mode, Hash: h})
+	}
+	for sub := range subdirs {
+		h, err := writeTree(st, files, path.Join(dir, sub))
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		entries = append(entries, object.TreeEntry{Name: sub, Mode: filemode.Dir, Hash: h})
+	}
+	// git orders entries by name, a folder's name compared as if it ended in "/".
+	key := func(e object.TreeEntry) string {
+		if e.Mode == filemode.Dir {
+			return e.Name + "/"
+		}
+		return e.Name
+	}
+	sort.Slice(entries, func(i, j int) bool { return key(entries[i]) < key(entries[j]) })
+	t := &object.Tree{Entries: entries}
+	obj := st.NewEncodedObject()
+	if err := t.Encode(obj); err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("encode tree: %w", err)
+	}
+	return st.SetEncodedObject(obj)
+}
+
+func writeBlob(st storage.Storer, data []byte) (plumbing.Hash, error) {
+	obj := st.NewEncodedObject()
+	obj.SetType(plumbing.BlobObject)
+	w, err := obj.Writer()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if _, err := w.Write(data); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if err := w.Close(); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return st.SetEncodedObject(obj)
+}

@@ -1,0 +1,100 @@
+package gitserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/cgi"
+	"os"
+	"sync"
+	"time"
+)
+
+// Backend is Debian's git smart-HTTP CGI program.
+const Backend = "/usr/lib/git-core/git-http-backend"
+
+// Server serves every bare repository under Root at URL()+"<name>.git".
+type Server struct {
+	Root string
+
+	mu   sync.Mutex
+	addr string // kept across Stop/Start so URLs stay valid
+	srv  *http.Server
+}
+
+// Start serves root on 127.0.0.1 (a fresh port the first time, the same port after a Stop).
+func Start(root string) (*Server, error) {
+	if _, err := os.Stat(Backend); err != nil {
+		return nil, fmt.Errorf("git http-backend: %w", err)
+	}
+	s := &Server{Root: root, addr: "127.0.0.1:0"}
+	if err := s.Start(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Start (re)opens the listener. It is a no-op when the server already runs.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		return nil
+	}
+	var ln net.Listener
+	var err error
+	// After a Stop the old port can linger briefly in the kernel; retry for a moment.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ln, err = net.Listen("tcp", s.addr)
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		return fmt.Errorf("git server listen: %w", err)
+	}
+	s.addr = ln.Addr().String()
+	h := &cgi.Handler{
+		Path: Backend,
+		Env: []string{
+			"GIT_PROJECT_ROOT=" + s.Root,
+			"GIT_HTTP_EXPORT_ALL=1",
+		},
+	}
+	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func(srv *http.Server) {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = err // the listener is gone; Stop or a test's end closed it
+		}
+	}(s.srv)
+	return nil
+}
+
+// Stop closes the listener and every open connection: clients see "connection refused" until Start.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := s.srv.Shutdown(ctx); err != nil {
+		_ = s.srv.Close()
+	}
+	s.srv = nil
+}
+
+// URL is the base URL of the server, ending in "/": a repository is URL()+"<name>.git".
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return "http://" + s.addr + "/"
+}
+
+// RepoURL is the clone URL of the repository named name (without ".git").
+func (s *Server) RepoURL(name string) string { return s.URL() + name + ".git" }
