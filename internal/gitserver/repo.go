@@ -35,7 +35,9 @@ func Text(m map[string]string) Files {
 }
 
 // Init creates the bare repository <root>/<name>.git with HEAD on main, or opens it if it exists.
-func (s *Server) Init(name string) (*git.Repository, error) { return InitBare(filepath.Join(s.Root, name+".git")) }
+func (s *Server) Init(name string) (*git.Repository, error) {
+	return InitBare(filepath.Join(s.Root, name+".git"))
+}
 
 // InitBare creates (or opens) a bare repository at dir whose HEAD names refs/heads/main.
 func InitBare(dir string) (*git.Repository, error) {
