@@ -1,0 +1,144 @@
+package supervise
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+)
+
+// LogFile is an append-only log that rotates to <path>.1 when it grows past Max bytes, so a chatty binary can use
+// at most twice Max on disk.
+type LogFile struct {
+	Path string
+	Max  int64
+
+	mu   sync.Mutex
+	f    *os.File
+	size int64
+}
+
+// OpenLog opens (or creates) path for appending.
+func OpenLog(path string, max int64) (*LogFile, error) {
+	l := &LogFile{Path: path, Max: max}
+	if err := l.open(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *LogFile) open() error {
+	f, err := os.OpenFile(l.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("open log: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("open log: %w", err)
+	}
+	l.f, l.size = f, st.Size()
+	return nil
+}
+
+// Write appends p, rotating first when p would take the file past Max.
+func (l *LogFile) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return 0, os.ErrClosed
+	}
+	if l.Max > 0 && l.size > 0 && l.size+int64(len(p)) > l.Max {
+		if err := l.rotate(); err != nil {
+			return 0, err
+		}
+	}
+	n, err := l.f.Write(p)
+	l.size += int64(n)
+	return n, err
+}
+
+func (l *LogFile) rotate() error {
+	l.f.Close()
+	if err := os.Rename(l.Path, l.Path+".1"); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("rotate log: %w", err)
+	}
+	return l.open()
+}
+
+// Close closes the file; later writes fail.
+func (l *LogFile) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return nil
+	}
+	err := l.f.Close()
+	l.f = nil
+	return err
+}
+
+// Tail returns at most the last n lines of the log at path (and of its rotated part when the current file is
+// short), reading at most 1 MiB.
+func Tail(path string, n int) (string, error) {
+	const window = 1 << 20
+	data, err := readLast(path, window)
+	if err != nil {
+		return "", err
+	}
+	if countLines(data) < n {
+		if old, err := readLast(path+".1", window-int64(len(data))); err == nil {
+			data = append(old, data...)
+		}
+	}
+	return lastLines(string(data), n), nil
+}
+
+func readLast(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	off := st.Size() - max
+	if off < 0 {
+		off = 0
+	}
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return io.ReadAll(io.LimitReader(f, max))
+}
+
+func countLines(b []byte) int {
+	c := 0
+	for _, x := range b {
+		if x == '\n' {
+			c++
+		}
+	}
+	return c
+}
+
+// lastLines keeps the last n lines of s (n <= 0: all of it).
+func lastLines(s string, n int) string {
+	if n <= 0 {
+		return s
+	}
+	end := len(s)
+	if end > 0 && s[end-1] == '\n' {
+		end--
+	}
+	for i := end - 1; i >= 0; i-- {
+		if s[i] == '\n' {
+			if n--; n == 0 {
+				return s[i+1:]
+			}
+		}
+	}
+	return s
+}

@@ -1,0 +1,50 @@
+package supervise
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+	"syscall"
+)
+
+// MarkerVar is the environment variable set in every process the supervisor (or a build) starts. Its value names
+// the agent's directory, so two agents on one machine never touch each other's processes.
+const MarkerVar = "HEROFLEET_AGENT_DIR"
+
+// Marker is the KEY=VALUE entry for an agent's directory.
+func Marker(dir string) string { return MarkerVar + "=" + dir }
+
+// KillMarked sends SIGKILL to the process group of every process (other than this one) whose environment carries
+// marker, and returns the pids it found. It reads /proc; processes of other users are skipped.
+func KillMarked(marker string) []int {
+	want := []byte(marker)
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	self := os.Getpid()
+	var found []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err != nil {
+			continue
+		}
+		for _, kv := range bytes.Split(env, []byte{0}) {
+			if bytes.Equal(kv, want) {
+				found = append(found, pid)
+				break
+			}
+		}
+	}
+	for _, pid := range found {
+		if pgid, err := syscall.Getpgid(pid); err == nil && pgid == pid {
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		}
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	return found
+}
