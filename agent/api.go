@@ -1,0 +1,72 @@
+package agent
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// API is the agent's HTTP surface. The cockpit API (issue 4) adds its routes to Mux.
+type API struct {
+	Agent *Agent
+	Token string // bearer token for mutating calls; empty refuses them all
+	Mux   *http.ServeMux
+}
+
+// NewAPI registers the base routes: /healthz, GET /api/v1/status, POST /api/v1/sync.
+func NewAPI(a *Agent, token string) *API {
+	api := &API{Agent: a, Token: token, Mux: http.NewServeMux()}
+	api.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	api.Mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, r *http.Request) {
+		WriteJSON(w, http.StatusOK, a.Status())
+	})
+	api.Mux.Handle("POST /api/v1/sync", api.RequireToken(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.Sync()
+		WriteJSON(w, http.StatusAccepted, map[string]string{"status": "sync requested"})
+	})))
+	return api
+}
+
+// RequireToken lets a request through only with "Authorization: Bearer <token>" (constant-time compare).
+func (api *API) RequireToken(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || api.Token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(api.Token)) != 1 {
+			WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong bearer token"})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// WriteJSON answers with v as JSON.
+func WriteJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// Serve serves the API on ln until ctx ends.
+func (api *API) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: api.Mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,181 @@
+package agent
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A commit installs the host's apps in needs order; a new commit on an app's branch upgrades it; a change of args
+// restarts without a rebuild; an app leaving the role is stopped and its data kept.
+func TestInstallUpgradeRemove(t *testing.T) {
+	h := newHarness(t)
+	h.commitApp("books", nil)
+	h.commitApp("memory", nil)
+	apps := map[string]string{
+		"books":  appYAML("books", []string{"books_server", "books_web"}, []string{"memory"}),
+		"memory": appYAML("memory", []string{"memory_server"}, nil),
+	}
+	h.commitFleet([]string{"books"}, nil, apps)
+	a := h.newAgent(nil)
+	mustSync(t, a)
+
+	st := a.Status()
+	for _, name := range []string{"memory", "books"} {
+		if app := appOf(st, name); app.State != AppInstalled {
+			t.Fatalf("%s: %+v", name, app)
+		}
+	}
+	if st.Apps[0].Name != "memory" {
+		t.Fatalf("needs order: memory first, got %s", st.Apps[0].Name)
+	}
+	for _, bin := range []string{"books_server", "books_web", "memory_server"} {
+		body, err := get(h.sock(bin), "/")
+		if err != nil {
+			t.Fatalf("%s: %v", bin, err)
+		}
+		if !strings.Contains(body, "binary="+bin) || !strings.Contains(body, "APP_DATA="+h.dir) {
+			t.Fatalf("%s answered %q", bin, body)
+		}
+		if strings.Contains(body, "GOPATH") || strings.Contains(body, "HF_TEST") {
+			t.Fatalf("%s inherited the agent's environment: %q", bin, body)
+		}
+	}
+	if st.Fleet.Commit == "" || st.Fleet.State != "ok" {
+		t.Fatalf("fleet %+v", st.Fleet)
+	}
+	oldRev := appOf(st, "books").Rev
+	oldPID := appOf(st, "books").Binaries[0].PID
+
+	// a new commit on the app's branch upgrades the whole bundle
+	newRev := h.commitApp("books", nil)
+	mustSync(t, a)
+	books := appOf(a.Status(), "books")
+	if books.Rev != newRev || books.Rev == oldRev || books.Binaries[0].PID == oldPID {
+		t.Fatalf("not upgraded: %+v", books)
+	}
+
+	// new args: restarted, not rebuilt
+	builds, _ := filepath.Glob(filepath.Join(h.dir, "builds", "books", "*.log"))
+	apps["books"] = appYAML("books", []string{"books_server", "books_web"}, []string{"memory"}, "--flavour", "two")
+	h.commitFleet([]string{"books"}, nil, apps)
+	mustSync(t, a)
+	if body, _ := get(h.sock("books_web"), "/"); !strings.Contains(body, "--flavour two") {
+		t.Fatalf("new args not applied: %q", body)
+	}
+	if again, _ := filepath.Glob(filepath.Join(h.dir, "builds", "books", "*.log")); len(again) != len(builds) {
+		t.Fatalf("an args change rebuilt: %v -> %v", builds, again)
+	}
+
+	// books leaves the role: stopped, data kept; memory leaves with it
+	os.WriteFile(filepath.Join(h.dir, "data", "books", "keep"), []byte("x"), 0o644)
+	h.commitFleet([]string{"memory"}, nil, apps)
+	mustSync(t, a)
+	if _, err := get(h.sock("books_web"), "/health"); err == nil {
+		t.Fatal("books still answers after it left the host")
+	}
+	if _, err := os.Stat(filepath.Join(h.dir, "data", "books", "keep")); err != nil {
+		t.Fatal("removal lost the app's data")
+	}
+	if got := keys(markedProcs(h.dir)); strings.Join(got, ",") != "memory_server" {
+		t.Fatalf("processes after removal: %v", got)
+	}
+}
+
+// A broken build leaves the running revision alone, quarantines that spec and does not hold back other apps; a
+// fix lifts the quarantine.
+func TestBrokenBuildRollsBackAndQuarantines(t *testing.T) {
+	h := newHarness(t)
+	h.commitApp("books", nil)
+	good := h.commitApp("voice", nil)
+	apps := map[string]string{
+		"books": appYAML("books", []string{"books_server"}, nil),
+		"voice": appYAML("voice", []string{"voice_server"}, nil),
+	}
+	h.commitFleet([]string{"books", "voice"}, nil, apps)
+	a := h.newAgent(nil)
+	mustSync(t, a)
+	voicePID := appOf(a.Status(), "voice").Binaries[0].PID
+
+	bad := h.commitApp("voice", nil, "FAIL_BUILD")
+	h.commitApp("books", nil) // books moves too: it must still upgrade
+	mustSync(t, a)
+	st := a.Status()
+	voice := appOf(st, "voice")
+	if voice.Rev != good || voice.Binaries[0].PID != voicePID || voice.Binaries[0].State != BinRunning {
+		t.Fatalf("the running revision was disturbed: %+v", voice)
+	}
+	if len(st.Quarantined) != 1 || st.Quarantined[0].App != "voice" || st.Quarantined[0].Rev != bad ||
+		!strings.Contains(st.Quarantined[0].Reason, "build failed") {
+		t.Fatalf("quarantine %+v", st.Quarantined)
+	}
+	if !strings.Contains(voice.Reason, "build failed") {
+		t.Fatalf("reason %q", voice.Reason)
+	}
+	if b := appOf(st, "books"); b.Rev == "" || b.Reason != "" {
+		t.Fatalf("books held back: %+v", b)
+	}
+	// the same spec is not retried
+	mustSync(t, a)
+	if r := appOf(a.Status(), "voice").Reason; !strings.Contains(r, "quarantined: build failed") {
+		t.Fatalf("reason %q", r)
+	}
+	logs, _ := filepath.Glob(filepath.Join(h.dir, "builds", "voice", "*.log"))
+	if len(logs) != 2 {
+		t.Fatalf("build logs %v: the quarantined spec was built again or its log lost", logs)
+	}
+	fixed := h.commitApp("voice", nil)
+	mustSync(t, a)
+	st = a.Status()
+	if v := appOf(st, "voice"); v.Rev != fixed || len(st.Quarantined) != 0 {
+		t.Fatalf("fix not applied: %+v %+v", v, st.Quarantined)
+	}
+}
+
+// A new revision that never becomes healthy is stopped and the previous revision runs again.
+func TestFailingHealthRollsBack(t *testing.T) {
+	h := newHarness(t)
+	h.commitApp("books", nil)
+	apps := map[string]string{"books": appYAML("books", []string{"books_server", "books_web"}, nil)}
+	h.commitFleet([]string{"books"}, nil, apps)
+	a := h.newAgent(nil)
+	mustSync(t, a)
+	before := appOf(a.Status(), "books")
+
+	apps["books"] = appYAML("books", []string{"books_server", "books_web"}, nil, "--health-fail")
+	h.commitFleet([]string{"books"}, nil, apps)
+	mustSync(t, a)
+	st := a.Status()
+	after := appOf(st, "books")
+	if after.Rev != before.Rev || len(st.Quarantined) != 1 || !strings.Contains(st.Quarantined[0].Reason, "not healthy") {
+		t.Fatalf("after %+v quarantine %+v", after, st.Quarantined)
+	}
+	for _, bin := range []string{"books_server", "books_web"} {
+		body, err := get(h.sock(bin), "/")
+		if err != nil || strings.Contains(body, "--health-fail") {
+			t.Fatalf("%s after rollback: %q %v", bin, body, err)
+		}
+	}
+	if n := markedProcs(h.dir); n["books_server"] != 1 || n["books_web"] != 1 {
+		t.Fatalf("instances after rollback: %v", n)
+	}
+}
+
+// A new app that fails is removed entirely: never a half-app.
+func TestNewAppFailingIsRemovedWhole(t *testing.T) {
+	h := newHarness(t)
+	h.commitApp("books", nil)
+	apps := map[string]string{"books": strings.Replace(appYAML("books", []string{"books_server", "books_web"}, nil),
+		"path: target/release/books_web", "path: target/release/missing", 1)}
+	h.commitFleet([]string{"books"}, nil, apps)
+	a := h.newAgent(nil)
+	mustSync(t, a)
+	books := appOf(a.Status(), "books")
+	if books.State != AppFailed || !strings.Contains(books.Reason, "was not built") {
+		t.Fatalf("%+v", books)
+	}
+	if n := markedProcs(h.dir); len(n) != 0 {
+		t.Fatalf("half-app left running: %v", n)
+	}
+}

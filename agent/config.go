@@ -1,0 +1,188 @@
+package agent
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the agent's own config file (product.md, "the agent's own config"). Unknown keys are errors.
+type Config struct {
+	Fleet             FleetRepo         `yaml:"fleet"`
+	Host              string            `yaml:"host"`
+	Role              string            `yaml:"role"`
+	Address           string            `yaml:"address"`
+	Dir               string            `yaml:"dir"`
+	Listen            string            `yaml:"listen"`
+	TokenFile         string            `yaml:"token_file"`
+	Rewrite           map[string]string `yaml:"rewrite"`
+	PluginsDir        string            `yaml:"plugins_dir"`
+	SecretsDir        string            `yaml:"secrets_dir"`
+	WebhookListen     string            `yaml:"webhook_listen"`
+	WebhookSecretFile string            `yaml:"webhook_secret_file"`
+	Verify            Verify            `yaml:"verify"`
+	AllowRewind       bool              `yaml:"allow_rewind"`
+
+	// Fields of this agent, beyond the public contract.
+	Path          string            `yaml:"path"`           // PATH of builds and binaries
+	Lang          string            `yaml:"lang"`           // LANG of builds and binaries (C.UTF-8)
+	BuildEnv      map[string]string `yaml:"build_env"`      // extra variables for builds only (the demo's Go caches)
+	HealthTimeout Duration          `yaml:"health_timeout"` // how long a new revision has to become healthy (60s)
+	StopGrace     Duration          `yaml:"stop_grace"`     // SIGTERM to SIGKILL (10s)
+	LogMaxBytes   int64             `yaml:"log_max_bytes"`  // per binary log before rotation (10 MiB)
+	BackoffMax    Duration          `yaml:"backoff_max"`    // longest delay between sync retries and binary restarts (5m / 1m)
+	Schedule      string            `yaml:"schedule"`       // overrides the fleet's sync.schedule (tests, demo)
+}
+
+// FleetRepo is where the fleet repo lives.
+type FleetRepo struct {
+	Repo string `yaml:"repo"`
+	Ref  string `yaml:"ref"`
+}
+
+// Verify is signed-commit verification (accepted in the config; not enforced by this agent yet).
+type Verify struct {
+	OpenPGPKeys       []string `yaml:"openpgp_keys"`
+	SSHAllowedSigners string   `yaml:"ssh_allowed_signers"`
+	Mode              string   `yaml:"mode"`
+}
+
+// Duration is a Go duration string in YAML.
+type Duration struct{ time.Duration }
+
+// UnmarshalYAML reads "10s", "2m".
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalYAML writes the Go form.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// Defaults.
+const (
+	DefaultPath   = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	DefaultLang   = "C.UTF-8"
+	DefaultListen = "127.0.0.1:7070"
+	DefaultDir    = "/var/lib/herofleet"
+)
+
+// LoadConfig reads and checks a config file.
+func LoadConfig(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("agent config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("agent config: %w", err)
+	}
+	c, err := ParseConfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// ParseConfig decodes a config strictly and fills in defaults.
+func ParseConfig(data []byte) (*Config, error) {
+	c := &Config{}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	c.defaults()
+	return c, c.check()
+}
+
+func (c *Config) defaults() {
+	if c.Fleet.Ref == "" {
+		c.Fleet.Ref = "main"
+	}
+	if c.Dir == "" {
+		c.Dir = DefaultDir
+	}
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.Path == "" {
+		c.Path = DefaultPath
+	}
+	if c.Lang == "" {
+		c.Lang = DefaultLang
+	}
+	if c.HealthTimeout.Duration <= 0 {
+		c.HealthTimeout.Duration = time.Minute
+	}
+	if c.StopGrace.Duration <= 0 {
+		c.StopGrace.Duration = 10 * time.Second
+	}
+	if c.PluginsDir == "" {
+		c.PluginsDir = filepath.Join(c.Dir, "plugins")
+	}
+	if c.SecretsDir == "" {
+		c.SecretsDir = filepath.Join(c.Dir, "secrets")
+	}
+	if c.Address == "" {
+		c.Address = c.Host
+	}
+}
+
+func (c *Config) check() error {
+	var probs []string
+	if c.Fleet.Repo == "" {
+		probs = append(probs, "fleet.repo is required")
+	}
+	if c.Host == "" && c.Role == "" {
+		probs = append(probs, "host or role is required")
+	}
+	if !filepath.IsAbs(c.Dir) {
+		probs = append(probs, fmt.Sprintf("dir must be absolute, found %q", c.Dir))
+	}
+	if m := c.Verify.Mode; m != "" && m != "head" && m != "strict" {
+		probs = append(probs, fmt.Sprintf("verify.mode must be head or strict, found %q", m))
+	}
+	if len(probs) > 0 {
+		return errors.New(strings.Join(probs, "; "))
+	}
+	return nil
+}
+
+// Token reads the bearer token; empty when no token file is configured.
+func (c *Config) Token() (string, error) {
+	if c.TokenFile == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(c.TokenFile)
+	if err != nil {
+		return "", fmt.Errorf("token: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// RewriteURL applies the config's rewrites: the longest matching prefix wins, like git's insteadOf.
+func (c *Config) RewriteURL(u string) string {
+	best := ""
+	for from := range c.Rewrite {
+		if strings.HasPrefix(u, from) && len(from) > len(best) {
+			best = from
+		}
+	}
+	if best == "" {
+		return u
+	}
+	return c.Rewrite[best] + strings.TrimPrefix(u, best)
+}

@@ -1,0 +1,112 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/herofleet/herofleet/fleet"
+)
+
+// applyFleet converges the host on f: every desired app in needs order, then removals. One app's failure does
+// not hold back the others; an app whose needs are not installed waits.
+func (a *Agent) applyFleet(ctx context.Context, f *fleet.Fleet) {
+	d, err := a.desiredSet(f)
+	if err != nil {
+		a.setSync("error", err)
+		return
+	}
+	a.mu.Lock()
+	a.desired = d
+	a.mu.Unlock()
+	for _, app := range d.Apps {
+		if ctx.Err() != nil {
+			return
+		}
+		a.convergeApp(ctx, f, d, app)
+	}
+	for _, inst := range a.leaving(d) {
+		a.removeApp(ctx, inst)
+	}
+	a.mu.Lock()
+	if a.state.Fleet.Commit != f.Commit {
+		a.state.Fleet.Commit = f.Commit
+		a.state.Fleet.AppliedAt = time.Now().UTC()
+		if err := a.saveLocked(); err != nil {
+			a.log.Error("save state", "err", err)
+		}
+	}
+	a.mu.Unlock()
+}
+
+// convergeApp brings one app to its target, recording the outcome for the status and any job.
+func (a *Agent) convergeApp(ctx context.Context, f *fleet.Fleet, d *fleet.Desired, app fleet.Resolved) {
+	for _, need := range app.Needs {
+		if a.installed(need) == nil {
+			a.noteAppReason(app.Name, fmt.Sprintf("waiting: needs %s, which is not installed", need))
+			return
+		}
+	}
+	if a.installed(app.Name) == nil {
+		a.setPhase(app.Name, PhaseFetching)
+	}
+	t, err := a.resolveTarget(ctx, f, d, app)
+	if err != nil {
+		// the source is unreachable or the ref is gone: whatever runs keeps running
+		a.noteAppReason(app.Name, "fetch: "+err.Error())
+		return
+	}
+	_, err = a.applyApp(ctx, t)
+	switch {
+	case errors.Is(err, errQuarantined):
+		a.noteAppReason(app.Name, err.Error())
+	case err != nil:
+		a.noteAppReason(app.Name, err.Error())
+	default:
+		a.setPhase(app.Name, PhaseHealthy)
+	}
+}
+
+// desiredSet is what f wants on this host plus the apps installed on click (those no longer offered are dropped).
+func (a *Agent) desiredSet(f *fleet.Fleet) (*fleet.Desired, error) {
+	d, err := f.Resolve(fleet.Target{Host: a.cfg.Host, Role: a.cfg.Role, Address: a.cfg.Address})
+	if err != nil {
+		return nil, fmt.Errorf("resolve host: %w", err)
+	}
+	a.mu.Lock()
+	clicked := slices.Clone(a.state.Clicked)
+	a.mu.Unlock()
+	var keep []string
+	for _, c := range clicked {
+		if slices.Contains(d.Catalog, c) || slices.Contains(d.Names(), c) {
+			keep = append(keep, c)
+		} else {
+			a.log.Warn("clicked app is no longer in the catalog; dropping it", "app", c)
+		}
+	}
+	return f.With(d, keep)
+}
+
+// leaving lists installed apps that are no longer desired, dependents first.
+func (a *Agent) leaving(d *fleet.Desired) []*Installed {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []*Installed
+	for name, inst := range a.state.Apps {
+		if _, ok := d.App(name); !ok {
+			out = append(out, inst)
+		}
+	}
+	slices.SortFunc(out, func(x, y *Installed) int {
+		switch {
+		case x.App < y.App:
+			return -1
+		case x.App > y.App:
+			return 1
+		}
+		return 0
+	})
+	return out
+}

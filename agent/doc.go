@@ -1,0 +1,29 @@
+// Package agent is the pull agent that runs on every VM: it syncs the fleet repo (go-git), works out the host's
+// desired apps, applies each app as a transaction (fetch, build, hooks, start, health, switch; any failure rolls
+// the app back and quarantines it), supervises the binaries, and reports a status snapshot.
+//
+// Files follow the flow: config.go (the agent's own config), sync.go (fleet repo polling), source.go (app source
+// clones), apply.go (one app's transaction), build.go, start.go, health.go, hooks.go, state.go (what survives a
+// restart), status.go (the snapshot), jobs.go (install on click), api.go (HTTP).
+//
+// # Crash safety: replace, not adopt
+//
+// State is one JSON file written atomically (temp file, fsync, rename, fsync of the folder). It records what was
+// applied (fleet commit, per app the revision and the exact binaries started), quarantines and clicked apps. An
+// app's entry is switched only after its new revision is healthy, so on disk an app is always either its old
+// complete revision or its new complete revision: never a half-app.
+//
+// Every process the agent starts (builds and binaries) carries HEROFLEET_AGENT_DIR=<dir> in its environment. When
+// the agent starts, it first kills the process group of every process that carries its marker: survivors of a
+// killed agent, or a build it was running. Then it starts every app recorded in the state from its recorded build,
+// and converges from there. Replacing survivors rather than adopting them costs one restart of each binary after
+// an agent crash, but needs no trust in pid files (pids are reused) and always ends with exactly one instance of
+// each binary. A build directory is used only when its ".herofleet-built" marker exists; a build killed half-way
+// is wiped and redone.
+//
+// # Build environment
+//
+// Builds and binaries get PATH (config path), HOME (<dir>/home/<app>), LANG (config lang) and the app's env,
+// never the agent's own environment. build_env adds variables to builds only: the demo uses it to point GOCACHE
+// and GOPATH at a cache shared by all apps so that its Go builds stay fast.
+package agent

@@ -1,0 +1,51 @@
+package agent
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/herofleet/herofleet/agent/supervise"
+)
+
+// binaryPath joins a binary's path onto the build tree and checks that, symlinks followed, it stays inside the
+// tree and is an executable regular file.
+func binaryPath(tree, rel string) (string, error) {
+	if filepath.IsAbs(rel) || strings.Contains("/"+rel+"/", "/../") {
+		return "", fmt.Errorf("path %q leaves the build tree", rel)
+	}
+	p := filepath.Join(tree, filepath.FromSlash(rel))
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", fmt.Errorf("path %s was not built: %w", rel, err)
+	}
+	root, err := filepath.EvalSymlinks(tree)
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(real, root+string(filepath.Separator)) {
+		return "", fmt.Errorf("path %q leaves the build tree (it resolves to %s)", rel, real)
+	}
+	st, err := os.Stat(real)
+	if err != nil {
+		return "", err
+	}
+	if !st.Mode().IsRegular() || st.Mode()&0o111 == 0 {
+		return "", fmt.Errorf("path %s is not an executable file", rel)
+	}
+	return real, nil
+}
+
+// minimalEnv is PATH, HOME, LANG and the app's own variables: never the agent's environment.
+func minimalEnv(c *Config, home string, extra map[string]string) []string {
+	return supervise.Env(c.Path, home, c.Lang, extra)
+}
+
+func splitHostPort(s string) (string, string, error) { return net.SplitHostPort(s) }
+
+func joinHostPort(host, port string) string {
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	return net.JoinHostPort(host, port)
+}

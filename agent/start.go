@@ -1,0 +1,97 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/herofleet/herofleet/agent/supervise"
+	"github.com/herofleet/herofleet/fleet"
+)
+
+// startApp starts every binary of inst that no person has stopped. If one cannot start, the ones already started
+// are stopped again: an app runs whole or not at all.
+func (a *Agent) startApp(ctx context.Context, inst *Installed) error {
+	for _, dir := range []string{a.dataDir(inst.App), a.homeDir(inst.App), a.socketsDir(), filepath.Join(a.cfg.Dir, "logs")} {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("prepare %s: %w", dir, err)
+		}
+	}
+	var started []string
+	for _, p := range inst.Binaries {
+		if a.isStopped(p.Name) {
+			continue
+		}
+		if err := prepareListen(p.Listen); err != nil {
+			a.stopNames(ctx, started)
+			return fmt.Errorf("binary %s: %w", p.Name, err)
+		}
+		spec := supervise.Spec{Name: p.Name, Path: p.Path, Args: p.Args, Env: p.Env, Dir: p.Dir, Log: a.logPath(p.Name)}
+		if err := a.sup.Start(spec); err != nil {
+			a.stopNames(ctx, started)
+			return err
+		}
+		started = append(started, p.Name)
+	}
+	return nil
+}
+
+// waitApp waits until every started binary with a health path answers.
+func (a *Agent) waitApp(ctx context.Context, inst *Installed) error {
+	for _, p := range inst.Binaries {
+		if a.isStopped(p.Name) {
+			continue
+		}
+		exits := a.sup.Exits(p.Name)
+		if exits == nil {
+			return fmt.Errorf("%s is not running", p.Name)
+		}
+		if p.Health == "" || p.Listen == "" {
+			continue
+		}
+		if err := waitHealthy(ctx, p, exits, a.cfg.HealthTimeout.Duration); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stopApp stops every binary of inst.
+func (a *Agent) stopApp(ctx context.Context, inst *Installed) {
+	names := make([]string, len(inst.Binaries))
+	for i, p := range inst.Binaries {
+		names[i] = p.Name
+	}
+	a.stopNames(ctx, names)
+}
+
+func (a *Agent) stopNames(ctx context.Context, names []string) {
+	for _, n := range names {
+		if err := a.sup.Stop(ctx, n); err != nil {
+			a.log.Warn("stop", "binary", n, "err", err)
+		}
+	}
+}
+
+// prepareListen makes a unix socket's folder and removes a stale socket left by a previous run.
+func prepareListen(listen string) error {
+	if listen == "" {
+		return nil
+	}
+	l, err := fleet.ParseListen(listen, fleet.Vars{})
+	if err != nil || l.Network != "unix" {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(l.Address), 0o750); err != nil {
+		return err
+	}
+	if st, err := os.Lstat(l.Address); err == nil && st.Mode()&fs.ModeSocket != 0 {
+		if err := os.Remove(l.Address); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,179 @@
+package agent
+
+import (
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/herofleet/herofleet/agent/supervise"
+)
+
+// Status is a snapshot of the host, for the cockpit API.
+type Status struct {
+	Host        string       `json:"host"`
+	Role        string       `json:"role"`
+	Address     string       `json:"address"`
+	Fleet       FleetStatus  `json:"fleet"`
+	Refused     []Refused    `json:"refused"`
+	Quarantined []Quarantine `json:"quarantined"`
+	Apps        []AppStatus  `json:"apps"`    // desired and installed apps, in apply order, then leftovers
+	Catalog     []string     `json:"catalog"` // installable on click
+}
+
+// FleetStatus is the fleet part of the status.
+type FleetStatus struct {
+	Commit    string    `json:"commit"`              // applied
+	Head      string    `json:"head"`                // newest seen
+	AppliedAt time.Time `json:"applied_at,omitzero"` // RFC 3339 UTC
+	LastSync  time.Time `json:"last_sync,omitzero"`  // RFC 3339 UTC
+	State     string    `json:"state"`               // ok | syncing | refused | suspended | error
+	Error     string    `json:"error,omitempty"`
+}
+
+// App states: a bundle that is not installed, being installed, or failed; "installed" once any binary is.
+const (
+	AppNotInstalled = "not-installed"
+	AppInstalling   = "installing"
+	AppFailed       = "failed"
+	AppInstalled    = "installed"
+)
+
+// Binary states, as the cockpit shows them.
+const (
+	BinStarting  = "starting"
+	BinRunning   = "running"
+	BinStopped   = "stopped"
+	BinCrashloop = "crashloop"
+	BinFailed    = "failed"
+)
+
+// AppStatus is one app on this host.
+type AppStatus struct {
+	Name      string         `json:"name"`
+	Title     string         `json:"title,omitempty"`
+	State     string         `json:"state"`
+	Reason    string         `json:"reason,omitempty"`
+	Phase     string         `json:"phase,omitempty"` // while it is being applied
+	Rev       string         `json:"rev,omitempty"`   // installed revision
+	Why       string         `json:"why,omitempty"`   // why the app is on the host
+	Clicked   bool           `json:"clicked,omitempty"`
+	Job       string         `json:"job,omitempty"`
+	Binaries  []BinaryStatus `json:"binaries"`
+	Installed time.Time      `json:"installed_at,omitzero"`
+}
+
+// BinaryStatus is one binary of an app.
+type BinaryStatus struct {
+	Name     string    `json:"name"`
+	Kind     string    `json:"kind"`
+	State    string    `json:"state,omitempty"` // empty when the app is not installed
+	Reason   string    `json:"reason,omitempty"`
+	PID      int       `json:"pid,omitempty"`
+	URL      string    `json:"url,omitempty"`
+	Restarts int       `json:"restarts"`
+	Since    time.Time `json:"since,omitzero"`
+}
+
+// Status takes a snapshot.
+func (a *Agent) Status() Status {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st := Status{Host: a.cfg.Host, Role: a.cfg.Role, Address: a.cfg.Address, Refused: slices.Clone(a.state.Refused)}
+	if st.Refused == nil {
+		st.Refused = []Refused{}
+	}
+	st.Fleet = FleetStatus{
+		Commit: a.state.Fleet.Commit, Head: a.state.Fleet.Head, AppliedAt: a.state.Fleet.AppliedAt,
+		LastSync: a.sync.lastSync, State: a.sync.state, Error: a.sync.err,
+	}
+	if len(a.state.Refused) > 0 && st.Fleet.State == "ok" && a.state.Fleet.Head == a.state.Refused[len(a.state.Refused)-1].Commit {
+		st.Fleet.State = "refused"
+	}
+	st.Quarantined = []Quarantine{}
+	for _, q := range a.state.Quarantine {
+		st.Quarantined = append(st.Quarantined, q)
+	}
+	sort.Slice(st.Quarantined, func(i, j int) bool { return st.Quarantined[i].App < st.Quarantined[j].App })
+	seen := map[string]bool{}
+	if d := a.desired; d != nil {
+		st.Role, st.Address = d.Role, d.Address
+		st.Catalog = slices.Clone(d.Catalog)
+		for _, app := range d.Apps {
+			seen[app.Name] = true
+			as := a.appStatusOf(app.Name)
+			as.Title, as.Why = app.Title, app.Why
+			if as.Installed.IsZero() {
+				for _, b := range app.Binaries {
+					as.Binaries = append(as.Binaries, BinaryStatus{Name: b.Name, Kind: b.Kind})
+				}
+			}
+			st.Apps = append(st.Apps, as)
+		}
+	}
+	var rest []string
+	for name := range a.state.Apps {
+		if !seen[name] {
+			rest = append(rest, name)
+		}
+	}
+	sort.Strings(rest)
+	for _, name := range rest {
+		st.Apps = append(st.Apps, a.appStatusOf(name))
+	}
+	if st.Catalog == nil {
+		st.Catalog = []string{}
+	}
+	return st
+}
+
+// appStatusOf builds one app's status; a.mu is held.
+func (a *Agent) appStatusOf(name string) AppStatus {
+	as := AppStatus{Name: name, State: AppNotInstalled, Clicked: slices.Contains(a.state.Clicked, name)}
+	s := a.apps[name]
+	if s != nil {
+		as.Reason, as.Phase = s.reason, s.phase
+	}
+	if j := a.activeJobLocked(name); j != nil {
+		as.Job = j.ID
+	}
+	inst := a.state.Apps[name]
+	switch {
+	case inst != nil:
+		as.State, as.Rev, as.Installed = AppInstalled, inst.Rev, inst.InstalledAt
+		for _, p := range inst.Binaries {
+			as.Binaries = append(as.Binaries, a.binaryStatusLocked(p))
+		}
+	case s != nil && s.phase != "":
+		as.State = AppInstalling
+	case s != nil && s.failed:
+		as.State = AppFailed
+	}
+	return as
+}
+
+func (a *Agent) binaryStatusLocked(p Proc) BinaryStatus {
+	bs := BinaryStatus{Name: p.Name, Kind: p.Kind, URL: p.URL}
+	if a.state.isStopped(p.Name) {
+		bs.State, bs.Reason = BinStopped, "stopped by a person"
+		return bs
+	}
+	ps, ok := a.sup.Status(p.Name)
+	if !ok {
+		bs.State, bs.Reason = BinFailed, "not running"
+		return bs
+	}
+	bs.PID, bs.Restarts, bs.Since, bs.Reason = ps.PID, ps.Restarts, ps.Since.UTC(), ps.Reason
+	switch ps.State {
+	case supervise.Running:
+		bs.State = BinRunning
+	case supervise.Starting, supervise.Backoff:
+		bs.State = BinStarting
+	case supervise.Crashloop:
+		bs.State = BinCrashloop
+	case supervise.Stopped:
+		bs.State = BinStopped
+	default:
+		bs.State = BinFailed
+	}
+	return bs
+}

@@ -1,0 +1,202 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/robfig/cron/v3"
+
+	"github.com/herofleet/herofleet/fleet"
+)
+
+// fleetRepo is the local bare clone of the fleet repo, <dir>/fleet.git.
+type fleetRepo struct {
+	dir, url, ref string
+	repo          *git.Repository
+}
+
+func (r *fleetRepo) open() (*git.Repository, error) {
+	if r.repo != nil {
+		return r.repo, nil
+	}
+	repo, err := openBare(r.dir)
+	if err != nil {
+		return nil, err
+	}
+	r.repo = repo
+	return repo, nil
+}
+
+// head asks the remote where ref points (ls-remote) and fetches only when that moved.
+func (r *fleetRepo) head(ctx context.Context) (plumbing.Hash, error) {
+	repo, err := r.open()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if commitRE.MatchString(r.ref) {
+		h := plumbing.NewHash(r.ref)
+		if _, err := repo.CommitObject(h); err != nil {
+			if err := fetchAll(ctx, repo, r.url); err != nil {
+				return plumbing.ZeroHash, err
+			}
+		}
+		return h, nil
+	}
+	refs, err := lsRemote(ctx, r.url)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	remote := findRef(refs, r.ref)
+	if remote == nil {
+		return plumbing.ZeroHash, fmt.Errorf("fleet repo %s has no branch or tag %q", r.url, r.ref)
+	}
+	if local, err := repo.Reference(remote.Name(), true); err != nil || local.Hash() != remote.Hash() {
+		spec := config.RefSpec(fmt.Sprintf("+%s:%s", remote.Name(), remote.Name()))
+		if err := fetch(ctx, repo, r.url, spec); err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("fleet repo: %w", err)
+		}
+	}
+	return peelToCommit(repo, remote.Name())
+}
+
+func (r *fleetRepo) load(commit string) (*fleet.Fleet, error) {
+	repo, err := r.open()
+	if err != nil {
+		return nil, err
+	}
+	return fleet.LoadCommit(repo, plumbing.NewHash(commit))
+}
+
+// SyncNow runs one sync and converge at once and returns when it is done. Run calls it on its schedule.
+func (a *Agent) SyncNow(ctx context.Context) error {
+	a.runMu.Lock()
+	defer a.runMu.Unlock()
+	a.setSync("syncing", nil)
+	f, err := a.syncFleet(ctx)
+	if err != nil {
+		a.setSync("error", err)
+		a.log.Warn("sync failed; running apps untouched", "err", err)
+		return err
+	}
+	if f == nil {
+		return nil // no good commit yet: refused, status says why
+	}
+	a.sources.newRound()
+	a.applyFleet(ctx, f)
+	a.mu.Lock()
+	if a.sync.state == "syncing" {
+		a.sync.state, a.sync.err = "ok", ""
+	}
+	a.mu.Unlock()
+	return nil
+}
+
+// syncFleet brings the fleet repo up to date and returns the fleet to apply: the remote head when it is good,
+// else the last good one (nil when there is none).
+func (a *Agent) syncFleet(ctx context.Context) (*fleet.Fleet, error) {
+	h, err := a.fleet.head(ctx)
+	a.mu.Lock()
+	a.sync.lastSync = time.Now().UTC()
+	if err != nil {
+		a.sync.failures++
+		a.mu.Unlock()
+		return nil, err
+	}
+	a.sync.failures = 0
+	head := h.String()
+	a.state.Fleet.Head = head
+	good := a.good
+	refused := false
+	for _, r := range a.state.Refused {
+		refused = refused || r.Commit == head
+	}
+	a.mu.Unlock()
+	if good != nil && good.Commit == head || refused {
+		if refused {
+			a.setSync("refused", nil)
+		}
+		return good, nil
+	}
+	f, err := a.fleet.load(head)
+	var ferrs fleet.Errors
+	if errors.As(err, &ferrs) {
+		a.refuse(head, ferrs)
+		return good, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	a.good = f
+	a.state.Refused = nil // a newer good commit clears the refusals
+	a.mu.Unlock()
+	a.log.Info("fleet commit accepted", "commit", short(head))
+	return f, nil
+}
+
+// refuse records a bad fleet commit; the last good one keeps running.
+func (a *Agent) refuse(commit string, errs fleet.Errors) {
+	a.log.Error("fleet commit refused; keeping the last good one", "commit", short(commit), "errors", len(errs))
+	a.mu.Lock()
+	a.state.Refused = append(a.state.Refused, Refused{Commit: commit, Reason: errs.Error()})
+	if n := len(a.state.Refused); n > 10 {
+		a.state.Refused = a.state.Refused[n-10:]
+	}
+	_ = a.saveLocked()
+	a.mu.Unlock()
+	a.setSync("refused", nil)
+}
+
+func (a *Agent) setSync(state string, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.sync.state, a.sync.err = state, ""
+	if err != nil {
+		a.sync.err = err.Error()
+	}
+}
+
+// nextWait is the time to the next scheduled sync (plus jitter), or the backoff after failures.
+func (a *Agent) nextWait(err error) time.Duration {
+	a.mu.Lock()
+	failures := a.sync.failures
+	var meta fleet.Meta
+	if a.good != nil {
+		meta = a.good.Meta
+	}
+	a.mu.Unlock()
+	if err != nil && failures > 0 {
+		limit := a.cfg.BackoffMax.Duration
+		if limit <= 0 {
+			limit = 5 * time.Minute
+		}
+		d := time.Second << min(failures-1, 16)
+		if d > limit {
+			d = limit
+		}
+		return d/2 + rand.N(d/2+1)
+	}
+	spec := a.cfg.Schedule
+	if spec == "" {
+		spec = meta.Sync.Schedule
+	}
+	if spec == "" {
+		spec = fleet.DefaultSchedule
+	}
+	sched, perr := cron.ParseStandard(spec)
+	if perr != nil {
+		sched, _ = cron.ParseStandard(fleet.DefaultSchedule)
+	}
+	now := time.Now()
+	d := sched.Next(now).Sub(now)
+	if j := meta.Sync.Jitter.Duration; j > 0 && a.cfg.Schedule == "" {
+		d += rand.N(j)
+	}
+	return max(d, 0)
+}

@@ -1,0 +1,145 @@
+package agent
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"slices"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/herofleet/herofleet/fleet"
+)
+
+// target is one app as this host should run it, with its source resolved to a commit.
+type target struct {
+	app         fleet.Resolved
+	repo        *git.Repository
+	hash        plumbing.Hash
+	rev         string
+	key         string // identity of the resolved spec: rev, build, binaries, hooks, address
+	buildDir    string // <dir>/builds/<app>/<rev12>-<hash of rev+build>
+	vars        fleet.Vars
+	binaryNames []string
+	uses        map[string]string
+}
+
+// resolveTarget fetches what is needed to know the app's revision and works out its spec identity.
+func (a *Agent) resolveTarget(ctx context.Context, f *fleet.Fleet, d *fleet.Desired, app fleet.Resolved) (*target, error) {
+	if app.Artifact != nil {
+		return nil, fmt.Errorf("artifact apps are not supported by this agent yet")
+	}
+	url := a.cfg.RewriteURL(app.Source.Repo)
+	repo, h, err := a.sources.resolve(ctx, url, app.Ref)
+	if err != nil {
+		return nil, err
+	}
+	t := &target{app: app, repo: repo, hash: h, rev: h.String()}
+	t.vars = fleet.Vars{
+		App: app.Name, Data: a.dataDir(app.Name), Host: d.Address, Rev: t.rev, Sockets: a.socketsDir(),
+	}
+	for _, b := range app.Binaries {
+		t.binaryNames = append(t.binaryNames, b.Name)
+	}
+	t.uses = a.usesURLs(f, app.App)
+	buildKey := hashJSON(struct {
+		Rev   string
+		Build *fleet.Build
+	}{t.rev, app.Build})
+	t.key = hashJSON(struct {
+		Rev      string
+		Build    *fleet.Build
+		Binaries []fleet.Binary
+		Hooks    []fleet.Hook
+		Address  string
+	}{t.rev, app.Build, app.Binaries, app.Hooks, d.Address})
+	t.buildDir = filepath.Join(a.cfg.Dir, "builds", app.Name, t.rev[:12]+"-"+buildKey[:8])
+	return t, nil
+}
+
+// usesURLs maps each app in uses to the base URL of its server binary on the first host that provides it.
+func (a *Agent) usesURLs(f *fleet.Fleet, app *fleet.App) map[string]string {
+	out := map[string]string{}
+	for _, u := range app.Uses {
+		other := f.Apps[u]
+		hosts := f.Providers(u)
+		if other == nil || len(hosts) == 0 {
+			continue
+		}
+		for _, b := range other.Binaries {
+			l, err := fleet.ParseListen(b.Listen, fleet.Vars{Host: hosts[0], App: u})
+			if err != nil || l.Network != "tcp" {
+				continue
+			}
+			_, port, _ := splitHostPort(l.Address)
+			out[u] = a.cfg.RewriteURL("http://" + joinHostPort(hosts[0], port) + "/")
+			break
+		}
+	}
+	return out
+}
+
+func hashJSON(v any) string {
+	b, _ := json.Marshal(v)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func (a *Agent) dataDir(app string) string { return filepath.Join(a.cfg.Dir, "data", app) }
+func (a *Agent) homeDir(app string) string { return filepath.Join(a.cfg.Dir, "home", app) }
+func (a *Agent) socketsDir() string        { return filepath.Join(a.cfg.Dir, "run") }
+func (a *Agent) logPath(binary string) string {
+	return filepath.Join(a.cfg.Dir, "logs", binary+".log")
+}
+
+// procs expands the app's binaries into exactly what will be started. extra is env from pre-start hooks.
+func (a *Agent) procs(t *target, extra map[string]string) ([]Proc, error) {
+	var out []Proc
+	for _, b := range t.app.Binaries {
+		p := Proc{Name: b.Name, Kind: b.Kind, Health: b.Health, Dir: t.vars.Data}
+		exe, err := binaryPath(t.buildDir, b.Path)
+		if err != nil {
+			return nil, fmt.Errorf("binary %s: %w", b.Name, err)
+		}
+		p.Path = exe
+		for i, arg := range b.Args {
+			v, err := fleet.Expand(arg, t.vars)
+			if err != nil {
+				return nil, fmt.Errorf("binary %s args[%d]: %w", b.Name, i, err)
+			}
+			p.Args = append(p.Args, v)
+		}
+		env := map[string]string{}
+		for k, v := range extra {
+			env[k] = v
+		}
+		for k, v := range b.Env {
+			ev, err := fleet.Expand(v, t.vars)
+			if err != nil {
+				return nil, fmt.Errorf("binary %s env %s: %w", b.Name, k, err)
+			}
+			env[k] = ev
+		}
+		p.Env = minimalEnv(a.cfg, a.homeDir(t.app.Name), env)
+		if b.Listen != "" {
+			if p.Listen, err = fleet.Expand(b.Listen, t.vars); err != nil {
+				return nil, fmt.Errorf("binary %s listen: %w", b.Name, err)
+			}
+		}
+		if b.URL != "" {
+			if p.URL, err = fleet.Expand(b.URL, t.vars); err != nil {
+				return nil, fmt.Errorf("binary %s url: %w", b.Name, err)
+			}
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func (t *target) hooksFor(event string) bool {
+	return slices.ContainsFunc(t.app.Hooks, func(h fleet.Hook) bool { return h.On == event })
+}

@@ -1,0 +1,118 @@
+// Command testapp is the app the agent's tests install. Called as "testapp build OUT..." it is the build: it copies
+// itself to every OUT (failing when the tree holds FAIL_BUILD, pausing for $SLOW_BUILD). Under any other name it
+// is a binary: it serves /health and / on --listen tcp://HOST:PORT or unix://PATH.
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "build" {
+		build(os.Args[2:])
+		return
+	}
+	serve(os.Args[1:])
+}
+
+func build(outs []string) {
+	fmt.Println("testapp: building", outs)
+	if _, err := os.Stat("FAIL_BUILD"); err == nil {
+		fmt.Println("testapp: FAIL_BUILD present: failing")
+		os.Exit(1)
+	}
+	if d, err := time.ParseDuration(os.Getenv("SLOW_BUILD")); err == nil {
+		fmt.Println("testapp: slow build", d)
+		time.Sleep(d)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		fail(err)
+	}
+	data, err := os.ReadFile(self)
+	if err != nil {
+		fail(err)
+	}
+	for _, out := range outs {
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			fail(err)
+		}
+		if err := os.WriteFile(out, data, 0o755); err != nil {
+			fail(err)
+		}
+	}
+}
+
+func serve(args []string) {
+	name := filepath.Base(os.Args[0])
+	var listen string
+	var healthFail bool
+	var healthDelay, exitAfter time.Duration
+	for i := 0; i < len(args); i++ {
+		next := func() string {
+			if i+1 < len(args) {
+				i++
+				return args[i]
+			}
+			return ""
+		}
+		switch args[i] {
+		case "--listen":
+			listen = next()
+		case "--health-fail":
+			healthFail = true
+		case "--health-delay":
+			healthDelay, _ = time.ParseDuration(next())
+		case "--exit-after":
+			exitAfter, _ = time.ParseDuration(next())
+		}
+	}
+	if exitAfter > 0 {
+		time.AfterFunc(exitAfter, func() { fmt.Println(name, "exiting on purpose"); os.Exit(2) })
+	}
+	started := time.Now()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
+		if healthFail || time.Since(started) < healthDelay {
+			http.Error(w, "not healthy", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "binary=%s args=%s\n", name, strings.Join(os.Args[1:], " "))
+		fmt.Fprintf(w, "env=%s\n", strings.Join(os.Environ(), ";"))
+	})
+	if listen == "" {
+		fmt.Println(name, "running without a listen address")
+		select {}
+	}
+	network, addr, _ := strings.Cut(listen, "://")
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		fail(err)
+	}
+	go func() {
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGTERM, syscall.SIGINT)
+		<-c
+		ln.Close()
+		os.Exit(0)
+	}()
+	fmt.Println(name, "listening on", listen)
+	_ = http.Serve(ln, mux)
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "testapp:", err)
+	os.Exit(1)
+}
