@@ -3,6 +3,7 @@ package sitegen
 import (
 	"context"
 	"fmt"
+	"html"
 	"sort"
 	"strings"
 
@@ -27,6 +28,7 @@ type parsedPage struct {
 	links    []*linkRef
 	codes    []codeRef
 	hasH1    bool
+	escTitle string // Title, HTML-escaped once for the navigation of every page
 	summary  string
 	words    []string
 }
@@ -164,6 +166,7 @@ func parsePage(md goldmark.Markdown, pg Page, checkCode func(string) string) (*p
 			p.Title = "Home"
 		}
 	}
+	p.escTitle = html.EscapeString(p.Title)
 	p.words = words.list
 	p.summary = summarize(p.doc, p.src)
 	return p, probs

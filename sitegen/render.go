@@ -6,6 +6,8 @@ import (
 	_ "embed"
 	"fmt"
 	"html/template"
+	"os"
+	"path/filepath"
 
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
@@ -21,27 +23,16 @@ type layoutData struct {
 	Title      string
 	Root       string // relative prefix from the page back to the site root
 	HomeURL    string
-	Content    template.HTML
 	NeedsH1    bool
 	TOC        template.HTML
-	Nav        []navLink
-	Sections   []navSectionView
 	LiveReload string
 }
 
-type navLink struct {
-	Title   string
-	URL     string
-	Current bool
-}
-
-type navSectionView struct {
-	Name  string
-	Open  bool
-	Pages []navLink
-}
-
 func (b Builder) renderAll(ctx context.Context, site Site, pages []*parsedPage, n nav, outDir string) error {
+	if err := makeDirs(outDir, pages); err != nil {
+		return err
+	}
+	navs := newNavCache(n)
 	mds := make(chan goldmark.Markdown, b.Workers)
 	for range b.Workers {
 		mds <- newMarkdown()
@@ -50,27 +41,22 @@ func (b Builder) renderAll(ctx context.Context, site Site, pages []*parsedPage, 
 		md := <-mds
 		defer func() { mds <- md }()
 		p := pages[i]
-		html, err := b.renderPage(md, site, p, n)
+		html, err := b.renderPage(md, site, p, navs)
 		if err != nil {
 			return fmt.Errorf("%s: render: %w", p.source(), err)
 		}
-		return writeFile(outDir, pageURL(p.Path), html)
+		return os.WriteFile(filepath.Join(outDir, filepath.FromSlash(pageURL(p.Path))), html, 0o644)
 	})
 }
 
-func (b Builder) renderPage(md goldmark.Markdown, site Site, p *parsedPage, n nav) ([]byte, error) {
+func (b Builder) renderPage(md goldmark.Markdown, site Site, p *parsedPage, navs *navCache) ([]byte, error) {
 	addHeadingAnchors(p.doc)
-	var body bytes.Buffer
-	if err := md.Renderer().Render(&body, p.src, p.doc); err != nil {
-		return nil, err
-	}
 	root := rootPrefix(p.Path)
 	d := layoutData{
 		SiteTitle:  site.Title,
 		Title:      p.Title,
 		Root:       root,
 		HomeURL:    root + "index.html",
-		Content:    template.HTML(body.String()),
 		NeedsH1:    !p.hasH1,
 		TOC:        tocHTML(p.headings),
 		LiveReload: b.LiveReload,
@@ -78,29 +64,36 @@ func (b Builder) renderPage(md goldmark.Markdown, site Site, p *parsedPage, n na
 	if d.Root == "" {
 		d.Root = "./"
 	}
-	for _, s := range n.Sections {
-		v := navSectionView{Name: s.Name}
-		for _, sp := range s.Pages {
-			if sp.Section == p.Section {
-				v.Open = true
-			}
-		}
-		if v.Open || len(s.Pages) <= 12 {
-			for _, sp := range s.Pages {
-				v.Pages = append(v.Pages, navLink{Title: sp.Title, URL: root + pageURL(sp.Path), Current: sp.Path == p.Path})
-			}
-		} else {
-			// A big section that is not the current one shows only its first page, to keep every page small.
-			sp := s.Pages[0]
-			v.Pages = []navLink{{Title: sp.Title, URL: root + pageURL(sp.Path)}}
-		}
-		d.Sections = append(d.Sections, v)
+	// The big parts (sidebar, content) are written straight into the page; the template only handles the small,
+	// escaped fields around them.
+	out := bytes.NewBuffer(make([]byte, 0, 4*len(p.src)+16<<10))
+	if err := layout.ExecuteTemplate(out, "top", d); err != nil {
+		return nil, err
 	}
-	var out bytes.Buffer
-	if err := layout.Execute(&out, d); err != nil {
+	out.WriteString(navs.forPage(p, root))
+	if err := layout.ExecuteTemplate(out, "article", d); err != nil {
+		return nil, err
+	}
+	if err := md.Renderer().Render(out, p.src, p.doc); err != nil {
+		return nil, err
+	}
+	if err := layout.ExecuteTemplate(out, "bottom", d); err != nil {
 		return nil, err
 	}
 	return out.Bytes(), nil
+}
+
+// makeDirs creates every page directory once, before the workers write into them.
+func makeDirs(outDir string, pages []*parsedPage) error {
+	for _, p := range pages {
+		if p.Path == "" {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Join(outDir, filepath.FromSlash(p.Path)), 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // addHeadingAnchors appends a "#" self-link to every heading with an id, so readers can copy a deep link.
