@@ -6,6 +6,7 @@ import "time"
 // rewrites applied, and ${…} variables are expanded.
 type Call struct {
 	Plugin   string            // the plugin's name: the executable is herofleet-plugin-<name> in the plugins dir
+	SHA256   string            // the plugin's pin from fleet.yaml `plugins` (lowercase hex); empty: not pinned
 	Event    string            // one of fleet.Events
 	App      string            // the app being applied
 	Rev      string            // the app's resolved source revision
