@@ -19,23 +19,24 @@ const maxFileSize = 1 << 20
 // value starts. Every problem is collected, none stops the others: unknown keys, duplicate keys, wrong types.
 func decodeFile(file string, data []byte, out any, e *errs) positions {
 	pos := positions{"": {Line: 1, Col: 1}}
+	broken := positions{"": {Line: 1, Col: 1}, brokenKey: {}}
 	switch {
 	case len(data) == 0 || len(bytes.TrimSpace(data)) == 0:
 		e.add(file, Pos{}, "file is empty")
-		return pos
+		return broken
 	case len(data) > maxFileSize:
 		e.add(file, Pos{}, "file is %d bytes; fleet files are at most %d", len(data), maxFileSize)
-		return pos
+		return broken
 	case bytes.IndexByte(data, 0) >= 0 || !utf8.Valid(data):
 		e.add(file, Pos{}, "not a text file (NUL byte or invalid UTF-8)")
-		return pos
+		return broken
 	}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
 		line, msg := yamlErrorLine(err)
 		e.add(file, Pos{Line: line, Col: 1}, "invalid YAML: %s", msg)
-		return pos
+		return broken
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
@@ -45,9 +46,30 @@ func decodeFile(file string, data []byte, out any, e *errs) positions {
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
+	if a := findAlias(root, 0); a != nil {
+		// Aliases are refused before anything is decoded: expanding them is how a small file becomes a huge one.
+		e.add(file, Pos{Line: a.Line, Col: a.Column}, "YAML anchors and aliases are not allowed in fleet files")
+		return broken
+	}
 	d := decoder{file: file, pos: pos, errs: e}
 	d.value(root, reflect.ValueOf(out).Elem(), "")
 	return pos
+}
+
+// maxDepth bounds how deeply a fleet file may nest; hand-written configuration never comes close.
+const maxDepth = 64
+
+// findAlias returns the first anchor or alias in n, or a node nested deeper than maxDepth.
+func findAlias(n *yaml.Node, depth int) *yaml.Node {
+	if n.Kind == yaml.AliasNode || n.Anchor != "" || depth > maxDepth {
+		return n
+	}
+	for _, c := range n.Content {
+		if a := findAlias(c, depth+1); a != nil {
+			return a
+		}
+	}
+	return nil
 }
 
 // yamlErrorLine pulls "line N" out of a yaml.v3 syntax error, so it can be reported as file:line:col.
@@ -81,10 +103,6 @@ var (
 // value decodes node n into v, whose field path is path.
 func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 	d.pos[path] = Pos{Line: n.Line, Col: n.Column}
-	if n.Kind == yaml.AliasNode {
-		d.fail(n, "YAML aliases are not allowed in fleet files")
-		return
-	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" && v.Kind() != reflect.String {
 		return // an empty value leaves the zero value: "needs:" with nothing after it
 	}

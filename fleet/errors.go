@@ -67,6 +67,14 @@ func (c *errs) err() error {
 // positions maps a field path inside one file ("binaries[0].listen", "needs[1]") to where its value starts.
 type positions map[string]Pos
 
+// brokenKey marks a file that could not be decoded at all: its other problems would only be noise.
+const brokenKey = "!broken"
+
+// has says whether a field was written in the file, whatever its value (a wrong type is reported already).
+func (p positions) has(path string) bool { _, ok := p[path]; return ok }
+
+func (p positions) broken() bool { return p.has(brokenKey) }
+
 // at is the position of a field path, falling back to its closest recorded parent, then the file's start.
 func (p positions) at(path string) Pos {
 	for {

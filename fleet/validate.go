@@ -41,9 +41,12 @@ func validateMeta(m *Meta, e *errs) {
 		return
 	}
 	at := func(p string) Pos { return m.pos.at(p) }
-	if m.Name == "" {
+	if m.pos.broken() {
+		return
+	}
+	if !m.pos.has("name") {
 		e.add(m.File, at(""), "name is required")
-	} else if !validName(m.Name) {
+	} else if m.Name != "" && !validName(m.Name) {
 		e.add(m.File, at("name"), "name %q does not match %s", m.Name, namePattern)
 	}
 	if m.Sync.Schedule != "" {
@@ -83,11 +86,14 @@ func checkCron(spec string) error {
 }
 
 func validateApp(f *Fleet, a *App, binaryOwner map[string]*App, e *errs) {
+	if a.pos.broken() {
+		return
+	}
 	bad := func(p string, format string, args ...any) { e.add(a.File, a.pos.at(p), format, args...) }
 	switch {
 	case a.Artifact != nil && a.Build != nil:
 		bad("artifact", "an app has build or artifact, not both")
-	case a.Artifact == nil && a.Source.Repo == "":
+	case a.Artifact == nil && !a.pos.has("source.repo"):
 		bad("source", "source.repo is required (or an artifact)")
 	}
 	if a.Source.Repo != "" {
@@ -123,7 +129,7 @@ func validateApp(f *Fleet, a *App, binaryOwner map[string]*App, e *errs) {
 			bad("artifact.sha256", "artifact.sha256 must be 64 lowercase hex digits")
 		}
 	}
-	if len(a.Binaries) == 0 {
+	if len(a.Binaries) == 0 && !a.pos.has("binaries") {
 		bad("", "an app needs at least one entry in binaries")
 	}
 	for i := range a.Binaries {
@@ -132,15 +138,17 @@ func validateApp(f *Fleet, a *App, binaryOwner map[string]*App, e *errs) {
 	checkAppRefs(f, a, "needs", a.Needs, e)
 	checkAppRefs(f, a, "uses", a.Uses, e)
 	for i, u := range a.Uses {
-		if slices.Contains(a.Needs, u) {
+		if u == a.Name {
+			continue // reported by checkAppRefs
+		} else if slices.Contains(a.Needs, u) {
 			bad(fmt.Sprintf("uses[%d]", i), "%q is in both needs (same host) and uses (another host): pick one", u)
-		} else if _, ok := f.Apps[u]; ok && len(f.Providers(u)) == 0 && len(f.rolesPreinstalling(u)) == 0 {
+		} else if _, ok := f.Apps[u]; ok && len(f.rolesPreinstalling(u)) == 0 {
 			bad(fmt.Sprintf("uses[%d]", i), "uses %q, but no role preinstalls it, so no host serves it", u)
 		}
 	}
 	for i, h := range a.Hooks {
 		p := fmt.Sprintf("hooks[%d]", i)
-		if h.Plugin == "" {
+		if !a.pos.has(p + ".plugin") {
 			bad(p, "%s.plugin is required", p)
 		} else if !validName(h.Plugin) {
 			bad(p+".plugin", "%s.plugin %q does not match %s", p, h.Plugin, namePattern)
@@ -164,7 +172,7 @@ func validateBinary(a *App, i int, owner map[string]*App, e *errs) {
 	p := fmt.Sprintf("binaries[%d]", i)
 	bad := func(sub string, format string, args ...any) { e.add(a.File, a.pos.at(p+sub), format, args...) }
 	switch {
-	case b.Name == "":
+	case !a.pos.has(p + ".name"):
 		bad("", "%s.name is required", p)
 	case !validName(b.Name):
 		bad(".name", "binary name %q does not match %s", b.Name, namePattern)
@@ -357,10 +365,13 @@ func validateRole(f *Fleet, r *Role, e *errs) {
 }
 
 func validateHost(f *Fleet, h *Host, e *errs) {
+	if h.pos.broken() {
+		return
+	}
 	bad := func(p string, format string, args ...any) { e.add(h.File, h.pos.at(p), format, args...) }
 	role := f.Roles[h.Role]
 	switch {
-	case h.Role == "":
+	case !h.pos.has("role"):
 		bad("", "role is required")
 	case role == nil:
 		bad("role", "unknown role %q%s", h.Role, suggest(h.Role, sortedKeys(f.Roles)))
