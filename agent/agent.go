@@ -30,7 +30,7 @@ type Agent struct {
 	desired *fleet.Desired // what the last good fleet wants here, clicked apps included
 	sync    syncStatus
 	apps    map[string]*appStatus
-	jobs    map[string]*Job
+	jobs    map[string]*job
 	jobSeq  int
 }
 
@@ -80,7 +80,7 @@ func New(cfg *Config, log *slog.Logger, hooks HookRunner) (*Agent, error) {
 		state:   st,
 		sync:    syncStatus{state: "ok"},
 		apps:    map[string]*appStatus{},
-		jobs:    map[string]*Job{},
+		jobs:    map[string]*job{},
 	}
 	return a, nil
 }

@@ -27,14 +27,18 @@ type Job struct {
 	Error   string    `json:"error,omitempty"`
 	Started time.Time `json:"started"`
 	Ended   time.Time `json:"ended,omitzero"`
+}
 
-	mu  sync.Mutex
+// job is a Job being followed.
+type job struct {
+	mu sync.Mutex
+	Job
 	log []string
 }
 
 const jobLogLines = 50
 
-func (j *Job) setPhase(p string) {
+func (j *job) setPhase(p string) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.done() {
@@ -46,7 +50,7 @@ func (j *Job) setPhase(p string) {
 	}
 }
 
-func (j *Job) fail(reason string) {
+func (j *job) fail(reason string) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.done() {
@@ -55,10 +59,10 @@ func (j *Job) fail(reason string) {
 	j.Phase, j.Error, j.Ended = PhaseFailed, reason, time.Now().UTC()
 }
 
-func (j *Job) done() bool { return j.Phase == PhaseHealthy || j.Phase == PhaseFailed }
+func (j *job) done() bool { return j.Phase == PhaseHealthy || j.Phase == PhaseFailed }
 
 // Write takes build output for the log tail.
-func (j *Job) Write(p []byte) (int, error) {
+func (j *job) Write(p []byte) (int, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	for _, line := range strings.SplitAfter(string(p), "\n") {
@@ -77,10 +81,12 @@ func (j *Job) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (j *Job) snapshot() Job {
+func (j *job) snapshot() Job {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return Job{ID: j.ID, App: j.App, Phase: j.Phase, Error: j.Error, Started: j.Started, Ended: j.Ended, LogTail: strings.Join(j.log, "")}
+	out := j.Job
+	out.LogTail = strings.Join(j.log, "")
+	return out
 }
 
 // Install installs app from the host's catalog (with its needs) and remembers it across restarts. The job
@@ -103,7 +109,7 @@ func (a *Agent) Install(app string) (Job, error) {
 		return Job{}, err
 	}
 	a.jobSeq++
-	j := &Job{ID: fmt.Sprintf("%d-%s", a.jobSeq, app), App: app, Phase: PhaseFetching, Started: time.Now().UTC()}
+	j := &job{Job: Job{ID: fmt.Sprintf("%d-%s", a.jobSeq, app), App: app, Phase: PhaseFetching, Started: time.Now().UTC()}}
 	a.jobs[j.ID] = j
 	a.Sync()
 	return j.snapshot(), nil
@@ -136,7 +142,7 @@ func (a *Agent) JobStatus(id string) (Job, bool) {
 }
 
 // activeJobLocked is the unfinished job of app, if any; a.mu is held.
-func (a *Agent) activeJobLocked(app string) *Job {
+func (a *Agent) activeJobLocked(app string) *job {
 	for _, j := range a.jobs {
 		if j.App == app {
 			j.mu.Lock()

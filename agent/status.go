@@ -16,7 +16,7 @@ type Status struct {
 	Fleet       FleetStatus  `json:"fleet"`
 	Refused     []Refused    `json:"refused"`
 	Quarantined []Quarantine `json:"quarantined"`
-	Apps        []AppStatus  `json:"apps"`    // desired and installed apps, in apply order, then leftovers
+	Apps        []AppStatus  `json:"apps"`    // desired apps in apply order, then the catalog, then leftovers
 	Catalog     []string     `json:"catalog"` // installable on click
 }
 
@@ -57,6 +57,7 @@ type AppStatus struct {
 	Rev       string         `json:"rev,omitempty"`   // installed revision
 	Why       string         `json:"why,omitempty"`   // why the app is on the host
 	Clicked   bool           `json:"clicked,omitempty"`
+	Offered   bool           `json:"offered,omitempty"` // in the catalog, not (yet) wanted: install on click
 	Job       string         `json:"job,omitempty"`
 	Binaries  []BinaryStatus `json:"binaries"`
 	Installed time.Time      `json:"installed_at,omitzero"`
@@ -105,6 +106,21 @@ func (a *Agent) Status() Status {
 			if as.Installed.IsZero() {
 				for _, b := range app.Binaries {
 					as.Binaries = append(as.Binaries, BinaryStatus{Name: b.Name, Kind: b.Kind})
+				}
+			}
+			st.Apps = append(st.Apps, as)
+		}
+		for _, name := range d.Catalog {
+			seen[name] = true
+			as := a.appStatusOf(name)
+			as.Offered = true
+			if a.good != nil && a.good.Apps[name] != nil {
+				app := a.good.Apps[name]
+				as.Title = app.Title
+				if as.Installed.IsZero() {
+					for _, b := range app.Binaries {
+						as.Binaries = append(as.Binaries, BinaryStatus{Name: b.Name, Kind: b.Kind})
+					}
 				}
 			}
 			st.Apps = append(st.Apps, as)

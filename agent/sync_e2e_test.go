@@ -1,0 +1,315 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/herofleet/herofleet/plugins"
+)
+
+// A bad fleet commit is refused whole: the last good commit keeps running and the status names the bad commit and
+// its errors until a newer commit arrives.
+func TestBadFleetCommitRefused(t *testing.T) {
+	h := newHarness(t)
+	h.commitApp("books", nil)
+	apps := map[string]string{"books": appYAML("books", []string{"books_server"}, nil)}
+	good := h.commitFleet([]string{"books"}, nil, apps)
+	a := h.newAgent(nil)
+	mustSync(t, a)
+	pid := appOf(a.Status(), "books").Binaries[0].PID
+
+	apps["books"] = strings.Replace(apps["books"], "title:", "titel:", 1)
+	bad := h.commitFleet([]string{"books"}, nil, apps)
+	mustSync(t, a)
+	st := a.Status()
+	if st.Fleet.Commit != good || st.Fleet.Head != bad || st.Fleet.State != "refused" {
+		t.Fatalf("fleet %+v", st.Fleet)
+	}
+	if len(st.Refused) != 1 || st.Refused[0].Commit != bad || !strings.Contains(st.Refused[0].Reason, "apps/books.yaml:1:1") {
+		t.Fatalf("refused %+v", st.Refused)
+	}
+	if b := appOf(st, "books"); b.Binaries[0].PID != pid || b.Binaries[0].State != BinRunning {
+		t.Fatalf("books disturbed by a refused commit: %+v", b)
+	}
+	mustSync(t, a) // still refused, not re-reported
+	if st := a.Status(); len(st.Refused) != 1 || st.Fleet.State != "refused" {
+		t.Fatalf("second sync: %+v %+v", st.Fleet, st.Refused)
+	}
+
+	apps["books"] = appYAML("books", []string{"books_server"}, nil)
+	newer := h.commitFleet([]string{"books"}, nil, apps)
+	mustSync(t, a)
+	st = a.Status()
+	if st.Fleet.Commit != newer || len(st.Refused) != 0 || st.Fleet.State != "ok" {
+		t.Fatalf("after a good commit: %+v %+v", st.Fleet, st.Refused)
+	}
+}
+
+// With the git server down, running apps are untouched and retries back off up to the cap.
+func TestGitServerDown(t *testing.T) {
+	h := newHarness(t)
+	h.commitApp("books", nil)
+	h.commitFleet([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server"}, nil)})
+	a := h.newAgent(nil)
+	mustSync(t, a)
+	pid := appOf(a.Status(), "books").Binaries[0].PID
+
+	h.git.Stop()
+	var waits []time.Duration
+	for i := 0; i < 4; i++ {
+		err := a.SyncNow(context.Background())
+		if err == nil {
+			t.Fatal("sync against a stopped server succeeded")
+		}
+		waits = append(waits, a.nextWait(err))
+	}
+	st := a.Status()
+	if st.Fleet.State != "error" || st.Fleet.Error == "" {
+		t.Fatalf("fleet %+v", st.Fleet)
+	}
+	if b := appOf(st, "books"); b.Binaries[0].PID != pid || b.Binaries[0].State != BinRunning {
+		t.Fatalf("books disturbed while the server is down: %+v", b)
+	}
+	// backoff: 1s, 2s, 4s... (each with up to half of jitter), capped by backoff_max (400ms here)
+	for _, w := range waits {
+		if w > 400*time.Millisecond || w < 200*time.Millisecond {
+			t.Fatalf("waits %v not within the 400ms cap", waits)
+		}
+	}
+	if err := h.git.Start(); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, a)
+	if st := a.Status(); st.Fleet.State != "ok" {
+		t.Fatalf("after the server came back: %+v", st.Fleet)
+	}
+	if w := a.nextWait(nil); w < 30*time.Minute {
+		t.Fatalf("after recovery the schedule (@every 1h) applies again, got %s", w)
+	}
+}
+
+func TestBackoffGrows(t *testing.T) {
+	a := &Agent{cfg: &Config{BackoffMax: Duration{time.Minute}}}
+	var prev time.Duration
+	for f := 1; f <= 10; f++ {
+		a.sync.failures = f
+		w := a.nextWait(errors.New("down"))
+		hi := time.Second << (f - 1)
+		if hi > time.Minute {
+			hi = time.Minute
+		}
+		if w < hi/2 || w > hi {
+			t.Fatalf("failure %d: wait %s outside [%s, %s]", f, w, hi/2, hi)
+		}
+		prev = w
+	}
+	_ = prev
+}
+
+// A binary that keeps exiting is restarted with backoff and shown as crash-looping.
+func TestCrashloopingBinary(t *testing.T) {
+	h := newHarness(t)
+	h.commitApp("books", nil)
+	y := strings.Replace(appYAML("books", []string{"books_server"}, nil, "--exit-after", "1ms"), "    health: /health\n", "", 1)
+	y = strings.Replace(y, "    listen: unix://${sockets}/books_server.sock\n", "", 1)
+	h.commitFleet([]string{"books"}, nil, map[string]string{"books": y})
+	a := h.newAgent(nil)
+	mustSync(t, a)
+	waitUntil(t, 15*time.Second, "crashloop", func() bool {
+		b := appOf(a.Status(), "books")
+		return len(b.Binaries) == 1 && b.Binaries[0].State == BinCrashloop
+	})
+	b := appOf(a.Status(), "books").Binaries[0]
+	if b.Restarts < 4 || !strings.Contains(b.Reason, "fast exits") {
+		t.Fatalf("%+v", b)
+	}
+}
+
+// An app from the role's catalog installs on click with a job, is remembered, and uninstalls.
+func TestInstallOnClick(t *testing.T) {
+	h := newHarness(t)
+	for _, n := range []string{"books", "foundry", "osis"} {
+		h.commitApp(n, nil)
+	}
+	apps := map[string]string{
+		"books":   appYAML("books", []string{"books_server"}, nil),
+		"foundry": appYAML("foundry", []string{"foundry_server"}, []string{"osis"}),
+		"osis":    appYAML("osis", []string{"osis_server"}, nil),
+	}
+	h.commitFleet([]string{"books"}, []string{"foundry"}, apps)
+	a := h.newAgent(nil)
+	mustSync(t, a)
+	if st := a.Status(); strings.Join(st.Catalog, ",") != "foundry" || appOf(st, "foundry").State != AppNotInstalled {
+		t.Fatalf("catalog %v", st.Catalog)
+	}
+	if _, err := a.Install("books"); !errors.Is(err, ErrInstalled) {
+		t.Fatalf("install of an installed app: %v", err)
+	}
+	if _, err := a.Install("osis"); !errors.Is(err, ErrNotInCatalog) {
+		t.Fatalf("install outside the catalog: %v", err)
+	}
+	job, err := a.Install("foundry")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.Phase != PhaseFetching {
+		t.Fatalf("job %+v", job)
+	}
+	mustSync(t, a)
+	j, _ := a.JobStatus(job.ID)
+	if j.Phase != PhaseHealthy || !strings.Contains(j.LogTail, "testapp: building") {
+		t.Fatalf("job %+v", j)
+	}
+	st := a.Status()
+	if f := appOf(st, "foundry"); f.State != AppInstalled || !f.Clicked || appOf(st, "osis").State != AppInstalled {
+		t.Fatalf("foundry %+v osis %+v", f, appOf(st, "osis"))
+	}
+	// remembered across a restart of the agent
+	b := h.newAgent(nil)
+	if got := b.state.Clicked; len(got) != 1 || got[0] != "foundry" {
+		t.Fatalf("clicked after restart: %v", got)
+	}
+	if err := a.Uninstall("books"); !errors.Is(err, ErrNotClicked) {
+		t.Fatalf("uninstall of a role app: %v", err)
+	}
+	if err := a.Uninstall("foundry"); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, a)
+	if n := markedProcs(h.dir); n["foundry_server"] != 0 || n["osis_server"] != 0 || n["books_server"] != 1 {
+		t.Fatalf("after uninstall: %v", n)
+	}
+}
+
+// recordingRunner is a fake hook runner.
+type recordingRunner struct {
+	calls []plugins.Call
+	fail  string // event that fails
+}
+
+func (r *recordingRunner) Run(ctx context.Context, c plugins.Call) (*plugins.Result, error) {
+	r.calls = append(r.calls, c)
+	if c.Event == r.fail {
+		return nil, fmt.Errorf("plugin %s said no", c.Plugin)
+	}
+	return &plugins.Result{Messages: []string{"seeded"}, Env: map[string]string{"FROM_HOOK": "yes"}}, nil
+}
+
+func TestHooks(t *testing.T) {
+	h := newHarness(t)
+	h.commitApp("books", nil)
+	hooks := `hooks:
+  - {plugin: seed-git, on: post-start, with: {into: "${data}/libraries", repos: [{name: a, url: "https://forge.test/lib/a.git"}]}}
+  - {plugin: seed-git, on: pre-start}
+  - {plugin: seed-git, on: pre-build}
+  - {plugin: seed-git, on: pre-remove}
+`
+	apps := map[string]string{"books": appYAML("books", []string{"books_server"}, nil) + hooks}
+	h.commitFleet([]string{"books"}, nil, apps)
+
+	// no runner: the app fails with a clear reason
+	a := h.newAgent(nil)
+	mustSync(t, a)
+	if b := appOf(a.Status(), "books"); b.State != AppFailed || !strings.Contains(b.Reason, "no hook runner") {
+		t.Fatalf("%+v", b)
+	}
+	a.shutdown()
+
+	h2 := newHarness(t)
+	h2.commitApp("books", nil)
+	h2.commitFleet([]string{"books"}, nil, apps)
+	r := &recordingRunner{}
+	a = h2.newAgent(r)
+	mustSync(t, a)
+	var events []string
+	for _, c := range r.calls {
+		events = append(events, c.Event)
+	}
+	if strings.Join(events, ",") != "pre-build,pre-start,post-start" {
+		t.Fatalf("events %v", events)
+	}
+	post := r.calls[2]
+	repos := post.With["repos"].([]any)[0].(map[string]any)
+	if post.With["into"] != h2.dir+"/data/books/libraries" || repos["url"] != h2.git.URL()+"lib/a.git" || post.Rev == "" {
+		t.Fatalf("post-start call %+v", post)
+	}
+	if body, _ := get(h2.sock("books_server"), "/"); !strings.Contains(body, "FROM_HOOK=yes") {
+		t.Fatalf("hook env not passed to the binary: %q", body)
+	}
+	// pre-remove failing is reported, not fatal
+	r.fail = "pre-remove"
+	h2.commitFleet(nil, nil, apps)
+	mustSync(t, a)
+	if n := markedProcs(h2.dir); n["books_server"] != 0 {
+		t.Fatalf("app not removed after a failing pre-remove: %v", n)
+	}
+
+	// a failing post-start rolls back
+	h3 := newHarness(t)
+	h3.commitApp("books", nil)
+	h3.commitFleet([]string{"books"}, nil, apps)
+	r3 := &recordingRunner{fail: "post-start"}
+	a = h3.newAgent(r3)
+	mustSync(t, a)
+	if b := appOf(a.Status(), "books"); b.State != AppFailed || !strings.Contains(b.Reason, "said no") {
+		t.Fatalf("%+v", b)
+	}
+	if n := markedProcs(h3.dir); len(n) != 0 {
+		t.Fatalf("left running after a failing post-start: %v", n)
+	}
+}
+
+func TestAPI(t *testing.T) {
+	h := newHarness(t)
+	h.commitApp("books", nil)
+	h.commitFleet([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server"}, nil)})
+	a := h.newAgent(nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go NewAPI(a, "s3cret").Serve(ctx, ln)
+	go a.Run(ctx)
+	base := "http://" + ln.Addr().String()
+	post := func(token string) int {
+		req, _ := http.NewRequest("POST", base+"/api/v1/sync", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if c := post(""); c != 401 {
+		t.Fatalf("no token: %d", c)
+	}
+	if c := post("wrong"); c != 401 {
+		t.Fatalf("wrong token: %d", c)
+	}
+	waitUntil(t, 20*time.Second, "first converge", func() bool { return appOf(a.Status(), "books").State == AppInstalled })
+	h.commitApp("books", nil)
+	if c := post("s3cret"); c != 202 {
+		t.Fatalf("sync: %d", c)
+	}
+	rev := appOf(a.Status(), "books").Rev
+	waitUntil(t, 20*time.Second, "triggered upgrade", func() bool { return appOf(a.Status(), "books").Rev != rev })
+	resp, err := http.Get(base + "/api/v1/status")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("status: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if resp, err := http.Get(base + "/healthz"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz: %v", err)
+	}
+}
