@@ -25,7 +25,9 @@ func buildNav(pages []*parsedPage) nav {
 	for _, p := range pages {
 		if p.Path == "" {
 			n.Home = p
-			continue
+			if p.Section == "" {
+				continue // reached through the site title; listed only when it names a section
+			}
 		}
 		bySection[p.Section] = append(bySection[p.Section], p)
 	}
@@ -90,7 +92,7 @@ func (c *navCache) forPage(p *parsedPage, root string) string {
 func navHTML(n nav, p *parsedPage, root string) string {
 	var sb strings.Builder
 	for _, s := range n.Sections {
-		open := s.Name == p.Section && p.Path != ""
+		open := s.Name == p.Section && (p.Path != "" || p.Section != "")
 		sb.WriteString(`<div class="nav-section`)
 		if open {
 			sb.WriteString(` open`)

@@ -1,0 +1,67 @@
+package runbook
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/herofleet/herofleet/sitegen"
+)
+
+func (w writer) changelog() sitegen.Page {
+	var b strings.Builder
+	b.WriteString("# Changelog\n\n")
+	b.WriteString("Every commit to the fleet repo, newest first, with what it changed in the catalog. Agents apply " +
+		"a commit only if it validates; a commit marked *refused* was never applied.\n\n")
+	for _, c := range w.opts.History.Commits {
+		fmt.Fprintf(&b, "## %s %s\n\n", c.When.Format("2006-01-02"), shortHash(c.Hash))
+		fmt.Fprintf(&b, "**%s** — %s, %s UTC", esc(orDash(c.Subject)), esc(c.Author), c.When.Format("2006-01-02 15:04"))
+		if c.Broken {
+			b.WriteString(" — *refused: the fleet does not validate at this commit*")
+		}
+		b.WriteString("\n\n")
+		var items []string
+		for _, a := range c.Added {
+			items = append(items, "added app "+w.appOrGone(a))
+		}
+		for _, a := range c.Changed {
+			items = append(items, "changed app "+w.appOrGone(a))
+		}
+		for _, a := range c.Removed {
+			items = append(items, "removed app **"+esc(a)+"**")
+		}
+		for _, r := range c.Roles {
+			items = append(items, "changed role "+w.roleOrGone(r))
+		}
+		for _, h := range c.Hosts {
+			if _, ok := w.f.Hosts[h]; ok {
+				items = append(items, "changed host "+hostLink(h))
+			} else {
+				items = append(items, "changed host **"+esc(h)+"**")
+			}
+		}
+		for _, it := range items {
+			b.WriteString("- " + it + "\n")
+		}
+		if len(items) > 0 {
+			b.WriteString("\n")
+		}
+	}
+	return sitegen.Page{Path: "changelog", Title: "Changelog", Markdown: []byte(b.String()),
+		Source: "(generated) changelog", Section: sectionHistory, Weight: weightHistory}
+}
+
+// appOrGone links an app that still exists and names one that is gone in bold (never as code: gone names in code
+// spans fail the build on purpose).
+func (w writer) appOrGone(name string) string {
+	if _, ok := w.f.Apps[name]; ok {
+		return w.appLink(name)
+	}
+	return "**" + esc(name) + "**"
+}
+
+func (w writer) roleOrGone(name string) string {
+	if _, ok := w.f.Roles[name]; ok {
+		return w.roleLink(name)
+	}
+	return "**" + esc(name) + "**"
+}
