@@ -28,9 +28,15 @@ func code(s string) string {
 }
 
 // Site-absolute links to generated pages; sitegen rewrites them to relative index.html links.
-func appLink(name, title string) string  { return fmt.Sprintf("[%s](/%s)", esc(title), appPath(name)+".md") }
-func roleLink(name, title string) string { return fmt.Sprintf("[%s](/%s)", esc(title), rolePath(name)+".md") }
-func hostLink(name string) string        { return fmt.Sprintf("[%s](/hosts.md#%s)", esc(name), hostAnchor(name)) }
+func appLink(name, title string) string {
+	return fmt.Sprintf("[%s](/%s)", esc(title), appPath(name)+".md")
+}
+func roleLink(name, title string) string {
+	return fmt.Sprintf("[%s](/%s)", esc(title), rolePath(name)+".md")
+}
+func hostLink(name string) string {
+	return fmt.Sprintf("[%s](/hosts.md#%s)", esc(name), hostAnchor(name))
+}
 func binaryLink(app, binary string) string {
 	return fmt.Sprintf("[%s](/%s.md#%s)", code(binary), appPath(app), binaryAnchor(binary))
 }
