@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/plugins/internal/hookpb"
@@ -85,7 +86,11 @@ func clean(s string, n int) string {
 	cut := false
 	if len(s) > n {
 		s, cut = s[:n], true
-		for len(s) > 0 && !isRuneStart(s[len(s)-1]) {
+		// drop a rune cut in half
+		for len(s) > 0 {
+			if r, size := utf8.DecodeLastRuneInString(s); r != utf8.RuneError || size != 1 {
+				break
+			}
 			s = s[:len(s)-1]
 		}
 	}
@@ -100,5 +105,3 @@ func clean(s string, n int) string {
 	}
 	return s
 }
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

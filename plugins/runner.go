@@ -69,7 +69,7 @@ func (r *Runner) Run(ctx context.Context, call Call) (*Result, error) {
 	}
 	res, err := toResult(resp)
 	for _, m := range res.Messages {
-		log.Info(m)
+		log.Debug("hook message", "msg", m) // the agent logs them at info with the app's context
 	}
 	if err != nil {
 		return res, fail(err)
