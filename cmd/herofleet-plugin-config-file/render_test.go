@@ -138,7 +138,9 @@ func TestRenderRefusals(t *testing.T) {
 			return map[string]any{"path": d + "/x", "template": "x", "secret": "../secrets/voice-token"}
 		}, "does not match"},
 		{"bad env", func(d string) map[string]any { return map[string]any{"path": d + "/x", "template": "x", "env": "A-B"} }, "not an environment variable name"},
-		{"unknown key", func(d string) map[string]any { return map[string]any{"path": d + "/x", "template": "x", "mode": "0644"} }, `unknown field "mode"`},
+		{"unknown key", func(d string) map[string]any {
+			return map[string]any{"path": d + "/x", "template": "x", "mode": "0644"}
+		}, `unknown field "mode"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
