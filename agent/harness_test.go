@@ -45,6 +45,8 @@ func TestMain(m *testing.M) {
 
 // runChildAgent is the agent as a separate process, for the kill -9 tests.
 func runChildAgent(path string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
 	cfg, err := LoadConfig(path)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -56,8 +58,6 @@ func runChildAgent(path string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
 	if err := a.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -93,7 +93,15 @@ func newHarness(t *testing.T) *harness {
 
 // config is an agent config for role tester on this harness.
 func (h *harness) config() *Config {
-	c, err := ParseConfig([]byte(fmt.Sprintf(`
+	c, err := ParseConfig([]byte(h.configText()))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return c
+}
+
+func (h *harness) configText() string {
+	return fmt.Sprintf(`
 fleet: {repo: "https://forge.test/ops/fleet.git", ref: main}
 host: t1
 role: tester
@@ -104,11 +112,7 @@ health_timeout: 5s
 stop_grace: 2s
 backoff_max: 400ms
 schedule: "@every 1h"
-`, h.dir, h.git.URL())))
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return c
+`, h.dir, h.git.URL())
 }
 
 // newAgent makes an in-process agent whose binaries are stopped at the end of the test.

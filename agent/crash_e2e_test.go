@@ -1,0 +1,176 @@
+package agent
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/herofleet/herofleet/agent/supervise"
+)
+
+// childAgent runs the agent as a separate process (this test binary, see TestMain) so it can be killed with -9.
+type childAgent struct {
+	cmd    *exec.Cmd
+	stderr bytes.Buffer
+}
+
+func (h *harness) startChild(extraConfig string) *childAgent {
+	h.t.Helper()
+	cfg := filepath.Join(h.dir, "agent.yaml")
+	text := h.configText() + extraConfig
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		h.t.Fatal(err)
+	}
+	c := &childAgent{cmd: exec.Command(os.Args[0])}
+	c.cmd.Env = append(os.Environ(), "HF_TEST_AGENT_CONFIG="+cfg)
+	c.cmd.Stderr = &c.stderr
+	c.cmd.Stdout = &c.stderr
+	if err := c.cmd.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() {
+		if c.cmd.ProcessState == nil {
+			_ = c.cmd.Process.Kill()
+			_ = c.cmd.Wait()
+		}
+		if h.t.Failed() {
+			h.t.Logf("child agent log:\n%s", c.stderr.String())
+		}
+	})
+	return c
+}
+
+func (c *childAgent) kill9(t *testing.T) {
+	t.Helper()
+	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.cmd.Wait()
+}
+
+func (c *childAgent) stop(t *testing.T) {
+	t.Helper()
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.cmd.Wait(); err != nil {
+		t.Fatalf("orderly stop: %v\n%s", err, c.stderr.String())
+	}
+}
+
+// stateOnDisk reads the child's state file.
+func (h *harness) stateOnDisk() *State {
+	st, err := loadState(filepath.Join(h.dir, "state.json"))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return st
+}
+
+// converged: the state records books and exactly one instance of each of its binaries runs, nothing else.
+func (h *harness) converged(want ...string) bool {
+	st, err := loadState(filepath.Join(h.dir, "state.json"))
+	if err != nil || st.Apps["books"] == nil {
+		return false
+	}
+	n := markedProcs(h.dir)
+	if len(n) != len(want) {
+		return false
+	}
+	for _, w := range want {
+		if n[w] != 1 {
+			return false
+		}
+	}
+	return true
+}
+
+func TestKillDuringBuildConverges(t *testing.T) {
+	h := newHarness(t)
+	h.commitApp("books", nil)
+	h.commitFleet([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server", "books_web"}, nil)})
+	first := h.startChild("build_env: {SLOW_BUILD: 60s}\n")
+	waitUntil(t, 20*time.Second, "the build to run", func() bool { return markedProcs(h.dir)["testapp"] == 1 })
+	first.kill9(t)
+	t.Logf("after kill -9 during the build: %v", markedProcs(h.dir))
+
+	second := h.startChild("")
+	waitUntil(t, 30*time.Second, "convergence after kill -9 during a build", func() bool {
+		return h.converged("books_server", "books_web")
+	})
+	if _, err := get(h.sock("books_web"), "/health"); err != nil {
+		t.Fatal(err)
+	}
+	second.stop(t)
+	if n := markedProcs(h.dir); len(n) != 0 {
+		t.Fatalf("an orderly stop left %v running", n)
+	}
+}
+
+func TestKillDuringStartConverges(t *testing.T) {
+	h := newHarness(t)
+	h.commitApp("books", nil)
+	h.commitFleet([]string{"books"}, nil, map[string]string{
+		"books": appYAML("books", []string{"books_server", "books_web"}, nil, "--health-delay", "1500ms")})
+	first := h.startChild("")
+	waitUntil(t, 20*time.Second, "binaries to start", func() bool { return markedProcs(h.dir)["books_web"] == 1 })
+	if h.stateOnDisk().Apps["books"] != nil {
+		t.Fatal("killed too late: books was already switched")
+	}
+	first.kill9(t)
+
+	second := h.startChild("")
+	waitUntil(t, 30*time.Second, "convergence after kill -9 during a start", func() bool {
+		return h.converged("books_server", "books_web")
+	})
+	before := h.stateOnDisk()
+	oldPIDs := markedPIDs(h.dir)
+
+	// and once more, with everything running: survivors are replaced, still one of each
+	second.kill9(t)
+	third := h.startChild("")
+	waitUntil(t, 30*time.Second, "convergence after kill -9 while running", func() bool {
+		st := h.stateOnDisk()
+		pids := markedPIDs(h.dir)
+		for _, p := range oldPIDs {
+			if slices.Contains(pids, p) {
+				return false // survivors not replaced yet
+			}
+		}
+		return h.converged("books_server", "books_web") && st.Apps["books"].Rev == before.Apps["books"].Rev
+	})
+	// the state file is always whole JSON
+	b, _ := os.ReadFile(filepath.Join(h.dir, "state.json"))
+	if !json.Valid(b) {
+		t.Fatal("state.json is not valid JSON")
+	}
+	third.stop(t)
+	if n := markedProcs(h.dir); len(n) != 0 {
+		t.Fatalf("an orderly stop left %v running", n)
+	}
+}
+
+// markedPIDs lists the pids of live processes carrying dir's marker.
+func markedPIDs(dir string) []int {
+	want := []byte(supervise.Marker(dir))
+	var out []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err == nil && containsEntry(env, want) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
