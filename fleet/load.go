@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -87,7 +90,7 @@ func LoadFS(fsys fs.FS) (*Fleet, error) { return load(readFS(fsys), "") }
 
 func readFS(fsys fs.FS) *files {
 	fl := &files{data: map[string][]byte{}}
-	fl.readFSFile(fsys, "fleet.yaml")
+	names := []string{"fleet.yaml"}
 	for _, f := range folders {
 		entries, err := fs.ReadDir(fsys, f.dir)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -110,10 +113,38 @@ func readFS(fsys fs.FS) *files {
 				fl.errs.add(name, Pos{}, "unexpected folder: %s/ holds only %s files", f.dir, f.ext)
 				continue
 			}
-			fl.readFSFile(fsys, name)
+			names = append(names, name)
 		}
 	}
+	// Reading thousands of small files is mostly waiting on system calls: overlap them.
+	read := make([]files, len(names))
+	parallel(len(names), func(i int) {
+		read[i].data = map[string][]byte{}
+		read[i].readFSFile(fsys, names[i])
+	})
+	for i := range read {
+		maps.Copy(fl.data, read[i].data)
+		fl.errs.list = append(fl.errs.list, read[i].errs.list...)
+	}
 	return fl
+}
+
+// parallel calls fn(0..n-1) on as many goroutines as the machine has cores.
+func parallel(n int, fn func(i int)) {
+	var wg sync.WaitGroup
+	work := make(chan int)
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Go(func() {
+			for i := range work {
+				fn(i)
+			}
+		})
+	}
+	for i := range n {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
 }
 
 // readFSFile reads one file of the fleet; a symlink is followed only while it stays inside the repo.
@@ -225,7 +256,8 @@ func (fs *files) readTreeEntry(tree *object.Tree, name string) {
 	fs.put(name, r)
 }
 
-// load decodes every file, then validates the whole fleet; all problems come back together.
+// load decodes every file (in parallel: thousands of host files decode independently), then validates the whole
+// fleet; all problems come back together.
 func load(fs *files, commit string) (*Fleet, error) {
 	f := &Fleet{Apps: map[string]*App{}, Roles: map[string]*Role{}, Hosts: map[string]*Host{}, Commit: commit}
 	e := &fs.errs
@@ -237,59 +269,81 @@ func load(fs *files, commit string) (*Fleet, error) {
 	if _, ok := fs.data["fleet.yaml"]; !ok {
 		e.add("fleet.yaml", Pos{}, "missing: a fleet repo has a fleet.yaml at its top")
 	}
-	for _, name := range names {
-		data := fs.data[name]
-		dir, base := path.Split(name)
-		stem, ext := strings.TrimSuffix(base, path.Ext(base)), path.Ext(base)
-		switch dir {
-		case "":
-			f.Meta.File = name
-			f.Meta.pos = decodeFile(name, data, &f.Meta, e)
-			continue
-		case "runbook/":
-			if ext != ".md" {
-				e.add(name, Pos{}, "runbook/ holds only .md pages")
-				continue
-			}
-			if len(data) > maxFileSize {
-				e.add(name, Pos{}, "page is %d bytes; at most %d", len(data), maxFileSize)
-				continue
-			}
-			f.Runbook = append(f.Runbook, RunbookPage{File: name, Content: data})
-			continue
-		}
-		if ext != ".yaml" {
-			hint := ""
-			if ext == ".yml" {
-				hint = " (rename it to " + stem + ".yaml)"
-			}
-			e.add(name, Pos{}, "ignored file would be a surprise: %s holds only .yaml files%s", dir, hint)
-			continue
-		}
-		if !validName(stem) {
-			e.add(name, Pos{}, "file name %q is not a valid name (%s)", stem, namePattern)
-			continue
-		}
-		switch dir {
-		case "apps/":
-			a := &App{File: name}
-			a.pos = decodeFile(name, data, a, e)
-			a.Name = nameFromFile(a.Name, stem, name, a.pos, e)
-			f.Apps[stem] = a
-		case "roles/":
-			r := &Role{File: name}
-			r.pos = decodeFile(name, data, r, e)
-			r.Name = nameFromFile(r.Name, stem, name, r.pos, e)
-			f.Roles[stem] = r
-		case "hosts/":
-			h := &Host{File: name}
-			h.pos = decodeFile(name, data, h, e)
-			h.Name = nameFromFile(h.Name, stem, name, h.pos, e)
-			f.Hosts[stem] = h
+	decoded := make([]errs, len(names)) // each file's own problems, merged in name order below
+	objects := make([]any, len(names))
+	parallel(len(names), func(i int) { objects[i] = decodeOne(names[i], fs.data[names[i]], &decoded[i]) })
+	for i, name := range names {
+		e.list = append(e.list, decoded[i].list...)
+		switch o := objects[i].(type) {
+		case *Meta:
+			f.Meta = *o
+		case *App:
+			f.Apps[o.Name] = o
+		case *Role:
+			f.Roles[o.Name] = o
+		case *Host:
+			f.Hosts[o.Name] = o
+		case RunbookPage:
+			f.Runbook = append(f.Runbook, o)
+		case nil:
+		default:
+			panic(fmt.Sprintf("fleet: decoded %s into %T", name, o))
 		}
 	}
 	validate(f, e)
 	return f, e.err()
+}
+
+// decodeOne decodes one file of the repo into what it describes, by its folder; nil for a file that is refused.
+func decodeOne(name string, data []byte, e *errs) any {
+	dir, base := path.Split(name)
+	stem, ext := strings.TrimSuffix(base, path.Ext(base)), path.Ext(base)
+	switch dir {
+	case "":
+		m := &Meta{File: name}
+		m.pos = decodeFile(name, data, m, e)
+		return m
+	case "runbook/":
+		if ext != ".md" {
+			e.add(name, Pos{}, "runbook/ holds only .md pages")
+			return nil
+		}
+		if len(data) > maxFileSize {
+			e.add(name, Pos{}, "page is %d bytes; at most %d", len(data), maxFileSize)
+			return nil
+		}
+		return RunbookPage{File: name, Content: data}
+	}
+	if ext != ".yaml" {
+		hint := ""
+		if ext == ".yml" {
+			hint = " (rename it to " + stem + ".yaml)"
+		}
+		e.add(name, Pos{}, "ignored file would be a surprise: %s holds only .yaml files%s", dir, hint)
+		return nil
+	}
+	if !validName(stem) {
+		e.add(name, Pos{}, "file name %q is not a valid name (%s)", stem, namePattern)
+		return nil
+	}
+	switch dir {
+	case "apps/":
+		a := &App{File: name}
+		a.pos = decodeFile(name, data, a, e)
+		a.Name = nameFromFile(a.Name, stem, name, a.pos, e)
+		return a
+	case "roles/":
+		r := &Role{File: name}
+		r.pos = decodeFile(name, data, r, e)
+		r.Name = nameFromFile(r.Name, stem, name, r.pos, e)
+		return r
+	case "hosts/":
+		h := &Host{File: name}
+		h.pos = decodeFile(name, data, h, e)
+		h.Name = nameFromFile(h.Name, stem, name, h.pos, e)
+		return h
+	}
+	return nil
 }
 
 // nameFromFile: the file name is the name; a name field, when present, must agree with it.

@@ -3,6 +3,7 @@ package fleet
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Target is the VM an agent runs on, as its own config describes it.
@@ -171,10 +172,44 @@ func (f *Fleet) Bundle(app string) ([]string, error) {
 	return f.closure([]string{app}, why)
 }
 
+// closureResult is a needs closure in apply order, with the app that pulled in each non-root app.
+type closureResult struct {
+	order    []string
+	neededBy map[string]string
+	err      error
+}
+
 // closure adds every app the roots need and orders the set: an app comes after everything it needs, and among
-// the apps that are ready at the same time, by name. why records, for each app pulled in, which app needed it.
+// the apps that are ready at the same time, by name. why gains, for each app pulled in, which app needed it.
 func (f *Fleet) closure(roots []string, why map[string]string) ([]string, error) {
+	key := strings.Join(roots, ",")
+	f.mu.Lock()
+	r, ok := f.closures[key]
+	f.mu.Unlock()
+	if !ok {
+		r = f.computeClosure(roots)
+		f.mu.Lock()
+		if f.closures == nil {
+			f.closures = map[string]closureResult{}
+		}
+		f.closures[key] = r
+		f.mu.Unlock()
+	}
+	for n, by := range r.neededBy {
+		if why[n] == "" {
+			why[n] = by
+		}
+	}
+	return slices.Clone(r.order), r.err
+}
+
+func (f *Fleet) computeClosure(roots []string) closureResult {
 	set := map[string]bool{}
+	isRoot := map[string]bool{}
+	for _, n := range roots {
+		isRoot[n] = true
+	}
+	neededBy := map[string]string{}
 	queue := slices.Clone(roots)
 	for len(queue) > 0 {
 		n := queue[0]
@@ -184,12 +219,12 @@ func (f *Fleet) closure(roots []string, why map[string]string) ([]string, error)
 		}
 		a := f.Apps[n]
 		if a == nil {
-			return nil, fmt.Errorf("unknown app %q", n)
+			return closureResult{err: fmt.Errorf("unknown app %q", n)}
 		}
 		set[n] = true
 		for _, dep := range a.Needs {
-			if why[dep] == "" {
-				why[dep] = "needed by " + n
+			if !isRoot[dep] && neededBy[dep] == "" {
+				neededBy[dep] = "needed by " + n
 			}
 			queue = append(queue, dep)
 		}
@@ -219,9 +254,9 @@ func (f *Fleet) closure(roots []string, why map[string]string) ([]string, error)
 		}
 	}
 	if len(order) != len(set) {
-		return nil, fmt.Errorf("needs cycle among %d apps", len(set)-len(order))
+		return closureResult{err: fmt.Errorf("needs cycle among %d apps", len(set)-len(order))}
 	}
-	return order, nil
+	return closureResult{order: order, neededBy: neededBy}
 }
 
 // Providers lists the addresses of the hosts (from hosts/) whose role preinstalls app: where a `uses` of it goes.

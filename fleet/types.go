@@ -1,6 +1,9 @@
 package fleet
 
-import "time"
+import (
+	"sync"
+	"time"
+)
 
 // Fleet is one fleet repo, as loaded from a directory or a git commit.
 type Fleet struct {
@@ -11,6 +14,10 @@ type Fleet struct {
 	Runbook []RunbookPage    // runbook/*.md, sorted by file name
 	// Commit is the git commit the fleet was loaded from; empty for a directory.
 	Commit string
+
+	// closures memoizes needs closures by their roots: thousands of hosts share a few roles and adds.
+	mu       sync.Mutex
+	closures map[string]closureResult
 }
 
 // Meta is fleet.yaml.

@@ -393,9 +393,10 @@ func validateHost(f *Fleet, h *Host, e *errs) {
 		seen[n] = true
 	}
 	var desired []string
-	if d, err := f.ForHost(h.Name); err == nil {
-		desired = d.Names()
-		desired = append(desired, d.Catalog...)
+	if len(h.Pin) > 0 {
+		if d, err := f.ForHost(h.Name); err == nil {
+			desired = append(d.Names(), d.Catalog...)
+		}
 	}
 	for _, app := range sortedKeys(h.Pin) {
 		p := "pin." + app
@@ -482,51 +483,78 @@ func clash(a, b listenKey) bool {
 }
 
 // checkListenClashes: on one host, no two binaries that may run together (installed apps and the catalog, since any
-// of it can be installed on click) listen on the same port or socket.
+// of it can be installed on click) listen on the same port or socket. Hosts share a few app sets, so each distinct
+// set is checked once.
 func checkListenClashes(f *Fleet, e *errs) {
 	type user struct {
 		app *App
 		idx int
 		key listenKey
 	}
+	keys := map[string][]user{} // app -> its binaries' listen keys, parsed once
+	for name, a := range f.Apps {
+		for i, b := range a.Binaries {
+			if l, err := parseListen(b.Listen, symbolicVars(a.Name)); b.Listen != "" && err == nil {
+				keys[name] = append(keys[name], user{a, i, keyOf(l)})
+			}
+		}
+	}
 	reported := map[[2]string]bool{}
+	checked := map[string]bool{}
 	check := func(where string, apps []string) {
-		var users []user
+		set := strings.Join(apps, ",")
+		if checked[set] {
+			return
+		}
+		checked[set] = true
+		byAddr := map[[2]string][]user{} // (network, port or path) -> binaries there
 		for _, name := range apps {
-			a := f.Apps[name]
-			for i, b := range a.Binaries {
-				l, err := parseListen(b.Listen, symbolicVars(a.Name))
-				if b.Listen == "" || err != nil {
-					continue
-				}
-				k := keyOf(l)
-				for _, u := range users {
-					if !clash(u.key, k) {
+			for _, u := range keys[name] {
+				k := [2]string{u.key.network, u.key.addr}
+				for _, o := range byAddr[k] {
+					if !clash(o.key, u.key) {
 						continue
 					}
-					other := u.app.Binaries[u.idx].Name
-					pair := [2]string{other, b.Name}
-					if reported[pair] {
+					b, other := u.app.Binaries[u.idx].Name, o.app.Binaries[o.idx].Name
+					if reported[[2]string{other, b}] {
 						continue
 					}
-					reported[pair] = true
-					e.add(a.File, a.pos.at(fmt.Sprintf("binaries[%d].listen", i)), "listen %s clashes with binary %q (%s) on %s",
-						b.Listen, other, u.app.File, where)
+					reported[[2]string{other, b}] = true
+					e.add(u.app.File, u.app.pos.at(fmt.Sprintf("binaries[%d].listen", u.idx)), "listen %s clashes with binary %q (%s) on %s",
+						u.app.Binaries[u.idx].Listen, other, o.app.File, where)
 				}
-				users = append(users, user{a, i, k})
+				byAddr[k] = append(byAddr[k], u)
 			}
 		}
 	}
 	for _, name := range sortedKeys(f.Roles) {
-		if d, err := f.ForRole(name); err == nil {
-			check("role "+name, append(d.Names(), d.Catalog...))
+		if apps, err := f.mayRun(name, nil); err == nil {
+			check("role "+name, apps)
 		}
 	}
 	for _, name := range sortedKeys(f.Hosts) {
-		if d, err := f.ForHost(name); err == nil {
-			check("host "+name, append(d.Names(), d.Catalog...))
+		if h := f.Hosts[name]; f.Roles[h.Role] != nil {
+			if apps, err := f.mayRun(h.Role, h.Add); err == nil {
+				check("host "+name, apps)
+			}
 		}
 	}
+}
+
+// mayRun lists every app a host of role with add may run at once: its desired set and its whole catalog.
+func (f *Fleet) mayRun(role string, add []string) ([]string, error) {
+	r := f.Roles[role]
+	roots := append(slices.Clone(r.Preinstalled), add...)
+	order, err := f.closure(roots, map[string]string{})
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range r.Catalog {
+		if f.Apps[n] != nil && !slices.Contains(order, n) {
+			order = append(order, n)
+		}
+	}
+	return order, nil
 }
 
 // walkStrings calls fn for every string inside a hook's with, with its field path.
