@@ -22,10 +22,10 @@ func (w writer) app(name string) sitegen.Page {
 	b.WriteString("## Where it runs\n\n")
 	var where []string
 	for _, r := range f.RolesPreinstalling(name) {
-		where = append(where, "preinstalled on every "+w.roleLink(r)+" VM")
+		where = append(where, "preinstalled on every VM of role "+w.roleLink(r))
 	}
 	for _, r := range f.RolesOffering(name) {
-		where = append(where, "installed on click on "+w.roleLink(r)+" VMs")
+		where = append(where, "installed on click on VMs of role "+w.roleLink(r))
 	}
 	for _, h := range w.hostsAdding(name) {
 		where = append(where, "added on "+hostLink(h))
@@ -45,7 +45,7 @@ func (w writer) app(name string) sitegen.Page {
 	b.WriteString("## Binaries\n\n")
 	var rows [][]string
 	for _, bin := range a.Binaries {
-		rows = append(rows, []string{binaryLink(name, bin.Name), bin.Kind, code(orDash(bin.Listen)), urlCell(bin.URL), code(orDash(bin.Health))})
+		rows = append(rows, []string{binaryLink(name, bin.Name), bin.Kind, code(orDash(bin.Listen)), urlCell(bin.URL), urlCell(bin.Health)})
 	}
 	table(&b, []string{"Binary", "Kind", "Listen", "URL", "Health"}, rows)
 	for _, bin := range a.Binaries {

@@ -39,6 +39,9 @@ func (w writer) changelog() sitegen.Page {
 				items = append(items, "changed host **"+esc(h)+"**")
 			}
 		}
+		for _, p := range c.Pages {
+			items = append(items, "edited runbook page "+code(p))
+		}
 		for _, it := range items {
 			b.WriteString("- " + it + "\n")
 		}

@@ -38,6 +38,7 @@ type Commit struct {
 	Changed []string // apps whose spec changed
 	Roles   []string // roles whose file changed (added, removed or edited)
 	Hosts   []string
+	Pages   []string // runbook/*.md files added, removed or edited
 	Broken  bool // the fleet at this commit does not validate
 }
 
@@ -128,6 +129,7 @@ func describe(c *object.Commit, f, parent *fleet.Fleet, broken bool) Commit {
 	cm.Roles = sortedUnion(ra, rr, rc)
 	ha, hr, hc := diffMaps(parent.Hosts, f.Hosts)
 	cm.Hosts = sortedUnion(ha, hr, hc)
+	cm.Pages = changedPages(parent.Runbook, f.Runbook)
 	return cm
 }
 
@@ -187,4 +189,23 @@ func (h *History) staleCheck(f *fleet.Fleet) func(string) string {
 		}
 		return ""
 	}
+}
+
+func changedPages(before, after []fleet.RunbookPage) []string {
+	old := map[string]string{}
+	for _, p := range before {
+		old[p.File] = string(p.Content)
+	}
+	var out []string
+	for _, p := range after {
+		if c, ok := old[p.File]; !ok || c != string(p.Content) {
+			out = append(out, p.File)
+		}
+		delete(old, p.File)
+	}
+	for f := range old {
+		out = append(out, f)
+	}
+	sort.Strings(out)
+	return out
 }

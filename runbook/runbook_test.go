@@ -1,0 +1,136 @@
+package runbook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"golang.org/x/tools/txtar"
+
+	"github.com/herofleet/herofleet/fleet"
+	"github.com/herofleet/herofleet/sitegen"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden pages in testdata/golden")
+
+// loadTxtar loads a fleet written as a txtar file tree, with optional overrides (nil content deletes a file).
+func loadTxtar(t *testing.T, name string, override map[string]string) *fleet.Fleet {
+	t.Helper()
+	ar, err := txtar.ParseFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys := fstest.MapFS{}
+	for _, f := range ar.Files {
+		fsys[f.Name] = &fstest.MapFile{Data: f.Data}
+	}
+	for n, d := range override {
+		fsys[n] = &fstest.MapFile{Data: []byte(d)}
+	}
+	f, err := fleet.LoadFS(fsys)
+	if err != nil {
+		t.Fatalf("load %s: %v", name, err)
+	}
+	return f
+}
+
+// TestGoldenPages pins what the runbook says for a small fleet: each page's markdown and the topology picture.
+func TestGoldenPages(t *testing.T) {
+	f := loadTxtar(t, "small.txtar", nil)
+	site, err := Site(f, Options{FleetURL: "https://forge.example/ops/small-fleet.git"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sitegen.Build(context.Background(), site, t.TempDir()); err != nil {
+		t.Fatalf("the generated site must build (links and anchors resolve): %v", err)
+	}
+	got := map[string][]byte{}
+	for _, p := range site.Pages {
+		name := p.Path
+		if name == "" {
+			name = "index"
+		}
+		got[name+".md"] = p.Markdown
+	}
+	for _, fl := range site.Files {
+		got[fl.Path] = fl.Data
+	}
+	golden := filepath.Join("testdata", "golden")
+	if *update {
+		if err := os.RemoveAll(golden); err != nil {
+			t.Fatal(err)
+		}
+		for name, data := range got {
+			dst := filepath.Join(golden, filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(dst, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return
+	}
+	for name, data := range got {
+		want, err := os.ReadFile(filepath.Join(golden, filepath.FromSlash(name)))
+		if err != nil {
+			t.Errorf("%s: no golden file (run go test ./runbook -run Golden -update): %v", name, err)
+			continue
+		}
+		if !bytes.Equal(data, want) {
+			t.Errorf("%s differs from golden (run go test ./runbook -run Golden -update to accept):\n%s", name, data)
+		}
+	}
+	var count int
+	_ = filepath.WalkDir(golden, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			count++
+		}
+		return err
+	})
+	if count != len(got) {
+		t.Errorf("golden has %d files, the runbook produced %d", count, len(got))
+	}
+}
+
+func TestTemplateHelperErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, page, want string
+	}{
+		{"unknown app", "# Notes\n\nsee\n{{ app \"engin\" }}\n", `runbook/notes.md:4: unknown app "engin" (known: engine, extra, store, ui)`},
+		{"unknown binary", "# Notes\n\n{{ binary \"ui_server\" }}\n", `runbook/notes.md:3: unknown binary "ui_server" (known: engine_server, extra_web, store_server, ui_admin, ui_web)`},
+		{"unknown role", "# Notes\n\n\n\n{{ role \"testers\" }}\n", `runbook/notes.md:5: unknown role "testers" (known: admin, tester)`},
+		{"unknown host", "# Notes\n{{ host \"tester-02\" }}\n", `runbook/notes.md:2: unknown host "tester-02" (known: admin-1, tester-01)`},
+		{"unknown helper", "# Notes\n\n{{ aap \"ui\" }}\n", `runbook/notes.md:3: function "aap" not defined`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := loadTxtar(t, "small.txtar", map[string]string{"runbook/notes.md": tc.page})
+			_, err := Site(f, Options{})
+			var be *sitegen.BuildError
+			if !errors.As(err, &be) {
+				t.Fatalf("want a BuildError, got %v", err)
+			}
+			if got := be.Error(); got != tc.want {
+				t.Fatalf("error:\n%s\nwant:\n%s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRunbookLinkToMissingAnchorFails(t *testing.T) {
+	f := loadTxtar(t, "small.txtar", map[string]string{"runbook/notes.md": "# Notes\n\nsee [the UI](../apps/ui.md#nothing-here)\n"})
+	site, err := Site(f, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = sitegen.Build(context.Background(), site, t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), `runbook/notes.md:3: broken anchor "../apps/ui.md#nothing-here"`) {
+		t.Fatalf("want a broken anchor at runbook/notes.md:3, got %v", err)
+	}
+}
