@@ -39,7 +39,7 @@ type Commit struct {
 	Roles   []string // roles whose file changed (added, removed or edited)
 	Hosts   []string
 	Pages   []string // runbook/*.md files added, removed or edited
-	Broken  bool // the fleet at this commit does not validate
+	Broken  bool     // the fleet at this commit does not validate
 }
 
 // LoadHistory reads up to MaxHistory commits reachable from head (first parents, newest first) and loads the
