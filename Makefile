@@ -1,0 +1,71 @@
+# herofleet — build, test and demo. `make demo` and `make test` work on a fresh Debian machine with Go.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+PLUGINS := seed-git config-file
+# Debian packages the tests drive for real: chromium (cockpit and runbook pages), prometheus (scrapes /metrics),
+# systemd (systemd-analyze verify of the bootstrap unit), git (http-backend serves repos on loopback).
+DEBS := chromium prometheus systemd git
+TEST_TIMEOUT ?= 14m
+
+.PHONY: all build deps test test-short demo demo-check bench fuzz lint vet fmt clean
+
+all: build
+
+## build: herofleet and the shipped plugins into bin/ (plugins sit beside the agent)
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/herofleet ./cmd/herofleet
+	@for p in $(PLUGINS); do $(GO) build -o $(BIN)/herofleet-plugin-$$p ./cmd/herofleet-plugin-$$p || exit 1; done
+
+## deps: Go modules, and the Debian packages the tests use (installed when missing, as root)
+deps:
+	$(GO) mod download
+	@missing=""; for d in $(DEBS); do dpkg -s $$d >/dev/null 2>&1 || missing="$$missing $$d"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  else echo "missing Debian packages (run as root or install them):$$missing" >&2; exit 1; fi; \
+	fi
+
+## test: vet, then every test with the race detector (what CI runs)
+test: deps build
+	$(GO) vet ./...
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted" >&2; exit 1; fi
+	HEROFLEET_BIN=$(CURDIR)/$(BIN) $(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+
+## test-short: the fast tests only
+test-short:
+	$(GO) test -short ./...
+
+## demo: the whole flow on this machine, no network: an admin and a tester agent converge; Ctrl-C stops all
+demo: build
+	$(BIN)/herofleet demo
+
+## demo-check: converge, check every URL, stop, exit 0
+demo-check: build
+	$(BIN)/herofleet demo --check
+
+## bench: the benchmarks under bench/ (see bench/README.md)
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 5x ./bench/fleet/
+
+## fuzz: fuzz the fleet loader (FUZZTIME=5m for a longer run)
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecodeApp -fuzztime $(FUZZTIME) ./fleet/
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf $(BIN) dist
