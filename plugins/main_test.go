@@ -3,7 +3,9 @@ package plugins_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -24,6 +26,10 @@ var pluginDir string
 var testPluginNames = []string{"ok", "fail", "hang", "crash", "spawn", "badenv", "spam", "huge", "noisy", "noisy-nonl", "silent", "exit"}
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv("HEROFLEET_TEST_AGENT_PLUGINS"); dir != "" {
+		agentThatHangs(dir)
+		return
+	}
 	dir, err := os.MkdirTemp("", "hfplugins-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -44,6 +50,20 @@ func TestMain(m *testing.M) {
 	}
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// agentThatHangs plays an agent for TestPluginDiesWithAgent: it runs the hang plugin, prints the plugin's pid and
+// blocks until it is killed.
+func agentThatHangs(dir string) {
+	r := &plugins.Runner{Dirs: []string{dir}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	go r.Run(context.Background(), plugins.Call{Plugin: "hang", Event: "pre-start", App: "x", Timeout: time.Hour})
+	for {
+		if kids := children(); len(kids) > 0 {
+			fmt.Println(strings.Fields(kids[0])[0])
+			select {}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func buildPlugins(dir string) error {

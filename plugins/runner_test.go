@@ -1,14 +1,18 @@
 package plugins_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -230,4 +234,50 @@ func alive(pid int) bool {
 	s := string(stat)
 	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
 	return len(fields) > 0 && fields[0] != "Z"
+}
+
+// TestPluginDiesWithAgent kills an agent with SIGKILL in the middle of a hook: its plugin must not survive it.
+func TestPluginDiesWithAgent(t *testing.T) {
+	agent := exec.Command(os.Args[0], "-test.run=^$")
+	agent.Env = append(os.Environ(), "HEROFLEET_TEST_AGENT_PLUGINS="+pluginDir)
+	out, err := agent.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(io.LimitReader(out, 1024))
+		sc.Scan()
+		line <- sc.Text()
+	}()
+	var pid int
+	select {
+	case l := <-line:
+		pid, err = strconv.Atoi(l)
+		if err != nil {
+			agent.Process.Kill()
+			t.Fatalf("agent printed %q, not a pid", l)
+		}
+	case <-time.After(20 * time.Second):
+		agent.Process.Kill()
+		t.Fatal("the agent did not start its plugin")
+	}
+	if !alive(pid) {
+		t.Fatalf("plugin %d is not running before the agent is killed", pid)
+	}
+	if err := agent.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = agent.Wait()
+	deadline := time.Now().Add(5 * time.Second)
+	for alive(pid) {
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("plugin %d outlived its agent", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
