@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/spf13/cobra"
+
+	"github.com/herofleet/herofleet/runbook"
+	"github.com/herofleet/herofleet/sitegen"
+)
+
+func init() {
+	register(func(g *globals) *cobra.Command {
+		site := &cobra.Command{
+			Use:   "site",
+			Short: "Render the runbook website from the fleet repo",
+			Long: `Render the deployment runbook of a fleet repo (the current directory by default) as a static site:
+an overview with the topology, a page per role, app and the hosts, procedures, the changelog (when DIR is a git
+work tree) and the fleet's own runbook/*.md pages. Broken links, unknown names and names of apps or binaries the
+fleet no longer has fail the build with file:line (exit 1).`,
+		}
+		site.AddCommand(siteBuildCmd(g), siteServeCmd(g))
+		return site
+	})
+}
+
+func siteBuildCmd(g *globals) *cobra.Command {
+	var out, fleetURL string
+	cmd := &cobra.Command{
+		Use:   "build [DIR] --out OUT",
+		Short: "Write the runbook site to OUT (works from file://)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return invalid(errors.New("--out is required"))
+			}
+			site, err := loadRunbook(dirArg(args), fleetURL)
+			if err != nil {
+				return err
+			}
+			b := sitegen.Builder{Logger: g.logger()}
+			if err := b.Build(cmd.Context(), site, out); err != nil {
+				return siteError(err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d pages; open %s\n", out, len(site.Pages), filepath.Join(out, "index.html"))
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "out", "o", "", "output `DIR` (created; a previous site there is replaced)")
+	cmd.Flags().StringVar(&fleetURL, "fleet-url", "", "fleet repo `URL` the bootstrap commands name (default: the git remote origin)")
+	return cmd
+}
+
+func siteServeCmd(g *globals) *cobra.Command {
+	var listen, fleetURL string
+	cmd := &cobra.Command{
+		Use:   "serve [DIR]",
+		Short: "Serve the runbook site and rebuild it, reloading open pages, when the fleet repo changes",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := dirArg(args)
+			// Fail early on a fleet that does not build; later failures keep the last good site.
+			if _, err := loadRunbook(dir, fleetURL); err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return sitegen.Serve(ctx, sitegen.ServeOptions{
+				Addr:   listen,
+				Watch:  []string{dir},
+				Logger: g.logger(),
+				Load: func(context.Context) (sitegen.Site, error) {
+					return loadRunbook(dir, fleetURL)
+				},
+			})
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:1313", "`ADDR` to serve on")
+	cmd.Flags().StringVar(&fleetURL, "fleet-url", "", "fleet repo `URL` the bootstrap commands name (default: the git remote origin)")
+	return cmd
+}
+
+// loadRunbook loads the fleet in dir and, when dir is the root of a git work tree, its history.
+func loadRunbook(dir, fleetURL string) (sitegen.Site, error) {
+	f, err := loadFleet(dir)
+	if err != nil {
+		return sitegen.Site{}, err
+	}
+	opts := runbook.Options{FleetURL: fleetURL}
+	if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
+		repo, err := git.PlainOpen(dir)
+		if err != nil {
+			return sitegen.Site{}, fmt.Errorf("open fleet repo %s: %w", dir, err)
+		}
+		if head, err := repo.Head(); err == nil { // a repo without commits has no history yet
+			if opts.History, err = runbook.LoadHistory(repo, head.Hash()); err != nil {
+				return sitegen.Site{}, err
+			}
+		}
+		if opts.FleetURL == "" {
+			if remote, err := repo.Remote("origin"); err == nil && len(remote.Config().URLs) > 0 {
+				opts.FleetURL = remote.Config().URLs[0]
+			}
+		}
+	}
+	site, err := runbook.Site(f, opts)
+	if err != nil {
+		return sitegen.Site{}, siteError(err)
+	}
+	return site, nil
+}
+
+// siteError makes a list of problems in the fleet's pages an invalid-input error (exit 1).
+func siteError(err error) error {
+	var be *sitegen.BuildError
+	if errors.As(err, &be) {
+		return invalid(fmt.Errorf("%v\n%d problem(s) in the runbook", be, len(be.Problems)))
+	}
+	return err
+}
