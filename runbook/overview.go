@@ -44,6 +44,9 @@ func (w writer) overview() sitegen.Page {
 	}
 	table(&b, []string{"Role", "Preinstalled", "Catalog (install on click)", "Hosts"}, rows)
 
+	w.splitText(&b)
+	w.freshVMText(&b)
+
 	b.WriteString("## How a change reaches a VM\n\n")
 	b.WriteString("1. An operator commits to the fleet repo (an app's `ref`, a role's catalog, a host file).\n")
 	b.WriteString("2. Forgejo CI runs `herofleet validate --deep` and `herofleet plan --against` on the change; a bad " +
@@ -134,4 +137,92 @@ func shortHash(h string) string {
 		return h[:10]
 	}
 	return h
+}
+
+// splitText explains the division of labour the topology shows: roles whose apps other roles use host shared
+// engines; the others hold per-VM data and UI and reach the engines over the overlay network.
+func (w writer) splitText(b *strings.Builder) {
+	var shared, users []string
+	for _, r := range providersFirst(w.f) {
+		if w.provides(r) {
+			shared = append(shared, r)
+		} else if len(w.roleUses(r)) > 0 {
+			users = append(users, r)
+		}
+	}
+	if len(shared) == 0 || len(users) == 0 {
+		return
+	}
+	b.WriteString("## Shared engines, per-tester data\n\n")
+	for _, r := range shared {
+		var engines []string
+		for _, a := range w.f.Roles[r].Preinstalled {
+			if len(w.usersOf(a)) > 0 {
+				engines = append(engines, w.appLink(a))
+			}
+		}
+		fmt.Fprintf(b, "- The %s hosts the shared engines %s. Every tester VM calls them; they keep no tester's data, "+
+			"so one instance serves the whole fleet and an upgrade there is one change for everyone.\n",
+			w.roleLink(r), strings.Join(engines, " and "))
+	}
+	for _, r := range users {
+		fmt.Fprintf(b, "- Each %s holds one tester's own data and UI. Its apps keep their state in their own data "+
+			"directory on that VM (kept across upgrades and removal) and reach the engines over Mycelium, each "+
+			"request authenticated as that tester.\n", w.roleLink(r))
+	}
+	b.WriteString("\n")
+}
+
+// provides reports whether a role preinstalls an app that some app uses.
+func (w writer) provides(role string) bool {
+	for _, a := range w.f.Roles[role].Preinstalled {
+		if len(w.usersOf(a)) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// usersOf lists the apps that use app, sorted.
+func (w writer) usersOf(app string) []string {
+	var out []string
+	for _, n := range w.f.AppNames() {
+		for _, u := range w.f.Apps[n].Uses {
+			if u == app {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// freshVMText summarises, for each role, the one command that takes a fresh VM to a converged one.
+func (w writer) freshVMText(b *strings.Builder) {
+	b.WriteString("## From a fresh VM to a converged one\n\n")
+	b.WriteString("No VM is set up by hand. One command installs and starts the agent; the agent does the rest and " +
+		"keeps doing it on every commit:\n\n```sh\n")
+	for _, r := range providersFirst(w.f) {
+		fmt.Fprintf(b, "herofleet bootstrap --fleet %s --role %s --host <name> --address <mycelium-address>\n", w.opts.FleetURL, r)
+	}
+	b.WriteString("```\n\n")
+	for _, r := range providersFirst(w.f) {
+		d, err := w.f.ForRole(r)
+		if err != nil {
+			continue
+		}
+		var apps []string
+		for _, a := range d.Apps {
+			apps = append(apps, w.appLink(a.Name))
+		}
+		fmt.Fprintf(b, "- A fresh %s converges to %s", w.roleLink(r), list(apps))
+		if len(apps) > 1 {
+			b.WriteString(", in that order")
+		}
+		if uses := w.roleUses(r); len(uses) > 0 {
+			b.WriteString(", then reaches the shared engines")
+		}
+		b.WriteString(".\n")
+	}
+	b.WriteString("\nThe steps, checks and what to do when an app fails are on each role's page and in " +
+		"[provision a tester](/procedures/provision-tester.md).\n\n")
 }
