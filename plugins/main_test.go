@@ -23,7 +23,7 @@ import (
 // pluginDir holds the shipped plugins and the test plugin under every name it answers to, built once per run.
 var pluginDir string
 
-var testPluginNames = []string{"ok", "fail", "hang", "crash", "spawn", "badenv", "spam", "huge", "noisy", "noisy-nonl", "silent", "exit"}
+var testPluginNames = []string{"ok", "fail", "hang", "crash", "spawn", "badenv", "spam", "huge", "noisy", "noisy-nonl", "silent", "exit", "future"}
 
 func TestMain(m *testing.M) {
 	if dir := os.Getenv("HEROFLEET_TEST_AGENT_PLUGINS"); dir != "" {

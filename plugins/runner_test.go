@@ -70,6 +70,7 @@ func TestRunFailures(t *testing.T) {
 		{plugin: "noisy-nonl", kind: plugins.ErrHandshake, msg: "wrote to stdout before its handshake", within: 5 * time.Second},
 		{plugin: "silent", kind: plugins.ErrTimeout, msg: "did not complete its handshake within 1s", within: 5 * time.Second},
 		{plugin: "exit", kind: plugins.ErrHandshake, msg: "exited or closed its stdout before its handshake"},
+		{plugin: "future", kind: plugins.ErrHandshake, msg: "speaks another protocol version"},
 		{plugin: "nosuch", kind: plugins.ErrNotFound, msg: "no executable herofleet-plugin-nosuch in"},
 	}
 	for _, tt := range tests {

@@ -10,7 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hashicorp/go-plugin"
+
 	"github.com/herofleet/herofleet/plugins"
+	"github.com/herofleet/herofleet/plugins/internal/hookpb"
 	"github.com/herofleet/herofleet/plugins/sdk"
 )
 
@@ -23,6 +26,16 @@ func main() {
 		fmt.Print("no newline here")
 	case "silent":
 		select {} // never shakes hands
+	case "future":
+		// speaks only a protocol version this agent does not know
+		plugin.Serve(&plugin.ServeConfig{
+			HandshakeConfig: hookpb.Handshake,
+			VersionedPlugins: map[int]plugin.PluginSet{
+				hookpb.ProtocolVersion + 1: {hookpb.PluginName: &hookpb.GRPCPlugin{Impl: hookpb.UnimplementedHookServer{}}},
+			},
+			GRPCServer: plugin.DefaultGRPCServer,
+		})
+		return
 	case "exit":
 		fmt.Fprintln(os.Stderr, "exit: giving up before the handshake")
 		os.Exit(3)
