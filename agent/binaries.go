@@ -88,3 +88,13 @@ func (a *Agent) LogTail(binary string, n int) (string, error) {
 	}
 	return supervise.Tail(p, n)
 }
+
+// Installed returns the binaries of an installed app exactly as they are started; nil when it is not installed.
+func (a *Agent) Installed(app string) []Proc {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if inst := a.state.Apps[app]; inst != nil {
+		return append([]Proc(nil), inst.Binaries...)
+	}
+	return nil
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/herofleet/herofleet/agent"
+)
+
+// hookRunner makes the agent's plugin hook runner; nil (the default until it is wired) makes apps with hooks fail
+// with a clear reason.
+var hookRunner func(cfg *agent.Config, log *slog.Logger) agent.HookRunner
+
+func init() {
+	register(func(g *globals) *cobra.Command {
+		var configPath string
+		cmd := &cobra.Command{
+			Use:   "agent --config FILE",
+			Short: "Run the agent: sync the fleet repo, install and supervise this host's apps, serve the status API",
+			Long: `Run the pull agent of this VM. It polls the fleet repo on the fleet's schedule, applies every app that
+belongs on this host as a whole (rolling it back when any step fails), supervises the binaries and serves
+/healthz, GET /api/v1/status and POST /api/v1/sync on the config's listen address. SIGINT or SIGTERM stops
+every binary and exits.`,
+			Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				cfg, err := agent.LoadConfig(configPath)
+				if err != nil {
+					return invalid(err)
+				}
+				ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+				defer stop()
+				return runAgent(ctx, cfg, g.logger())
+			},
+		}
+		cmd.Flags().StringVar(&configPath, "config", "/etc/herofleet/agent.yaml", "the agent's config `FILE`")
+		return cmd
+	})
+}
+
+// runAgent serves the API and runs the agent until ctx ends; every binary is stopped on the way out.
+func runAgent(ctx context.Context, cfg *agent.Config, log *slog.Logger) error {
+	token, err := cfg.Token()
+	if err != nil {
+		return err
+	}
+	var hooks agent.HookRunner
+	if hookRunner != nil {
+		hooks = hookRunner(cfg, log)
+	}
+	a, err := agent.New(cfg, log, hooks)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("agent listen: %w", err)
+	}
+	log.Info("agent started", "host", cfg.Host, "role", cfg.Role, "listen", ln.Addr().String(), "dir", cfg.Dir)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- agent.NewAPI(a, token).Serve(ctx, ln) }()
+	runErr := a.Run(ctx)
+	cancel()
+	if err := <-served; err != nil && runErr == nil {
+		runErr = err
+	}
+	return runErr
+}

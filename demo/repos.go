@@ -1,0 +1,127 @@
+package demo
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"io/fs"
+	"strings"
+	"text/template"
+
+	"github.com/herofleet/herofleet/fleet"
+	"github.com/herofleet/herofleet/internal/gitserver"
+)
+
+//go:embed template/*.tmpl
+var templates embed.FS
+
+var tmpl = template.Must(template.ParseFS(templates, "template/*.tmpl"))
+
+// Forge is the URL prefix of the example fleet's app repos; the demo's agents rewrite it to the local git server.
+const Forge = "https://forge.ourworld.tf/"
+
+// fleetFiles reads every file of the fleet repo held in fsys.
+func fleetFiles(fsys fs.FS) (gitserver.Files, error) {
+	files := gitserver.Files{}
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		files[p] = gitserver.File{Data: b}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read example fleet: %w", err)
+	}
+	return files, nil
+}
+
+// repoName is where an app's source repo lives on the demo git server ("lhumina_code/hero_books").
+func repoName(repo string) (string, error) {
+	rest, ok := strings.CutPrefix(repo, Forge)
+	if !ok {
+		return "", fmt.Errorf("app repo %s is not on %s: the demo can only stand in for that forge", repo, Forge)
+	}
+	return strings.TrimSuffix(rest, ".git"), nil
+}
+
+type binaryData struct{ Name, Kind string }
+
+type appData struct {
+	App, Module, Binary, Kind string
+	Binaries                  []binaryData
+}
+
+// appFiles generates an app's source repo: a Go program per binary sharing internal/app, a service.toml and a
+// Makefile whose `make build` writes target/release/<binary>.
+func appFiles(a *fleet.App) (gitserver.Files, error) {
+	d := appData{App: a.Name, Module: "demo.invalid/" + a.Name}
+	for _, b := range a.Binaries {
+		d.Binaries = append(d.Binaries, binaryData{Name: b.Name, Kind: b.Kind})
+		if want := "target/release/" + b.Name; b.Path != want {
+			return nil, fmt.Errorf("app %s: the demo builds %s, the fleet expects %s", a.Name, want, b.Path)
+		}
+	}
+	if a.Build == nil || len(a.Build.Command) != 2 || a.Build.Command[0] != "make" || a.Build.Command[1] != "build" {
+		return nil, fmt.Errorf("app %s: the demo's app template builds with [make, build]", a.Name)
+	}
+	files := gitserver.Files{}
+	render := func(path, name string, data any) error {
+		var buf bytes.Buffer
+		if err := tmpl.ExecuteTemplate(&buf, name, data); err != nil {
+			return fmt.Errorf("template %s: %w", name, err)
+		}
+		files[path] = gitserver.File{Data: buf.Bytes()}
+		return nil
+	}
+	for _, f := range []struct{ path, name string }{
+		{"go.mod", "go.mod.tmpl"}, {"Makefile", "Makefile.tmpl"}, {"service.toml", "service.toml.tmpl"},
+		{"internal/app/app.go", "app.go.tmpl"},
+	} {
+		if err := render(f.path, f.name, d); err != nil {
+			return nil, err
+		}
+	}
+	for _, b := range a.Binaries {
+		bd := d
+		bd.Binary, bd.Kind = b.Name, b.Kind
+		if err := render("cmd/"+b.Name+"/main.go", "main.go.tmpl", bd); err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
+}
+
+// publish commits the fleet repo and one source repo per app to the git server, returning the fleet repo's URL.
+func publish(g *gitserver.Server, fsys fs.FS, f *fleet.Fleet) (string, error) {
+	files, err := fleetFiles(fsys)
+	if err != nil {
+		return "", err
+	}
+	if _, err := g.Commit("ops/hero-fleet", "main", "the Hero example fleet", files); err != nil {
+		return "", err
+	}
+	for _, name := range f.AppNames() {
+		a := f.Apps[name]
+		repo, err := repoName(a.Source.Repo)
+		if err != nil {
+			return "", err
+		}
+		af, err := appFiles(a)
+		if err != nil {
+			return "", err
+		}
+		ref := a.Source.Ref
+		if ref == "" {
+			ref = fleet.DefaultRef
+		}
+		if _, err := g.Commit(repo, ref, "demo source of "+name, af); err != nil {
+			return "", err
+		}
+	}
+	return g.RepoURL("ops/hero-fleet"), nil
+}
