@@ -242,3 +242,19 @@ func TestBuildRefusesForeignOutputDir(t *testing.T) {
 		t.Fatal("stale page survived a rebuild")
 	}
 }
+
+func TestProblemsSortByLineNumber(t *testing.T) {
+	var md strings.Builder
+	md.WriteString("# Home\n")
+	for i := 0; i < 12; i++ {
+		md.WriteString("[x](missing.md)\n\n")
+	}
+	err := Build(context.Background(), Site{Pages: []Page{{Path: "", Markdown: []byte(md.String())}}}, t.TempDir())
+	var be *BuildError
+	if !errors.As(err, &be) || len(be.Problems) != 12 {
+		t.Fatalf("want 12 problems, got %v", err)
+	}
+	if !strings.HasPrefix(be.Problems[0], "index.md:2:") || !strings.HasPrefix(be.Problems[11], "index.md:24:") {
+		t.Fatalf("problems not in line order:\n%s", be)
+	}
+}

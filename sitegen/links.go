@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/url"
 	"path"
-	"sort"
 	"strings"
 
 	"github.com/yuin/goldmark/ast"
@@ -44,7 +43,7 @@ func checkLinks(site Site, pages []*parsedPage) error {
 		}
 	}
 	if len(probs) > 0 {
-		sort.Strings(probs)
+		sortProblems(probs)
 		return &BuildError{Problems: probs}
 	}
 	return nil

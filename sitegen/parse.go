@@ -94,7 +94,7 @@ func (b Builder) parseAll(ctx context.Context, site Site) ([]*parsedPage, error)
 		all = append(all, p...)
 	}
 	if len(all) > 0 {
-		sort.Strings(all)
+		sortProblems(all)
 		return nil, &BuildError{Problems: all}
 	}
 	sort.Slice(pages, func(i, j int) bool { return pages[i].Path < pages[j].Path })

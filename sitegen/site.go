@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -134,7 +135,7 @@ func validateSite(site Site) error {
 		files[f.Path] = true
 	}
 	if len(probs) > 0 {
-		sort.Strings(probs)
+		sortProblems(probs)
 		return &BuildError{Problems: probs}
 	}
 	return nil
@@ -203,4 +204,29 @@ func writeFile(outDir, rel string, data []byte) error {
 		return err
 	}
 	return os.WriteFile(dst, data, 0o644)
+}
+
+var problemPos = regexp.MustCompile(`^(.*?):(\d+): `)
+
+// sortProblems orders "file:line: message" strings by file, then line as a number, then message.
+func sortProblems(probs []string) {
+	key := func(s string) (string, int) {
+		m := problemPos.FindStringSubmatch(s)
+		if m == nil {
+			return s, 0
+		}
+		n, _ := strconv.Atoi(m[2])
+		return m[1], n
+	}
+	sort.SliceStable(probs, func(i, j int) bool {
+		fi, li := key(probs[i])
+		fj, lj := key(probs[j])
+		if fi != fj {
+			return fi < fj
+		}
+		if li != lj {
+			return li < lj
+		}
+		return probs[i] < probs[j]
+	})
 }
