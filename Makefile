@@ -36,6 +36,7 @@ deps:
 ## test: vet, then every test with the race detector (what CI runs)
 test: deps build
 	$(GO) vet ./...
+	$(GO) tool actionlint -config-file .forgejo/actionlint.yaml .forgejo/workflows/*.yml
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted" >&2; exit 1; fi
 	HEROFLEET_BIN=$(CURDIR)/$(BIN) $(GO) test -race -timeout $(TEST_TIMEOUT) ./...
@@ -61,8 +62,10 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeApp -fuzztime $(FUZZTIME) ./fleet/
 
-vet:
+## lint: vet and actionlint (both workflows, with Forgejo's runner labels)
+lint vet:
 	$(GO) vet ./...
+	$(GO) tool actionlint -config-file .forgejo/actionlint.yaml .forgejo/workflows/*.yml
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

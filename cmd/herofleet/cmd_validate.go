@@ -3,16 +3,21 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/herofleet/herofleet/fleet"
+	"github.com/herofleet/herofleet/internal/source"
+	"github.com/herofleet/herofleet/plugins"
 )
 
 func init() {
 	register(func(g *globals) *cobra.Command {
 		var deep bool
-		var rewrites []string
+		var rewrites, pluginDirs []string
+		var cacheDir string
 		cmd := &cobra.Command{
 			Use:   "validate [DIR]",
 			Short: "Check a fleet repo: exit 1 on a bad fleet (file:line:col errors), 2 if the check could not run",
@@ -22,13 +27,30 @@ report all problems at once, each as file:line:col: message.
 Exit status: 0 valid, 1 invalid, 2 the check could not run.`,
 			Args: cobra.MaximumNArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				if deep {
-					return fmt.Errorf("--deep is not available in this build yet")
-				}
 				dir := dirArg(args)
 				f, err := loadFleet(dir)
 				if err != nil {
 					return err
+				}
+				if len(pluginDirs) > 0 {
+					if err := fleetProblems(fleet.CheckPlugins(f, plugins.Available(pluginDirs)), dir); err != nil {
+						return err
+					}
+				}
+				if deep {
+					rw, err := source.ParseRewrites(rewrites)
+					if err != nil {
+						return invalid(err)
+					}
+					if cacheDir == "" {
+						if cacheDir, err = defaultCacheDir(); err != nil {
+							return err
+						}
+					}
+					cache := &source.Cache{Dir: cacheDir, Rewrite: rw.Apply}
+					if err := fleetProblems(fleet.CheckManifests(cmd.Context(), f, cache), dir); err != nil {
+						return err
+					}
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: fleet %q is valid: %d apps, %d roles, %d hosts\n", dir, f.Meta.Name, len(f.Apps), len(f.Roles), len(f.Hosts))
 				return nil
@@ -36,6 +58,8 @@ Exit status: 0 valid, 1 invalid, 2 the check could not run.`,
 		}
 		cmd.Flags().BoolVar(&deep, "deep", false, "also clone each app at its ref and compare its binaries with its service.toml")
 		cmd.Flags().StringArrayVar(&rewrites, "rewrite", nil, "rewrite URLs starting with FROM to start with TO (`FROM=TO`), for --deep")
+		cmd.Flags().StringVar(&cacheDir, "cache", "", "where --deep keeps its clones (default: $XDG_CACHE_HOME/herofleet/sources)")
+		cmd.Flags().StringArrayVar(&pluginDirs, "plugins-dir", nil, "also refuse hooks naming a plugin not found in `DIR` (repeatable)")
 		return cmd
 	})
 }
@@ -47,12 +71,29 @@ func dirArg(args []string) string {
 	return args[0]
 }
 
+// fleetProblems turns fleet.Errors into an invalid-input error with a count; other errors mean the check could
+// not run.
+func fleetProblems(err error, dir string) error {
+	var fe fleet.Errors
+	if errors.As(err, &fe) {
+		return invalid(fmt.Errorf("%v\n%d problem(s) in %s", fe, len(fe), dir))
+	}
+	return err
+}
+
+func defaultCacheDir() (string, error) {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no cache directory (give --cache): %w", err)
+	}
+	return filepath.Join(base, "herofleet", "sources"), nil
+}
+
 // loadFleet loads the fleet in dir; a fleet with problems is an invalid-input error (exit 1) listing them all.
 func loadFleet(dir string) (*fleet.Fleet, error) {
 	f, err := fleet.LoadDir(dir)
-	var fe fleet.Errors
-	if errors.As(err, &fe) {
-		return nil, invalid(fmt.Errorf("%v\n%d problem(s) in %s", fe, len(fe), dir))
+	if err := fleetProblems(err, dir); err != nil {
+		return nil, err
 	}
-	return f, err
+	return f, nil
 }

@@ -1,0 +1,72 @@
+package source
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/herofleet/herofleet/internal/gitserver"
+)
+
+// TestResolveOverSmartHTTP: branches, tags and commits resolve in a cached clone served by git http-backend on
+// loopback; a moved branch is fetched again, a known commit needs no server at all.
+func TestResolveOverSmartHTTP(t *testing.T) {
+	srv, err := gitserver.Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	first, err := srv.Commit("books", "main", "v1", gitserver.Text(map[string]string{"service.toml": "[[binaries]]\nname = \"a\"\nkind = \"server\"\n"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Tag("books", "v1", first); err != nil {
+		t.Fatal(err)
+	}
+	c := &Cache{Dir: t.TempDir(), Rewrite: Rewrites{"https://forge.example/": srv.URL()}.Apply}
+	url := "https://forge.example/books.git"
+	ctx := context.Background()
+	for _, ref := range []string{"main", "v1", first} {
+		if _, h, err := c.Resolve(ctx, url, ref); err != nil || h.String() != first {
+			t.Fatalf("resolve %s = %s, %v; want %s", ref, h, err, first)
+		}
+	}
+	second, err := srv.Commit("books", "main", "v2", gitserver.Text(map[string]string{
+		"service.toml":             "[[binaries]]\nname = \"a\"\nkind = \"server\"\n",
+		"crates/b/service.toml":    "[[binaries]]\nname = \"b\"\nkind = \"web\"\n",
+		"deep/down/x/service.toml": "ignored",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, commit, err := c.ServiceFiles(ctx, url, "main")
+	if err != nil || commit != second || len(files) != 2 || files[0].Path != "crates/b/service.toml" {
+		t.Fatalf("after a push: %v %s %v", files, commit, err)
+	}
+	if _, _, err := c.Resolve(ctx, url, "nope"); err == nil || !strings.Contains(err.Error(), `no branch or tag "nope"`) {
+		t.Errorf("unknown ref: %v", err)
+	}
+	srv.Stop()
+	if _, h, err := c.Resolve(ctx, url, first); err != nil || h.String() != first {
+		t.Errorf("a cached commit resolves with the server down: %v", err)
+	}
+	if _, _, err := c.Resolve(ctx, url, "main"); err == nil {
+		t.Error("a branch cannot be resolved with the server down")
+	}
+}
+
+func TestRewritesLongestPrefixWins(t *testing.T) {
+	r := Rewrites{"https://forge.example/": "http://a/", "https://forge.example/ops/": "http://b/"}
+	for in, want := range map[string]string{
+		"https://forge.example/ops/fleet.git": "http://b/fleet.git",
+		"https://forge.example/x.git":         "http://a/x.git",
+		"ssh://other/x.git":                   "ssh://other/x.git",
+	} {
+		if got := r.Apply(in); got != want {
+			t.Errorf("%s -> %s, want %s", in, got, want)
+		}
+	}
+	if _, err := ParseRewrites([]string{"nope"}); err == nil {
+		t.Error("a rewrite without = must be refused")
+	}
+}
