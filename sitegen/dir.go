@@ -1,6 +1,7 @@
 package sitegen
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"io/fs"
@@ -14,8 +15,7 @@ const maxSourceBytes = 16 << 20
 // ReadDir turns a tree of markdown files into pages ("a/b.md" becomes page "a/b", "index.md" the home page, and
 // "a/index.md" page "a") and every other regular file into a static file. Names starting with "." are skipped.
 func ReadDir(fsys fs.FS) ([]Page, []File, error) {
-	var pages []Page
-	var files []File
+	var names []string
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -26,26 +26,39 @@ func ReadDir(fsys fs.FS) ([]Page, []File, error) {
 			}
 			return nil
 		}
-		if !d.Type().IsRegular() {
-			return nil
+		if d.Type().IsRegular() {
+			names = append(names, p)
 		}
-		data, err := readBounded(fsys, p)
-		if err != nil {
-			return err
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	// Reading waits on the disk, so several files are read at once.
+	data := make([][]byte, len(names))
+	err = forEach(context.Background(), 8, len(names), func(i int) error {
+		var err error
+		data[i], err = readBounded(fsys, names[i])
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	var pages []Page
+	var files []File
+	for i, p := range names {
 		if path.Ext(p) != ".md" {
-			files = append(files, File{Path: p, Data: data})
-			return nil
+			files = append(files, File{Path: p, Data: data[i]})
+			continue
 		}
 		page := strings.TrimSuffix(p, ".md")
 		if page == "index" {
 			page = ""
 		}
 		page = strings.TrimSuffix(page, "/index")
-		pages = append(pages, Page{Path: page, Markdown: data, Source: p})
-		return nil
-	})
-	return pages, files, err
+		pages = append(pages, Page{Path: page, Markdown: data[i], Source: p})
+	}
+	return pages, files, nil
 }
 
 func readBounded(fsys fs.FS, name string) ([]byte, error) {

@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
@@ -28,6 +29,15 @@ type layoutData struct {
 	LiveReload string
 }
 
+// writersPerWorker: creating a file waits on the disk rather than the CPU, so more files are written at once than
+// pages rendered.
+const writersPerWorker = 4
+
+type pageFile struct {
+	path string
+	buf  *bytes.Buffer
+}
+
 func (b Builder) renderAll(ctx context.Context, site Site, pages []*parsedPage, n nav, outDir string) error {
 	if err := makeDirs(outDir, pages); err != nil {
 		return err
@@ -37,19 +47,49 @@ func (b Builder) renderAll(ctx context.Context, site Site, pages []*parsedPage, 
 	for range b.Workers {
 		mds <- newMarkdown()
 	}
-	return forEach(ctx, b.Workers, len(pages), func(i int) error {
+	bufs := sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	files := make(chan pageFile, b.Workers*writersPerWorker)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var writeErr error
+	for range b.Workers * writersPerWorker {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for f := range files {
+				err := os.WriteFile(f.path, f.buf.Bytes(), 0o644)
+				bufs.Put(f.buf)
+				if err != nil {
+					mu.Lock()
+					if writeErr == nil {
+						writeErr = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	err := forEach(ctx, b.Workers, len(pages), func(i int) error {
 		md := <-mds
 		defer func() { mds <- md }()
 		p := pages[i]
-		html, err := b.renderPage(md, site, p, navs)
-		if err != nil {
+		buf := bufs.Get().(*bytes.Buffer)
+		buf.Reset()
+		if err := b.renderPage(buf, md, site, p, navs); err != nil {
 			return fmt.Errorf("%s: render: %w", p.source(), err)
 		}
-		return os.WriteFile(filepath.Join(outDir, filepath.FromSlash(pageURL(p.Path))), html, 0o644)
+		files <- pageFile{path: filepath.Join(outDir, filepath.FromSlash(pageURL(p.Path))), buf: buf}
+		return nil
 	})
+	close(files)
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	return writeErr
 }
 
-func (b Builder) renderPage(md goldmark.Markdown, site Site, p *parsedPage, navs *navCache) ([]byte, error) {
+func (b Builder) renderPage(out *bytes.Buffer, md goldmark.Markdown, site Site, p *parsedPage, navs *navCache) error {
 	addHeadingAnchors(p.doc)
 	root := rootPrefix(p.Path)
 	d := layoutData{
@@ -66,21 +106,20 @@ func (b Builder) renderPage(md goldmark.Markdown, site Site, p *parsedPage, navs
 	}
 	// The big parts (sidebar, content) are written straight into the page; the template only handles the small,
 	// escaped fields around them.
-	out := bytes.NewBuffer(make([]byte, 0, 4*len(p.src)+16<<10))
 	if err := layout.ExecuteTemplate(out, "top", d); err != nil {
-		return nil, err
+		return err
 	}
 	out.WriteString(navs.forPage(p, root))
 	if err := layout.ExecuteTemplate(out, "article", d); err != nil {
-		return nil, err
+		return err
 	}
 	if err := md.Renderer().Render(out, p.src, p.doc); err != nil {
-		return nil, err
+		return err
 	}
 	if err := layout.ExecuteTemplate(out, "bottom", d); err != nil {
-		return nil, err
+		return err
 	}
-	return out.Bytes(), nil
+	return nil
 }
 
 // makeDirs creates every page directory once, before the workers write into them.

@@ -26,6 +26,7 @@ func main() {
 	hugo := flag.String("hugo", "hugo", "the hugo binary")
 	keep := flag.Bool("keep", false, "keep the work directory")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run")
+	only := flag.String("only", "", "run only sitegen or only hugo (for profiling); default both")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -38,14 +39,14 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*pages, *sections, *runs, *hugo, *keep); err != nil {
+	if err := run(*pages, *sections, *runs, *hugo, *only, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "sitegen-bench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(pages, sections, runs int, hugo string, keep bool) error {
+func run(pages, sections, runs int, hugo, only string, keep bool) error {
 	work, err := os.MkdirTemp("", "sitegen-bench-")
 	if err != nil {
 		return err
@@ -71,7 +72,7 @@ func run(pages, sections, runs int, hugo string, keep bool) error {
 			return err
 		}
 		return sitegen.Build(context.Background(), sitegen.Site{Title: "Benchmark corpus", Pages: p, Files: f},
-			filepath.Join(work, "out-sitegen"))
+			filepath.Join(work, fmt.Sprintf("out-sitegen-%d", i)))
 	}
 	hugoRun := func(i int) error {
 		out := filepath.Join(work, fmt.Sprintf("out-hugo-%d", i))
@@ -82,19 +83,26 @@ func run(pages, sections, runs int, hugo string, keep bool) error {
 	// Interleave the two so that machine noise hits both alike; the first run of each is a warm-up.
 	var sg, hg []time.Duration
 	for i := 0; i <= runs; i++ {
-		d1, err := timed(sitegenRun, i)
-		if err != nil {
-			return fmt.Errorf("sitegen: %w", err)
+		var d1, d2 time.Duration
+		if only != "hugo" {
+			if d1, err = timed(sitegenRun, i); err != nil {
+				return fmt.Errorf("sitegen: %w", err)
+			}
 		}
-		d2, err := timed(hugoRun, i)
-		if err != nil {
-			return fmt.Errorf("hugo: %w", err)
+		if only != "sitegen" {
+			if d2, err = timed(hugoRun, i); err != nil {
+				return fmt.Errorf("hugo: %w", err)
+			}
 		}
 		if i > 0 {
 			sg, hg = append(sg, d1), append(hg, d2)
 		}
 	}
 	ms, mh := median(sg), median(hg)
+	if only != "" {
+		fmt.Printf("sitegen: median %v; hugo: median %v (only %s)\n", ms.Round(time.Millisecond), mh.Round(time.Millisecond), only)
+		return nil
+	}
 	fmt.Printf("sitegen: median %v  min %v  (%d runs)\n", ms.Round(time.Millisecond), slices.Min(sg).Round(time.Millisecond), runs)
 	fmt.Printf("hugo:    median %v  min %v  (%d runs)\n", mh.Round(time.Millisecond), slices.Min(hg).Round(time.Millisecond), runs)
 	fmt.Printf("ratio sitegen/hugo: %.2f\n", float64(ms)/float64(mh))
