@@ -17,6 +17,9 @@ type slogHCLog struct {
 	l    *slog.Logger
 	name string
 	args []any
+	// plugin is set on the Named logger go-plugin uses for the plugin's own stderr; the rest is go-plugin's
+	// chatter about starting and stopping, of which only warnings and errors matter at info level.
+	plugin bool
 }
 
 var _ hclog.Logger = (*slogHCLog)(nil)
@@ -42,19 +45,35 @@ func (h *slogHCLog) Log(level hclog.Level, msg string, args ...any) {
 	if level == hclog.Off {
 		return
 	}
-	args = dropTimestamp(args)
-	all := append(append([]any{}, h.args...), args...)
+	switch {
+	case !h.plugin && level == hclog.Info:
+		level = hclog.Debug
+	case h.plugin && level == hclog.Debug && len(args) == 0:
+		// a raw stderr line (go-plugin adds a timestamp to every JSON line): what a failing plugin says, and
+		// what an operator needs to see
+		level = hclog.Info
+	}
+	all := append(append([]any{}, h.args...), fixArgs(args)...)
 	h.l.Log(context.Background(), toSlogLevel(level), clean(msg, MaxEnvValueLen), all...)
 }
 
-// dropTimestamp removes the plugin's own timestamp, which go-plugin appends; slog stamps the line itself.
-func dropTimestamp(args []any) []any {
-	for i := 0; i+1 < len(args); i += 2 {
-		if k, ok := args[i].(string); ok && k == "timestamp" {
-			return append(append([]any{}, args[:i]...), args[i+2:]...)
+// fixArgs drops the plugin's own timestamp, which go-plugin appends (slog stamps the line itself), and renames
+// go-plugin's plugin=<path>, which would clash with the agent's plugin=<name>.
+func fixArgs(args []any) []any {
+	out := make([]any, 0, len(args))
+	for i := 0; i < len(args); i += 2 {
+		k, _ := args[i].(string)
+		switch {
+		case i+1 == len(args):
+			out = append(out, args[i])
+		case k == "timestamp":
+		case k == "plugin":
+			out = append(out, "path", args[i+1])
+		default:
+			out = append(out, args[i], args[i+1])
 		}
 	}
-	return args
+	return out
 }
 
 func (h *slogHCLog) Trace(msg string, args ...any) { h.Log(hclog.Trace, msg, args...) }
@@ -76,21 +95,22 @@ func (h *slogHCLog) IsError() bool { return h.enabled(hclog.Error) }
 func (h *slogHCLog) ImpliedArgs() []any { return h.args }
 
 func (h *slogHCLog) With(args ...any) hclog.Logger {
-	return &slogHCLog{l: h.l, name: h.name, args: append(append([]any{}, h.args...), args...)}
+	return &slogHCLog{l: h.l, name: h.name, args: append(append([]any{}, h.args...), args...), plugin: h.plugin}
 }
 
 func (h *slogHCLog) Name() string { return h.name }
 
-// Named keeps the name but does not log it: the agent's logger already carries plugin=<name>.
+// Named keeps the name but does not log it: the agent's logger already carries plugin=<name>. go-plugin logs the
+// plugin's stderr through a Named logger.
 func (h *slogHCLog) Named(name string) hclog.Logger {
 	if h.name != "" {
 		name = h.name + "." + name
 	}
-	return &slogHCLog{l: h.l, name: name, args: h.args}
+	return &slogHCLog{l: h.l, name: name, args: h.args, plugin: true}
 }
 
 func (h *slogHCLog) ResetNamed(name string) hclog.Logger {
-	return &slogHCLog{l: h.l, name: name, args: h.args}
+	return &slogHCLog{l: h.l, name: name, args: h.args, plugin: true}
 }
 
 // SetLevel is a no-op: the agent's handler decides what is logged.

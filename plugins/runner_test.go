@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,6 +101,17 @@ func TestRunFailures(t *testing.T) {
 			}
 			assertNoChildren(t)
 		})
+	}
+}
+
+func TestRunLogsStderrOfFailedStart(t *testing.T) {
+	r, logs := newRunner(t)
+	r.Logger = slog.New(slog.NewTextHandler(logs, nil)) // info level, as an agent runs
+	if _, err := r.Run(context.Background(), call("exit")); err == nil {
+		t.Fatal("no error")
+	}
+	if l := logs.lines("giving up before the handshake"); len(l) != 1 || !strings.Contains(l[0], "plugin=exit") {
+		t.Errorf("stderr of a plugin that failed to start is not in the info log:\n%s", logs)
 	}
 }
 
@@ -280,5 +292,37 @@ func TestPluginDiesWithAgent(t *testing.T) {
 			t.Fatalf("plugin %d outlived its agent", pid)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestRunConcurrent(t *testing.T) {
+	r, _ := newRunner(t)
+	errs := make(chan error, 4)
+	for i := range 4 {
+		go func() {
+			c := call("ok")
+			c.App = "app" + strconv.Itoa(i)
+			res, err := r.Run(context.Background(), c)
+			if err == nil && res.Env["GREETING"] != "hello "+c.App {
+				err = errors.New("answer for the wrong call: " + res.Env["GREETING"])
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	assertNoChildren(t)
+}
+
+// BenchmarkRun measures one whole hook call: find, start, handshake (AutoMTLS), Info, Run, kill.
+func BenchmarkRun(b *testing.B) {
+	r := &plugins.Runner{Dirs: []string{pluginDir}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for b.Loop() {
+		if _, err := r.Run(context.Background(), call("ok")); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
