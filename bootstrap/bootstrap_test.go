@@ -1,0 +1,350 @@
+package bootstrap
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/herofleet/herofleet/agent"
+)
+
+func options(root string) *Options {
+	return &Options{Fleet: "https://forge.example/ops/hero-fleet.git", Role: "tester", Host: "tester-07", Root: root}
+}
+
+func actions(cs []Change) map[string]Action {
+	m := map[string]Action{}
+	for _, c := range cs {
+		m[c.Path] = c.Action
+	}
+	return m
+}
+
+func TestWriteTwiceChangesNothingTheSecondTime(t *testing.T) {
+	root := t.TempDir()
+	first, err := Write(options(root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range first {
+		if c.Action != Created {
+			t.Errorf("first run: %s %s, want created", c.Action, c.Path)
+		}
+	}
+	modes := map[string]os.FileMode{
+		EtcDir: 0o755, SecretsDir: 0o700, StateDir: 0o700, PluginsDir: 0o755,
+		ConfigPath: 0o644, TokenPath: 0o600, UnitPath: 0o644, ZinitPath: 0o644,
+	}
+	for p, want := range modes {
+		fi, err := os.Stat(filepath.Join(root, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %04o, want %04o", p, fi.Mode().Perm(), want)
+		}
+	}
+	token := read(t, root, TokenPath)
+	if len(strings.TrimSpace(token)) != 64 {
+		t.Errorf("token %q: want 64 hex digits", token)
+	}
+
+	second, err := Write(options(root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Changed(second) {
+		t.Errorf("second run changed something: %+v", second)
+	}
+	if len(second) != len(first) {
+		t.Errorf("second run reports %d paths, first %d", len(second), len(first))
+	}
+	if got := read(t, root, TokenPath); got != token {
+		t.Errorf("second run replaced the token")
+	}
+}
+
+func TestConfigLoadsWithTheAgentsLoader(t *testing.T) {
+	root := t.TempDir()
+	o := options(root)
+	o.Address = "[4a5:1c2::7]"
+	o.Ref = "stable"
+	o.Rewrite = map[string]string{"https://forge.ourworld.tf/": "http://127.0.0.1:8080/"}
+	if _, err := Write(o); err != nil {
+		t.Fatal(err)
+	}
+	c, err := agent.LoadConfig(filepath.Join(root, ConfigPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := agent.FleetRepo{Repo: o.Fleet, Ref: "stable"}
+	if c.Fleet != want || c.Host != "tester-07" || c.Role != "tester" || c.Address != o.Address {
+		t.Errorf("config = %+v", c)
+	}
+	if c.Dir != StateDir || c.Listen != Listen || c.TokenFile != TokenPath || c.PluginsDir != PluginsDir || c.SecretsDir != SecretsDir {
+		t.Errorf("config paths = %+v", c)
+	}
+	if got := c.RewriteURL("https://forge.ourworld.tf/x.git"); got != "http://127.0.0.1:8080/x.git" {
+		t.Errorf("rewrite gave %q", got)
+	}
+}
+
+func TestChangedFlagRewritesTheConfigAndSaysWhat(t *testing.T) {
+	root := t.TempDir()
+	if _, err := Write(options(root)); err != nil {
+		t.Fatal(err)
+	}
+	token := read(t, root, TokenPath)
+	o := options(root)
+	o.Role = "admin"
+	cs, err := Write(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		switch {
+		case c.Path == ConfigPath:
+			if c.Action != Updated || !slices.Equal(c.Details, []string{"role: tester -> admin"}) {
+				t.Errorf("config: %s %q", c.Action, c.Details)
+			}
+		case c.Action != Unchanged:
+			t.Errorf("%s %s: only the config should change", c.Action, c.Path)
+		}
+	}
+	if read(t, root, TokenPath) != token {
+		t.Error("the token changed")
+	}
+}
+
+func TestKeysBootstrapDoesNotOwnAreKept(t *testing.T) {
+	root := t.TempDir()
+	if _, err := Write(options(root)); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(root, ConfigPath)
+	edited := read(t, root, ConfigPath) + "# the admin VM's forge reaches us here\nwebhook_listen: \"[4a5::7]:7071\"\n"
+	if err := os.WriteFile(cfg, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := Write(options(root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if actions(cs)[ConfigPath] != Unchanged {
+		t.Errorf("a hand-added key made bootstrap rewrite the config")
+	}
+	o := options(root)
+	o.Host = "tester-08"
+	if _, err := Write(o); err != nil {
+		t.Fatal(err)
+	}
+	got := read(t, root, ConfigPath)
+	if !strings.Contains(got, "webhook_listen:") || !strings.Contains(got, "# the admin VM's forge") || !strings.Contains(got, "host: tester-08") {
+		t.Errorf("config after a changed flag:\n%s", got)
+	}
+}
+
+func TestLooseModesAreTightened(t *testing.T) {
+	root := t.TempDir()
+	if _, err := Write(options(root)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{TokenPath, SecretsDir} {
+		if err := os.Chmod(filepath.Join(root, p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs, err := Write(options(root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := actions(cs)
+	if a[TokenPath] != Updated || a[SecretsDir] != Updated {
+		t.Errorf("changes = %+v", cs)
+	}
+	if fi, _ := os.Stat(filepath.Join(root, TokenPath)); fi.Mode().Perm() != 0o600 {
+		t.Errorf("token mode %04o", fi.Mode().Perm())
+	}
+}
+
+func TestBadOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*Options)
+		want string
+	}{
+		{"no fleet", func(o *Options) { o.Fleet = "" }, "--fleet is required"},
+		{"fleet not a git URL", func(o *Options) { o.Fleet = "forge.example/fleet" }, "not a git URL"},
+		{"fleet scheme", func(o *Options) { o.Fleet = "ftp://forge.example/fleet.git" }, `scheme "ftp"`},
+		{"fleet option injection", func(o *Options) { o.Fleet = "--upload-pack=x" }, "starts with -"},
+		{"no role", func(o *Options) { o.Role = "" }, "--role is required"},
+		{"bad role", func(o *Options) { o.Role = "Tester" }, `--role "Tester" does not match`},
+		{"bad host", func(o *Options) { o.Host = "tester.07" }, `--host "tester.07" does not match`},
+		{"bad ref", func(o *Options) { o.Ref = "main..x" }, "not a valid git ref"},
+		{"relative root", func(o *Options) { o.Root = "vm" }, "--root must be absolute"},
+		{"bad bin", func(o *Options) { o.Bin = "/opt/hero fleet/herofleet" }, "would not take literally"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			o := options(root)
+			tc.edit(o)
+			_, err := Write(o)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+			if _, err := os.Stat(filepath.Join(root, ConfigPath)); err == nil {
+				t.Error("a refused bootstrap wrote the config")
+			}
+		})
+	}
+}
+
+// TestUnitVerifies runs systemd-analyze verify on the unit bootstrap writes, pointed at a binary that exists.
+func TestUnitVerifies(t *testing.T) {
+	tool, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("systemd-analyze is missing in CI: `make deps` installs Debian's systemd")
+		}
+		t.Skip("systemd-analyze not installed (Debian package systemd; `make deps` installs it)")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	o := options(root)
+	o.Bin = self
+	if _, err := Write(o); err != nil {
+		t.Fatal(err)
+	}
+	unit := filepath.Join(root, UnitPath)
+	out, err := exec.Command(tool, "verify", unit).CombinedOutput()
+	// verify only warns about many mistakes (a misspelt key or value): any output is a failure.
+	if err != nil || len(bytes.TrimSpace(out)) > 0 {
+		t.Fatalf("systemd-analyze verify %s: %v\n%s", unit, err, out)
+	}
+	text := read(t, root, UnitPath)
+	for _, want := range []string{"ExecStart=" + self + " agent --config /etc/herofleet/agent.yaml", "Restart=always", "KillMode=mixed"} {
+		if !strings.Contains(text, want+"\n") {
+			t.Errorf("unit lacks %q", want)
+		}
+	}
+}
+
+func TestInitSystem(t *testing.T) {
+	proc := t.TempDir()
+	if got := InitSystem(proc); got != "unknown" {
+		t.Errorf("no /proc/1/comm: %q", got)
+	}
+	if err := os.MkdirAll(filepath.Join(proc, "1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(proc, "1", "comm"), []byte("zinit\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := InitSystem(proc); got != "zinit" {
+		t.Errorf("got %q", got)
+	}
+}
+
+// fakeInit records the commands bootstrap runs; commands listed in fail exit non-zero.
+type fakeInit struct {
+	ran  []string
+	fail map[string]bool
+}
+
+func (f *fakeInit) run(_ context.Context, argv ...string) ([]byte, error) {
+	cmd := strings.Join(argv, " ")
+	f.ran = append(f.ran, cmd)
+	if f.fail[cmd] {
+		return []byte("not monitored"), errors.New("exit status 1")
+	}
+	return nil, nil
+}
+
+func TestStartUnderSystemd(t *testing.T) {
+	root := t.TempDir()
+	o := options(root)
+	start := func(o *Options) []string {
+		t.Helper()
+		cs, err := Write(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := &fakeInit{}
+		if _, err := Start(context.Background(), "systemd", o, cs, f.run); err != nil {
+			t.Fatal(err)
+		}
+		return f.ran
+	}
+	check := func(what string, got []string, want ...string) {
+		t.Helper()
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: ran %q, want %q", what, got, want)
+		}
+	}
+	check("first run", start(o), "systemctl daemon-reload", "systemctl enable --now herofleet-agent.service")
+	check("second run", start(o), "systemctl enable --now herofleet-agent.service")
+	o.Role = "admin"
+	check("changed role", start(o), "systemctl enable --now herofleet-agent.service", "systemctl restart herofleet-agent.service")
+	o.Bin = "/usr/local/bin/herofleet"
+	check("changed binary", start(o), "systemctl daemon-reload", "systemctl enable --now herofleet-agent.service", "systemctl restart herofleet-agent.service")
+}
+
+func TestStartUnderZinit(t *testing.T) {
+	root := t.TempDir()
+	o := options(root)
+	cs, err := Write(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeInit{fail: map[string]bool{"zinit status herofleet-agent": true}}
+	if _, err := Start(context.Background(), "zinit", o, cs, f.run); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"zinit status herofleet-agent", "zinit monitor herofleet-agent"}; !slices.Equal(f.ran, want) {
+		t.Errorf("first run: ran %q, want %q", f.ran, want)
+	}
+
+	o.Role = "admin"
+	cs, err = Write(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f = &fakeInit{}
+	if _, err := Start(context.Background(), "zinit", o, cs, f.run); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"zinit status herofleet-agent", "zinit restart herofleet-agent"}; !slices.Equal(f.ran, want) {
+		t.Errorf("changed role: ran %q, want %q", f.ran, want)
+	}
+}
+
+func TestStartUnderAnotherInitSaysWhatToRun(t *testing.T) {
+	o := options(t.TempDir())
+	_ = o.Check()
+	f := &fakeInit{}
+	done, err := Start(context.Background(), "bash", o, nil, f.run)
+	if err != nil || len(f.ran) > 0 {
+		t.Fatalf("ran %q, err %v", f.ran, err)
+	}
+	if len(done) != 1 || !strings.Contains(done[0], "/usr/bin/herofleet agent --config /etc/herofleet/agent.yaml") {
+		t.Errorf("said %q", done)
+	}
+}
+
+func read(t *testing.T, root, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,0 +1,164 @@
+package bootstrap
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/herofleet/herofleet/packaging"
+)
+
+// Where bootstrap puts things on the VM (under Options.Root).
+const (
+	ConfigPath  = "/etc/herofleet/agent.yaml"
+	TokenPath   = "/etc/herofleet/token"
+	EtcDir      = "/etc/herofleet"
+	SecretsDir  = "/etc/herofleet/secrets"
+	StateDir    = "/var/lib/herofleet"
+	PluginsDir  = "/usr/lib/herofleet/plugins"
+	UnitPath    = "/etc/systemd/system/herofleet-agent.service"
+	ZinitPath   = "/etc/zinit/herofleet-agent.yaml"
+	Listen      = "127.0.0.1:7070"
+	DefaultBin  = "/usr/bin/herofleet"
+	DefaultRef  = "main"
+	defaultRoot = "/"
+)
+
+// Options are bootstrap's flags.
+type Options struct {
+	Fleet   string            // the fleet repo's git URL
+	Ref     string            // branch, tag or commit of the fleet repo (main)
+	Host    string            // this VM's host name in the fleet (default: the machine's host name)
+	Role    string            // used when the fleet has no hosts/<host>.yaml
+	Address string            // how other VMs reach this one (default: the agent uses the host name)
+	Rewrite map[string]string // URL prefix rewrites, like git's insteadOf
+	Root    string            // write everything under this directory; "" or "/" is the running system
+	Bin     string            // the herofleet binary the service runs (DefaultBin)
+}
+
+// OnRunningSystem reports whether bootstrap writes to the running system (and so may start the agent).
+func (o *Options) OnRunningSystem() bool { return o.Root == "" || o.Root == defaultRoot }
+
+// Fleet's name rule (fleet/vars.go): host and role names become file names in the fleet repo.
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// Check fills in defaults and reports every bad option at once.
+func (o *Options) Check() error {
+	if o.Ref == "" {
+		o.Ref = DefaultRef
+	}
+	if o.Bin == "" {
+		o.Bin = DefaultBin
+	}
+	if o.Host == "" {
+		o.Host = machineHost()
+	}
+	var probs []string
+	if o.Fleet == "" {
+		probs = append(probs, "--fleet is required: the fleet repo's git URL")
+	} else if err := checkRepoURL(o.Fleet); err != nil {
+		probs = append(probs, "--fleet: "+err.Error())
+	}
+	if err := checkRef(o.Ref); err != nil {
+		probs = append(probs, "--ref: "+err.Error())
+	}
+	if o.Role == "" {
+		probs = append(probs, "--role is required (tester, admin, …)")
+	} else if !nameRE.MatchString(o.Role) {
+		probs = append(probs, fmt.Sprintf("--role %q does not match %s", o.Role, nameRE))
+	}
+	switch {
+	case o.Host == "":
+		probs = append(probs, "--host is required: this machine's host name is not usable as a fleet host name")
+	case !nameRE.MatchString(o.Host):
+		probs = append(probs, fmt.Sprintf("--host %q does not match %s", o.Host, nameRE))
+	}
+	if strings.ContainsAny(o.Address, " \t\r\n/") {
+		probs = append(probs, fmt.Sprintf("--address %q is not a host name or address", o.Address))
+	}
+	for from, to := range o.Rewrite {
+		if from == "" || to == "" {
+			probs = append(probs, fmt.Sprintf("--rewrite %q=%q: write FROM=TO, both non-empty", from, to))
+		}
+	}
+	if err := (packaging.Service{Bin: o.Bin, Config: ConfigPath}).Check(); err != nil {
+		probs = append(probs, "--bin: "+err.Error())
+	}
+	if !o.OnRunningSystem() && !strings.HasPrefix(o.Root, "/") {
+		probs = append(probs, fmt.Sprintf("--root must be absolute, found %q", o.Root))
+	}
+	if len(probs) > 0 {
+		sort.Strings(probs)
+		return errors.New(strings.Join(probs, "\n"))
+	}
+	return nil
+}
+
+// ParseRewrites reads FROM=TO pairs.
+func ParseRewrites(pairs []string) (map[string]string, error) {
+	if len(pairs) == 0 {
+		return nil, nil
+	}
+	m := make(map[string]string, len(pairs))
+	for _, p := range pairs {
+		from, to, ok := strings.Cut(p, "=")
+		if !ok || from == "" || to == "" {
+			return nil, fmt.Errorf("--rewrite %q: write FROM=TO", p)
+		}
+		m[from] = to
+	}
+	return m, nil
+}
+
+// machineHost is the machine's host name as a fleet name: the first label, lower case; "" when unusable.
+func machineHost() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return ""
+	}
+	h, _, _ = strings.Cut(strings.ToLower(h), ".")
+	if !nameRE.MatchString(h) {
+		return ""
+	}
+	return h
+}
+
+// checkRepoURL accepts what the agent can clone with go-git (the same rule as fleet's source URLs).
+func checkRepoURL(s string) error {
+	if strings.ContainsAny(s, " \t\r\n") {
+		return fmt.Errorf("%q holds white space", s)
+	}
+	if strings.HasPrefix(s, "-") {
+		return fmt.Errorf("%q starts with -", s)
+	}
+	if u, err := url.Parse(s); err == nil && u.Scheme != "" {
+		switch u.Scheme {
+		case "https", "http", "ssh", "git":
+			if u.Host == "" {
+				return fmt.Errorf("%q has no host", s)
+			}
+			return nil
+		case "file":
+			return nil
+		}
+		return fmt.Errorf("%q is not a git URL: scheme %q is not one of https, http, ssh, git, file", s, u.Scheme)
+	}
+	if user, rest, ok := strings.Cut(s, "@"); ok && user != "" && strings.Contains(rest, ":") {
+		return nil // scp-like: git@forge:org/repo.git
+	}
+	return fmt.Errorf("%q is not a git URL (https://…, ssh://…, git@host:path, file://…)", s)
+}
+
+func checkRef(ref string) error {
+	switch {
+	case strings.HasPrefix(ref, "-"), strings.HasPrefix(ref, "/"), strings.HasSuffix(ref, "/"),
+		strings.HasSuffix(ref, ".lock"), strings.Contains(ref, ".."), strings.Contains(ref, "@{"),
+		strings.ContainsAny(ref, " \t\r\n~^:?*[\\"):
+		return fmt.Errorf("%q is not a valid git ref", ref)
+	}
+	return nil
+}
