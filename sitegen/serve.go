@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -137,12 +138,39 @@ func (s *server) rebuild(ctx context.Context) error {
 	return nil
 }
 
+// files serves the current build. Unlike http.FileServer it answers ".../index.html" directly instead of
+// redirecting, since every link of the site names index.html. os.Root keeps requests inside the build directory.
 func (s *server) files(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	dir := s.current
 	s.mu.Unlock()
-	// http.Dir refuses paths that climb out of dir.
-	http.FileServer(http.Dir(dir)).ServeHTTP(w, r)
+	name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
+	if name == "" || strings.HasSuffix(r.URL.Path, "/") {
+		name = path.Join(name, "index.html")
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		http.Error(w, "site not available", http.StatusServiceUnavailable)
+		return
+	}
+	defer root.Close()
+	f, err := root.Open(filepath.FromSlash(name))
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil || info.IsDir() {
+		if err == nil && !strings.HasSuffix(r.URL.Path, "/") {
+			http.Redirect(w, r, r.URL.Path+"/", http.StatusMovedPermanently)
+			return
+		}
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	http.ServeContent(w, r, name, info.ModTime(), f)
 }
 
 func (s *server) events(w http.ResponseWriter, r *http.Request) {

@@ -76,6 +76,21 @@ func TestServeRebuildsAndTellsPagesToReload(t *testing.T) {
 		t.Fatalf("page not rebuilt:\n%s", body)
 	}
 
+	// Pages are answered where the links point, without a redirect; nothing outside the build is served.
+	if body := get(t, base+"/index.html"); !strings.Contains(body, "<!DOCTYPE html>") {
+		t.Fatalf("index.html not served directly:\n%s", body)
+	}
+	for _, p := range []string{"/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/nope.html"} {
+		resp, err := http.Get(base + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", p, resp.StatusCode)
+		}
+	}
+
 	// A broken edit keeps the last good site.
 	if err := os.WriteFile(page, []byte("# Home\n\n[broken](nowhere.md)\n"), 0o644); err != nil {
 		t.Fatal(err)
