@@ -32,6 +32,7 @@ type Agent struct {
 	apps    map[string]*appStatus
 	jobs    map[string]*job
 	jobSeq  int
+	metrics *metrics // nil-safe: counts syncs, builds and applies
 }
 
 // syncStatus is how the last sync went.
@@ -82,6 +83,7 @@ func New(cfg *Config, log *slog.Logger, hooks HookRunner) (*Agent, error) {
 		apps:    map[string]*appStatus{},
 		jobs:    map[string]*job{},
 	}
+	a.metrics = newMetrics(a)
 	return a, nil
 }
 

@@ -32,6 +32,7 @@ func NewAPI(a *Agent, token string) *API {
 		a.Sync()
 		WriteJSON(w, http.StatusAccepted, map[string]string{"status": "sync requested"})
 	})))
+	api.registerCockpit()
 	return api
 }
 

@@ -34,6 +34,7 @@ func (a *Agent) applyApp(ctx context.Context, t *target) (changed bool, err erro
 		return false, fmt.Errorf("%w: %s", errQuarantined, q.Reason)
 	}
 	a.log.Info("apply", "app", name, "rev", t.rev[:12], "upgrade", prev != nil)
+	defer func(start time.Time) { a.metrics.applyDone(name, start, err) }(time.Now())
 	next, err := a.prepareApp(ctx, t)
 	if err != nil {
 		return true, a.failApp(t, err)

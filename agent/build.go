@@ -23,11 +23,13 @@ type buildResult struct{ ran bool }
 
 // build checks out rev into dir and runs the app's build command there, once: a directory that already carries
 // the built marker is reused. The log is kept beside the directory (<dir>.log).
-func (a *Agent) build(ctx context.Context, t *target, progress io.Writer) (buildResult, error) {
+func (a *Agent) build(ctx context.Context, t *target, progress io.Writer) (_ buildResult, err error) {
 	dir := t.buildDir
 	if _, err := os.Stat(filepath.Join(dir, builtMarker)); err == nil {
 		return buildResult{}, nil
 	}
+	start := time.Now()
+	defer func() { a.metrics.buildDone(t.app.Name, start, err) }()
 	if err := os.RemoveAll(dir); err != nil { // a build killed half-way
 		return buildResult{}, fmt.Errorf("clean build dir: %w", err)
 	}

@@ -74,9 +74,14 @@ func (r *fleetRepo) load(commit string) (*fleet.Fleet, error) {
 }
 
 // SyncNow runs one sync and converge at once and returns when it is done. Run calls it on its schedule.
-func (a *Agent) SyncNow(ctx context.Context) error {
+func (a *Agent) SyncNow(ctx context.Context) (err error) {
 	a.runMu.Lock()
 	defer a.runMu.Unlock()
+	if a.Suspended() {
+		a.setSync("suspended", nil)
+		return nil
+	}
+	defer func() { a.metrics.syncDone(err) }()
 	a.setSync("syncing", nil)
 	f, err := a.syncFleet(ctx)
 	if err != nil {

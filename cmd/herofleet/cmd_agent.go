@@ -25,7 +25,8 @@ func init() {
 			Short: "Run the agent: sync the fleet repo, install and supervise this host's apps, serve the status API",
 			Long: `Run the pull agent of this VM. It polls the fleet repo on the fleet's schedule, applies every app that
 belongs on this host as a whole (rolling it back when any step fails), supervises the binaries and serves
-/healthz, GET /api/v1/status and POST /api/v1/sync on the config's listen address. SIGINT or SIGTERM stops
+the cockpit (page at /, API under /api/v1/, /metrics, /healthz) on the config's listen address, and the
+Forgejo push webhook there or on webhook_listen. SIGINT or SIGTERM stops
 every binary and exits.`,
 			Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
@@ -64,8 +65,23 @@ func runAgent(ctx context.Context, cfg *agent.Config, log *slog.Logger) error {
 	log.Info("agent started", "host", cfg.Host, "role", cfg.Role, "listen", ln.Addr().String(), "dir", cfg.Dir)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	api := agent.NewAPI(a, token)
 	served := make(chan error, 1)
-	go func() { served <- agent.NewAPI(a, token).Serve(ctx, ln) }()
+	go func() { served <- api.Serve(ctx, ln) }()
+	if cfg.WebhookListen != "" {
+		wln, err := net.Listen("tcp", cfg.WebhookListen)
+		if err != nil {
+			cancel()
+			<-served
+			return fmt.Errorf("agent webhook_listen: %w", err)
+		}
+		log.Info("webhook listening", "listen", wln.Addr().String())
+		go func() {
+			if err := api.ServeWebhook(ctx, wln); err != nil {
+				log.Error("webhook server", "err", err)
+			}
+		}()
+	}
 	runErr := a.Run(ctx)
 	cancel()
 	if err := <-served; err != nil && runErr == nil {

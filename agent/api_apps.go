@@ -1,0 +1,171 @@
+package agent
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+)
+
+// Apps is the answer of GET /api/v1/apps: the rows the cockpit shows (product.md, "Cockpit API").
+type Apps struct {
+	Host  string      `json:"host"`
+	Role  string      `json:"role"`
+	Fleet FleetStatus `json:"fleet"`
+	Rows  []Row       `json:"rows"`
+}
+
+// Row is one cockpit row: a whole bundle while none of its binaries is installed, else one binary.
+type Row struct {
+	Type     string    `json:"type"` // bundle | binary
+	App      string    `json:"app"`
+	Title    string    `json:"title,omitempty"`
+	Binaries []string  `json:"binaries,omitempty"` // bundle: the binaries an install brings
+	Binary   string    `json:"binary,omitempty"`
+	Kind     string    `json:"kind,omitempty"`
+	State    string    `json:"state"`
+	Reason   string    `json:"reason,omitempty"` // set whenever the state is not fine
+	Job      string    `json:"job,omitempty"`    // bundle: the install job while one runs
+	PID      int       `json:"pid,omitempty"`
+	URL      string    `json:"url,omitempty"`
+	Restarts *int      `json:"restarts,omitempty"` // binary rows only
+	Since    time.Time `json:"since,omitzero"`
+	Clicked  bool      `json:"clicked,omitempty"` // installed on click: DELETE /api/v1/apps/{app} removes it
+	Actions  []string  `json:"actions"`
+}
+
+// Row types and actions.
+const (
+	RowBundle = "bundle"
+	RowBinary = "binary"
+
+	ActionInstall   = "install"
+	ActionUninstall = "uninstall"
+	ActionStart     = "start"
+	ActionStop      = "stop"
+	ActionRestart   = "restart"
+	ActionLogs      = "logs"
+)
+
+// AppsOf turns a status snapshot into cockpit rows, in the status' order.
+func AppsOf(st Status) Apps {
+	out := Apps{Host: st.Host, Role: st.Role, Fleet: st.Fleet, Rows: make([]Row, 0, 2*len(st.Apps))}
+	quarantine := map[string]string{}
+	for _, q := range st.Quarantined {
+		quarantine[q.App] = q.Reason
+	}
+	for _, app := range st.Apps {
+		if app.State != AppInstalled {
+			out.Rows = append(out.Rows, bundleRow(app, quarantine[app.Name]))
+			continue
+		}
+		for _, b := range app.Binaries {
+			out.Rows = append(out.Rows, binaryRow(app, b))
+		}
+	}
+	return out
+}
+
+func bundleRow(app AppStatus, quarantined string) Row {
+	r := Row{Type: RowBundle, App: app.Name, Title: app.Title, State: app.State, Reason: app.Reason, Job: app.Job,
+		Clicked: app.Clicked, Binaries: make([]string, 0, len(app.Binaries)), Actions: []string{}}
+	for _, b := range app.Binaries {
+		r.Binaries = append(r.Binaries, b.Name)
+	}
+	if r.Reason == "" && quarantined != "" {
+		r.Reason = quarantined
+	}
+	switch {
+	case app.Offered && r.State == AppNotInstalled:
+		r.Actions = append(r.Actions, ActionInstall)
+	case app.Clicked && r.State == AppFailed:
+		r.Actions = append(r.Actions, ActionUninstall) // clears the click, so it can be installed again
+	}
+	if r.State == AppNotInstalled && r.Reason == "" && !app.Offered {
+		r.Reason = "waiting for the next sync to install it" // wanted here, not there yet
+	}
+	if r.State == AppFailed && r.Reason == "" {
+		r.Reason = "install failed"
+	}
+	return r
+}
+
+func binaryRow(app AppStatus, b BinaryStatus) Row {
+	restarts := b.Restarts
+	r := Row{Type: RowBinary, App: app.Name, Title: app.Title, Binary: b.Name, Kind: b.Kind, State: b.State,
+		Reason: b.Reason, PID: b.PID, URL: b.URL, Restarts: &restarts, Since: b.Since, Clicked: app.Clicked}
+	switch b.State {
+	case BinStopped, BinFailed:
+		r.Actions = []string{ActionStart, ActionLogs}
+	default:
+		r.Actions = []string{ActionStop, ActionRestart, ActionLogs}
+	}
+	if r.Reason == "" && b.State != BinRunning {
+		switch {
+		case app.Reason != "":
+			r.Reason = app.Reason
+		case b.State == BinStarting:
+			r.Reason = "starting"
+		default:
+			r.Reason = b.State
+		}
+	}
+	return r
+}
+
+// registerApps adds the app rows, install on click, uninstall and jobs.
+func (api *API) registerApps() {
+	a := api.Agent
+	api.Mux.HandleFunc("GET /api/v1/apps", func(w http.ResponseWriter, r *http.Request) {
+		writeJSONCompact(w, http.StatusOK, AppsOf(a.Status()))
+	})
+	api.Mux.Handle("POST /api/v1/apps/{app}/install", api.RequireToken(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		j, err := a.Install(r.PathValue("app"))
+		switch {
+		case errors.Is(err, ErrNotInCatalog):
+			writeError(w, http.StatusNotFound, err.Error()+": it cannot be installed on this host")
+		case errors.Is(err, ErrInstalled):
+			writeError(w, http.StatusConflict, err.Error())
+		case errors.Is(err, ErrNoFleet):
+			writeError(w, http.StatusServiceUnavailable, err.Error()+": try again after the first sync")
+		case err != nil:
+			writeError(w, http.StatusInternalServerError, err.Error())
+		default:
+			WriteJSON(w, http.StatusAccepted, map[string]string{"job": j.ID, "app": j.App, "phase": j.Phase, "href": "/api/v1/jobs/" + j.ID})
+		}
+	})))
+	api.Mux.Handle("DELETE /api/v1/apps/{app}", api.RequireToken(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		app := r.PathValue("app")
+		err := a.Uninstall(app)
+		switch {
+		case errors.Is(err, ErrNotClicked) && a.Installed(app) != nil:
+			writeError(w, http.StatusConflict, err.Error()+": only apps installed on click can be uninstalled here; the fleet repo decides the rest")
+		case errors.Is(err, ErrNotClicked):
+			writeError(w, http.StatusNotFound, err.Error())
+		case err != nil:
+			writeError(w, http.StatusInternalServerError, err.Error())
+		default:
+			WriteJSON(w, http.StatusAccepted, map[string]string{"status": "uninstall requested; its data is kept", "app": app})
+		}
+	})))
+	api.Mux.HandleFunc("GET /api/v1/jobs/{id}", func(w http.ResponseWriter, r *http.Request) {
+		j, ok := a.JobStatus(r.PathValue("id"))
+		if !ok {
+			writeError(w, http.StatusNotFound, "no job "+r.PathValue("id"))
+			return
+		}
+		WriteJSON(w, http.StatusOK, j)
+	})
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	WriteJSON(w, code, map[string]string{"error": msg})
+}
+
+// writeJSONCompact answers with v as unindented JSON: the rows are polled, so bytes count.
+func writeJSONCompact(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,50 @@
+package agent
+
+import (
+	"embed"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"time"
+)
+
+// The cockpit page is server-rendered from the same rows as GET /api/v1/apps and then kept fresh by polling that
+// API from a small script: no front-end build step, nothing fetched from elsewhere.
+//
+//go:embed cockpit/index.html cockpit/style.css cockpit/app.js
+var cockpitFiles embed.FS
+
+var cockpitPage = template.Must(template.New("index.html").Funcs(template.FuncMap{
+	"short": func(commit string) string {
+		if commit == "" {
+			return "none"
+		}
+		return short(commit)
+	},
+	"since": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339)
+	},
+}).ParseFS(cockpitFiles, "cockpit/index.html"))
+
+// registerCockpit adds everything of the cockpit: the API beyond status and sync, the webhook, /metrics and the
+// page at /.
+func (api *API) registerCockpit() {
+	api.registerApps()
+	api.registerControls()
+	api.registerWebhook()
+	if m := api.Agent.metrics; m != nil {
+		api.Mux.Handle("GET /metrics", m.handler())
+	}
+	static, _ := fs.Sub(cockpitFiles, "cockpit")
+	api.Mux.Handle("GET /cockpit/", http.StripPrefix("/cockpit/", http.FileServerFS(static)))
+	api.Mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:")
+		if err := cockpitPage.Execute(w, AppsOf(api.Agent.Status())); err != nil {
+			api.Agent.log.Warn("cockpit page", "err", err)
+		}
+	})
+}

@@ -1,0 +1,128 @@
+package agent
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the agent's Prometheus instruments, in a registry of its own (never the global one: two agents in
+// one test process must not share series). Events (syncs, builds, applies) are counted as they happen; states are
+// read from a status snapshot at scrape time, so they can never drift from what the API says.
+type metrics struct {
+	reg          *prometheus.Registry
+	syncs        prometheus.Counter
+	syncFailures prometheus.Counter
+	builds       *prometheus.HistogramVec
+	applies      *prometheus.HistogramVec
+}
+
+// durationBuckets span a cached no-op (10ms) to a long release build (30m).
+var durationBuckets = []float64{0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800}
+
+func newMetrics(a *Agent) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		syncs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herofleet_syncs_total", Help: "Syncs of the fleet repo, successful or not.",
+		}),
+		syncFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herofleet_sync_failures_total", Help: "Syncs that failed (remote unreachable, fetch error, host not resolvable).",
+		}),
+		builds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "herofleet_build_duration_seconds", Help: "Time to check out and build one app revision.", Buckets: durationBuckets,
+		}, []string{"app", "result"}),
+		applies: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "herofleet_apply_duration_seconds", Help: "Time to apply one app revision: build, hooks, start, health (or roll back).", Buckets: durationBuckets,
+		}, []string{"app", "result"}),
+	}
+	m.reg.MustRegister(m.syncs, m.syncFailures, m.builds, m.applies,
+		&stateCollector{a: a},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func result(err error) string {
+	if err != nil {
+		return "failed"
+	}
+	return "ok"
+}
+
+// syncDone counts one sync. A nil *metrics (an Agent not made by New) counts nothing.
+func (m *metrics) syncDone(err error) {
+	if m == nil {
+		return
+	}
+	m.syncs.Inc()
+	if err != nil {
+		m.syncFailures.Inc()
+	}
+}
+
+func (m *metrics) buildDone(app string, start time.Time, err error) {
+	if m != nil {
+		m.builds.WithLabelValues(app, result(err)).Observe(time.Since(start).Seconds())
+	}
+}
+
+func (m *metrics) applyDone(app string, start time.Time, err error) {
+	if m != nil {
+		m.applies.WithLabelValues(app, result(err)).Observe(time.Since(start).Seconds())
+	}
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// stateCollector turns a status snapshot into gauges at scrape time.
+type stateCollector struct{ a *Agent }
+
+var (
+	descFleetInfo = prometheus.NewDesc("herofleet_fleet_applied_info",
+		"The fleet commit applied on this host (value 1; the commit is a label).", []string{"commit", "state"}, nil)
+	descLastSync = prometheus.NewDesc("herofleet_fleet_last_sync_timestamp_seconds",
+		"When the fleet repo was last synced (Unix time).", nil, nil)
+	descRefused = prometheus.NewDesc("herofleet_fleet_refused_commits",
+		"Fleet commits refused since the last good one.", nil, nil)
+	descQuarantined = prometheus.NewDesc("herofleet_app_quarantined",
+		"1 when an app is quarantined until its spec changes.", []string{"app"}, nil)
+	descAppState = prometheus.NewDesc("herofleet_app_state",
+		"1 for the state each app of this host is in (not-installed, installing, failed, installed).", []string{"app", "state"}, nil)
+	descBinaryState = prometheus.NewDesc("herofleet_binary_state",
+		"1 for the state each installed binary is in (starting, running, stopped, crashloop, failed).", []string{"app", "binary", "state"}, nil)
+	descRestarts = prometheus.NewDesc("herofleet_binary_restarts_total",
+		"Restarts of a binary by the supervisor since it was last started by the agent.", []string{"app", "binary"}, nil)
+)
+
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descFleetInfo, descLastSync, descRefused, descQuarantined, descAppState, descBinaryState, descRestarts} {
+		ch <- d
+	}
+}
+
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.a.Status()
+	ch <- prometheus.MustNewConstMetric(descFleetInfo, prometheus.GaugeValue, 1, st.Fleet.Commit, st.Fleet.State)
+	if !st.Fleet.LastSync.IsZero() {
+		ch <- prometheus.MustNewConstMetric(descLastSync, prometheus.GaugeValue, float64(st.Fleet.LastSync.UnixMilli())/1000)
+	}
+	ch <- prometheus.MustNewConstMetric(descRefused, prometheus.GaugeValue, float64(len(st.Refused)))
+	for _, q := range st.Quarantined {
+		ch <- prometheus.MustNewConstMetric(descQuarantined, prometheus.GaugeValue, 1, q.App)
+	}
+	for _, app := range st.Apps {
+		ch <- prometheus.MustNewConstMetric(descAppState, prometheus.GaugeValue, 1, app.Name, app.State)
+		if app.State != AppInstalled {
+			continue
+		}
+		for _, b := range app.Binaries {
+			ch <- prometheus.MustNewConstMetric(descBinaryState, prometheus.GaugeValue, 1, app.Name, b.Name, b.State)
+			ch <- prometheus.MustNewConstMetric(descRestarts, prometheus.CounterValue, float64(b.Restarts), app.Name, b.Name)
+		}
+	}
+}
