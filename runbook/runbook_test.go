@@ -134,3 +134,29 @@ func TestRunbookLinkToMissingAnchorFails(t *testing.T) {
 		t.Fatalf("want a broken anchor at runbook/notes.md:3, got %v", err)
 	}
 }
+
+// TestSiteIsDeterministic: the same fleet gives the same pages, files and order every time.
+func TestSiteIsDeterministic(t *testing.T) {
+	f := loadTxtar(t, "small.txtar", nil)
+	a, err := Site(f, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		b, err := Site(loadTxtar(t, "small.txtar", nil), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(a.Pages) != len(b.Pages) {
+			t.Fatal("page count differs")
+		}
+		for j := range a.Pages {
+			if a.Pages[j].Path != b.Pages[j].Path || !bytes.Equal(a.Pages[j].Markdown, b.Pages[j].Markdown) {
+				t.Fatalf("page %s differs between runs", a.Pages[j].Path)
+			}
+		}
+		if !bytes.Equal(a.Files[0].Data, b.Files[0].Data) {
+			t.Fatal("topology differs between runs")
+		}
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
+	"strings"
 	"syscall"
 
 	"github.com/go-git/go-git/v5"
@@ -24,7 +26,10 @@ func init() {
 			Long: `Render the deployment runbook of a fleet repo (the current directory by default) as a static site:
 an overview with the topology, a page per role, app and the hosts, procedures, the changelog (when DIR is a git
 work tree) and the fleet's own runbook/*.md pages. Broken links, unknown names and names of apps or binaries the
-fleet no longer has fail the build with file:line (exit 1).`,
+fleet no longer has fail the build with file:line (exit 1).
+
+Pages in runbook/*.md are Go templates; these helpers name fleet objects and fail on unknown names:
+` + siteHelpers(),
 		}
 		site.AddCommand(siteBuildCmd(g), siteServeCmd(g))
 		return site
@@ -85,6 +90,19 @@ func siteServeCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:1313", "`ADDR` to serve on")
 	cmd.Flags().StringVar(&fleetURL, "fleet-url", "", "fleet repo `URL` the bootstrap commands name (default: the git remote origin)")
 	return cmd
+}
+
+func siteHelpers() string {
+	names := make([]string, 0, len(runbook.Helpers))
+	for n := range runbook.Helpers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, n := range names {
+		b.WriteString("  " + runbook.Helpers[n] + "\n")
+	}
+	return b.String()
 }
 
 // loadRunbook loads the fleet in dir and, when dir is the root of a git work tree, its history.
