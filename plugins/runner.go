@@ -8,6 +8,9 @@ import (
 	"slices"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/plugins/internal/hookpb"
 )
@@ -119,6 +122,13 @@ func (s *session) info(ctx context.Context, timeout time.Duration) (*Info, error
 
 // rpcError says why a call to the plugin failed: our deadline, the caller's cancellation, or the plugin itself.
 func (s *session) rpcError(ctx context.Context, what string, timeout time.Duration, err error) error {
+	if c := status.Code(err); c == codes.DeadlineExceeded || c == codes.Canceled {
+		// The plugin's side of the deadline can end the stream a moment before our own timer fires.
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		s.kill() // a hung plugin gets no graceful shutdown
