@@ -1,0 +1,110 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/herofleet/herofleet/agent"
+)
+
+func init() {
+	register(func(g *globals) *cobra.Command {
+		var asJSON bool
+		cmd := &cobra.Command{
+			Use:   "status",
+			Short: "Show the agent's fleet commit, its apps and binaries as a table",
+			Long: `Show what the agent at --agent runs: the fleet commit applied and the newest seen, the last sync and its
+error, refused commits and quarantined apps, then one row per binary of every installed app and one row per app
+that can be installed on click. Every row that is not fine says why.`,
+			Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				c, err := g.client()
+				if err != nil {
+					return err
+				}
+				var apps agent.Apps
+				if err := c.call(cmd.Context(), "GET", "/api/v1/apps", &apps); err != nil {
+					return err
+				}
+				var st agent.Status
+				if err := c.call(cmd.Context(), "GET", "/api/v1/status", &st); err != nil {
+					return err
+				}
+				if asJSON {
+					enc := json.NewEncoder(cmd.OutOrStdout())
+					enc.SetIndent("", "  ")
+					return enc.Encode(map[string]any{"apps": apps, "status": st})
+				}
+				printStatus(cmd.OutOrStdout(), apps, st)
+				return nil
+			},
+		}
+		cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's answers as JSON")
+		return cmd
+	})
+}
+
+func printStatus(w io.Writer, apps agent.Apps, st agent.Status) {
+	f := apps.Fleet
+	fmt.Fprintf(w, "host %s  role %s\n", apps.Host, apps.Role)
+	fmt.Fprintf(w, "fleet %s (%s)", orNone(shortRev(f.Commit)), f.State)
+	if f.Head != "" && f.Head != f.Commit {
+		fmt.Fprintf(w, "  newest seen %s", shortRev(f.Head))
+	}
+	if !f.LastSync.IsZero() {
+		fmt.Fprintf(w, "  last sync %s", f.LastSync.UTC().Format(time.RFC3339))
+	}
+	fmt.Fprintln(w)
+	if f.Error != "" {
+		fmt.Fprintf(w, "error: %s\n", f.Error)
+	}
+	for _, r := range st.Refused {
+		fmt.Fprintf(w, "refused %s: %s\n", shortRev(r.Commit), r.Reason)
+	}
+	for _, q := range st.Quarantined {
+		fmt.Fprintf(w, "quarantined %s at %s: %s\n", q.App, shortRev(q.Rev), q.Reason)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "APP\tBINARY\tSTATE\tPID\tRESTARTS\tSINCE\tURL\tREASON")
+	for _, r := range apps.Rows {
+		bin, pid, restarts, since := r.Binary, "", "", ""
+		if r.Type == agent.RowBundle {
+			bin = fmt.Sprintf("(%d binaries)", len(r.Binaries))
+			if r.Job != "" {
+				bin += " job " + r.Job
+			}
+		}
+		if r.PID != 0 {
+			pid = strconv.Itoa(r.PID)
+		}
+		if r.Restarts != nil {
+			restarts = strconv.Itoa(*r.Restarts)
+		}
+		if !r.Since.IsZero() {
+			since = r.Since.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.App, bin, r.State, pid, restarts, since, r.URL, r.Reason)
+	}
+	tw.Flush()
+}
+
+func shortRev(rev string) string {
+	if len(rev) > 12 {
+		return rev[:12]
+	}
+	return rev
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
