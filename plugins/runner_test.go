@@ -43,6 +43,12 @@ func TestRunSuccess(t *testing.T) {
 	if res.Env["GREETING"] != "hello books" {
 		t.Errorf("env = %v", res.Env)
 	}
+	// The connection is mutually authenticated TLS, on protocol version 1 over gRPC.
+	for _, s := range []string{"configuring client automatic mTLS", "protocol=1"} {
+		if len(logs.lines(s)) == 0 {
+			t.Errorf("log has no %q line:\n%s", s, logs)
+		}
+	}
 	// The plugin's structured log and its raw stderr land in the agent's log under its name.
 	for _, s := range []string{"running", "a raw stderr line"} {
 		if l := logs.lines(s); len(l) == 0 || !strings.Contains(l[0], "plugin=ok") {
