@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/herofleet/herofleet/fleet"
 
 	"github.com/herofleet/herofleet/sitegen"
 )
@@ -92,12 +95,12 @@ func (w writer) app(name string) sitegen.Page {
 		}
 		fmt.Fprintf(&b, "- Repository: %s\n- Ref: %s (%s)\n", code(a.Source.Repo), code(ref), refMeaning(ref))
 		if a.Build != nil {
-			timeout := a.Build.Timeout.String()
-			if a.Build.Timeout.Duration == 0 {
-				timeout = "30m0s"
+			timeout := a.Build.Timeout.Duration
+			if timeout == 0 {
+				timeout = fleet.DefaultBuildTimeout
 			}
 			fmt.Fprintf(&b, "- Build: %s (an argv, no shell), timeout %s, in a directory of its own per revision\n",
-				code(strings.Join(a.Build.Command, " ")), code(timeout))
+				code(strings.Join(a.Build.Command, " ")), code(duration(timeout)))
 		}
 		if pins := w.pinsOf(name); len(pins) > 0 {
 			fmt.Fprintf(&b, "- Pinned on %s\n", strings.Join(pins, ", "))
@@ -124,7 +127,7 @@ func (w writer) app(name string) sitegen.Page {
 	for _, h := range a.Hooks {
 		fmt.Fprintf(&b, "- Hook %s on %s", code(h.Plugin), code(h.On))
 		if h.Timeout.Duration > 0 {
-			fmt.Fprintf(&b, " (timeout %s)", code(h.Timeout.String()))
+			fmt.Fprintf(&b, " (timeout %s)", code(duration(h.Timeout.Duration)))
 		}
 		fmt.Fprintf(&b, ": plugin executable %s\n", code("herofleet-plugin-"+h.Plugin))
 	}
@@ -167,4 +170,16 @@ func (w writer) pinsOf(app string) []string {
 		}
 	}
 	return out
+}
+
+// duration writes 30m rather than Go's 30m0s.
+func duration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

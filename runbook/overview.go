@@ -59,7 +59,7 @@ func (w writer) overview() sitegen.Page {
 	if len(f.Meta.Maintenance) > 0 {
 		b.WriteString("5. Upgrades, restarts and removals wait for a maintenance window:")
 		for _, m := range f.Meta.Maintenance {
-			fmt.Fprintf(&b, " %s for %s;", code(m.Schedule), code(m.Duration.String()))
+			fmt.Fprintf(&b, " %s for %s;", code(m.Schedule), code(duration(m.Duration.Duration)))
 		}
 		b.WriteString(" installing a missing app never waits.\n")
 	}
@@ -130,7 +130,7 @@ func schedule(f *fleet.Fleet) string {
 	return fleet.DefaultSchedule
 }
 
-func jitter(f *fleet.Fleet) string { return f.Meta.Sync.Jitter.String() }
+func jitter(f *fleet.Fleet) string { return duration(f.Meta.Sync.Jitter.Duration) }
 
 func shortHash(h string) string {
 	if len(h) > 10 {
