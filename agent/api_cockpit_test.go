@@ -23,9 +23,17 @@ type cockpit struct {
 	stop func() // cancels the agent and waits until it stopped every binary
 }
 
-func (h *harness) startCockpit() *cockpit {
+func (h *harness) startCockpit(tweak ...func(*Config)) *cockpit {
 	h.t.Helper()
-	a := h.newAgent(nil)
+	cfg := h.config()
+	for _, f := range tweak {
+		f(cfg)
+	}
+	a, err := New(cfg, testLogger(h.t), nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(a.shutdown)
 	srv := httptest.NewServer(NewAPI(a, testToken).Mux)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
