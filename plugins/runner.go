@@ -71,14 +71,20 @@ func (r *Runner) Run(ctx context.Context, call Call) (*Result, error) {
 		return nil, fail(s.rpcError(ctx, "run", timeout, err))
 	}
 	res, err := toResult(resp)
+	if err == nil && resp.GetError() != "" {
+		err = fmt.Errorf("%w: %s", ErrHookFailed, clean(resp.GetError(), MaxMessageLen))
+	}
+	// On success the agent logs the messages with its own context; on failure they explain the error, so they
+	// are logged here at info.
+	level := slog.LevelDebug
+	if err != nil {
+		level = slog.LevelInfo
+	}
 	for _, m := range res.Messages {
-		log.Debug("hook message", "msg", m) // the agent logs them at info with the app's context
+		log.Log(ctx, level, "hook message", "msg", m)
 	}
 	if err != nil {
 		return res, fail(err)
-	}
-	if msg := resp.GetError(); msg != "" {
-		return res, fail(fmt.Errorf("%w: %s", ErrHookFailed, clean(msg, MaxMessageLen)))
 	}
 	log.Info("hook done", "took", time.Since(began).Round(time.Millisecond), "env", len(res.Env))
 	return res, nil

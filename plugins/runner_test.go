@@ -122,7 +122,7 @@ func TestRunLogsStderrOfFailedStart(t *testing.T) {
 }
 
 func TestRunFailureKeepsMessages(t *testing.T) {
-	r, _ := newRunner(t)
+	r, logs := newRunner(t)
 	res, err := r.Run(context.Background(), call("fail"))
 	if err == nil || res == nil || len(res.Messages) != 1 || res.Messages[0] != "tried" {
 		t.Fatalf("res = %+v, err = %v; want the plugin's message kept with the error", res, err)
@@ -130,6 +130,9 @@ func TestRunFailureKeepsMessages(t *testing.T) {
 	want := "hook fail (post-start) of app books: hook failed: the library server said no"
 	if err.Error() != want {
 		t.Errorf("err = %q, want %q", err, want)
+	}
+	if l := logs.lines("msg=tried"); len(l) != 1 || !strings.Contains(l[0], "level=INFO") {
+		t.Errorf("the failed hook's message is not logged at info:\n%s", logs)
 	}
 }
 
