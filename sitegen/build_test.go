@@ -189,9 +189,9 @@ func TestBuildFailures(t *testing.T) {
 			},
 		},
 		{
-			name:  "code span rejected by the caller",
-			pages: []Page{{Path: "", Markdown: []byte("# Home\n\nrun `old_app` now\n")}},
-			want:  []string{`index.md:3: old_app was removed`},
+			name:  "code span rejected by the caller, reported with broken links",
+			pages: []Page{{Path: "", Markdown: []byte("# Home\n\nrun `old_app` now\n\n[x](#nope)\n")}},
+			want:  []string{`index.md:3: old_app was removed`, `index.md:5: broken anchor "#nope": no heading with that id on this page`},
 		},
 		{
 			name:  "bad page path",

@@ -10,8 +10,9 @@ import (
 )
 
 // checkLinks resolves every local link and image of every page, rewrites it to a relative URL that works from
-// file:// (directory pages end in index.html), and reports every broken target or #anchor with file:line.
-func checkLinks(site Site, pages []*parsedPage) error {
+// file:// (directory pages end in index.html), and reports every broken target or #anchor with file:line, together
+// with the problems parsing already found.
+func checkLinks(site Site, pages []*parsedPage, probs []string) error {
 	byPath := make(map[string]*parsedPage, len(pages))
 	anchors := make(map[string]map[string]bool, len(pages))
 	for _, p := range pages {
@@ -26,7 +27,6 @@ func checkLinks(site Site, pages []*parsedPage) error {
 	for _, f := range site.Files {
 		files[f.Path] = true
 	}
-	var probs []string
 	for _, p := range pages {
 		for _, l := range p.links {
 			dest, msg := resolveLink(p.Path, l.dest, byPath, anchors, files)

@@ -71,34 +71,30 @@ func newMarkdown() goldmark.Markdown {
 	)
 }
 
-func (b Builder) parseAll(ctx context.Context, site Site) ([]*parsedPage, error) {
+// parseAll parses every page in parallel. Problems found while parsing (front matter, rejected code spans) are
+// returned beside the pages, so that they are reported together with broken links.
+func (b Builder) parseAll(ctx context.Context, site Site) ([]*parsedPage, []string, error) {
 	pages := make([]*parsedPage, len(site.Pages))
 	mds := make(chan goldmark.Markdown, b.Workers)
 	for range b.Workers {
 		mds <- newMarkdown()
 	}
-	var probs = make([][]string, len(site.Pages))
+	probs := make([][]string, len(site.Pages))
 	err := forEach(ctx, b.Workers, len(site.Pages), func(i int) error {
 		md := <-mds
 		defer func() { mds <- md }()
-		p, perr := parsePage(md, site.Pages[i], site.CheckCode)
-		pages[i] = p
-		probs[i] = perr
+		pages[i], probs[i] = parsePage(md, site.Pages[i], site.CheckCode)
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var all []string
 	for _, p := range probs {
 		all = append(all, p...)
 	}
-	if len(all) > 0 {
-		sortProblems(all)
-		return nil, &BuildError{Problems: all}
-	}
 	sort.Slice(pages, func(i, j int) bool { return pages[i].Path < pages[j].Path })
-	return pages, nil
+	return pages, all, nil
 }
 
 func parsePage(md goldmark.Markdown, pg Page, checkCode func(string) string) (*parsedPage, []string) {

@@ -80,11 +80,11 @@ func (b Builder) Build(ctx context.Context, site Site, outDir string) error {
 	if err := validateSite(site); err != nil {
 		return err
 	}
-	pages, err := b.parseAll(ctx, site)
+	pages, probs, err := b.parseAll(ctx, site)
 	if err != nil {
 		return err
 	}
-	if err := checkLinks(site, pages); err != nil {
+	if err := checkLinks(site, pages, probs); err != nil {
 		return err
 	}
 	if err := prepareOutDir(outDir); err != nil {
