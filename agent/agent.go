@@ -121,6 +121,9 @@ func (a *Agent) Sync() {
 
 // restore kills survivors of a previous run and starts every recorded app from its recorded build.
 func (a *Agent) restore(ctx context.Context) {
+	if len(a.sup.Names()) > 0 {
+		return // this agent already runs binaries (SyncNow before Run): nothing was left by another process
+	}
 	if pids := supervise.KillMarked(supervise.Marker(a.cfg.Dir)); len(pids) > 0 {
 		a.log.Warn("killed processes left by a previous agent", "pids", pids)
 	}

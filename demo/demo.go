@@ -28,7 +28,7 @@ type Options struct {
 	Check   bool          // converge, GET every URL, stop
 	Out     io.Writer     // where URLs and progress are printed
 	Log     *slog.Logger  // the agents' logger
-	Timeout time.Duration // how long convergence may take (3m)
+	Timeout time.Duration // how long convergence may take (5m)
 	Keep    bool          // keep the work directory
 }
 
@@ -42,7 +42,7 @@ type host struct {
 // Run runs the demo until ctx ends (or, with Check, until every URL answered).
 func Run(ctx context.Context, o Options) error {
 	if o.Timeout <= 0 {
-		o.Timeout = 3 * time.Minute
+		o.Timeout = 5 * time.Minute
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -126,8 +126,8 @@ func startHost(ctx context.Context, wg *sync.WaitGroup, o Options, root, fleetUR
 		Dir:       filepath.Join(root, role),
 		TokenFile: filepath.Join(root, "token"),
 		Rewrite:   map[string]string{Forge: gitURL},
-		Path:      demoPath(),
-		BuildEnv:  goBuildEnv(root),
+		Path:      BuildPath(),
+		BuildEnv:  GoBuildEnv(root),
 		Schedule:  "@every 10s",
 	}
 	data, err := marshalConfig(cfg)
@@ -167,8 +167,8 @@ func startHost(ctx context.Context, wg *sync.WaitGroup, o Options, root, fleetUR
 	return h, nil
 }
 
-// demoPath is the builds' PATH: the system default plus the folder of the go command this machine has.
-func demoPath() string {
+// BuildPath is the builds' PATH: the system default plus the folder of the go command this machine has.
+func BuildPath() string {
 	p := agent.DefaultPath
 	if goExe, err := exec.LookPath("go"); err == nil {
 		p = filepath.Dir(goExe) + ":" + p
@@ -178,8 +178,8 @@ func demoPath() string {
 	return p
 }
 
-// goBuildEnv shares the invoking user's Go build cache with the demo's builds, and keeps them offline.
-func goBuildEnv(root string) map[string]string {
+// GoBuildEnv shares the invoking user's Go build cache with the demo's builds, and keeps them offline.
+func GoBuildEnv(root string) map[string]string {
 	cache := os.Getenv("GOCACHE")
 	if cache == "" {
 		if dir, err := os.UserCacheDir(); err == nil {

@@ -59,7 +59,7 @@ type appData struct {
 // appFiles generates an app's source repo: a Go program per binary sharing internal/app, a service.toml and a
 // Makefile whose `make build` writes target/release/<binary>.
 func appFiles(a *fleet.App) (gitserver.Files, error) {
-	d := appData{App: a.Name, Module: "demo.invalid/" + a.Name}
+	d := appData{App: a.Name, Module: "demo.invalid/heroapp"} // one module path: internal/app compiles once for all apps
 	for _, b := range a.Binaries {
 		d.Binaries = append(d.Binaries, binaryData{Name: b.Name, Kind: b.Kind})
 		if want := "target/release/" + b.Name; b.Path != want {
@@ -124,4 +124,14 @@ func publish(g *gitserver.Server, fsys fs.FS, f *fleet.Fleet) (string, error) {
 		}
 	}
 	return g.RepoURL("ops/hero-fleet"), nil
+}
+
+// Publish loads the fleet in fsys and commits it and a generated source repo per app to g; it returns the fleet
+// repo's URL. Agents need Forge rewritten to g.URL().
+func Publish(g *gitserver.Server, fsys fs.FS) (string, error) {
+	f, err := fleet.LoadFS(fsys)
+	if err != nil {
+		return "", fmt.Errorf("fleet: %w", err)
+	}
+	return publish(g, fsys, f)
 }
