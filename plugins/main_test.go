@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -29,6 +30,10 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv("HEROFLEET_TEST_AGENT_PLUGINS"); dir != "" {
 		agentThatHangs(dir)
 		return
+	}
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run()) // no plugin processes: the tests that need them skip
 	}
 	dir, err := os.MkdirTemp("", "hfplugins-")
 	if err != nil {
@@ -181,8 +186,17 @@ func (b *logBuffer) lines(substr string) []string {
 	return out
 }
 
+// needPlugins skips a test that runs plugin processes in -short mode.
+func needPlugins(tb testing.TB) {
+	tb.Helper()
+	if pluginDir == "" {
+		tb.Skip("-short: no plugin processes")
+	}
+}
+
 func newRunner(t *testing.T) (*plugins.Runner, *logBuffer) {
 	t.Helper()
+	needPlugins(t)
 	logs := &logBuffer{}
 	r := &plugins.Runner{
 		Dirs:         []string{filepath.Join(t.TempDir(), "missing"), pluginDir},

@@ -156,6 +156,7 @@ func TestRunBoundsMessages(t *testing.T) {
 }
 
 func TestRunPins(t *testing.T) {
+	needPlugins(t)
 	sum := fileSHA256(t, filepath.Join(pluginDir, plugins.ExecutablePrefix+"ok"))
 	r, _ := newRunner(t)
 
@@ -260,6 +261,7 @@ func alive(pid int) bool {
 
 // TestPluginDiesWithAgent kills an agent with SIGKILL in the middle of a hook: its plugin must not survive it.
 func TestPluginDiesWithAgent(t *testing.T) {
+	needPlugins(t)
 	agent := exec.Command(os.Args[0], "-test.run=^$")
 	agent.Env = append(os.Environ(), "HEROFLEET_TEST_AGENT_PLUGINS="+pluginDir)
 	out, err := agent.StdoutPipe()
@@ -328,6 +330,7 @@ func TestRunConcurrent(t *testing.T) {
 
 // BenchmarkRun measures one whole hook call: find, start, handshake (AutoMTLS), Info, Run, kill.
 func BenchmarkRun(b *testing.B) {
+	needPlugins(b)
 	r := &plugins.Runner{Dirs: []string{pluginDir}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	for b.Loop() {
 		if _, err := r.Run(context.Background(), call("ok")); err != nil {
