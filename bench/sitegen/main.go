@@ -105,7 +105,9 @@ func run(pages, sections, runs int, hugo, only string, keep bool) error {
 	}
 	fmt.Printf("sitegen: median %v  min %v  (%d runs)\n", ms.Round(time.Millisecond), slices.Min(sg).Round(time.Millisecond), runs)
 	fmt.Printf("hugo:    median %v  min %v  (%d runs)\n", mh.Round(time.Millisecond), slices.Min(hg).Round(time.Millisecond), runs)
-	fmt.Printf("ratio sitegen/hugo: %.2f\n", float64(ms)/float64(mh))
+	fmt.Printf("ratio sitegen/hugo: %.2f (medians), %.2f (minimums)\n", float64(ms)/float64(mh),
+		float64(slices.Min(sg))/float64(slices.Min(hg)))
+	fmt.Printf("runs sitegen: %v\nruns hugo:    %v\n", rounded(sg), rounded(hg))
 	return nil
 }
 
@@ -119,4 +121,12 @@ func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+func rounded(ds []time.Duration) []time.Duration {
+	out := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		out[i] = d.Round(10 * time.Millisecond)
+	}
+	return out
 }
