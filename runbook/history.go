@@ -25,6 +25,8 @@ type History struct {
 	Commits []Commit
 	// removed maps an app or binary name that some commit had and the newest commit lacks to why it is gone.
 	removed map[string]string
+	// atHead is the apps and binaries of the newest commit, with their kind, for names a work tree dropped.
+	atHead map[string]string
 }
 
 // Commit is one fleet commit and what it changed in the catalog.
@@ -90,6 +92,7 @@ func LoadHistory(repo *git.Repository, head plumbing.Hash) (*History, error) {
 	}
 	// Walk from oldest to newest so that each gone name records the latest commit that removed it.
 	headNames := names(chain[0].f)
+	h.atHead = headNames
 	for i := len(chain) - 1; i >= 1; i-- {
 		older, newer := names(chain[i].f), names(chain[i-1].f)
 		for n, kind := range older {
@@ -186,6 +189,11 @@ func (h *History) staleCheck(f *fleet.Fleet) func(string) string {
 		}
 		if why, ok := h.removed[code]; ok {
 			return "stale name " + "`" + code + "`: " + why
+		}
+		if kind, ok := h.atHead[code]; ok && len(h.Commits) > 0 {
+			// The fleet being rendered is a work tree that dropped a name its last commit still has.
+			return fmt.Sprintf("stale name `%s`: %s %q is no longer in the fleet (removed in the work tree since %s)",
+				code, kind, code, shortHash(h.Commits[0].Hash))
 		}
 		return ""
 	}

@@ -195,3 +195,30 @@ func TestAppBackAtHeadIsNotStale(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestNameDroppedInWorkTreeIsStale: rendering a work tree that removed an app its HEAD commit still has rejects
+// code spans naming it too.
+func TestNameDroppedInWorkTreeIsStale(t *testing.T) {
+	r := newFleetRepo(t)
+	r.write("apps/old.yaml", oldApp)
+	head := r.commit("add old")
+	r.remove("apps/old.yaml")
+	r.write("runbook/notes.md", "# Notes\n\n`old_web` hangs sometimes.\n")
+	f, err := fleet.LoadDir(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := LoadHistory(r.repo, head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site, err := Site(f, Options{History: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = sitegen.Build(context.Background(), site, t.TempDir())
+	want := "runbook/notes.md:3: stale name `old_web`: binary \"old_web\" is no longer in the fleet (removed in the work tree since " + head.String()[:10] + ")"
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v\nwant %s", err, want)
+	}
+}
