@@ -95,3 +95,24 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// FuzzInDataDir: whatever the fleet repo writes, an accepted path stays inside the data directory.
+func FuzzInDataDir(f *testing.F) {
+	for _, s := range []string{"libraries", "../x", "/etc/passwd", "a/../../b", "./a//b/", "..", "/", "a/..\x00/b"} {
+		f.Add(s)
+	}
+	root := f.TempDir()
+	data := filepath.Join(root, "data", "app")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		got, err := InDataDir(plugins.Call{DataDir: data}, p)
+		if err != nil {
+			return
+		}
+		if got != data && !strings.HasPrefix(got, data+string(filepath.Separator)) {
+			t.Fatalf("InDataDir(%q) = %q, outside %s", p, got, data)
+		}
+	})
+}
