@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -49,6 +51,7 @@ func (a *Agent) applyApp(ctx context.Context, t *target) (changed bool, err erro
 		return true, a.failApp(t, err)
 	}
 	a.commitApp(next)
+	a.pruneBuilds(name, next.BuildDir, prevBuildDir(prev))
 	a.setPhase(name, PhaseHealthy)
 	a.log.Info("applied", "app", name, "rev", t.rev[:12])
 	return true, nil
@@ -144,7 +147,11 @@ func (a *Agent) commitApp(next *Installed) {
 func (a *Agent) removeApp(ctx context.Context, inst *Installed) {
 	a.log.Info("remove", "app", inst.App, "rev", short(inst.Rev))
 	t := &target{rev: inst.Rev, vars: a.varsFor(inst)}
-	t.app.App = nil
+	a.mu.Lock()
+	if a.good != nil {
+		t.pins = a.good.Meta.Plugins
+	}
+	a.mu.Unlock()
 	for _, p := range inst.Binaries {
 		t.binaryNames = append(t.binaryNames, p.Name)
 	}
@@ -169,4 +176,30 @@ func short(rev string) string {
 		return rev[:12]
 	}
 	return rev
+}
+
+func prevBuildDir(prev *Installed) string {
+	if prev == nil {
+		return ""
+	}
+	return prev.BuildDir
+}
+
+// pruneBuilds deletes an app's build directories (and logs) other than the running one and the one before it,
+// which a rollback may need. A failed build's log is kept until the next successful apply.
+func (a *Agent) pruneBuilds(app string, keep ...string) {
+	entries, err := os.ReadDir(filepath.Join(a.cfg.Dir, "builds", app))
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		p := filepath.Join(a.cfg.Dir, "builds", app, e.Name())
+		base := strings.TrimSuffix(p, ".log")
+		if slices.Contains(keep, base) {
+			continue
+		}
+		if err := os.RemoveAll(p); err != nil {
+			a.log.Warn("prune build", "path", p, "err", err)
+		}
+	}
 }

@@ -57,15 +57,21 @@ func TestInstallUpgradeRemove(t *testing.T) {
 	}
 
 	// new args: restarted, not rebuilt
-	builds, _ := filepath.Glob(filepath.Join(h.dir, "builds", "books", "*.log"))
+	buildDir := a.installed("books").BuildDir
+	buildLog, _ := os.Stat(buildDir + ".log")
 	apps["books"] = appYAML("books", []string{"books_server", "books_web"}, []string{"memory"}, "--flavour", "two")
 	h.commitFleet([]string{"books"}, nil, apps)
 	mustSync(t, a)
 	if body, _ := get(h.sock("books_web"), "/"); !strings.Contains(body, "--flavour two") {
 		t.Fatalf("new args not applied: %q", body)
 	}
-	if again, _ := filepath.Glob(filepath.Join(h.dir, "builds", "books", "*.log")); len(again) != len(builds) {
-		t.Fatalf("an args change rebuilt: %v -> %v", builds, again)
+	again, _ := os.Stat(buildDir + ".log")
+	if a.installed("books").BuildDir != buildDir || !again.ModTime().Equal(buildLog.ModTime()) {
+		t.Fatalf("an args change rebuilt")
+	}
+	// only the running build and the one before it are kept
+	if dirs, _ := filepath.Glob(filepath.Join(h.dir, "builds", "books", "*.log")); len(dirs) > 2 {
+		t.Fatalf("old builds not pruned: %v", dirs)
 	}
 
 	// books leaves the role: stopped, data kept; memory leaves with it

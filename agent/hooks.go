@@ -34,7 +34,7 @@ func (a *Agent) runHooks(ctx context.Context, event string, t *target, hooks []f
 			return nil, fmt.Errorf("hooks[%d].with: %w", i, err)
 		}
 		call := plugins.Call{
-			Plugin: h.Plugin, Event: event, App: t.vars.App, Rev: t.vars.Rev, Binaries: t.binaryNames,
+			Plugin: h.Plugin, SHA256: t.pins[h.Plugin], Event: event, App: t.vars.App, Rev: t.vars.Rev, Binaries: t.binaryNames,
 			Host: a.cfg.Host, Address: t.vars.Host, DataDir: t.vars.Data, Sockets: t.vars.Sockets,
 			Secrets: a.cfg.SecretsDir, Uses: t.uses, With: with, Timeout: h.Timeout.Duration,
 		}

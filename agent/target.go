@@ -26,6 +26,7 @@ type target struct {
 	vars        fleet.Vars
 	binaryNames []string
 	uses        map[string]string
+	pins        map[string]string // fleet.yaml plugins: name -> sha256
 }
 
 // resolveTarget fetches what is needed to know the app's revision and works out its spec identity.
@@ -46,6 +47,7 @@ func (a *Agent) resolveTarget(ctx context.Context, f *fleet.Fleet, d *fleet.Desi
 		t.binaryNames = append(t.binaryNames, b.Name)
 	}
 	t.uses = a.usesURLs(f, app.App)
+	t.pins = f.Meta.Plugins
 	buildKey := hashJSON(struct {
 		Rev   string
 		Build *fleet.Build

@@ -11,11 +11,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/plugins"
 )
 
-// hookRunner makes the agent's plugin hook runner; nil (the default until it is wired) makes apps with hooks fail
-// with a clear reason.
-var hookRunner func(cfg *agent.Config, log *slog.Logger) agent.HookRunner
+// hookRunner makes the agent's plugin hook runner: herofleet-plugin-<name> from plugins_dir, <dir>/plugins, then
+// the folder of the herofleet binary.
+var hookRunner = func(cfg *agent.Config, log *slog.Logger) agent.HookRunner {
+	return &plugins.Runner{Dirs: plugins.Dirs(cfg.PluginsDir, cfg.Dir), Logger: log}
+}
 
 func init() {
 	register(func(g *globals) *cobra.Command {
