@@ -142,6 +142,8 @@ func (s *session) rpcError(ctx context.Context, what string, timeout time.Durati
 	case ctx.Err() != nil:
 		s.kill()
 		return fmt.Errorf("%s: %w", what, ctx.Err())
+	case status.Code(err) == codes.ResourceExhausted:
+		return fmt.Errorf("%w: %s answer larger than %d bytes", ErrBadAnswer, what, MaxAnswerBytes)
 	case s.exited():
 		return fmt.Errorf("%w: exited during %s: %v", ErrCrashed, what, grpcMessage(err))
 	default:

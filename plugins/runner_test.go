@@ -71,7 +71,7 @@ func TestRunFailures(t *testing.T) {
 		{plugin: "hang", timeout: 700 * time.Millisecond, kind: plugins.ErrTimeout, msg: "did not answer within 700ms", within: 5 * time.Second},
 		{plugin: "crash", kind: plugins.ErrCrashed, msg: "run"},
 		{plugin: "badenv", kind: plugins.ErrBadAnswer, msg: "LD_PRELOAD is reserved"},
-		{plugin: "huge", kind: plugins.ErrCrashed, msg: "larger than max"},
+		{plugin: "huge", kind: plugins.ErrBadAnswer, msg: "run answer larger than 1048576 bytes"},
 		{plugin: "ok", event: "pre-remove", kind: plugins.ErrUnsupported, msg: "not pre-remove"},
 		{plugin: "noisy", kind: plugins.ErrHandshake, msg: "wrote to stdout before its handshake: \"hello from a plugin", within: 5 * time.Second},
 		{plugin: "noisy-nonl", kind: plugins.ErrHandshake, msg: "wrote to stdout before its handshake", within: 5 * time.Second},
