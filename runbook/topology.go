@@ -12,12 +12,12 @@ import (
 
 // Layout of the topology picture, in SVG user units.
 const (
-	colWidth   = 300
+	colWidth   = 320
 	colGap     = 210
 	margin     = 24
 	rowHeight  = 34
 	rowGap     = 8
-	headHeight = 64
+	headHeight = 82
 )
 
 type column struct {
@@ -101,6 +101,9 @@ func drawColumn(b *strings.Builder, f *fleet.Fleet, c *column) {
 		sub += " · " + strings.Join(hosts, ", ")
 	}
 	fmt.Fprintf(b, `<text x="%d" y="%d" fill="#59636e">%s</text>`+"\n", c.x+16, margin+46, x(sub))
+	if what := roleKind(f, c.role); what != "" {
+		fmt.Fprintf(b, `<text x="%d" y="%d" font-size="12" font-style="italic" fill="#8250df">%s</text>`+"\n", c.x+16, margin+64, x(what))
+	}
 	if len(role.Catalog) > 0 {
 		first := -1
 		for _, a := range role.Catalog {
@@ -156,12 +159,25 @@ func drawUses(b *strings.Builder, f *fleet.Fleet, cols []*column) {
 						x1, x2 = uc.x+colWidth, pc.x
 					}
 					fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#8250df" stroke-width="1.5" marker-end="url(#arrow)"/>`+"\n", x1, uy, x2, py)
-					mx, my := (x1+x2)/2, (uy+py)/2
+					// Labels sit near the user's end, where arrows from different rows are still apart.
+					mx, my := x1+(x2-x1)*3/10, uy+(py-uy)*3/10
 					fmt.Fprintf(b, `<text x="%d" y="%d" font-size="10" fill="#8250df" text-anchor="middle" paint-order="stroke" stroke="#ffffff" stroke-width="3">Mycelium</text>`+"\n", mx, my-3)
 				}
 			}
 		}
 	}
+}
+
+// roleKind names a role's part in the split: it hosts engines other roles use, or it uses them.
+func roleKind(f *fleet.Fleet, role string) string {
+	w := writer{f: f}
+	switch {
+	case w.provides(role):
+		return "shared stateless engines"
+	case len(w.roleUses(role)) > 0:
+		return "one per tester: its own data and UI"
+	}
+	return ""
 }
 
 func x(s string) string { return html.EscapeString(s) }
