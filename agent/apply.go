@@ -59,6 +59,13 @@ func (a *Agent) applyApp(ctx context.Context, t *target) (changed bool, err erro
 
 // prepareApp does everything that leaves the running revision alone: build, check the binaries, pre-start hooks.
 func (a *Agent) prepareApp(ctx context.Context, t *target) (*Installed, error) {
+	if a.hooks == nil {
+		for _, h := range t.app.Hooks {
+			if h.On != "pre-remove" {
+				return nil, fmt.Errorf("%s hook %s: %w", h.On, h.Plugin, errNoRunner)
+			}
+		}
+	}
 	progress := a.progress(t.app.Name)
 	built := fileExists(filepath.Join(t.buildDir, builtMarker))
 	if !built {

@@ -232,6 +232,8 @@ func (p *proc) launch() error {
 	cmd.Env, cmd.Dir = env, p.spec.Dir
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A daemonised grandchild may keep the output pipe open; do not let that hide the binary's exit.
+	cmd.WaitDelay = 2 * time.Second
 	fmt.Fprintf(log, "herofleet: %s start %s\n", time.Now().UTC().Format(time.RFC3339), p.spec.Path)
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(log, "herofleet: start failed: %v\n", err)
