@@ -49,9 +49,14 @@ func stylesheet() ([]byte, error) {
 	out.Write(styleCSS)
 	out.WriteString("\n/* code highlighting: light */\n")
 	out.Write(light.Bytes())
+	// The dark theme first undoes the light rules (tokens the dark style leaves alone would keep a light-theme
+	// colour, dark on dark), then applies its own, which are more specific than the reset.
+	const reset = " .chroma span { color: inherit; background-color: transparent; font-weight: inherit; font-style: inherit; text-decoration: inherit; }\n"
 	out.WriteString("\n/* code highlighting: dark */\n")
+	out.WriteString(`html[data-theme="dark"]` + reset)
 	out.WriteString(strings.ReplaceAll(dark.String(), ".chroma", `html[data-theme="dark"] .chroma`))
 	out.WriteString("@media (prefers-color-scheme: dark) {\n")
+	out.WriteString(`html:not([data-theme="light"])` + reset)
 	out.WriteString(strings.ReplaceAll(dark.String(), ".chroma", `html:not([data-theme="light"]) .chroma`))
 	out.WriteString("}\n")
 	// The code block background comes from the theme variables, so both themes agree with the page.

@@ -65,9 +65,16 @@ func TestBrowserFileURL(t *testing.T) {
 	defer cancel()
 
 	home := "file://" + filepath.ToSlash(filepath.Join(out, "index.html"))
+	// Colours of a keyword and of a plain name in the Go snippet.
+	keyword := `[".kn", ".nx", ".p"].map(c => getComputedStyle(document.querySelector(".chroma " + c)).color).join(" ")`
+	if err := chromedp.Do(step, chromedp.Navigate(home), chromedp.WaitVisible(chromedp.CSS("#search"))); err != nil {
+		t.Fatal(err)
+	}
+	lightKeyword, err := chromedp.Run(step, chromedp.Evaluate[string](keyword))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := chromedp.Do(step,
-		chromedp.Navigate(home),
-		chromedp.WaitVisible(chromedp.CSS("#search")),
 		chromedp.SendKeys(chromedp.CSS("#search"), "restart"),
 		chromedp.WaitVisible(chromedp.CSS("#search-results a")),
 	); err != nil {
@@ -126,6 +133,25 @@ func TestBrowserFileURL(t *testing.T) {
 	}
 	if light == dark {
 		t.Fatalf("theme toggle did not change the background (%s)", light)
+	}
+
+	// The choice survives navigation, and code switches to the dark highlighting theme.
+	if err := chromedp.Do(step, chromedp.Navigate(home), chromedp.WaitVisible(chromedp.CSS("#search"))); err != nil {
+		t.Fatal(err)
+	}
+	theme, err := chromedp.Run(step, chromedp.Evaluate[string]("document.documentElement.dataset.theme || ''"))
+	if err != nil || theme != "dark" {
+		t.Fatalf("theme after navigation = %q (%v), want dark", theme, err)
+	}
+	darkKeyword, err := chromedp.Run(step, chromedp.Evaluate[string](keyword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, light := range strings.Fields(strings.ReplaceAll(lightKeyword, ", ", ",")) {
+		dark := strings.Fields(strings.ReplaceAll(darkKeyword, ", ", ","))[i]
+		if dark == light {
+			t.Errorf("code token %d keeps colour %s in dark mode (light %s, dark %s)", i, light, lightKeyword, darkKeyword)
+		}
 	}
 
 	shot, err := chromedp.Run(step, chromedp.CaptureScreenshot())
