@@ -184,4 +184,10 @@ func TestNewAppFailingIsRemovedWhole(t *testing.T) {
 	if n := markedProcs(h.dir); len(n) != 0 {
 		t.Fatalf("half-app left running: %v", n)
 	}
+	// the app leaves the host: its quarantine goes with it
+	h.commitFleet(nil, nil, apps)
+	mustSync(t, a)
+	if q := a.Status().Quarantined; len(q) != 0 {
+		t.Fatalf("quarantine of an app that left: %+v", q)
+	}
 }

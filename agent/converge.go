@@ -31,9 +31,19 @@ func (a *Agent) applyFleet(ctx context.Context, f *fleet.Fleet) {
 		a.removeApp(ctx, inst)
 	}
 	a.mu.Lock()
+	dirty := false
+	for app := range a.state.Quarantine {
+		if _, ok := d.App(app); !ok {
+			delete(a.state.Quarantine, app) // it left the host: nothing is held back any more
+			dirty = true
+		}
+	}
 	if a.state.Fleet.Commit != f.Commit {
 		a.state.Fleet.Commit = f.Commit
 		a.state.Fleet.AppliedAt = time.Now().UTC()
+		dirty = true
+	}
+	if dirty {
 		if err := a.saveLocked(); err != nil {
 			a.log.Error("save state", "err", err)
 		}
