@@ -48,7 +48,7 @@ func (w writer) provisionTester() string {
 	fmt.Fprintf(&b, "2. Optional: commit `hosts/<name>.yaml` with `role: %s` and the address, to add apps for this "+
 		"tester or pin a ref. Without a host file the VM runs the role as is.\n", role)
 	fmt.Fprintf(&b, "3. Put the tester's credentials for the shared engines in the VM's secrets dir "+
-		"(`/etc/herofleet/secrets` by default). They never go into the fleet repo.\n")
+		"(the agent config's `secrets_dir`, `<dir>/secrets` by default). They never go into the fleet repo.\n")
 	fmt.Fprintf(&b, "4. Run, as root:\n\n   ```sh\n   herofleet bootstrap --fleet %s --role %s --host <name> --address <mycelium-address>\n   ```\n\n",
 		w.opts.FleetURL, role)
 	b.WriteString("5. Watch it converge: `herofleet status` on the VM, or the cockpit. Every preinstalled binary " +
