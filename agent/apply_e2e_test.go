@@ -191,3 +191,35 @@ func TestNewAppFailingIsRemovedWhole(t *testing.T) {
 		t.Fatalf("quarantine of an app that left: %+v", q)
 	}
 }
+
+// A source clone broken by a kill during a fetch is thrown away and cloned again.
+func TestBrokenSourceCloneIsRecloned(t *testing.T) {
+	h := newHarness(t)
+	h.commitApp("books", nil)
+	h.commitFleet([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server"}, nil)})
+	a := h.newAgent(nil)
+	mustSync(t, a)
+	packs, _ := filepath.Glob(filepath.Join(h.dir, "sources", "books-*", "objects", "pack", "*.pack"))
+	loose, _ := filepath.Glob(filepath.Join(h.dir, "sources", "books-*", "objects", "??", "*"))
+	for _, p := range append(packs, loose...) {
+		os.WriteFile(p, []byte("garbage"), 0o644)
+	}
+	if len(packs)+len(loose) == 0 {
+		t.Fatal("no objects found to break")
+	}
+	mustSync(t, a) // nothing new: resolving the ref reads the broken clone
+	if b := appOf(a.Status(), "books"); b.Reason != "" || b.Binaries[0].State != BinRunning {
+		t.Fatalf("books after a sync with a broken clone: %+v", b)
+	}
+	after, _ := filepath.Glob(filepath.Join(h.dir, "sources", "books-*", "objects", "*", "*"))
+	for _, p := range after {
+		if b, _ := os.ReadFile(p); string(b) == "garbage" {
+			t.Fatalf("broken object %s kept", p)
+		}
+	}
+	rev := h.commitApp("books", nil)
+	mustSync(t, a)
+	if b := appOf(a.Status(), "books"); b.Rev != rev {
+		t.Fatalf("not upgraded after a broken clone: %+v", b)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -53,7 +54,26 @@ func (s *sources) repoDir(url string) string {
 }
 
 // resolve finds the commit ref names in the repo at url (already rewritten), fetching only when the remote moved.
+// A clone that cannot be read (a fetch killed half-way) is thrown away and cloned again, once.
 func (s *sources) resolve(ctx context.Context, url, ref string) (*git.Repository, plumbing.Hash, error) {
+	repo, h, err := s.resolveOnce(ctx, url, ref)
+	var remote *remoteError
+	if err == nil || errors.As(err, &remote) || ctx.Err() != nil {
+		return repo, h, err
+	}
+	if rerr := os.RemoveAll(s.repoDir(url)); rerr != nil {
+		return nil, plumbing.ZeroHash, err
+	}
+	return s.resolveOnce(ctx, url, ref)
+}
+
+// remoteError is a remote that did not answer: the local clone is not to blame.
+type remoteError struct{ err error }
+
+func (e *remoteError) Error() string { return e.err.Error() }
+func (e *remoteError) Unwrap() error { return e.err }
+
+func (s *sources) resolveOnce(ctx context.Context, url, ref string) (*git.Repository, plumbing.Hash, error) {
 	repo, err := openBare(s.repoDir(url))
 	if err != nil {
 		return nil, plumbing.ZeroHash, err
@@ -114,7 +134,7 @@ func lsRemote(ctx context.Context, url string) ([]*plumbing.Reference, error) {
 	rem := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{url}})
 	refs, err := rem.ListContext(ctx, &git.ListOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("ls-remote %s: %w", url, err)
+		return nil, &remoteError{fmt.Errorf("ls-remote %s: %w", url, err)}
 	}
 	return refs, nil
 }
