@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -113,13 +115,60 @@ func binaryRow(app AppStatus, b BinaryStatus) Row {
 	return r
 }
 
-// registerApps adds the app rows, install on click, uninstall and jobs.
-func (api *API) registerApps() {
+// rowsTTL is how long an encoded answer of GET /api/v1/apps is served again. Every cockpit page polls it, so it is
+// computed at most a few times a second however many pages are open; a control or install through the API drops
+// it at once, and what the agent changes by itself (a crash, an install's next phase) shows within rowsTTL.
+const rowsTTL = 250 * time.Millisecond
+
+// rowsCache is the last encoded answer of GET /api/v1/apps.
+type rowsCache struct {
+	stale atomic.Bool // set by every mutating call
+	mu    sync.Mutex
+	body  []byte
+	at    time.Time
+}
+
+func (c *rowsCache) invalidate() { c.stale.Store(true) }
+
+// get returns the encoded rows, computing them again when they are older than rowsTTL, stale or fresh is asked.
+func (c *rowsCache) get(a *Agent, fresh bool) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !fresh && c.body != nil && !c.stale.Load() && time.Since(c.at) < rowsTTL {
+		return c.body, nil
+	}
+	c.stale.Store(false)
+	body, err := json.Marshal(AppsOf(a.Status()))
+	if err != nil {
+		return nil, err
+	}
+	c.body, c.at = append(body, '\n'), time.Now()
+	return c.body, nil
+}
+
+// invalidating drops the cached rows once h has answered, so the caller's next GET sees what it did.
+func (c *rowsCache) invalidating(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer c.invalidate()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// registerApps adds the app rows, install on click, uninstall and jobs. ?fresh=1 computes the rows from a fresh
+// snapshot (for the benchmark's comparison, and for anyone who cannot wait rowsTTL).
+func (api *API) registerApps(rows *rowsCache) {
 	a := api.Agent
 	api.Mux.HandleFunc("GET /api/v1/apps", func(w http.ResponseWriter, r *http.Request) {
-		writeJSONCompact(w, http.StatusOK, AppsOf(a.Status()))
+		body, err := rows.get(a, r.URL.Query().Get("fresh") == "1")
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_, _ = w.Write(body)
 	})
-	api.Mux.Handle("POST /api/v1/apps/{app}/install", api.RequireToken(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	api.Mux.Handle("POST /api/v1/apps/{app}/install", api.RequireToken(rows.invalidating(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		j, err := a.Install(r.PathValue("app"))
 		switch {
 		case errors.Is(err, ErrNotInCatalog):
@@ -133,8 +182,8 @@ func (api *API) registerApps() {
 		default:
 			WriteJSON(w, http.StatusAccepted, map[string]string{"job": j.ID, "app": j.App, "phase": j.Phase, "href": "/api/v1/jobs/" + j.ID})
 		}
-	})))
-	api.Mux.Handle("DELETE /api/v1/apps/{app}", api.RequireToken(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	}))))
+	api.Mux.Handle("DELETE /api/v1/apps/{app}", api.RequireToken(rows.invalidating(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		app := r.PathValue("app")
 		err := a.Uninstall(app)
 		switch {
@@ -147,7 +196,7 @@ func (api *API) registerApps() {
 		default:
 			WriteJSON(w, http.StatusAccepted, map[string]string{"status": "uninstall requested; its data is kept", "app": app})
 		}
-	})))
+	}))))
 	api.Mux.HandleFunc("GET /api/v1/jobs/{id}", func(w http.ResponseWriter, r *http.Request) {
 		j, ok := a.JobStatus(r.PathValue("id"))
 		if !ok {
@@ -160,12 +209,4 @@ func (api *API) registerApps() {
 
 func writeError(w http.ResponseWriter, code int, msg string) {
 	WriteJSON(w, code, map[string]string{"error": msg})
-}
-
-// writeJSONCompact answers with v as unindented JSON: the rows are polled, so bytes count.
-func writeJSONCompact(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
 }

@@ -111,9 +111,9 @@ func TestCockpitInstallControlsUninstall(t *testing.T) {
 	}
 	h.commitFleet([]string{"books"}, []string{"chat", "memory"}, apps)
 	c := h.startCockpit()
-	waitUntil(t, 30*time.Second, "books running", func() bool {
-		r := rowOf(c.apps(), "books_web")
-		return r.State == BinRunning
+	waitUntil(t, 30*time.Second, "books running and the fleet commit applied", func() bool {
+		apps := c.apps()
+		return rowOf(apps, "books_web").State == BinRunning && apps.Fleet.Commit != ""
 	})
 
 	got := c.apps()
@@ -166,7 +166,11 @@ func TestCockpitInstallControlsUninstall(t *testing.T) {
 	if job.Phase != PhaseHealthy || job.App != "chat" || !strings.Contains(job.LogTail, "testapp: building") {
 		t.Fatalf("job %+v (phases seen %v)", job, phases)
 	}
-	got = c.apps()
+	// the rows may be up to rowsTTL old: the agent changed them by itself
+	waitUntil(t, rowsTTL+5*time.Second, "chat and memory rows running", func() bool {
+		got = c.apps()
+		return rowOf(got, "chat_server").State == BinRunning && rowOf(got, "memory_server").State == BinRunning
+	})
 	for _, bin := range []string{"chat_server", "memory_server"} {
 		if r := rowOf(got, bin); r.Type != RowBinary || r.State != BinRunning {
 			t.Fatalf("%s after install: %+v", bin, r)

@@ -17,10 +17,10 @@ import (
 const controlTimeout = 30 * time.Second
 
 // registerControls adds the per-binary controls, logs, suspend and resume.
-func (api *API) registerControls() {
+func (api *API) registerControls(rows *rowsCache) {
 	a := api.Agent
 	control := func(do func(context.Context, string) error, done string) http.Handler {
-		return api.RequireToken(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		return api.RequireToken(rows.invalidating(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			bin := r.PathValue("binary")
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), a.cfg.StopGrace.Duration+controlTimeout)
 			defer cancel()
@@ -33,27 +33,27 @@ func (api *API) registerControls() {
 			default:
 				WriteJSON(w, http.StatusAccepted, map[string]string{"binary": bin, "status": done})
 			}
-		}))
+		})))
 	}
 	api.Mux.Handle("POST /api/v1/binaries/{binary}/start", control(a.StartBinary, "started"))
 	api.Mux.Handle("POST /api/v1/binaries/{binary}/stop", control(a.StopBinary, "stopped; it stays stopped until started again"))
 	api.Mux.Handle("POST /api/v1/binaries/{binary}/restart", control(a.RestartBinary, "restarted"))
 	api.Mux.Handle("GET /api/v1/binaries/{binary}/logs", api.RequireToken(http.HandlerFunc(api.serveLogs)))
 
-	api.Mux.Handle("POST /api/v1/suspend", api.RequireToken(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	api.Mux.Handle("POST /api/v1/suspend", api.RequireToken(rows.invalidating(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := a.Suspend(); err != nil {
 			writeError(w, http.StatusInternalServerError, err.Error())
 			return
 		}
 		WriteJSON(w, http.StatusAccepted, map[string]string{"status": "suspended: no sync until resumed"})
-	})))
-	api.Mux.Handle("POST /api/v1/resume", api.RequireToken(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	}))))
+	api.Mux.Handle("POST /api/v1/resume", api.RequireToken(rows.invalidating(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := a.Resume(); err != nil {
 			writeError(w, http.StatusInternalServerError, err.Error())
 			return
 		}
 		WriteJSON(w, http.StatusAccepted, map[string]string{"status": "resumed: sync requested"})
-	})))
+	}))))
 }
 
 // serveLogs answers the last ?tail=N lines (default 200) of a binary's log; with ?follow=1 it keeps the response

@@ -32,8 +32,9 @@ var cockpitPage = template.Must(template.New("index.html").Funcs(template.FuncMa
 // registerCockpit adds everything of the cockpit: the API beyond status and sync, the webhook, /metrics and the
 // page at /.
 func (api *API) registerCockpit() {
-	api.registerApps()
-	api.registerControls()
+	rows := &rowsCache{}
+	api.registerApps(rows)
+	api.registerControls(rows)
 	api.registerWebhook()
 	if m := api.Agent.metrics; m != nil {
 		api.Mux.Handle("GET /metrics", m.handler())

@@ -63,8 +63,12 @@ func TestMetricsScrapedByPrometheus(t *testing.T) {
 	h.commitApp("books", nil)
 	h.commitFleet([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server"}, nil)})
 	c := h.startCockpit()
-	waitUntil(t, 30*time.Second, "books running", func() bool { return rowOf(c.apps(), "books_server").State == BinRunning })
-	commit := c.apps().Fleet.Commit
+	var commit string
+	waitUntil(t, 30*time.Second, "books running and the fleet commit applied", func() bool {
+		apps := c.apps()
+		commit = apps.Fleet.Commit
+		return rowOf(apps, "books_server").State == BinRunning && commit != ""
+	})
 
 	// the exposition itself first: cheap to diagnose
 	code, text := c.do("GET", "/metrics", false)
