@@ -160,3 +160,27 @@ func TestSiteIsDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestRunbookIndexLinksFromItsFolder: runbook/index.md becomes the page "runbook" and links like its siblings.
+func TestRunbookIndexLinksFromItsFolder(t *testing.T) {
+	f := loadTxtar(t, "small.txtar", map[string]string{
+		"runbook/index.md": "# Runbook\n\nSee [on call](oncall.md) and [the UI](../apps/ui.md#ui-web).\n",
+	})
+	site, err := Site(f, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if err := sitegen.Build(context.Background(), site, out); err != nil {
+		t.Fatal(err)
+	}
+	page, err := os.ReadFile(filepath.Join(out, "runbook", "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`href="../runbook/oncall/index.html"`, `href="../apps/ui/index.html#ui-web"`} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("runbook/index.html lacks %s", want)
+		}
+	}
+}

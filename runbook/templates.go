@@ -51,7 +51,8 @@ func (w writer) runbookPages() ([]sitegen.Page, error) {
 			probs = append(probs, err.Error())
 			continue
 		}
-		pages = append(pages, sitegen.Page{Path: p, Markdown: out, Source: rp.File, Section: sectionRunbook, Weight: weightRunbook + i})
+		pages = append(pages, sitegen.Page{Path: p, Markdown: out, Source: rp.File, LinkDir: path.Dir(rp.File),
+			Section: sectionRunbook, Weight: weightRunbook + i})
 	}
 	if len(probs) > 0 {
 		sort.Strings(probs)

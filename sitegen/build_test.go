@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/golden")
@@ -256,5 +257,32 @@ func TestProblemsSortByLineNumber(t *testing.T) {
 	}
 	if !strings.HasPrefix(be.Problems[0], "index.md:2:") || !strings.HasPrefix(be.Problems[11], "index.md:24:") {
 		t.Fatalf("problems not in line order:\n%s", be)
+	}
+}
+
+// TestIndexPagesLinkFromTheirFolder: guide/index.md is page "guide", and its relative links start in guide/, as
+// they do when the markdown is read on a forge.
+func TestIndexPagesLinkFromTheirFolder(t *testing.T) {
+	pages, files, err := ReadDir(fstest.MapFS{
+		"index.md":       {Data: []byte("# Home\n\n[guide](guide/index.md)\n")},
+		"guide/index.md": {Data: []byte("# Guide\n\n[setup](setup.md#steps) and [home](../index.md)\n")},
+		"guide/setup.md": {Data: []byte("# Setup\n\n## Steps\n\n[back](index.md)\n")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if err := Build(context.Background(), Site{Title: "t", Pages: pages, Files: files}, out); err != nil {
+		t.Fatal(err)
+	}
+	tree := readTree(t, out)
+	for page, want := range map[string]string{
+		"index.html":             `href="guide/index.html"`,
+		"guide/index.html":       `href="../guide/setup/index.html#steps"`,
+		"guide/setup/index.html": `href="../../guide/index.html"`,
+	} {
+		if !bytes.Contains(tree[page], []byte(want)) {
+			t.Errorf("%s lacks %s", page, want)
+		}
 	}
 }

@@ -56,7 +56,7 @@ func ReadDir(fsys fs.FS) ([]Page, []File, error) {
 			page = ""
 		}
 		page = strings.TrimSuffix(page, "/index")
-		pages = append(pages, Page{Path: page, Markdown: data[i], Source: p})
+		pages = append(pages, Page{Path: page, Markdown: data[i], Source: p, LinkDir: path.Dir(p)})
 	}
 	return pages, files, nil
 }

@@ -29,7 +29,7 @@ func checkLinks(site Site, pages []*parsedPage, probs []string) error {
 	}
 	for _, p := range pages {
 		for _, l := range p.links {
-			dest, msg := resolveLink(p.Path, l.dest, byPath, anchors, files)
+			dest, msg := resolveLink(p.Path, p.linkDir(), l.dest, byPath, anchors, files)
 			if msg != "" {
 				probs = append(probs, fmt.Sprintf("%s:%d: %s", p.source(), l.line, msg))
 				continue
@@ -51,7 +51,7 @@ func checkLinks(site Site, pages []*parsedPage, probs []string) error {
 
 // resolveLink returns the rewritten destination of a link written on page from, or a message saying why it is
 // broken. External links (with a scheme or starting with //) are left alone.
-func resolveLink(from, dest string, pages map[string]*parsedPage, anchors map[string]map[string]bool, files map[string]bool) (string, string) {
+func resolveLink(from, dir, dest string, pages map[string]*parsedPage, anchors map[string]map[string]bool, files map[string]bool) (string, string) {
 	if dest == "" {
 		return "", "empty link"
 	}
@@ -72,7 +72,7 @@ func resolveLink(from, dest string, pages map[string]*parsedPage, anchors map[st
 	if strings.HasPrefix(target, "/") {
 		p = path.Clean(strings.TrimPrefix(target, "/"))
 	} else {
-		p = path.Join(path.Dir(sourcePath(from)), target)
+		p = path.Join(dir, target)
 	}
 	if p == ".." || strings.HasPrefix(p, "../") {
 		return "", fmt.Sprintf("broken link %q: leaves the site", dest)
@@ -94,12 +94,13 @@ func resolveLink(from, dest string, pages map[string]*parsedPage, anchors map[st
 	return root + pageURL(page) + fragSuffix(frag), ""
 }
 
-// sourcePath is where a page's markdown would live, so that relative links resolve like they do on a forge.
-func sourcePath(page string) string {
-	if page == "" {
-		return "index.md"
+// linkDir is the directory relative links of the page start from: LinkDir, else the folder of the file
+// Path+".md", so that links resolve as they do when the markdown is read on a forge.
+func (p Page) linkDir() string {
+	if p.LinkDir != "" {
+		return p.LinkDir
 	}
-	return page + ".md"
+	return path.Dir(p.Path + ".md")
 }
 
 // pageFor maps the ways a page can be named in a link ("a/b.md", "a/b/", "a/b/index.html", "a/index") to its path.

@@ -17,8 +17,11 @@ import (
 // Page is one markdown page of a site.
 type Page struct {
 	// Path is the page's slash path without extension: "" is the home page, "apps/books" is written to
-	// apps/books/index.html. Links in the markdown are relative to the file Path+".md".
+	// apps/books/index.html. Links in the markdown are relative to the file Path+".md", unless LinkDir is set.
 	Path string
+	// LinkDir is the slash directory relative links start from, for pages whose file is elsewhere: "a/index.md"
+	// is page "a" but links from "a/". "." is the site root.
+	LinkDir string
 	// Title overrides the front matter title and the first level-1 heading.
 	Title string
 	// Markdown is the page source; it may start with YAML front matter (title, section, weight).
