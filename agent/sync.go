@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"time"
 
 	"github.com/go-git/go-git/v5"
@@ -33,8 +34,22 @@ func (r *fleetRepo) open() (*git.Repository, error) {
 	return repo, nil
 }
 
-// head asks the remote where ref points (ls-remote) and fetches only when that moved.
+// head asks the remote where ref points (ls-remote) and fetches only when that moved. A local clone that cannot
+// be read is thrown away and fetched again, once.
 func (r *fleetRepo) head(ctx context.Context) (plumbing.Hash, error) {
+	h, err := r.headOnce(ctx)
+	var remote *remoteError
+	if err == nil || errors.As(err, &remote) || ctx.Err() != nil {
+		return h, err
+	}
+	r.repo = nil
+	if rerr := os.RemoveAll(r.dir); rerr != nil {
+		return h, err
+	}
+	return r.headOnce(ctx)
+}
+
+func (r *fleetRepo) headOnce(ctx context.Context) (plumbing.Hash, error) {
 	repo, err := r.open()
 	if err != nil {
 		return plumbing.ZeroHash, err
