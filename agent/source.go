@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,6 +16,7 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/memory"
 )
 
@@ -173,7 +175,12 @@ func fetch(ctx context.Context, repo *git.Repository, url string, specs ...confi
 	rem := git.NewRemote(repo.Storer, &config.RemoteConfig{Name: "origin", URLs: []string{url}})
 	err := rem.FetchContext(ctx, &git.FetchOptions{RefSpecs: specs, Tags: git.NoTags, Force: true})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return fmt.Errorf("fetch %s: %w", url, err)
+		err = fmt.Errorf("fetch %s: %w", url, err)
+		var netErr net.Error
+		if errors.As(err, &netErr) || errors.Is(err, transport.ErrRepositoryNotFound) {
+			return &remoteError{err}
+		}
+		return err
 	}
 	return nil
 }
