@@ -1,0 +1,220 @@
+package supervise
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// proc is one supervised binary.
+type proc struct {
+	spec Spec
+	opt  Options
+	stop chan struct{} // closed by terminate
+	done chan struct{} // closed when watch returns
+
+	mu       sync.Mutex
+	cmd      *exec.Cmd
+	log      *LogFile
+	state    string
+	reason   string
+	since    time.Time
+	started  time.Time
+	restarts int
+	fast     int
+	exited   chan struct{} // closed when the current run ends
+	exitErr  error         // how it ended, set before exited is closed
+}
+
+func (p *proc) setState(state, reason string) {
+	if p.state != state {
+		p.since = time.Now()
+	}
+	p.state, p.reason = state, reason
+}
+
+func (p *proc) status() Status {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := Status{Name: p.spec.Name, State: p.state, Reason: p.reason, Restarts: p.restarts, Since: p.since}
+	if st.State == Crashloop && p.cmd != nil && !isClosed(p.exited) && time.Since(p.started) > p.opt.FastExit {
+		st.State, st.Reason, st.Since = Running, "", p.started.Add(p.opt.FastExit)
+	}
+	if p.cmd != nil && p.cmd.Process != nil && (p.state == Running || p.state == Starting) {
+		st.PID = p.cmd.Process.Pid
+	}
+	return st
+}
+
+// launch starts one run of the process.
+func (p *proc) launch() error {
+	log, err := OpenLog(p.spec.Log, p.opt.LogMax)
+	if err != nil {
+		return err
+	}
+	env := append([]string{}, p.spec.Env...)
+	if p.opt.Marker != "" {
+		env = append(env, p.opt.Marker)
+	}
+	cmd := exec.Command(p.spec.Path, p.spec.Args...)
+	cmd.Env, cmd.Dir = env, p.spec.Dir
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A daemonised grandchild may keep the output pipe open; do not let that hide the binary's exit.
+	cmd.WaitDelay = 2 * time.Second
+	fmt.Fprintf(log, "herofleet: %s start %s\n", time.Now().UTC().Format(time.RFC3339), p.spec.Path)
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(log, "herofleet: start failed: %v\n", err)
+		log.Close()
+		p.mu.Lock()
+		p.setState(Failed, err.Error())
+		p.mu.Unlock()
+		return fmt.Errorf("start %s: %w", p.spec.Name, err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		err := cmd.Wait()
+		p.mu.Lock()
+		p.exitErr = err
+		p.mu.Unlock()
+		close(exited)
+	}()
+	p.mu.Lock()
+	p.cmd, p.log, p.started, p.exited = cmd, log, time.Now(), exited
+	state := Running
+	if p.fast > 0 && p.state == Crashloop {
+		state = Crashloop // stays in crash loop until a run lasts
+	}
+	reason := p.reason
+	if state == Running {
+		reason = ""
+	}
+	p.setState(state, reason)
+	p.mu.Unlock()
+	return nil
+}
+
+// watch restarts the process whenever it exits on its own, until terminate.
+func (p *proc) watch() {
+	defer close(p.done)
+	for {
+		p.mu.Lock()
+		exited, log, started := p.exited, p.log, p.started
+		p.mu.Unlock()
+		select {
+		case <-p.stop:
+			return
+		case <-exited:
+		}
+		p.mu.Lock()
+		err := p.exitErr
+		p.mu.Unlock()
+		ran := time.Since(started)
+		fmt.Fprintf(log, "herofleet: %s exited after %s: %s\n", time.Now().UTC().Format(time.RFC3339), ran.Round(time.Millisecond), exitText(err))
+		log.Close()
+		for {
+			delay := p.noteExit(exitText(err), ran)
+			t := time.NewTimer(delay)
+			select {
+			case <-p.stop:
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			p.mu.Lock()
+			p.restarts++
+			p.mu.Unlock()
+			if err = p.launch(); err == nil {
+				break
+			}
+			p.opt.Logger.Error("restart failed", "binary", p.spec.Name, "err", err)
+			ran = 0
+		}
+	}
+}
+
+// noteExit records an exit nobody asked for and returns how long to wait before the next start.
+func (p *proc) noteExit(why string, ran time.Duration) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if ran < p.opt.FastExit {
+		p.fast++
+	} else {
+		p.fast = 0
+	}
+	delay := p.opt.BackoffMin << min(p.fast, 20)
+	if delay > p.opt.BackoffMax || delay <= 0 {
+		delay = p.opt.BackoffMax
+	}
+	if p.fast >= p.opt.CrashloopAt {
+		p.setState(Crashloop, fmt.Sprintf("%d fast exits in a row, last %s; retrying in %s", p.fast, why, delay.Round(time.Millisecond)))
+	} else {
+		p.setState(Backoff, fmt.Sprintf("%s; restarting in %s", why, delay.Round(time.Millisecond)))
+	}
+	p.opt.Logger.Warn("binary exited", "binary", p.spec.Name, "after", ran.Round(time.Millisecond), "why", why, "restart_in", delay)
+	return delay
+}
+
+// terminate stops watching and kills the process group: SIGTERM, the grace period, then SIGKILL.
+func (p *proc) terminate(ctx context.Context) error {
+	close(p.stop)
+	<-p.done
+	p.mu.Lock()
+	cmd, exited, log := p.cmd, p.exited, p.log
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.setState(Stopped, "")
+		p.mu.Unlock()
+	}()
+	if cmd == nil || cmd.Process == nil {
+		return nil
+	}
+	pgid := cmd.Process.Pid
+	select {
+	case <-exited:
+		_ = syscall.Kill(-pgid, syscall.SIGKILL) // leftovers of the group
+		return nil
+	default:
+	}
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	t := time.NewTimer(p.opt.Grace)
+	defer t.Stop()
+	select {
+	case <-exited:
+	case <-t.C:
+		p.opt.Logger.Warn("binary ignored SIGTERM; killing", "binary", p.spec.Name, "grace", p.opt.Grace)
+	case <-ctx.Done():
+	}
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	<-exited
+	if log != nil {
+		fmt.Fprintf(log, "herofleet: %s stopped\n", time.Now().UTC().Format(time.RFC3339))
+		log.Close()
+	}
+	return nil
+}
+
+func exitText(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.String()
+	}
+	return err.Error()
+}
+
+func isClosed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
