@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/herofleet/herofleet/agent/supervise"
 	"github.com/herofleet/herofleet/fleet"
@@ -68,12 +69,19 @@ func (a *Agent) stopApp(ctx context.Context, inst *Installed) {
 	a.stopNames(ctx, names)
 }
 
+// stopNames stops binaries in parallel: a bundle's grace periods overlap instead of adding up.
 func (a *Agent) stopNames(ctx context.Context, names []string) {
+	var wg sync.WaitGroup
 	for _, n := range names {
-		if err := a.sup.Stop(ctx, n); err != nil {
-			a.log.Warn("stop", "binary", n, "err", err)
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := a.sup.Stop(ctx, n); err != nil {
+				a.log.Warn("stop", "binary", n, "err", err)
+			}
+		}()
 	}
+	wg.Wait()
 }
 
 // prepareListen makes a unix socket's folder and removes a stale socket left by a previous run.
