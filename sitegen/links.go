@@ -59,6 +59,9 @@ func resolveLink(from, dir, dest string, pages map[string]*parsedPage, anchors m
 		return dest, ""
 	}
 	target, frag, _ := strings.Cut(dest, "#")
+	if f, err := url.PathUnescape(frag); err == nil {
+		frag = f // heading ids may hold characters a link has to escape
+	}
 	if strings.Contains(target, "?") {
 		return "", fmt.Sprintf("broken link %q: query strings are not supported on local links", dest)
 	}

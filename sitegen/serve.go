@@ -34,6 +34,9 @@ type ServeOptions struct {
 	Interval time.Duration
 	Logger   *slog.Logger
 	Builder  Builder
+	// Built, when set, is called after every rebuild that a change triggered, with its error (nil: the new site
+	// is being served).
+	Built func(error)
 }
 
 // Serve builds the site, serves it over HTTP and rebuilds it when a watched file changes, telling open pages to
@@ -95,11 +98,15 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 				continue
 			}
 			stamp = now
-			if err := s.rebuild(ctx); err != nil {
+			err := s.rebuild(ctx)
+			if err != nil {
 				opts.Logger.Error("rebuild failed; serving the last good site", "err", err)
-				continue
+			} else {
+				s.notify()
 			}
-			s.notify()
+			if opts.Built != nil {
+				opts.Built(err)
+			}
 		}
 	}
 }

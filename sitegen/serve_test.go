@@ -24,12 +24,14 @@ func TestServeRebuildsAndTellsPagesToReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	built := make(chan error, 100)
 	done := make(chan error, 1)
 	go func() {
 		done <- Serve(ctx, ServeOptions{
 			Listener: ln,
 			Watch:    []string{src},
 			Interval: 10 * time.Millisecond,
+			Built:    func(err error) { built <- err },
 			Load: func(context.Context) (Site, error) {
 				pages, files, err := ReadDir(os.DirFS(src))
 				return Site{Title: "live", Pages: pages, Files: files}, err
@@ -60,9 +62,7 @@ func TestServeRebuildsAndTellsPagesToReload(t *testing.T) {
 		t.Fatalf("unexpected first event line %q", line)
 	}
 
-	if err := os.WriteFile(page, []byte("# Home\n\nsecond, longer version\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeAtomic(t, page, "# Home\n\nsecond, longer version\n")
 	for {
 		line, err := events.ReadString('\n')
 		if err != nil {
@@ -92,8 +92,14 @@ func TestServeRebuildsAndTellsPagesToReload(t *testing.T) {
 	}
 
 	// A broken edit keeps the last good site.
-	if err := os.WriteFile(page, []byte("# Home\n\n[broken](nowhere.md)\n"), 0o644); err != nil {
-		t.Fatal(err)
+	writeAtomic(t, page, "# Home\n\n[broken](nowhere.md)\n")
+	for err := range built {
+		if err != nil {
+			if !strings.Contains(err.Error(), `index.md:3: broken link "nowhere.md"`) {
+				t.Fatalf("rebuild error = %v", err)
+			}
+			break
+		}
 	}
 	if body := get(t, base+"/"); !strings.Contains(body, "second, longer version") {
 		t.Fatalf("last good site not served:\n%s", body)
@@ -112,4 +118,17 @@ func get(t *testing.T, url string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// writeAtomic replaces a file in one step, so that the poller never sees it half written (which would be a valid,
+// different site).
+func writeAtomic(t *testing.T, dst, content string) {
+	t.Helper()
+	tmp := filepath.Join(filepath.Dir(dst), ".tmp-"+filepath.Base(dst))
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -77,14 +77,15 @@ func siteServeCmd(g *globals) *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return sitegen.Serve(ctx, sitegen.ServeOptions{
+			// A site that does not build at the start is the user's input (exit 1); later failures are logged.
+			return siteError(sitegen.Serve(ctx, sitegen.ServeOptions{
 				Addr:   listen,
 				Watch:  []string{dir},
 				Logger: g.logger(),
 				Load: func(context.Context) (sitegen.Site, error) {
 					return loadRunbook(dir, fleetURL)
 				},
-			})
+			}))
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:1313", "`ADDR` to serve on")
@@ -137,6 +138,9 @@ func loadRunbook(dir, fleetURL string) (sitegen.Site, error) {
 
 // siteError makes a list of problems in the fleet's pages an invalid-input error (exit 1).
 func siteError(err error) error {
+	if err == nil {
+		return nil
+	}
 	var be *sitegen.BuildError
 	if errors.As(err, &be) {
 		return invalid(fmt.Errorf("%v\n%d problem(s) in the runbook", be, len(be.Problems)))
