@@ -21,6 +21,9 @@
 //	{{ catalog "tester" }}         links to the apps a role installs on click
 //	{{ bootstrap "tester" }}       the command that brings up a fresh VM of the role, as code
 //
+// A page that must show template syntax itself writes {{"{{"}}. A helper's output never spans lines, so the
+// file:line of a later problem (a broken link, a stale name) is the line in the page as written.
+//
 // Pages link to each other with ordinary markdown links relative to the file (../apps/books.md#binaries); sitegen
 // checks and rewrites them.
 package runbook
