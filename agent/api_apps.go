@@ -78,7 +78,8 @@ func bundleRow(app AppStatus, quarantined string) Row {
 		r.Reason = quarantined
 	}
 	switch {
-	case app.Offered && r.State == AppNotInstalled:
+	case app.Offered && (r.State == AppNotInstalled || r.State == AppFailed):
+		// after a failure too: a quarantined spec fails at once and says so, a changed one is tried again
 		r.Actions = append(r.Actions, ActionInstall)
 	case app.Clicked && r.State == AppFailed:
 		r.Actions = append(r.Actions, ActionUninstall) // clears the click, so it can be installed again

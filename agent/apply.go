@@ -128,6 +128,7 @@ func (a *Agent) rollback(ctx context.Context, prev *Installed) {
 
 // failApp quarantines the app's spec and records the reason.
 func (a *Agent) failApp(t *target, err error) error {
+	a.noteAppReason(t.app.Name, err.Error()) // first: it ends the app's job with the reason, not just "failed"
 	a.setPhase(t.app.Name, PhaseFailed)
 	q := Quarantine{App: t.app.Name, Rev: t.rev, Key: t.key, Reason: err.Error(), Since: time.Now().UTC()}
 	a.mu.Lock()

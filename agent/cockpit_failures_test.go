@@ -1,0 +1,139 @@
+package agent
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A click on an app whose build fails: the job ends failed with the build log's tail, the bundle row says failed
+// and why, and offers uninstall, after which the app can be installed again.
+func TestCockpitFailedInstall(t *testing.T) {
+	h := newHarness(t)
+	h.commitApp("books", nil)
+	h.commitApp("broken", nil, "FAIL_BUILD")
+	h.commitFleet([]string{"books"}, []string{"broken"}, map[string]string{
+		"books":  appYAML("books", []string{"books_server"}, nil),
+		"broken": appYAML("broken", []string{"broken_server"}, nil),
+	})
+	c := h.startCockpit()
+	waitUntil(t, 30*time.Second, "first sync applied", func() bool { return c.apps().Fleet.Commit != "" })
+
+	code, body := c.do("POST", "/api/v1/apps/broken/install", true)
+	if code != 202 {
+		t.Fatalf("install: %d %s", code, body)
+	}
+	var accepted struct{ Job string }
+	_ = json.Unmarshal([]byte(body), &accepted)
+	var job Job
+	waitUntil(t, 60*time.Second, "install job done", func() bool {
+		_, jb := c.do("GET", "/api/v1/jobs/"+accepted.Job, false)
+		_ = json.Unmarshal([]byte(jb), &job)
+		return job.Phase == PhaseHealthy || job.Phase == PhaseFailed
+	})
+	if job.Phase != PhaseFailed || job.Error == "" || !strings.Contains(job.LogTail, "FAIL_BUILD present") {
+		t.Fatalf("job %+v", job)
+	}
+	var row []Row
+	waitUntil(t, 5*time.Second, "failed bundle row", func() bool {
+		row = rowsOf(c.apps(), "broken")
+		return len(row) == 1 && row[0].State == AppFailed
+	})
+	if row[0].Type != RowBundle || row[0].Reason == "" || strings.Join(row[0].Actions, ",") != ActionUninstall {
+		t.Fatalf("failed row %+v", row[0])
+	}
+	if code, _ := c.do("DELETE", "/api/v1/apps/broken", true); code != 202 {
+		t.Fatalf("uninstall of the failed app: %d", code)
+	}
+	waitUntil(t, 30*time.Second, "broken offered again", func() bool {
+		row = rowsOf(c.apps(), "broken")
+		return len(row) == 1 && strings.Join(row[0].Actions, ",") == ActionInstall
+	})
+	if row[0].Reason == "" {
+		t.Fatalf("the offered row forgot why broken failed: %+v", row[0])
+	}
+	// uninstalling lifted the quarantine: a second click tries again, and fails again with the build's reason
+	code, body = c.do("POST", "/api/v1/apps/broken/install", true)
+	if code != 202 {
+		t.Fatalf("second install: %d %s", code, body)
+	}
+	_ = json.Unmarshal([]byte(body), &accepted)
+	waitUntil(t, 60*time.Second, "second install job done", func() bool {
+		_, jb := c.do("GET", "/api/v1/jobs/"+accepted.Job, false)
+		_ = json.Unmarshal([]byte(jb), &job)
+		return job.Phase == PhaseHealthy || job.Phase == PhaseFailed
+	})
+	if job.Phase != PhaseFailed || !strings.Contains(job.Error, "build failed") {
+		t.Fatalf("second job %+v", job)
+	}
+}
+
+// A binary a person stopped stays stopped through an upgrade of its app, while its siblings are upgraded.
+func TestStoppedBinarySurvivesUpgrade(t *testing.T) {
+	h := newHarness(t)
+	h.commitApp("books", nil)
+	apps := map[string]string{"books": appYAML("books", []string{"books_server", "books_web"}, nil)}
+	h.commitFleet([]string{"books"}, nil, apps)
+	a := h.newAgent(nil)
+	srv := httptest.NewServer(NewAPI(a, testToken).Mux)
+	defer srv.Close()
+	c := &cockpit{t: t, a: a, srv: srv}
+	mustSync(t, a)
+	if code, _ := c.do("POST", "/api/v1/binaries/books_web/stop", true); code != 202 {
+		t.Fatalf("stop: %d", code)
+	}
+	before := appOf(a.Status(), "books")
+	h.commitApp("books", nil) // a new revision on the followed branch
+	mustSync(t, a)
+	after := appOf(a.Status(), "books")
+	if after.Rev == before.Rev {
+		t.Fatalf("books was not upgraded (rev %s)", after.Rev)
+	}
+	if b := after.Binaries[1]; b.Name != "books_web" || b.State != BinStopped || b.Reason != "stopped by a person" {
+		t.Fatalf("books_web after the upgrade: %+v", b)
+	}
+	if b := after.Binaries[0]; b.State != BinRunning || b.PID == before.Binaries[0].PID {
+		t.Fatalf("books_server after the upgrade: %+v (pid before %d)", b, before.Binaries[0].PID)
+	}
+}
+
+// logs?follow=1 first sends the tail, then what the binary writes next.
+func TestLogsFollow(t *testing.T) {
+	h := newHarness(t)
+	h.commitApp("books", nil)
+	h.commitFleet([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server"}, nil)})
+	a := h.newAgent(nil)
+	srv := httptest.NewServer(NewAPI(a, testToken).Mux)
+	defer srv.Close()
+	mustSync(t, a)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/v1/binaries/books_server/logs?tail=10&follow=1", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	lines := bufio.NewScanner(resp.Body)
+	seen := 0
+	for seen < 2 && lines.Scan() {
+		if strings.Contains(lines.Text(), "books_server listening on") {
+			seen++
+			if seen == 1 { // the tail is there: a restart writes the line again
+				if err := a.RestartBinary(ctx, "books_server"); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	if seen != 2 {
+		t.Fatalf("followed the log to %d start lines (err %v)", seen, lines.Err())
+	}
+}
