@@ -187,7 +187,6 @@ func TestBadOptions(t *testing.T) {
 		{"bad role", func(o *Options) { o.Role = "Tester" }, `--role "Tester" does not match`},
 		{"bad host", func(o *Options) { o.Host = "tester.07" }, `--host "tester.07" does not match`},
 		{"bad ref", func(o *Options) { o.Ref = "main..x" }, "not a valid git ref"},
-		{"relative root", func(o *Options) { o.Root = "vm" }, "--root must be absolute"},
 		{"bad bin", func(o *Options) { o.Bin = "/opt/hero fleet/herofleet" }, "would not take literally"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -88,8 +89,12 @@ func (o *Options) Check() error {
 	if err := (packaging.Service{Bin: o.Bin, Config: ConfigPath}).Check(); err != nil {
 		probs = append(probs, "--bin: "+err.Error())
 	}
-	if !o.OnRunningSystem() && !strings.HasPrefix(o.Root, "/") {
-		probs = append(probs, fmt.Sprintf("--root must be absolute, found %q", o.Root))
+	if !o.OnRunningSystem() {
+		if abs, err := filepath.Abs(o.Root); err != nil {
+			probs = append(probs, fmt.Sprintf("--root %q: %v", o.Root, err))
+		} else {
+			o.Root = abs
+		}
 	}
 	if len(probs) > 0 {
 		sort.Strings(probs)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/goreleaser/nfpm/v2"
@@ -87,12 +88,15 @@ func (r *Release) writeDeb(t Target, fs []file) (string, error) {
 	return name, out.Close()
 }
 
-// DebVersion turns a release version into a Debian one: no leading v, starting with a digit, and no hyphen
-// (Debian reads the last one as a package revision).
+// DebVersion turns a release version into a Debian one: no leading v, and no hyphen (Debian reads the last one
+// as the package's revision). A version that does not start like 1.4 (a bare commit from git describe) sorts
+// before every release: 0.0.0~<version>.
 func DebVersion(v string) string {
 	v = strings.TrimPrefix(v, "v")
-	if v == "" || v[0] < '0' || v[0] > '9' {
+	if !releaseRE.MatchString(v) {
 		v = "0.0.0~" + v
 	}
 	return strings.ReplaceAll(v, "-", "+")
 }
+
+var releaseRE = regexp.MustCompile(`^[0-9]+\.[0-9]`)

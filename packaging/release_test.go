@@ -126,7 +126,7 @@ func TestReleaseIsReproducibleAndSummed(t *testing.T) {
 }
 
 func TestDebVersion(t *testing.T) {
-	for in, want := range map[string]string{"v1.4.0": "1.4.0", "1.4.0-rc1": "1.4.0+rc1", "abc1234-dirty": "0.0.0~abc1234+dirty", "dev": "0.0.0~dev"} {
+	for in, want := range map[string]string{"v1.4.0": "1.4.0", "1.4.0-rc1": "1.4.0+rc1", "abc1234-dirty": "0.0.0~abc1234+dirty", "7b5635f": "0.0.0~7b5635f", "dev": "0.0.0~dev"} {
 		if got := DebVersion(in); got != want {
 			t.Errorf("DebVersion(%q) = %q, want %q", in, got, want)
 		}
