@@ -170,6 +170,11 @@ func (api *API) registerApps(rows *rowsCache) {
 		_, _ = w.Write(body)
 	})
 	api.Mux.Handle("POST /api/v1/apps/{app}/install", api.RequireToken(rows.invalidating(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.Suspended() {
+			// the install would wait for a sync that never comes
+			writeError(w, http.StatusConflict, "syncing is suspended: resume it first (POST /api/v1/resume, herofleet resume)")
+			return
+		}
 		j, err := a.Install(r.PathValue("app"))
 		switch {
 		case errors.Is(err, ErrNotInCatalog):

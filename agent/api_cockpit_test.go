@@ -257,6 +257,9 @@ func TestCockpitSuspendResume(t *testing.T) {
 	if st := a.Status(); st.Fleet.State != "suspended" || st.Fleet.Commit != "" || appOf(st, "books").State == AppInstalled {
 		t.Fatalf("suspended agent synced: %+v", st.Fleet)
 	}
+	if code, body := c.do("POST", "/api/v1/apps/books/install", true); code != 409 || !strings.Contains(body, "suspended") {
+		t.Fatalf("install while suspended: %d %s", code, body)
+	}
 	if code, _ := c.do("POST", "/api/v1/resume", true); code != 202 {
 		t.Fatalf("resume: %d", code)
 	}
