@@ -4,7 +4,9 @@
 //
 // Files follow the flow: config.go (the agent's own config), sync.go (fleet repo polling), source.go (app source
 // clones), apply.go (one app's transaction), build.go, start.go, health.go, hooks.go, state.go (what survives a
-// restart), status.go (the snapshot), jobs.go (install on click), api.go (HTTP).
+// restart), status.go (the snapshot), jobs.go (install on click), api.go (HTTP); the cockpit on top of it:
+// api_apps.go (rows, install, jobs), api_control.go (binary controls, logs, suspend), webhook.go, metrics.go and
+// cockpit.go (the page, from cockpit/).
 //
 // # Crash safety: replace, not adopt
 //
