@@ -223,3 +223,33 @@ func TestBrokenSourceCloneIsRecloned(t *testing.T) {
 		t.Fatalf("not upgraded after a broken clone: %+v", b)
 	}
 }
+
+// An app whose need failed to install waits, with a reason; unrelated apps go ahead.
+func TestNeedsFailureHoldsOnlyDependents(t *testing.T) {
+	h := newHarness(t)
+	h.commitApp("memory", nil, "FAIL_BUILD")
+	h.commitApp("books", nil)
+	h.commitApp("voice", nil)
+	h.commitFleet([]string{"books", "voice"}, nil, map[string]string{
+		"memory": appYAML("memory", []string{"memory_server"}, nil),
+		"books":  appYAML("books", []string{"books_server"}, []string{"memory"}),
+		"voice":  appYAML("voice", []string{"voice_server"}, nil),
+	})
+	a := h.newAgent(nil)
+	mustSync(t, a)
+	st := a.Status()
+	if m := appOf(st, "memory"); m.State != AppFailed {
+		t.Fatalf("memory %+v", m)
+	}
+	if b := appOf(st, "books"); b.State == AppInstalled || !strings.Contains(b.Reason, "needs memory") {
+		t.Fatalf("books %+v", b)
+	}
+	if v := appOf(st, "voice"); v.State != AppInstalled {
+		t.Fatalf("voice held back by another app's failure: %+v", v)
+	}
+	h.commitApp("memory", nil)
+	mustSync(t, a)
+	if b := appOf(a.Status(), "books"); b.State != AppInstalled {
+		t.Fatalf("books after memory was fixed: %+v", b)
+	}
+}
