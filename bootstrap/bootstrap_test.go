@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/herofleet/herofleet/agent"
 )
@@ -254,9 +255,11 @@ func TestInitSystem(t *testing.T) {
 }
 
 // fakeInit records the commands bootstrap runs; commands listed in fail exit non-zero.
+// failTimes makes a command fail that many times before it succeeds.
 type fakeInit struct {
-	ran  []string
-	fail map[string]bool
+	ran       []string
+	fail      map[string]bool
+	failTimes map[string]int
 }
 
 func (f *fakeInit) run(_ context.Context, argv ...string) ([]byte, error) {
@@ -264,6 +267,10 @@ func (f *fakeInit) run(_ context.Context, argv ...string) ([]byte, error) {
 	f.ran = append(f.ran, cmd)
 	if f.fail[cmd] {
 		return []byte("not monitored"), errors.New("exit status 1")
+	}
+	if f.failTimes[cmd] > 0 {
+		f.failTimes[cmd]--
+		return []byte("service is up"), errors.New("exit status 1")
 	}
 	return nil, nil
 }
@@ -323,6 +330,37 @@ func TestStartUnderZinit(t *testing.T) {
 	}
 	if want := []string{"zinit status herofleet-agent", "zinit restart herofleet-agent"}; !slices.Equal(f.ran, want) {
 		t.Errorf("changed role: ran %q, want %q", f.ran, want)
+	}
+}
+
+// A changed zinit file is only read when zinit starts monitoring it again, which it refuses until the agent has
+// stopped: forget is retried until the agent is down.
+func TestZinitServiceFileChangeRemonitors(t *testing.T) {
+	root := t.TempDir()
+	o := options(root)
+	if _, err := Write(o); err != nil {
+		t.Fatal(err)
+	}
+	o.Bin = "/usr/local/bin/herofleet"
+	cs, err := Write(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeInit{failTimes: map[string]int{"zinit forget herofleet-agent": 2}}
+	s := &starter{ctx: context.Background(), run: f.run, retry: time.Millisecond, patience: time.Minute}
+	if _, err := s.zinit(cs); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"zinit status herofleet-agent", "zinit stop herofleet-agent", "zinit forget herofleet-agent",
+		"zinit forget herofleet-agent", "zinit forget herofleet-agent", "zinit monitor herofleet-agent"}
+	if !slices.Equal(f.ran, want) {
+		t.Errorf("ran %q, want %q", f.ran, want)
+	}
+
+	f = &fakeInit{failTimes: map[string]int{"zinit forget herofleet-agent": 1 << 30}}
+	s = &starter{ctx: context.Background(), run: f.run, retry: time.Millisecond, patience: 0}
+	if _, err := s.zinit(cs); err == nil || !strings.Contains(err.Error(), "did not stop") {
+		t.Errorf("an agent that never stops: err %v", err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/herofleet/herofleet/packaging"
 )
@@ -32,7 +33,7 @@ func InitSystem(proc string) string {
 // config, token or service file changed under an agent that already ran. It returns the commands it ran, or
 // what the operator has to do when PID 1 is neither systemd nor zinit.
 func Start(ctx context.Context, initSystem string, o *Options, changes []Change, run Runner) ([]string, error) {
-	s := &starter{ctx: ctx, run: run}
+	s := &starter{ctx: ctx, run: run, retry: time.Second, patience: 2 * time.Minute}
 	switch initSystem {
 	case "systemd":
 		return s.systemd(changes)
@@ -44,9 +45,11 @@ func Start(ctx context.Context, initSystem string, o *Options, changes []Change,
 }
 
 type starter struct {
-	ctx  context.Context
-	run  Runner
-	done []string
+	ctx      context.Context
+	run      Runner
+	retry    time.Duration // between tries of a command that waits for the agent to stop
+	patience time.Duration // longer than the zinit file's shutdown_timeout
+	done     []string
 }
 
 func (s *starter) do(argv ...string) error {
@@ -82,8 +85,14 @@ func (s *starter) zinit(changes []Change) ([]string, error) {
 	if _, err := s.run(s.ctx, "zinit", "status", name); err != nil {
 		steps = [][]string{{"zinit", "monitor", name}} // not monitored yet
 	} else if action(changes, ZinitPath) != Unchanged {
-		// zinit reads a service file when it starts monitoring it.
-		steps = [][]string{{"zinit", "stop", name}, {"zinit", "forget", name}, {"zinit", "monitor", name}}
+		// zinit reads a service file when it starts monitoring it: stop, forget, monitor again.
+		if err := s.do("zinit", "stop", name); err != nil {
+			return s.done, err
+		}
+		if err := s.untilStopped("zinit", "forget", name); err != nil {
+			return s.done, err
+		}
+		steps = [][]string{{"zinit", "monitor", name}}
 	} else if changed(changes, ConfigPath, TokenPath) {
 		steps = [][]string{{"zinit", "restart", name}}
 	}
@@ -93,6 +102,29 @@ func (s *starter) zinit(changes []Change) ([]string, error) {
 		}
 	}
 	return s.done, nil
+}
+
+// untilStopped runs argv until it succeeds: `zinit stop` only signals the agent, and `zinit forget` refuses a
+// service whose process still runs (the agent is stopping its app binaries).
+func (s *starter) untilStopped(argv ...string) error {
+	deadline := time.Now().Add(s.patience)
+	tick := time.NewTicker(s.retry)
+	defer tick.Stop()
+	for {
+		out, err := s.run(s.ctx, argv...)
+		if err == nil {
+			s.done = append(s.done, "ran: "+strings.Join(argv, " "))
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: the agent did not stop within %s: %w: %s", strings.Join(argv, " "), s.patience, err, strings.TrimSpace(string(out)))
+		}
+		select {
+		case <-s.ctx.Done():
+			return s.ctx.Err()
+		case <-tick.C:
+		}
+	}
 }
 
 func action(changes []Change, path string) Action {
