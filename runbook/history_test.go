@@ -222,3 +222,26 @@ func TestNameDroppedInWorkTreeIsStale(t *testing.T) {
 		t.Fatalf("got %v\nwant %s", err, want)
 	}
 }
+
+// TestBrokenCommitInHistory: a commit whose fleet does not validate is read as far as it goes and marked refused.
+func TestBrokenCommitInHistory(t *testing.T) {
+	r := newFleetRepo(t)
+	r.commit("initial")
+	r.write("roles/admin.yaml", "title: Admin VM\npreinstalled: [engine, nope]\n")
+	bad := r.commit("typo in admin role")
+	r.write("roles/admin.yaml", "title: Admin VM\ndescription: Shared engines.\npreinstalled: [engine]\n")
+	r.commit("fix admin role")
+	site, h := r.site()
+	if err := sitegen.Build(context.Background(), site, t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	var refused []string
+	for _, c := range h.Commits {
+		if c.Broken {
+			refused = append(refused, c.Hash)
+		}
+	}
+	if len(refused) != 1 || refused[0] != bad.String() {
+		t.Fatalf("refused commits = %v, want [%s]", refused, bad)
+	}
+}
