@@ -205,6 +205,21 @@ func TestBadOptions(t *testing.T) {
 	}
 }
 
+// On the running system the service's binary must be there; the check runs before anything is written (Check
+// writes nothing, so a regression here cannot touch this machine's /etc).
+func TestRunningSystemNeedsTheBinary(t *testing.T) {
+	o := options("")
+	o.Bin = filepath.Join(t.TempDir(), "herofleet")
+	if err := o.Check(); err == nil || !strings.Contains(err.Error(), "is not an executable file here") {
+		t.Errorf("err %v", err)
+	}
+	o = options(t.TempDir())
+	o.Bin = "/nonexistent/herofleet"
+	if err := o.Check(); err != nil {
+		t.Errorf("under --root the binary need not exist: %v", err)
+	}
+}
+
 // TestUnitVerifies runs systemd-analyze verify on the unit bootstrap writes, pointed at a binary that exists.
 func TestUnitVerifies(t *testing.T) {
 	tool, err := exec.LookPath("systemd-analyze")

@@ -88,6 +88,8 @@ func (o *Options) Check() error {
 	}
 	if err := (packaging.Service{Bin: o.Bin, Config: ConfigPath}).Check(); err != nil {
 		probs = append(probs, "--bin: "+err.Error())
+	} else if o.OnRunningSystem() && !executable(o.Bin) {
+		probs = append(probs, fmt.Sprintf("--bin %s is not an executable file here: install herofleet there or pass --bin PATH", o.Bin))
 	}
 	if !o.OnRunningSystem() {
 		if abs, err := filepath.Abs(o.Root); err != nil {
@@ -101,6 +103,11 @@ func (o *Options) Check() error {
 		return errors.New(strings.Join(probs, "\n"))
 	}
 	return nil
+}
+
+func executable(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
 }
 
 // ParseRewrites reads FROM=TO pairs.
