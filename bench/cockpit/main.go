@@ -36,14 +36,24 @@ func main() {
 	rounds := flag.Int("rounds", 10, "rounds: in each, every endpoint gets one slice of load")
 	slice := flag.Duration("slice", time.Second, "length of one endpoint's turn")
 	apps := flag.Int("apps", 6, "preinstalled apps (3 binaries each); 4 more sit in the catalog")
+	outside := flag.String("agent", "", "load a running agent at this `URL` instead (e.g. the tester of `herofleet demo`)")
+	app := flag.String("install", "", "with -agent: the catalog `APP` to install during the load")
+	flag.StringVar(&token, "token", token, "with -agent: its bearer token")
 	flag.Parse()
-	if err := run(*rate, *rounds, *slice, *apps); err != nil {
+	var err error
+	if *outside != "" {
+		err = measure(context.Background(), strings.TrimRight(*outside, "/"), *app, *rate, *rounds, *slice)
+	} else {
+		err = run(*rate, *rounds, *slice, *apps)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-const token = "bench-token"
+// token is the bearer token of the agent under load (-token for an outside agent).
+var token = "bench-token"
 
 func run(rate, rounds int, slice time.Duration, napps int) error {
 	self, err := os.Executable()
@@ -114,6 +124,12 @@ stop_grace: 2s
 	if err := waitRunning(client, base, 3*napps, 3*time.Minute); err != nil {
 		return err
 	}
+	return measure(ctx, base, cat[0], rate, rounds, slice)
+}
+
+// measure loads base's endpoints in turns, idle and then while install (when given) runs, and prints the table.
+func measure(ctx context.Context, base, installApp string, rate, rounds int, slice time.Duration) error {
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	rows := countRows(client, base)
 	load(ctx, client, base+"/api/v1/apps", rate, 2*time.Second) // warm-up: connections, caches
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
@@ -125,7 +141,7 @@ stop_grace: 2s
 		"/api/v1/apps?fresh=1", // the alternative: rows computed from a fresh snapshot per request
 		"/api/v1/status",       // the full snapshot, as the API had it before the rows
 	}
-	measure := func(while string) {
+	run := func(while string) {
 		res := make([]result, len(paths))
 		for range rounds {
 			for i, p := range paths {
@@ -136,17 +152,19 @@ stop_grace: 2s
 			report(tw, p, while, res[i])
 		}
 	}
-	measure("idle")
-	job, err := install(client, base, cat[0])
-	if err != nil {
-		return err
-	}
-	measure("install " + cat[0])
-	if p := jobPhase(client, base, job); p != "building" {
-		fmt.Fprintf(os.Stderr, "warning: the install ended (%s) before the load did: the last lines are not during an install\n", p)
+	run("idle")
+	if installApp != "" {
+		job, err := install(client, base, installApp)
+		if err != nil {
+			return err
+		}
+		run("install " + installApp)
+		if p := jobPhase(client, base, job); p != "building" {
+			fmt.Fprintf(os.Stderr, "warning: the install ended (%s) before the load did: the last lines are not during an install\n", p)
+		}
 	}
 	tw.Flush()
-	fmt.Printf("\n%d rows; GOMAXPROCS=%d; load generator and agent share this process\n", rows, runtimeProcs())
+	fmt.Printf("\n%d rows; GOMAXPROCS=%d\n", rows, runtimeProcs())
 	return nil
 }
 

@@ -100,14 +100,16 @@ func TestAgentCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("HEROFLEET_TOKEN", "")
-	with := func(args ...string) []string { return append([]string{"--agent", srv.URL, "--token-file", tokenFile}, args...) }
+	with := func(args ...string) []string {
+		return append([]string{"--agent", srv.URL, "--token-file", tokenFile}, args...)
+	}
 	for _, tc := range []struct {
 		args []string
 		code int
 		want []string
 	}{
 		{with("status"), 0, []string{"host t1  role tester", "fleet 0123456789ab (ok)", "quarantined chat at abcdef012345: build: exit status 1",
-			"APP", "books  books_server", "running", "http://t1:9201/", "stopped by a person", "voice  (1 binaries)", "not-installed"}},
+			"APP", "books  books_server", "running", "http://t1:9201/", "stopped by a person", "voice  (voice_server)", "not-installed"}},
 		{with("install", "voice"), 0, []string{"voice: install job 1-voice", "voice: building", "voice: healthy"}},
 		{with("install", "broken"), 1, []string{"broken: failed", "cc: error", "install failed: build: exit status 1"}},
 		{with("install", "nope"), 1, []string{"404 Not Found: nope: not in this host's catalog"}},

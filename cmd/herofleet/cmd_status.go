@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -76,7 +77,7 @@ func printStatus(w io.Writer, apps agent.Apps, st agent.Status) {
 	for _, r := range apps.Rows {
 		bin, pid, restarts, since := r.Binary, "", "", ""
 		if r.Type == agent.RowBundle {
-			bin = fmt.Sprintf("(%d binaries)", len(r.Binaries))
+			bin = "(" + strings.Join(r.Binaries, " ") + ")"
 			if r.Job != "" {
 				bin += " job " + r.Job
 			}
