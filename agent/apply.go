@@ -39,7 +39,7 @@ func (a *Agent) applyApp(ctx context.Context, t *target) (changed bool, err erro
 	defer func(start time.Time) { a.metrics.applyDone(name, start, err) }(time.Now())
 	next, err := a.prepareApp(ctx, t)
 	if err != nil {
-		return true, a.failApp(t, err)
+		return true, a.failApp(ctx, t, err)
 	}
 	a.setPhase(name, PhaseStarting)
 	if prev != nil {
@@ -48,7 +48,7 @@ func (a *Agent) applyApp(ctx context.Context, t *target) (changed bool, err erro
 	if err := a.switchOn(ctx, t, next); err != nil {
 		a.stopApp(ctx, next)
 		a.rollback(ctx, prev)
-		return true, a.failApp(t, err)
+		return true, a.failApp(ctx, t, err)
 	}
 	a.commitApp(next)
 	a.pruneBuilds(name, next.BuildDir, prevBuildDir(prev))
@@ -126,8 +126,13 @@ func (a *Agent) rollback(ctx context.Context, prev *Installed) {
 	}
 }
 
-// failApp quarantines the app's spec and records the reason.
-func (a *Agent) failApp(t *target, err error) error {
+// failApp quarantines the app's spec and records the reason. An apply cut short by the agent's own stop is not
+// the spec's fault: it is not quarantined, and the next start tries it again.
+func (a *Agent) failApp(ctx context.Context, t *target, err error) error {
+	if ctx.Err() != nil {
+		a.log.Warn("apply interrupted by the agent's stop; not quarantined", "app", t.app.Name, "err", err)
+		return fmt.Errorf("interrupted: %w", err)
+	}
 	a.noteAppReason(t.app.Name, err.Error()) // first: it ends the app's job with the reason, not just "failed"
 	a.setPhase(t.app.Name, PhaseFailed)
 	q := Quarantine{App: t.app.Name, Rev: t.rev, Key: t.key, Reason: err.Error(), Since: time.Now().UTC()}

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -173,4 +174,36 @@ func markedPIDs(dir string) []int {
 		}
 	}
 	return out
+}
+
+// An orderly stop in the middle of a build stops everything and quarantines nothing: the next start tries again.
+func TestStopDuringApplyDoesNotQuarantine(t *testing.T) {
+	h := newHarness(t)
+	h.commitApp("books", nil)
+	h.commitFleet([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server"}, nil)})
+	cfg, err := ParseConfig([]byte(h.configText() + "build_env: {SLOW_BUILD: 60s}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(cfg, testLogger(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	waitUntil(t, 20*time.Second, "the build to run", func() bool { return markedProcs(h.dir)["testapp"] == 1 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if st := h.stateOnDisk(); len(st.Quarantine) != 0 || st.Apps["books"] != nil {
+		t.Fatalf("state after a stop during the build: %+v", st)
+	}
+	waitUntil(t, 10*time.Second, "the build to be killed", func() bool { return len(markedProcs(h.dir)) == 0 })
+	b := h.newAgent(nil)
+	mustSync(t, b)
+	if app := appOf(b.Status(), "books"); app.State != AppInstalled {
+		t.Fatalf("after restart: %+v", app)
+	}
 }

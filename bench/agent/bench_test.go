@@ -107,7 +107,11 @@ func newSetup(tb testing.TB) *setup {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	a, err := agent.New(cfg, slog.New(slog.DiscardHandler), nil)
+	log := slog.New(slog.DiscardHandler)
+	if os.Getenv("HF_BENCH_LOG") != "" { // HF_BENCH_LOG=1: the agent's log with timestamps, to see where time goes
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	a, err := agent.New(cfg, log, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
