@@ -21,7 +21,20 @@
 // and converges from there. Replacing survivors rather than adopting them costs one restart of each binary after
 // an agent crash, but needs no trust in pid files (pids are reused) and always ends with exactly one instance of
 // each binary. A build directory is used only when its ".herofleet-built" marker exists; a build killed half-way
-// is wiped and redone.
+// is wiped and redone. A source or fleet clone that cannot be read after a kill during a fetch is thrown away and
+// cloned again. An apply cut short by the agent's own stop is not quarantined.
+//
+// # Layout of <dir>
+//
+//	state.json               the state above
+//	fleet.git                bare clone of the fleet repo (only the followed ref is fetched)
+//	sources/<repo>-<hash>    full bare clone per app repo URL (every branch and tag)
+//	builds/<app>/<rev12>-<h> one checkout + build per revision and build command; <dir>.log is the build log.
+//	                         The running build and the one before it (for a rollback) are kept, older ones pruned.
+//	data/<app>               ${data}: the binaries' working directory; kept across upgrades and removal
+//	home/<app>               HOME of the app's builds and binaries
+//	run                      ${sockets}
+//	logs/<binary>.log        stdout+stderr of a binary, rotated to .log.1 at log_max_bytes (10 MiB)
 //
 // # Build environment
 //
