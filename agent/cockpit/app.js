@@ -93,7 +93,7 @@
     for (const r of data.rows) {
       let tr;
       if (r.type === "bundle") {
-        const det = el("details", {}, el("summary", {}, r.binaries.length + " binaries"));
+        const det = el("details", {}, el("summary", {}, r.binaries.length === 1 ? "1 binary" : r.binaries.length + " binaries"));
         for (const b of r.binaries) det.append(el("div", {}, b));
         tr = el("tr", { class: "bundle state-" + r.state, "data-app": r.app },
           el("td", {}, r.title || r.app), el("td", {}, det), stateCell(r),
