@@ -12,6 +12,12 @@ func (w writer) changelog() sitegen.Page {
 	b.WriteString("# Changelog\n\n")
 	b.WriteString("Every commit to the fleet repo, newest first, with what it changed in the catalog. Agents apply " +
 		"a commit only if it validates; a commit marked *refused* was never applied.\n\n")
+	if w.opts.History == nil {
+		b.WriteString("This runbook was built from a fleet directory without git history. Build it from a clone of the " +
+			"fleet repo (`herofleet site build` in the work tree) to list its commits here, or read `git log` there.\n")
+		return sitegen.Page{Path: "changelog", Title: "Changelog", Markdown: []byte(b.String()),
+			Source: "(generated) changelog", Section: sectionHistory, Weight: weightHistory}
+	}
 	for _, c := range w.opts.History.Commits {
 		fmt.Fprintf(&b, "## %s %s\n\n", c.When.Format("2006-01-02"), shortHash(c.Hash))
 		fmt.Fprintf(&b, "**%s** — %s, %s UTC", esc(orDash(c.Subject)), esc(c.Author), c.When.Format("2006-01-02 15:04"))

@@ -115,9 +115,5 @@ func (w writer) rollback() string {
 		"`pin: {<app>: <commit>}`.\n\n")
 	b.WriteString("A commit that does not validate never gets applied: agents refuse it as a whole, keep running the " +
 		"last good commit, and report the bad commit and why.\n")
-	if w.opts.History == nil {
-		// The changelog link above needs the page; without history, say where the log is instead.
-		return strings.Replace(b.String(), "[changelog](/changelog.md)", "changelog", 1)
-	}
 	return b.String()
 }

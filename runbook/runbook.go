@@ -48,8 +48,9 @@ func Site(f *fleet.Fleet, opts Options) (sitegen.Site, error) {
 		site.Pages = append(site.Pages, w.app(a))
 	}
 	site.Pages = append(site.Pages, w.procedures()...)
+	// The changelog page always exists, so pages can link to it; without history it says where the log is.
+	site.Pages = append(site.Pages, w.changelog())
 	if opts.History != nil {
-		site.Pages = append(site.Pages, w.changelog())
 		site.CheckCode = opts.History.staleCheck(f)
 	}
 	custom, err := w.runbookPages()
