@@ -72,3 +72,6 @@ fmt:
 
 clean:
 	rm -rf $(BIN) dist
+
+# make release: reproducible archives, .deb and SHA256SUMS per OS/arch into dist/
+include packaging/release.mk

@@ -3,13 +3,12 @@ package bootstrap
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 
+	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/packaging"
 )
 
@@ -45,7 +44,6 @@ type Options struct {
 func (o *Options) OnRunningSystem() bool { return o.Root == "" || o.Root == defaultRoot }
 
 // Fleet's name rule (fleet/vars.go): host and role names become file names in the fleet repo.
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 // Check fills in defaults and reports every bad option at once.
 func (o *Options) Check() error {
@@ -61,22 +59,22 @@ func (o *Options) Check() error {
 	var probs []string
 	if o.Fleet == "" {
 		probs = append(probs, "--fleet is required: the fleet repo's git URL")
-	} else if err := checkRepoURL(o.Fleet); err != nil {
+	} else if err := fleet.CheckRepoURL(o.Fleet); err != nil {
 		probs = append(probs, "--fleet: "+err.Error())
 	}
-	if err := checkRef(o.Ref); err != nil {
+	if err := fleet.CheckRef(o.Ref); err != nil {
 		probs = append(probs, "--ref: "+err.Error())
 	}
 	if o.Role == "" {
 		probs = append(probs, "--role is required (tester, admin, …)")
-	} else if !nameRE.MatchString(o.Role) {
-		probs = append(probs, fmt.Sprintf("--role %q does not match %s", o.Role, nameRE))
+	} else if !fleet.ValidName(o.Role) {
+		probs = append(probs, fmt.Sprintf("--role %q does not match %s", o.Role, fleet.NamePattern))
 	}
 	switch {
 	case o.Host == "":
 		probs = append(probs, "--host is required: this machine's host name is not usable as a fleet host name")
-	case !nameRE.MatchString(o.Host):
-		probs = append(probs, fmt.Sprintf("--host %q does not match %s", o.Host, nameRE))
+	case !fleet.ValidName(o.Host):
+		probs = append(probs, fmt.Sprintf("--host %q does not match %s", o.Host, fleet.NamePattern))
 	}
 	if strings.ContainsAny(o.Address, " \t\r\n/") {
 		probs = append(probs, fmt.Sprintf("--address %q is not a host name or address", o.Address))
@@ -110,22 +108,6 @@ func executable(p string) bool {
 	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
 }
 
-// ParseRewrites reads FROM=TO pairs.
-func ParseRewrites(pairs []string) (map[string]string, error) {
-	if len(pairs) == 0 {
-		return nil, nil
-	}
-	m := make(map[string]string, len(pairs))
-	for _, p := range pairs {
-		from, to, ok := strings.Cut(p, "=")
-		if !ok || from == "" || to == "" {
-			return nil, fmt.Errorf("--rewrite %q: write FROM=TO", p)
-		}
-		m[from] = to
-	}
-	return m, nil
-}
-
 // machineHost is the machine's host name as a fleet name: the first label, lower case; "" when unusable.
 func machineHost() string {
 	h, err := os.Hostname()
@@ -133,44 +115,8 @@ func machineHost() string {
 		return ""
 	}
 	h, _, _ = strings.Cut(strings.ToLower(h), ".")
-	if !nameRE.MatchString(h) {
+	if !fleet.ValidName(h) {
 		return ""
 	}
 	return h
-}
-
-// checkRepoURL accepts what the agent can clone with go-git (the same rule as fleet's source URLs).
-func checkRepoURL(s string) error {
-	if strings.ContainsAny(s, " \t\r\n") {
-		return fmt.Errorf("%q holds white space", s)
-	}
-	if strings.HasPrefix(s, "-") {
-		return fmt.Errorf("%q starts with -", s)
-	}
-	if u, err := url.Parse(s); err == nil && u.Scheme != "" {
-		switch u.Scheme {
-		case "https", "http", "ssh", "git":
-			if u.Host == "" {
-				return fmt.Errorf("%q has no host", s)
-			}
-			return nil
-		case "file":
-			return nil
-		}
-		return fmt.Errorf("%q is not a git URL: scheme %q is not one of https, http, ssh, git, file", s, u.Scheme)
-	}
-	if user, rest, ok := strings.Cut(s, "@"); ok && user != "" && strings.Contains(rest, ":") {
-		return nil // scp-like: git@forge:org/repo.git
-	}
-	return fmt.Errorf("%q is not a git URL (https://…, ssh://…, git@host:path, file://…)", s)
-}
-
-func checkRef(ref string) error {
-	switch {
-	case strings.HasPrefix(ref, "-"), strings.HasPrefix(ref, "/"), strings.HasSuffix(ref, "/"),
-		strings.HasSuffix(ref, ".lock"), strings.Contains(ref, ".."), strings.Contains(ref, "@{"),
-		strings.ContainsAny(ref, " \t\r\n~^:?*[\\"):
-		return fmt.Errorf("%q is not a valid git ref", ref)
-	}
-	return nil
 }

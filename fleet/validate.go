@@ -97,12 +97,12 @@ func validateApp(f *Fleet, a *App, binaryOwner map[string]*App, e *errs) {
 		bad("source", "source.repo is required (or an artifact)")
 	}
 	if a.Source.Repo != "" {
-		if err := checkRepoURL(a.Source.Repo); err != nil {
+		if err := CheckRepoURL(a.Source.Repo); err != nil {
 			bad("source.repo", "source.repo: %v", err)
 		}
 	}
 	if a.Source.Ref != "" {
-		if err := checkRef(a.Source.Ref); err != nil {
+		if err := CheckRef(a.Source.Ref); err != nil {
 			bad("source.ref", "source.ref: %v", err)
 		}
 	}
@@ -254,8 +254,9 @@ func checkTreePath(p string) error {
 	return nil
 }
 
-func checkRepoURL(s string) error {
-	if strings.ContainsAny(s, " \t\n") {
+// CheckRepoURL accepts what go-git can clone: https, http, ssh, git and file URLs, and scp-like git@host:path.
+func CheckRepoURL(s string) error {
+	if strings.ContainsAny(s, " \t\r\n") {
 		return fmt.Errorf("%q holds white space", s)
 	}
 	if strings.HasPrefix(s, "-") {
@@ -263,7 +264,12 @@ func checkRepoURL(s string) error {
 	}
 	if u, err := url.Parse(s); err == nil && u.Scheme != "" {
 		switch u.Scheme {
-		case "https", "http", "ssh", "git", "file":
+		case "https", "http", "ssh", "git":
+			if u.Host == "" {
+				return fmt.Errorf("%q has no host", s)
+			}
+			return nil
+		case "file":
 			return nil
 		}
 		return fmt.Errorf("scheme %q is not one of https, http, ssh, git, file", u.Scheme)
@@ -271,19 +277,19 @@ func checkRepoURL(s string) error {
 	if user, rest, ok := strings.Cut(s, "@"); ok && user != "" && strings.Contains(rest, ":") {
 		return nil // scp-like: git@forge:org/repo.git
 	}
-	return fmt.Errorf("%q is not a git URL", s)
+	return fmt.Errorf("%q is not a git URL (https://…, ssh://…, git@host:path, file://…)", s)
 }
 
-// checkRef accepts what git accepts as a branch or tag name, or a commit.
-func checkRef(ref string) error {
+// CheckRef accepts what git accepts as a branch or tag name, or a 40-hex commit.
+func CheckRef(ref string) error {
 	switch {
 	case commitRE.MatchString(ref):
 		return nil
-	case strings.HasPrefix(ref, "-"), strings.HasPrefix(ref, "/"), strings.HasSuffix(ref, "/"), strings.HasSuffix(ref, ".lock"):
+	case ref == "", strings.HasPrefix(ref, "-"), strings.HasPrefix(ref, "/"), strings.HasSuffix(ref, "/"), strings.HasSuffix(ref, ".lock"):
 		return fmt.Errorf("%q is not a valid git ref", ref)
 	case strings.Contains(ref, ".."), strings.Contains(ref, "@{"), strings.Contains(ref, "//"):
 		return fmt.Errorf("%q is not a valid git ref", ref)
-	case strings.ContainsAny(ref, " \t~^:?*[\\"):
+	case strings.ContainsAny(ref, " \t\r\n~^:?*[\\"):
 		return fmt.Errorf("%q holds a character git refuses in a ref", ref)
 	}
 	return nil
@@ -406,7 +412,7 @@ func validateHost(f *Fleet, h *Host, e *errs) {
 		case role != nil && !slices.Contains(desired, app):
 			bad(p+"#key", "pin: %q is not installed on this host nor in its catalog", app)
 		}
-		if err := checkRef(h.Pin[app]); h.Pin[app] == "" || err != nil {
+		if err := CheckRef(h.Pin[app]); h.Pin[app] == "" || err != nil {
 			bad(p, "pin.%s must be a branch, tag or commit", app)
 		}
 	}

@@ -108,9 +108,15 @@ func scanVars(s string, emit func(lit, name string) error) error {
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
-const namePattern = `^[a-z0-9][a-z0-9_-]{0,62}$`
+// NamePattern is the rule for app, binary, role, host and plugin names.
+const NamePattern = `^[a-z0-9][a-z0-9_-]{0,62}$`
 
-func validName(s string) bool { return nameRE.MatchString(s) }
+const namePattern = NamePattern
+
+// ValidName says whether s is a valid name for an app, binary, role, host or plugin.
+func ValidName(s string) bool { return nameRE.MatchString(s) }
+
+func validName(s string) bool { return ValidName(s) }
 
 // hasVar reports whether name is one of Variables.
 func hasVar(name string) bool { return slices.Contains(Variables, name) }

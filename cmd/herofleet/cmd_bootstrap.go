@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/herofleet/herofleet/bootstrap"
+	"github.com/herofleet/herofleet/internal/source"
 )
 
 func init() {
@@ -30,7 +31,7 @@ system is never touched.`,
 			Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				var err error
-				if o.Rewrite, err = bootstrap.ParseRewrites(rewrites); err != nil {
+				if o.Rewrite, err = source.ParseRewrites(rewrites); err != nil {
 					return invalid(err)
 				}
 				if err := o.Check(); err != nil {

@@ -28,8 +28,8 @@ func ParseRewrites(flags []string) (Rewrites, error) {
 	r := Rewrites{}
 	for _, f := range flags {
 		from, to, ok := strings.Cut(f, "=")
-		if !ok || from == "" {
-			return nil, fmt.Errorf("--rewrite %q: want FROM=TO", f)
+		if !ok || from == "" || to == "" {
+			return nil, fmt.Errorf("--rewrite %q: write FROM=TO", f)
 		}
 		r[from] = to
 	}
