@@ -141,6 +141,9 @@ func TestBrokenBuildRollsBackAndQuarantines(t *testing.T) {
 
 // A new revision that never becomes healthy is stopped and the previous revision runs again.
 func TestFailingHealthRollsBack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seconds of waiting: not in -short")
+	}
 	h := newHarness(t)
 	h.commitApp("books", nil)
 	apps := map[string]string{"books": appYAML("books", []string{"books_server", "books_web"}, nil)}

@@ -94,6 +94,9 @@ func (h *harness) converged(want ...string) bool {
 }
 
 func TestKillDuringBuildConverges(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seconds of waiting: not in -short")
+	}
 	h := newHarness(t)
 	h.commitApp("books", nil)
 	h.commitFleet([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server", "books_web"}, nil)})
@@ -116,6 +119,9 @@ func TestKillDuringBuildConverges(t *testing.T) {
 }
 
 func TestKillDuringStartConverges(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seconds of waiting: not in -short")
+	}
 	h := newHarness(t)
 	h.commitApp("books", nil)
 	h.commitFleet([]string{"books"}, nil, map[string]string{

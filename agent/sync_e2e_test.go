@@ -114,6 +114,9 @@ func TestBackoffGrows(t *testing.T) {
 
 // A binary that keeps exiting is restarted with backoff and shown as crash-looping.
 func TestCrashloopingBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seconds of waiting: not in -short")
+	}
 	h := newHarness(t)
 	h.commitApp("books", nil)
 	y := strings.Replace(appYAML("books", []string{"books_server"}, nil, "--exit-after", "1ms"), "    health: /health\n", "", 1)
