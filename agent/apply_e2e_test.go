@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A commit installs the host's apps in needs order; a new commit on an app's branch upgrades it; a change of args
@@ -255,4 +256,26 @@ func TestNeedsFailureHoldsOnlyDependents(t *testing.T) {
 	if b := appOf(a.Status(), "books"); b.State != AppInstalled {
 		t.Fatalf("books after memory was fixed: %+v", b)
 	}
+}
+
+// A build that overruns its timeout is killed with its process group; the app fails with the reason.
+func TestBuildTimeout(t *testing.T) {
+	h := newHarness(t)
+	h.commitApp("books", nil)
+	y := strings.Replace(appYAML("books", []string{"books_server"}, nil), "timeout: 1m", "timeout: 500ms", 1)
+	h.commitFleet([]string{"books"}, nil, map[string]string{"books": y})
+	cfg, err := ParseConfig([]byte(h.configText() + "build_env: {SLOW_BUILD: 60s}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(cfg, testLogger(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.shutdown)
+	mustSync(t, a)
+	if b := appOf(a.Status(), "books"); b.State != AppFailed || !strings.Contains(b.Reason, "build timed out after 500ms") {
+		t.Fatalf("%+v", b)
+	}
+	waitUntil(t, 10*time.Second, "the build's processes gone", func() bool { return len(markedProcs(h.dir)) == 0 })
 }
