@@ -13,7 +13,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -39,6 +41,7 @@ func main() {
 	outside := flag.String("agent", "", "load a running agent at this `URL` instead (e.g. the tester of `herofleet demo`)")
 	app := flag.String("install", "", "with -agent: the catalog `APP` to install during the load")
 	flag.StringVar(&token, "token", token, "with -agent: its bearer token")
+	flag.BoolVar(&serveOnly, "serve", false, "only set up the agent, print its URL and wait for Ctrl-C: load it from another process with -agent")
 	flag.Parse()
 	var err error
 	if *outside != "" {
@@ -51,6 +54,9 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// serveOnly: set up the agent and wait, so that the load comes from another process.
+var serveOnly bool
 
 // token is the bearer token of the agent under load (-token for an outside agent).
 var token = "bench-token"
@@ -123,6 +129,14 @@ stop_grace: 2s
 	fmt.Fprintf(os.Stderr, "waiting for %d preinstalled apps to run...\n", napps)
 	if err := waitRunning(client, base, 3*napps, 3*time.Minute); err != nil {
 		return err
+	}
+	if serveOnly {
+		fmt.Printf("agent %s token %s; catalog %s\nload it with: go run ./bench/cockpit -agent %s -install %s\n",
+			base, token, strings.Join(cat, " "), base, cat[0])
+		sig, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		<-sig.Done()
+		return nil
 	}
 	return measure(ctx, base, cat[0], rate, rounds, slice)
 }
