@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent/supervise"
+	"github.com/herofleet/herofleet/agent/trust"
 	"github.com/herofleet/herofleet/fleet"
 )
 
@@ -22,7 +23,9 @@ type Agent struct {
 	sources *sources
 	fleet   *fleetRepo
 	trigger chan struct{}
-	runMu   sync.Mutex // one converge at a time
+	runMu   sync.Mutex       // one converge at a time
+	trust   *trust.Policy    // what a fleet commit must satisfy to be applied
+	now     func() time.Time // the clock of maintenance windows; tests set their own before Run
 
 	mu      sync.Mutex // guards everything below
 	state   *State
@@ -65,6 +68,10 @@ func New(cfg *Config, log *slog.Logger, hooks HookRunner) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	policy, err := loadTrust(cfg)
+	if err != nil {
+		return nil, err
+	}
 	backoffMax := cfg.BackoffMax.Duration
 	if backoffMax <= 0 {
 		backoffMax = time.Minute
@@ -78,6 +85,8 @@ func New(cfg *Config, log *slog.Logger, hooks HookRunner) (*Agent, error) {
 		sources: newSources(filepath.Join(cfg.Dir, "sources")),
 		fleet:   &fleetRepo{dir: filepath.Join(cfg.Dir, "fleet.git"), url: cfg.RewriteURL(cfg.Fleet.Repo), ref: cfg.Fleet.Ref},
 		trigger: make(chan struct{}, 1),
+		trust:   policy,
+		now:     time.Now,
 		state:   st,
 		sync:    syncStatus{state: "ok"},
 		apps:    map[string]*appStatus{},

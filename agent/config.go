@@ -47,7 +47,7 @@ type FleetRepo struct {
 	Ref  string `yaml:"ref"`
 }
 
-// Verify is signed-commit verification (accepted in the config; not enforced by this agent yet).
+// Verify is signed-commit verification: the keys a fleet commit must be signed with (see agent/trust).
 type Verify struct {
 	OpenPGPKeys       []string `yaml:"openpgp_keys"`
 	SSHAllowedSigners string   `yaml:"ssh_allowed_signers"`

@@ -143,10 +143,16 @@ func (a *Agent) syncFleet(ctx context.Context) (*fleet.Fleet, error) {
 		}
 		return good, nil
 	}
+	if reason, err := a.checkTrust(head); err != nil {
+		return nil, fmt.Errorf("verify fleet commit %s: %w", short(head), err)
+	} else if reason != "" {
+		a.refuse(head, reason)
+		return good, nil
+	}
 	f, err := a.fleet.load(head)
 	var ferrs fleet.Errors
 	if errors.As(err, &ferrs) {
-		a.refuse(head, ferrs)
+		a.refuse(head, ferrs.Error())
 		return good, nil
 	}
 	if err != nil {
@@ -160,11 +166,11 @@ func (a *Agent) syncFleet(ctx context.Context) (*fleet.Fleet, error) {
 	return f, nil
 }
 
-// refuse records a bad fleet commit; the last good one keeps running.
-func (a *Agent) refuse(commit string, errs fleet.Errors) {
-	a.log.Error("fleet commit refused; keeping the last good one", "commit", short(commit), "errors", len(errs))
+// refuse records a fleet commit that does not validate or is not trusted; the last good one keeps running.
+func (a *Agent) refuse(commit, reason string) {
+	a.log.Error("fleet commit refused; keeping the last good one", "commit", short(commit), "reason", reason)
 	a.mu.Lock()
-	a.state.Refused = append(a.state.Refused, Refused{Commit: commit, Reason: errs.Error()})
+	a.state.Refused = append(a.state.Refused, Refused{Commit: commit, Reason: reason})
 	if n := len(a.state.Refused); n > 10 {
 		a.state.Refused = a.state.Refused[n-10:]
 	}
