@@ -26,7 +26,7 @@ func NewAPI(a *Agent, token string) *API {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	api.Mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, r *http.Request) {
-		WriteJSON(w, http.StatusOK, a.Status())
+		WriteJSON(w, http.StatusOK, StatusOf(a.Status()))
 	})
 	api.Mux.Handle("POST /api/v1/sync", api.RequireToken(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.Sync()

@@ -17,6 +17,16 @@ type Apps struct {
 	Rows  []Row       `json:"rows"`
 }
 
+// StatusAnswer is the answer of GET /api/v1/status: the whole snapshot (with refused commits and quarantined apps)
+// plus the same rows as GET /api/v1/apps, so that one call tells everything.
+type StatusAnswer struct {
+	Status
+	Rows []Row `json:"rows"`
+}
+
+// StatusOf adds the rows to a snapshot.
+func StatusOf(st Status) StatusAnswer { return StatusAnswer{Status: st, Rows: AppsOf(st).Rows} }
+
 // Row is one cockpit row: a whole bundle while none of its binaries is installed, else one binary.
 type Row struct {
 	Type     string    `json:"type"` // bundle | binary
@@ -83,6 +93,9 @@ func bundleRow(app AppStatus, quarantined string) Row {
 		r.Actions = append(r.Actions, ActionInstall)
 	case app.Clicked && r.State == AppFailed:
 		r.Actions = append(r.Actions, ActionUninstall) // clears the click, so it can be installed again
+	}
+	if r.State == AppInstalling && app.Phase != "" {
+		r.Reason = "installing: " + app.Phase // a reason left from an earlier failure would mislead
 	}
 	if r.State == AppNotInstalled && r.Reason == "" && !app.Offered {
 		r.Reason = "waiting for the next sync to install it" // wanted here, not there yet

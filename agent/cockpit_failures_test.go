@@ -47,6 +47,16 @@ func TestCockpitFailedInstall(t *testing.T) {
 	if row[0].Type != RowBundle || row[0].Reason == "" || strings.Join(row[0].Actions, ",") != ActionUninstall {
 		t.Fatalf("failed row %+v", row[0])
 	}
+	// the status says the same, and what is quarantined and why
+	_, sb := c.do("GET", "/api/v1/status", false)
+	var st StatusAnswer
+	if err := json.Unmarshal([]byte(sb), &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Quarantined) != 1 || st.Quarantined[0].App != "broken" || !strings.Contains(st.Quarantined[0].Reason, "build failed") ||
+		st.Fleet.Commit == "" || st.Fleet.LastSync.IsZero() || len(rowsOf(Apps{Rows: st.Rows}, "broken")) != 1 {
+		t.Fatalf("status %s", sb)
+	}
 	if code, _ := c.do("DELETE", "/api/v1/apps/broken", true); code != 202 {
 		t.Fatalf("uninstall of the failed app: %d", code)
 	}
