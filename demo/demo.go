@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/herofleet/herofleet/agent"
 	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/internal/gitserver"
+	"github.com/herofleet/herofleet/plugins"
 )
 
 // Options tune a demo run.
@@ -30,6 +32,9 @@ type Options struct {
 	Log     *slog.Logger  // the agents' logger
 	Timeout time.Duration // how long convergence may take (5m)
 	Keep    bool          // keep the work directory
+	// PluginDirs are searched for hook plugins before the agents' own default dirs (<dir>/plugins, then the
+	// folder of the running binary, where make build puts them).
+	PluginDirs []string
 }
 
 // host is one demo VM: an agent with its API.
@@ -37,6 +42,7 @@ type host struct {
 	name, role string
 	agent      *agent.Agent
 	api        string // base URL of its API
+	dir        string // the agent's dir
 }
 
 // Run runs the demo until ctx ends (or, with Check, until every URL answered).
@@ -88,7 +94,7 @@ func Run(ctx context.Context, o Options) error {
 		if f.Roles[h.role] == nil {
 			continue
 		}
-		hs, err := startHost(ctx, &wg, o, root, fleetURL, g.URL(), token, h.name, h.role, h.listen)
+		hs, err := startHost(ctx, &wg, o, f, root, fleetURL, g.URL(), token, h.name, h.role, h.listen)
 		if err != nil {
 			return err
 		}
@@ -100,6 +106,9 @@ func Run(ctx context.Context, o Options) error {
 	fmt.Fprintf(o.Out, "converged in %s\n", time.Since(start).Round(100*time.Millisecond))
 	urls := printURLs(o.Out, hosts)
 	if o.Check {
+		if err := checkHooks(o.Out, f, hosts); err != nil {
+			return err
+		}
 		return checkURLs(ctx, o.Out, urls)
 	}
 	fmt.Fprintf(o.Out, "token for mutating calls: %s\nCtrl-C stops the demo.\n", token)
@@ -117,7 +126,15 @@ func writeToken(root string) (string, error) {
 }
 
 // startHost runs one agent with its API; it listens on listen when that is free, else on any port.
-func startHost(ctx context.Context, wg *sync.WaitGroup, o Options, root, fleetURL, gitURL, token, name, role, listen string) (*host, error) {
+func startHost(ctx context.Context, wg *sync.WaitGroup, o Options, f *fleet.Fleet, root, fleetURL, gitURL, token, name, role, listen string) (*host, error) {
+	// The fleet's hosts sit on the Mycelium overlay; on this machine every VM is 127.0.0.1, so their addresses are
+	// rewritten like any URL (this is how `uses` of the admin VM's engines reaches them here).
+	rewrite := map[string]string{Forge: gitURL}
+	for _, h := range f.Hosts {
+		if h.Address != "" {
+			rewrite["http://"+h.Address+":"] = "http://127.0.0.1:"
+		}
+	}
 	cfg := &agent.Config{
 		Fleet:     agent.FleetRepo{Repo: fleetURL, Ref: "main"},
 		Host:      name,
@@ -125,7 +142,7 @@ func startHost(ctx context.Context, wg *sync.WaitGroup, o Options, root, fleetUR
 		Address:   "127.0.0.1",
 		Dir:       filepath.Join(root, role),
 		TokenFile: filepath.Join(root, "token"),
-		Rewrite:   map[string]string{Forge: gitURL},
+		Rewrite:   rewrite,
 		Path:      BuildPath(),
 		BuildEnv:  GoBuildEnv(root),
 		Schedule:  "@every 10s",
@@ -144,12 +161,17 @@ func startHost(ctx context.Context, wg *sync.WaitGroup, o Options, root, fleetUR
 			return nil, err
 		}
 	}
-	a, err := agent.New(cfg, o.Log.With("host", name), nil)
+	if err := writeSecrets(f, cfg.SecretsDir); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	runner := &plugins.Runner{Dirs: append(slices.Clone(o.PluginDirs), plugins.Dirs(cfg.PluginsDir, cfg.Dir)...), Logger: o.Log.With("host", name)}
+	a, err := agent.New(cfg, o.Log.With("host", name), runner)
 	if err != nil {
 		ln.Close()
 		return nil, err
 	}
-	h := &host{name: name, role: role, agent: a, api: "http://" + ln.Addr().String()}
+	h := &host{name: name, role: role, agent: a, api: "http://" + ln.Addr().String(), dir: cfg.Dir}
 	wg.Add(2)
 	go func() {
 		defer wg.Done()

@@ -123,7 +123,40 @@ func publish(g *gitserver.Server, fsys fs.FS, f *fleet.Fleet) (string, error) {
 			return "", err
 		}
 	}
+	if err := publishSeeds(g, f); err != nil {
+		return "", err
+	}
 	return g.RepoURL("ops/hero-fleet"), nil
+}
+
+// publishSeeds commits a small library repo for every repo a seed-git hook clones, so the hook runs for real.
+func publishSeeds(g *gitserver.Server, f *fleet.Fleet) error {
+	for _, name := range f.AppNames() {
+		for _, h := range f.Apps[name].Hooks {
+			if h.Plugin != "seed-git" {
+				continue
+			}
+			repos, _ := h.With["repos"].([]any)
+			for _, item := range repos {
+				r, _ := item.(map[string]any)
+				url, _ := r["url"].(string)
+				lib, _ := r["name"].(string)
+				repo, err := repoName(url)
+				if err != nil {
+					return fmt.Errorf("app %s: seed-git repo: %w", name, err)
+				}
+				files := gitserver.Text(map[string]string{
+					"README.md":         "# " + lib + "\n\nA default public library of Hero Books, seeded at first start.\n",
+					"book/intro.md":     "# Introduction to " + lib + "\n",
+					"book/reference.md": "# " + lib + " reference\n",
+				})
+				if _, err := g.Commit(repo, "main", "library "+lib, files); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // Publish loads the fleet in fsys and commits it and a generated source repo per app to g; it returns the fleet

@@ -142,10 +142,15 @@ func CheckPlugins(f *Fleet, available []string) error {
 	for _, name := range f.AppNames() {
 		a := f.Apps[name]
 		for i, h := range a.Hooks {
-			if h.Plugin != "" && !slices.Contains(available, h.Plugin) {
-				e.add(a.File, a.pos.at(fmt.Sprintf("hooks[%d].plugin", i)), "hooks[%d]: unknown plugin %q%s (found: %s)",
-					i, h.Plugin, suggest(h.Plugin, available), strings.Join(available, ", "))
+			if h.Plugin == "" || slices.Contains(available, h.Plugin) {
+				continue
 			}
+			found := "no plugin is installed"
+			if len(available) > 0 {
+				found = "installed: " + strings.Join(available, ", ")
+			}
+			e.add(a.File, a.pos.at(fmt.Sprintf("hooks[%d].plugin", i)), "hooks[%d]: unknown plugin %q%s (%s)",
+				i, h.Plugin, suggest(h.Plugin, available), found)
 		}
 	}
 	return e.err()

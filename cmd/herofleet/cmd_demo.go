@@ -13,6 +13,7 @@ import (
 func init() {
 	register(func(g *globals) *cobra.Command {
 		var check, keep bool
+		var pluginDirs []string
 		cmd := &cobra.Command{
 			Use:   "demo [--check]",
 			Short: "Run the whole flow on this machine, no network: a git server, the example fleet, an admin and a tester agent",
@@ -25,7 +26,7 @@ agent pull, build, start and health-check every app, and the demo prints every U
 			RunE: func(cmd *cobra.Command, args []string) error {
 				ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 				defer stop()
-				err := demo.Run(ctx, demo.Options{Fleet: examples.Hero(), Check: check, Keep: keep, Out: cmd.OutOrStdout(), Log: g.logger()})
+				err := demo.Run(ctx, demo.Options{Fleet: examples.Hero(), Check: check, Keep: keep, Out: cmd.OutOrStdout(), Log: g.logger(), PluginDirs: pluginDirs})
 				if err != nil && check {
 					return invalid(err)
 				}
@@ -34,6 +35,7 @@ agent pull, build, start and health-check every app, and the demo prints every U
 		}
 		cmd.Flags().BoolVar(&check, "check", false, "converge, GET every URL, stop, exit 0")
 		cmd.Flags().BoolVar(&keep, "keep", false, "keep the demo's work directory under /tmp")
+		cmd.Flags().StringArrayVar(&pluginDirs, "plugins-dir", nil, "look for the hook plugins in `DIR` first (default: beside herofleet, as make build puts them)")
 		return cmd
 	})
 }
