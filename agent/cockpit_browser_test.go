@@ -129,6 +129,17 @@ func TestCockpitPageInBrowser(t *testing.T) {
 		t.Fatalf("stopped row reason %q", reason)
 	}
 
+	// logs, with the token kept for the session
+	if err := chromedp.Do(step,
+		chromedp.Click(chromedp.CSS(`tr[data-binary="notes_web"] button[data-action="logs"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#log-panel`)),
+	); err != nil {
+		t.Fatalf("logs from the page: %v", err)
+	}
+	if text, _ := chromedp.Run(step, chromedp.Text(chromedp.CSS(`#log`))); !strings.Contains(text, "notes_web listening on") {
+		t.Fatalf("log panel %q", text)
+	}
+
 	// the link opens the app itself
 	if err := chromedp.Do(step, chromedp.Navigate(href.Value), chromedp.WaitReady(chromedp.CSS(`body`))); err != nil {
 		t.Fatal(err)
