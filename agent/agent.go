@@ -33,6 +33,8 @@ type Agent struct {
 	desired *fleet.Desired // what the last good fleet wants here, clicked apps included
 	sync    syncStatus
 	apps    map[string]*appStatus
+	specs   map[string]fleet.Resolved // the spec each installed app runs, to explain the next change to it
+	waiting map[string]*Waiting       // disruptive changes held for a maintenance window or a resume
 	jobs    map[string]*job
 	jobSeq  int
 	metrics *metrics // nil-safe: counts syncs, builds and applies
@@ -90,6 +92,8 @@ func New(cfg *Config, log *slog.Logger, hooks HookRunner) (*Agent, error) {
 		state:   st,
 		sync:    syncStatus{state: "ok"},
 		apps:    map[string]*appStatus{},
+		specs:   map[string]fleet.Resolved{},
+		waiting: map[string]*Waiting{},
 		jobs:    map[string]*job{},
 	}
 	a.metrics = newMetrics(a)
@@ -171,6 +175,19 @@ func (a *Agent) loadGoodFleet() {
 	a.mu.Lock()
 	a.good = f
 	a.mu.Unlock()
+	if d, err := a.desiredSet(f); err == nil {
+		for _, app := range d.Apps {
+			if a.installed(app.Name) != nil {
+				a.setSpec(app)
+			}
+		}
+	}
+}
+
+func (a *Agent) setSpec(app fleet.Resolved) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.specs[app.Name] = app
 }
 
 // shutdown is the orderly stop: every binary is stopped.

@@ -21,16 +21,34 @@ func (a *Agent) applyFleet(ctx context.Context, f *fleet.Fleet) {
 	a.mu.Lock()
 	a.desired = d
 	a.mu.Unlock()
+	g := a.gateFor(f)
 	for _, app := range d.Apps {
 		if ctx.Err() != nil {
 			return
 		}
-		a.convergeApp(ctx, f, d, app)
+		a.convergeApp(ctx, f, d, app, g)
 	}
-	for _, inst := range a.leaving(d) {
+	leaving := a.leaving(d)
+	for _, inst := range leaving {
+		ch := a.removalOf(inst)
+		if !g.open {
+			a.hold(ch, g)
+			continue
+		}
+		a.unhold(inst.App)
 		a.removeApp(ctx, inst)
+		a.recordAction(ch, f.Commit, nil)
+		a.mu.Lock()
+		delete(a.specs, inst.App)
+		a.mu.Unlock()
 	}
 	a.mu.Lock()
+	for app := range a.waiting {
+		_, wanted := d.App(app)
+		if !wanted && a.state.Apps[app] == nil {
+			delete(a.waiting, app) // gone: nothing waits for it
+		}
+	}
 	dirty := false
 	for app := range a.state.Quarantine {
 		if _, ok := d.App(app); !ok {
@@ -51,8 +69,9 @@ func (a *Agent) applyFleet(ctx context.Context, f *fleet.Fleet) {
 	a.mu.Unlock()
 }
 
-// convergeApp brings one app to its target, recording the outcome for the status and any job.
-func (a *Agent) convergeApp(ctx context.Context, f *fleet.Fleet, d *fleet.Desired, app fleet.Resolved) {
+// convergeApp brings one app to its target, recording the outcome for the status and any job. A change to an
+// installed app waits while g is closed; installing a missing app never does.
+func (a *Agent) convergeApp(ctx context.Context, f *fleet.Fleet, d *fleet.Desired, app fleet.Resolved, g gate) {
 	for _, need := range app.Needs {
 		if a.installed(need) == nil {
 			a.noteAppReason(app.Name, fmt.Sprintf("waiting: needs %s, which is not installed", need))
@@ -68,7 +87,22 @@ func (a *Agent) convergeApp(ctx context.Context, f *fleet.Fleet, d *fleet.Desire
 		a.noteAppReason(app.Name, "fetch: "+err.Error())
 		return
 	}
-	_, err = a.applyApp(ctx, t)
+	var ch fleet.Change
+	if prev := a.installed(app.Name); prev == nil || prev.Key != t.key {
+		ch = a.changeOf(prev, t)
+		if q, ok := a.quarantined(app.Name); prev != nil && !g.open && (!ok || q.Key != t.key) {
+			a.hold(ch, g) // it keeps running its current revision meanwhile
+			return
+		}
+	}
+	a.unhold(app.Name)
+	changed, err := a.applyApp(ctx, t)
+	if changed {
+		a.recordAction(ch, f.Commit, err)
+	}
+	if err == nil {
+		a.setSpec(app)
+	}
 	switch {
 	case errors.Is(err, errQuarantined):
 		a.noteAppReason(app.Name, err.Error())

@@ -21,6 +21,7 @@ type State struct {
 	Quarantine map[string]Quarantine `json:"quarantine,omitempty"`
 	Clicked    []string              `json:"clicked,omitempty"` // apps installed on click, in click order
 	Stopped    []string              `json:"stopped,omitempty"` // binaries stopped by a person
+	Actions    map[string]LastAction `json:"actions,omitempty"` // per app, the last action taken and why
 }
 
 // FleetState is the fleet commit applied and the newest one seen.

@@ -45,6 +45,7 @@ const (
 	BinStopped   = "stopped"
 	BinCrashloop = "crashloop"
 	BinFailed    = "failed"
+	BinWaiting   = "waiting" // running its current revision; a change waits for a maintenance window (until)
 )
 
 // AppStatus is one app on this host.
@@ -59,6 +60,8 @@ type AppStatus struct {
 	Clicked   bool           `json:"clicked,omitempty"`
 	Offered   bool           `json:"offered,omitempty"` // in the catalog, not (yet) wanted: install on click
 	Job       string         `json:"job,omitempty"`
+	Waiting   *Waiting       `json:"waiting,omitempty"`     // a change held for a maintenance window or a resume
+	Last      *LastAction    `json:"last_action,omitempty"` // the last action taken on the app, and why
 	Binaries  []BinaryStatus `json:"binaries"`
 	Installed time.Time      `json:"installed_at,omitzero"`
 }
@@ -73,6 +76,7 @@ type BinaryStatus struct {
 	URL      string    `json:"url,omitempty"`
 	Restarts int       `json:"restarts"`
 	Since    time.Time `json:"since,omitzero"`
+	Until    time.Time `json:"until,omitzero"` // waiting: when the window opens
 }
 
 // Status takes a snapshot.
@@ -152,12 +156,24 @@ func (a *Agent) appStatusOf(name string) AppStatus {
 	if j := a.activeJobLocked(name); j != nil {
 		as.Job = j.ID
 	}
+	if la, ok := a.state.Actions[name]; ok {
+		as.Last = &la
+	}
 	inst := a.state.Apps[name]
+	w := a.waiting[name]
+	if w != nil {
+		wc := *w
+		as.Waiting = &wc
+	}
 	switch {
 	case inst != nil:
 		as.State, as.Rev, as.Installed = AppInstalled, inst.Rev, inst.InstalledAt
 		for _, p := range inst.Binaries {
-			as.Binaries = append(as.Binaries, a.binaryStatusLocked(p))
+			bs := a.binaryStatusLocked(p)
+			if w != nil && (bs.State == BinRunning || bs.State == BinStarting) {
+				bs.State, bs.Reason, bs.Until = BinWaiting, w.Reason, w.Until
+			}
+			as.Binaries = append(as.Binaries, bs)
 		}
 	case s != nil && s.phase != "":
 		as.State = AppInstalling

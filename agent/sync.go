@@ -93,8 +93,7 @@ func (a *Agent) SyncNow(ctx context.Context) (err error) {
 	a.runMu.Lock()
 	defer a.runMu.Unlock()
 	if a.Suspended() {
-		a.setSync("suspended", nil)
-		return nil
+		return a.syncSuspended(ctx)
 	}
 	defer func() { a.metrics.syncDone(err) }()
 	a.setSync("syncing", nil)
@@ -117,20 +116,50 @@ func (a *Agent) SyncNow(ctx context.Context) (err error) {
 	return nil
 }
 
-// syncFleet brings the fleet repo up to date and returns the fleet to apply: the remote head when it is good,
-// else the last good one (nil when there is none).
-func (a *Agent) syncFleet(ctx context.Context) (*fleet.Fleet, error) {
+// syncSuspended fetches the fleet repo, so that the status shows the newest commit next to the applied one, and
+// applies nothing new: the applied commit is converged again, which lets a click-install from the catalog proceed
+// (it is not a new commit) while upgrades, restarts and removals are held until a resume.
+func (a *Agent) syncSuspended(ctx context.Context) error {
+	if _, err := a.fetchHead(ctx); err != nil {
+		a.setSync("suspended", err)
+		a.log.Warn("sync failed while suspended", "err", err)
+		return err
+	}
+	a.setSync("suspended", nil)
+	a.mu.Lock()
+	good := a.good
+	a.mu.Unlock()
+	if good == nil {
+		return nil
+	}
+	a.sources.newRound()
+	a.applyFleet(ctx, good)
+	return nil
+}
+
+// fetchHead brings the fleet repo up to date and records its head.
+func (a *Agent) fetchHead(ctx context.Context) (string, error) {
 	h, err := a.fleet.head(ctx)
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.sync.lastSync = time.Now().UTC()
 	if err != nil {
 		a.sync.failures++
-		a.mu.Unlock()
-		return nil, err
+		return "", err
 	}
 	a.sync.failures = 0
-	head := h.String()
-	a.state.Fleet.Head = head
+	a.state.Fleet.Head = h.String()
+	return h.String(), nil
+}
+
+// syncFleet brings the fleet repo up to date and returns the fleet to apply: the remote head when it is good,
+// else the last good one (nil when there is none).
+func (a *Agent) syncFleet(ctx context.Context) (*fleet.Fleet, error) {
+	head, err := a.fetchHead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
 	good := a.good
 	refused := false
 	for _, r := range a.state.Refused {
@@ -224,5 +253,5 @@ func (a *Agent) nextWait(err error) time.Duration {
 	if j := meta.Sync.Jitter.Duration; j > 0 && a.cfg.Schedule == "" {
 		d += rand.N(j)
 	}
-	return max(d, 0)
+	return a.untilWake(max(d, 0)) // a held change applies when its window opens, not at the next poll
 }

@@ -1,0 +1,170 @@
+package agent
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/herofleet/herofleet/fleet"
+	"github.com/herofleet/herofleet/internal/gitserver"
+)
+
+// testClock is the agent's clock in a test: it moves only when the test says so.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+
+// commitFleetMeta commits the fleet repo with fleet.yaml's extra lines (maintenance) and the role's apps.
+func (h *harness) commitFleetMeta(meta string, preinstalled, catalog []string, apps map[string]string) string {
+	h.t.Helper()
+	files := fleetFiles(preinstalled, apps, "")
+	files["fleet.yaml"] = gitserver.File{Data: []byte("name: test\nsync: {schedule: \"@every 1h\"}\n" + meta)}
+	files["roles/tester.yaml"] = gitserver.File{Data: []byte("preinstalled: [" + strings.Join(preinstalled, ", ") + "]\ncatalog: [" + strings.Join(catalog, ", ") + "]\n")}
+	rev, err := h.git.CommitSigned("ops/fleet", "main", "fleet", files, nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return rev
+}
+
+func binOf(t *testing.T, st Status, app string) BinaryStatus {
+	t.Helper()
+	as := appOf(st, app)
+	if len(as.Binaries) == 0 {
+		t.Fatalf("%s has no binaries: %+v", app, as)
+	}
+	return as.Binaries[0]
+}
+
+// A fleet with a maintenance window (02:00 UTC for 1h) holds a restart and a removal until the window opens,
+// driven by the agent's clock: the app keeps running meanwhile and says what waits and until when; installing a
+// missing app does not wait; the agent plans to wake up when the window opens; the applied action says why.
+func TestMaintenanceWindowHoldsDisruptiveChanges(t *testing.T) {
+	h := newHarness(t)
+	clock := &testClock{t: time.Date(2026, 3, 10, 1, 30, 0, 0, time.UTC)}
+	window := "maintenance: [{schedule: \"0 2 * * *\", duration: 1h}]\n"
+	h.commitApp("books", nil)
+	h.commitApp("memo", nil)
+	apps := map[string]string{"books": appYAML("books", []string{"books_server"}, nil)}
+	h.commitFleetMeta(window, []string{"books"}, nil, apps)
+	a := h.newAgent(nil)
+	a.now = clock.Now
+	mustSync(t, a)
+	pid := binOf(t, a.Status(), "books").PID
+
+	// outside the window: books' args change (a restart) waits, the new app memo is installed at once
+	apps["books"] = appYAML("books", []string{"books_server"}, nil, "--greeting", "hello")
+	apps["memo"] = appYAML("memo", []string{"memo_server"}, nil)
+	change := h.commitFleetMeta(window, []string{"books", "memo"}, nil, apps)
+	mustSync(t, a)
+	st := a.Status()
+	opens := time.Date(2026, 3, 10, 2, 0, 0, 0, time.UTC)
+	b := binOf(t, st, "books")
+	if b.State != BinWaiting || !b.Until.Equal(opens) || b.PID != pid || !strings.Contains(b.Reason, "restart") ||
+		!strings.Contains(b.Reason, "binary books_server: args changed") {
+		t.Fatalf("books during the closed window: %+v", b)
+	}
+	if w := appOf(st, "memo"); w.State != AppInstalled || binOf(t, st, "memo").State != BinRunning {
+		t.Fatalf("installing memo waited for the window: %+v", w)
+	}
+	if got := a.nextWait(nil); got > 30*time.Minute {
+		t.Fatalf("the agent sleeps %s past the window's opening (30m away)", got)
+	}
+
+	// the window opens: the restart applies, and says why
+	clock.Set(opens.Add(5 * time.Minute))
+	mustSync(t, a)
+	st = a.Status()
+	b = binOf(t, st, "books")
+	if b.State != BinRunning || b.PID == pid || !b.Until.IsZero() {
+		t.Fatalf("books in the window: %+v", b)
+	}
+	last := appOf(st, "books").Last
+	if last == nil || last.Action != fleet.Restart || last.Commit != change || !strings.Contains(strings.Join(last.Reasons, ";"), "args changed") {
+		t.Fatalf("books' last action: %+v", last)
+	}
+
+	// the window closed again: removing memo waits for the next day's window
+	clock.Set(opens.Add(90 * time.Minute))
+	delete(apps, "memo")
+	h.commitFleetMeta(window, []string{"books"}, nil, apps)
+	mustSync(t, a)
+	m := binOf(t, a.Status(), "memo")
+	if m.State != BinWaiting || !m.Until.Equal(opens.Add(24*time.Hour)) || !strings.Contains(m.Reason, "remove") {
+		t.Fatalf("memo's removal outside the window: %+v", m)
+	}
+	clock.Set(opens.Add(24*time.Hour + time.Minute))
+	mustSync(t, a)
+	st = a.Status()
+	if appOf(st, "memo").State == AppInstalled {
+		t.Fatalf("memo still installed in the window: %+v", appOf(st, "memo"))
+	}
+
+	// the last actions survive a restart: they are in the state file
+	var saved State
+	data, err := os.ReadFile(filepath.Join(h.dir, "state.json"))
+	if err == nil {
+		err = json.Unmarshal(data, &saved)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saved.Actions["memo"].Action != fleet.Remove || saved.Actions["books"].Action != fleet.Restart {
+		t.Fatalf("saved actions: %+v", saved.Actions)
+	}
+}
+
+// Suspended, the agent still fetches (the status shows the newest commit next to the applied one) but applies
+// nothing new; a click-install from the catalog at the applied commit proceeds. Resume applies the pending change.
+func TestSuspendHoldsNewCommits(t *testing.T) {
+	h := newHarness(t)
+	h.commitApp("books", nil)
+	h.commitApp("chat", nil)
+	apps := map[string]string{
+		"books": appYAML("books", []string{"books_server"}, nil),
+		"chat":  appYAML("chat", []string{"chat_server"}, nil),
+	}
+	applied := h.commitFleetMeta("", []string{"books"}, []string{"chat"}, apps)
+	a := h.newAgent(nil)
+	mustSync(t, a)
+	pid := binOf(t, a.Status(), "books").PID
+
+	if err := a.Suspend(); err != nil {
+		t.Fatal(err)
+	}
+	apps["books"] = appYAML("books", []string{"books_server"}, nil, "--greeting", "hello")
+	pending := h.commitFleetMeta("", []string{"books"}, []string{"chat"}, apps)
+	mustSync(t, a)
+	st := a.Status()
+	if st.Fleet.State != "suspended" || st.Fleet.Commit != applied || st.Fleet.Head != pending {
+		t.Fatalf("suspended: fleet %+v", st.Fleet)
+	}
+	if b := binOf(t, st, "books"); b.PID != pid {
+		t.Fatalf("books restarted while suspended: %+v", b)
+	}
+	if _, err := a.Install("chat"); err != nil {
+		t.Fatalf("click-install while suspended: %v", err)
+	}
+	mustSync(t, a)
+	st = a.Status()
+	if appOf(st, "chat").State != AppInstalled || st.Fleet.Commit != applied {
+		t.Fatalf("chat while suspended: %+v, fleet %+v", appOf(st, "chat"), st.Fleet)
+	}
+
+	if err := a.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, a)
+	st = a.Status()
+	if st.Fleet.State != "ok" || st.Fleet.Commit != pending || binOf(t, st, "books").PID == pid {
+		t.Fatalf("after resume: fleet %+v, books %+v", st.Fleet, binOf(t, st, "books"))
+	}
+}
