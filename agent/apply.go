@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -32,7 +33,7 @@ func (a *Agent) applyApp(ctx context.Context, t *target) (changed bool, err erro
 	if prev != nil && prev.Key == t.key {
 		return false, nil
 	}
-	if q, ok := a.quarantined(name); ok && q.Key == t.key {
+	if q, ok := a.quarantined(name); ok && q.Key == t.quarantineKey() {
 		return false, fmt.Errorf("%w: %s", errQuarantined, q.Reason)
 	}
 	a.log.Info("apply", "app", name, "rev", t.rev[:12], "upgrade", prev != nil)
@@ -69,14 +70,18 @@ func (a *Agent) prepareApp(ctx context.Context, t *target) (*Installed, error) {
 	progress := a.progress(t.app.Name)
 	built := fileExists(filepath.Join(t.buildDir, builtMarker))
 	if !built {
-		a.setPhase(t.app.Name, PhaseBuilding)
+		phase := PhaseBuilding
+		if t.app.Artifact != nil {
+			phase = PhaseFetching
+		}
+		a.setPhase(t.app.Name, phase)
 		if _, err := a.runHooks(ctx, "pre-build", t, t.app.Hooks); err != nil {
 			return nil, err
 		}
 		if err := os.MkdirAll(filepath.Dir(t.buildDir), 0o755); err != nil {
 			return nil, err
 		}
-		if _, err := a.build(ctx, t, progress); err != nil {
+		if err := a.buildOrFetch(ctx, t, progress); err != nil {
 			return nil, err
 		}
 		if _, err := a.runHooks(ctx, "post-build", t, t.app.Hooks); err != nil {
@@ -95,6 +100,15 @@ func (a *Agent) prepareApp(ctx context.Context, t *target) (*Installed, error) {
 		return nil, err
 	}
 	return &Installed{App: t.app.Name, Rev: t.rev, Key: t.key, BuildDir: t.buildDir, Binaries: procs, Hooks: t.app.Hooks}, nil
+}
+
+// buildOrFetch makes the revision's tree: built from source, or unpacked from the app's artifact.
+func (a *Agent) buildOrFetch(ctx context.Context, t *target, progress io.Writer) error {
+	if t.app.Artifact != nil {
+		return a.fetchArtifact(ctx, t, progress)
+	}
+	_, err := a.build(ctx, t, progress)
+	return err
 }
 
 // switchOn starts the new revision, waits for its health and runs the post-start hooks.
@@ -135,7 +149,7 @@ func (a *Agent) failApp(ctx context.Context, t *target, err error) error {
 	}
 	a.noteAppReason(t.app.Name, err.Error()) // first: it ends the app's job with the reason, not just "failed"
 	a.setPhase(t.app.Name, PhaseFailed)
-	q := Quarantine{App: t.app.Name, Rev: t.rev, Key: t.key, Reason: err.Error(), Since: time.Now().UTC()}
+	q := Quarantine{App: t.app.Name, Rev: t.rev, Key: t.quarantineKey(), Reason: err.Error(), Since: time.Now().UTC()}
 	a.mu.Lock()
 	a.state.Quarantine[t.app.Name] = q
 	serr := a.saveLocked()

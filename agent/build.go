@@ -11,6 +11,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+
 	"github.com/herofleet/herofleet/agent/supervise"
 	"github.com/herofleet/herofleet/fleet"
 )
@@ -48,6 +51,45 @@ func (a *Agent) build(ctx context.Context, t *target, progress io.Writer) (_ bui
 }
 
 func (a *Agent) runBuild(ctx context.Context, t *target, b *fleet.Build, progress io.Writer) error {
+	logPath := t.buildDir + ".log"
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return fmt.Errorf("build log: %w", err)
+	}
+	defer logf.Close()
+	spec := BuildSpec{
+		Dir: t.buildDir, Vars: t.vars, Path: a.cfg.Path, Home: a.homeDir(t.app.Name), Lang: a.cfg.Lang,
+		Env: a.cfg.BuildEnv, Marker: supervise.Marker(a.cfg.Dir),
+	}
+	if err := RunBuild(ctx, t.app.Name, b, spec, io.MultiWriter(logf, progress)); err != nil {
+		return fmt.Errorf("%w (log: %s)", err, logPath)
+	}
+	return nil
+}
+
+// BuildSpec is where and how a build runs: the environment is PATH, HOME, LANG and Env, never the caller's own.
+type BuildSpec struct {
+	Dir              string     // the checked-out tree; the command runs here
+	Vars             fleet.Vars // for ${…} in the command
+	Path, Home, Lang string
+	Env              map[string]string // extra variables for the build (the agent's build_env)
+	Marker           string            // optional KEY=VALUE added to the environment (the agent's process marker)
+}
+
+// BuildTree checks out commit h of repo into spec.Dir (which must not exist) and builds app there exactly as the
+// agent does; `herofleet build` uses it to build an app once for the whole fleet.
+func BuildTree(ctx context.Context, repo *git.Repository, h plumbing.Hash, app *fleet.App, spec BuildSpec, out io.Writer) error {
+	if err := checkout(repo, h, spec.Dir); err != nil {
+		return err
+	}
+	if app.Build == nil {
+		return nil
+	}
+	return RunBuild(ctx, app.Name, app.Build, spec, out)
+}
+
+// RunBuild runs a build command in spec.Dir in a process group of its own, killed whole at the build's timeout.
+func RunBuild(ctx context.Context, app string, b *fleet.Build, spec BuildSpec, out io.Writer) error {
 	timeout := b.Timeout.Duration
 	if timeout <= 0 {
 		timeout = fleet.DefaultBuildTimeout
@@ -56,38 +98,34 @@ func (a *Agent) runBuild(ctx context.Context, t *target, b *fleet.Build, progres
 	defer cancel()
 	argv := make([]string, len(b.Command))
 	for i, arg := range b.Command {
-		v, err := fleet.Expand(arg, t.vars)
+		v, err := fleet.Expand(arg, spec.Vars)
 		if err != nil {
 			return fmt.Errorf("build.command[%d]: %w", i, err)
 		}
 		argv[i] = v
 	}
-	logPath := t.buildDir + ".log"
-	logf, err := os.Create(logPath)
-	if err != nil {
-		return fmt.Errorf("build log: %w", err)
-	}
-	defer logf.Close()
-	out := io.MultiWriter(logf, progress)
-	fmt.Fprintf(out, "herofleet: build %s at %s: %q\n", t.app.Name, t.rev, argv)
+	fmt.Fprintf(out, "herofleet: build %s at %s: %q\n", app, spec.Vars.Rev, argv)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Dir = t.buildDir
-	cmd.Env = append(supervise.Env(a.cfg.Path, a.homeDir(t.app.Name), a.cfg.Lang, a.cfg.BuildEnv), supervise.Marker(a.cfg.Dir))
-	if lp, err := lookPath(argv[0], a.cfg.Path); err == nil {
-		cmd.Path, cmd.Err = lp, nil // found on the config's PATH, not the agent's
+	cmd.Dir = spec.Dir
+	cmd.Env = supervise.Env(spec.Path, spec.Home, spec.Lang, spec.Env)
+	if spec.Marker != "" {
+		cmd.Env = append(cmd.Env, spec.Marker)
+	}
+	if lp, err := lookPath(argv[0], spec.Path); err == nil {
+		cmd.Path, cmd.Err = lp, nil // found on the given PATH, not the caller's
 	}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	start := time.Now()
-	err = cmd.Run()
+	err := cmd.Run()
 	fmt.Fprintf(out, "herofleet: build ended after %s: %v\n", time.Since(start).Round(time.Millisecond), err)
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return fmt.Errorf("build timed out after %s (log: %s)", timeout, logPath)
+		return fmt.Errorf("build timed out after %s", timeout)
 	case err != nil:
-		return fmt.Errorf("build failed: %v (log: %s)", err, logPath)
+		return fmt.Errorf("build failed: %v", err)
 	}
 	return nil
 }

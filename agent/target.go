@@ -22,6 +22,7 @@ type target struct {
 	hash        plumbing.Hash
 	rev         string
 	key         string // identity of the resolved spec: rev, build, binaries, hooks, address
+	specKey     string // key plus what else lifts a quarantine when it changes (an artifact's URL); key when empty
 	buildDir    string // <dir>/builds/<app>/<rev12>-<hash of rev+build>
 	vars        fleet.Vars
 	binaryNames []string
@@ -32,7 +33,7 @@ type target struct {
 // resolveTarget fetches what is needed to know the app's revision and works out its spec identity.
 func (a *Agent) resolveTarget(ctx context.Context, f *fleet.Fleet, d *fleet.Desired, app fleet.Resolved) (*target, error) {
 	if app.Artifact != nil {
-		return nil, fmt.Errorf("artifact apps are not supported by this agent yet")
+		return a.artifactTarget(f, d, app), nil
 	}
 	url := a.cfg.RewriteURL(app.Source.Repo)
 	repo, h, err := a.sources.resolve(ctx, url, app.Ref)
@@ -40,14 +41,7 @@ func (a *Agent) resolveTarget(ctx context.Context, f *fleet.Fleet, d *fleet.Desi
 		return nil, err
 	}
 	t := &target{app: app, repo: repo, hash: h, rev: h.String()}
-	t.vars = fleet.Vars{
-		App: app.Name, Data: a.dataDir(app.Name), Host: d.Address, Rev: t.rev, Sockets: a.socketsDir(),
-	}
-	for _, b := range app.Binaries {
-		t.binaryNames = append(t.binaryNames, b.Name)
-	}
-	t.uses = a.usesURLs(f, app.App)
-	t.pins = f.Meta.Plugins
+	a.fillTarget(t, f, d)
 	buildKey := hashJSON(struct {
 		Rev   string
 		Build *fleet.Build
@@ -61,6 +55,18 @@ func (a *Agent) resolveTarget(ctx context.Context, f *fleet.Fleet, d *fleet.Desi
 	}{t.rev, app.Build, app.Binaries, app.Hooks, d.Address})
 	t.buildDir = filepath.Join(a.cfg.Dir, "builds", app.Name, t.rev[:12]+"-"+buildKey[:8])
 	return t, nil
+}
+
+// fillTarget sets what follows from the app's revision and the host: variables, binary names, uses, plugin pins.
+func (a *Agent) fillTarget(t *target, f *fleet.Fleet, d *fleet.Desired) {
+	t.vars = fleet.Vars{
+		App: t.app.Name, Data: a.dataDir(t.app.Name), Host: d.Address, Rev: t.rev, Sockets: a.socketsDir(),
+	}
+	for _, b := range t.app.Binaries {
+		t.binaryNames = append(t.binaryNames, b.Name)
+	}
+	t.uses = a.usesURLs(f, t.app.App)
+	t.pins = f.Meta.Plugins
 }
 
 // usesURLs maps each app in uses to the base URL of its server binary on the first host that provides it.
