@@ -42,6 +42,7 @@ type Row struct {
 	URL      string    `json:"url,omitempty"`
 	Restarts *int      `json:"restarts,omitempty"` // binary rows only
 	Since    time.Time `json:"since,omitzero"`
+	Until    time.Time `json:"until,omitzero"`    // waiting: when the maintenance window opens
 	Clicked  bool      `json:"clicked,omitempty"` // installed on click: DELETE /api/v1/apps/{app} removes it
 	Actions  []string  `json:"actions"`
 }
@@ -109,7 +110,7 @@ func bundleRow(app AppStatus, quarantined string) Row {
 func binaryRow(app AppStatus, b BinaryStatus) Row {
 	restarts := b.Restarts
 	r := Row{Type: RowBinary, App: app.Name, Title: app.Title, Binary: b.Name, Kind: b.Kind, State: b.State,
-		Reason: b.Reason, PID: b.PID, URL: b.URL, Restarts: &restarts, Since: b.Since, Clicked: app.Clicked}
+		Reason: b.Reason, PID: b.PID, URL: b.URL, Restarts: &restarts, Since: b.Since, Until: b.Until, Clicked: app.Clicked}
 	switch b.State {
 	case BinStopped, BinFailed:
 		r.Actions = []string{ActionStart, ActionLogs}
@@ -183,11 +184,6 @@ func (api *API) registerApps(rows *rowsCache) {
 		_, _ = w.Write(body)
 	})
 	api.Mux.Handle("POST /api/v1/apps/{app}/install", api.RequireToken(rows.invalidating(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a.Suspended() {
-			// the install would wait for a sync that never comes
-			writeError(w, http.StatusConflict, "syncing is suspended: resume it first (POST /api/v1/resume, herofleet resume)")
-			return
-		}
 		j, err := a.Install(r.PathValue("app"))
 		switch {
 		case errors.Is(err, ErrNotInCatalog):

@@ -241,7 +241,9 @@ func TestCockpitInstallControlsUninstall(t *testing.T) {
 	}
 }
 
-// Suspend stops syncing (and says so) until resume; both survive nothing but a person.
+// Suspend stops applying new commits (and says so) until resume; both survive nothing but a person. Before a first
+// commit is applied there is nothing to install from; a click-install at the applied commit while suspended is
+// covered by TestSuspendHoldsNewCommits.
 func TestCockpitSuspendResume(t *testing.T) {
 	h := newHarness(t)
 	h.commitApp("books", nil)
@@ -257,7 +259,7 @@ func TestCockpitSuspendResume(t *testing.T) {
 	if st := a.Status(); st.Fleet.State != "suspended" || st.Fleet.Commit != "" || appOf(st, "books").State == AppInstalled {
 		t.Fatalf("suspended agent synced: %+v", st.Fleet)
 	}
-	if code, body := c.do("POST", "/api/v1/apps/books/install", true); code != 409 || !strings.Contains(body, "suspended") {
+	if code, body := c.do("POST", "/api/v1/apps/books/install", true); code != 503 || !strings.Contains(body, "no fleet applied yet") {
 		t.Fatalf("install while suspended: %d %s", code, body)
 	}
 	if code, _ := c.do("POST", "/api/v1/resume", true); code != 202 {

@@ -45,7 +45,7 @@ func (api *API) registerControls(rows *rowsCache) {
 			writeError(w, http.StatusInternalServerError, err.Error())
 			return
 		}
-		WriteJSON(w, http.StatusAccepted, map[string]string{"status": "suspended: no sync until resumed"})
+		WriteJSON(w, http.StatusAccepted, map[string]string{"status": "suspended: new fleet commits are fetched, not applied, until resumed"})
 	}))))
 	api.Mux.Handle("POST /api/v1/resume", api.RequireToken(rows.invalidating(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := a.Resume(); err != nil {
@@ -151,14 +151,15 @@ func followLog(ctx context.Context, w http.ResponseWriter, path string, off int6
 // suspendedFile marks a suspended agent: it survives restarts, and its presence is the whole flag.
 func (a *Agent) suspendedFile() string { return filepath.Join(a.cfg.Dir, "suspended") }
 
-// Suspended reports whether a person suspended syncing.
+// Suspended reports whether a person suspended applying new fleet commits.
 func (a *Agent) Suspended() bool {
 	_, err := os.Stat(a.suspendedFile())
 	return err == nil
 }
 
-// Suspend stops syncing until Resume: running apps keep running, nothing new is applied. Remembered across
-// restarts.
+// Suspend stops applying new fleet commits until Resume: the agent still fetches (the status shows the newest
+// commit), running apps keep running, a click-install at the applied commit proceeds, and every other change
+// waits. Remembered across restarts.
 func (a *Agent) Suspend() error {
 	if err := writeAtomic(a.suspendedFile(), []byte("suspended by a person\n"), 0o600); err != nil {
 		return err
@@ -167,7 +168,7 @@ func (a *Agent) Suspend() error {
 	return nil
 }
 
-// Resume syncs again, at once.
+// Resume applies new fleet commits again, with a sync at once.
 func (a *Agent) Resume() error {
 	if err := os.Remove(a.suspendedFile()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
