@@ -196,3 +196,22 @@ func TestBadTrustedKeyIsAConfigError(t *testing.T) {
 		t.Fatalf("New with a bad key file: %v", err)
 	}
 }
+
+// A rewind is refused even when the local clone was made again and no longer holds the applied commit.
+func TestRewindRefusedAfterReclone(t *testing.T) {
+	h := newHarness(t)
+	h.commitApp("books", nil)
+	apps := map[string]string{"books": appYAML("books", []string{"books_server"}, nil)}
+	first := h.commitFleetBy(nil, "", apps, "first")
+	second := h.commitFleetBy(nil, "", apps, "second")
+	a := h.newAgent(nil)
+	mustSync(t, a)
+	pid := appOf(a.Status(), "books").Binaries[0].PID
+
+	sibling := h.commitFleetBy(nil, first, apps, "rewound")
+	if err := os.RemoveAll(filepath.Join(h.dir, "fleet.git")); err != nil {
+		t.Fatal(err)
+	}
+	a.fleet.repo = nil
+	expectRefused(t, a, second, sibling, "is not in its history", pid)
+}

@@ -38,6 +38,16 @@ func (a *Agent) checkTrust(head string) (refusal string, err error) {
 		applied = plumbing.NewHash(c)
 	}
 	a.mu.Unlock()
+	if !applied.IsZero() {
+		// a clone made again (after a kill) holds only the new head's history: a missing applied commit cannot
+		// be an ancestor of it
+		if _, err := repo.CommitObject(applied); errors.Is(err, plumbing.ErrObjectNotFound) {
+			if !a.cfg.AllowRewind {
+				return fmt.Sprintf("the applied commit %s is not in its history (a force-push or rewind); set allow_rewind: true in the agent config to accept it", short(applied.String())), nil
+			}
+			applied = plumbing.ZeroHash // checked like a first sync
+		}
+	}
 	err = a.trust.Check(repo, applied, plumbing.NewHash(head))
 	var r *trust.Refusal
 	if errors.As(err, &r) {
