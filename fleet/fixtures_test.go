@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/tools/txtar"
 )
@@ -93,5 +95,24 @@ func TestValidFixtures(t *testing.T) {
 				t.Fatalf("want a valid fleet, got:\n%v", err)
 			}
 		})
+	}
+}
+
+// TestFIFOIsRefusedWithoutBlocking: a named pipe in the repo would block a plain read forever.
+func TestFIFOIsRefusedWithoutBlocking(t *testing.T) {
+	dir := writeTree(t, txtar.Parse([]byte("-- fleet.yaml --\nname: t\n")))
+	os.MkdirAll(filepath.Join(dir, "apps"), 0o755)
+	if err := syscall.Mkfifo(filepath.Join(dir, "apps", "pipe.yaml"), 0o644); err != nil {
+		t.Skip("mkfifo:", err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := LoadDir(dir); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "apps/pipe.yaml: not a regular file") {
+			t.Fatalf("got %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("loading a fleet with a FIFO blocked")
 	}
 }

@@ -91,6 +91,7 @@ func LoadFS(fsys fs.FS) (*Fleet, error) { return load(readFS(fsys), "") }
 func readFS(fsys fs.FS) *files {
 	fl := &files{data: map[string][]byte{}}
 	names := []string{"fleet.yaml"}
+	modes := []fs.FileMode{fs.ModeIrregular} // unknown: stat it
 	for _, f := range folders {
 		entries, err := fs.ReadDir(fsys, f.dir)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -114,13 +115,14 @@ func readFS(fsys fs.FS) *files {
 				continue
 			}
 			names = append(names, name)
+			modes = append(modes, e.Type())
 		}
 	}
 	// Reading thousands of small files is mostly waiting on system calls: overlap them.
 	read := make([]files, len(names))
 	parallel(len(names), func(i int) {
 		read[i].data = map[string][]byte{}
-		read[i].readFSFile(fsys, names[i])
+		read[i].readFSFile(fsys, names[i], modes[i])
 	})
 	for i := range read {
 		maps.Copy(fl.data, read[i].data)
@@ -147,33 +149,35 @@ func parallel(n int, fn func(i int)) {
 	wg.Wait()
 }
 
-// readFSFile reads one file of the fleet; a symlink is followed only while it stays inside the repo.
-func (fl *files) readFSFile(fsys fs.FS, name string) {
-	f, err := fsys.Open(name)
-	if errors.Is(err, fs.ErrNotExist) {
-		if _, lerr := fs.Stat(fsys, path.Dir(name)); lerr == nil && name != "fleet.yaml" {
+// readFSFile reads one file of the fleet; a symlink is followed only while it stays inside the repo. mode is the
+// type its folder listing gave: anything but a regular file is looked at before it is opened, so that a FIFO or
+// a device never blocks or feeds the loader.
+func (fl *files) readFSFile(fsys fs.FS, name string, mode fs.FileMode) {
+	if !mode.IsRegular() {
+		st, err := fs.Stat(fsys, name)
+		switch {
+		case errors.Is(err, fs.ErrNotExist) && name == "fleet.yaml" && mode == fs.ModeIrregular:
+			return // reported as missing by load
+		case errors.Is(err, fs.ErrNotExist):
 			fl.errs.add(name, Pos{}, "broken symlink")
-		}
-		return
-	}
-	if err != nil {
-		if strings.Contains(err.Error(), "escapes") {
+			return
+		case err != nil && strings.Contains(err.Error(), "escapes"):
 			fl.errs.add(name, Pos{}, "symlink leaves the fleet repo")
-		} else {
+			return
+		case err != nil:
 			fl.errs.add(name, Pos{}, "cannot read: %v", err)
+			return
+		case !st.Mode().IsRegular():
+			fl.errs.add(name, Pos{}, "not a regular file")
+			return
 		}
-		return
 	}
-	defer f.Close()
-	st, err := f.Stat()
+	f, err := fsys.Open(name)
 	if err != nil {
 		fl.errs.add(name, Pos{}, "cannot read: %v", err)
 		return
 	}
-	if !st.Mode().IsRegular() {
-		fl.errs.add(name, Pos{}, "not a regular file")
-		return
-	}
+	defer f.Close()
 	fl.put(name, f)
 }
 

@@ -399,10 +399,8 @@ func validateHost(f *Fleet, h *Host, e *errs) {
 		seen[n] = true
 	}
 	var desired []string
-	if len(h.Pin) > 0 {
-		if d, err := f.ForHost(h.Name); err == nil {
-			desired = append(d.Names(), d.Catalog...)
-		}
+	if len(h.Pin) > 0 && role != nil {
+		desired, _ = f.mayRun(h.Role, h.Add)
 	}
 	for _, app := range sortedKeys(h.Pin) {
 		p := "pin." + app
