@@ -101,7 +101,19 @@ func TestMaintenanceWindowHoldsDisruptiveChanges(t *testing.T) {
 	if m.State != BinWaiting || !m.Until.Equal(opens.Add(24*time.Hour)) || !strings.Contains(m.Reason, "remove") {
 		t.Fatalf("memo's removal outside the window: %+v", m)
 	}
+	// suspended during the pending removal: the window opens and nothing happens until resume
+	if err := a.Suspend(); err != nil {
+		t.Fatal(err)
+	}
 	clock.Set(opens.Add(24*time.Hour + time.Minute))
+	mustSync(t, a)
+	st = a.Status()
+	if m := binOf(t, st, "memo"); st.Fleet.State != "suspended" || m.State != BinWaiting || !strings.Contains(m.Reason, "suspended") {
+		t.Fatalf("memo's removal while suspended in the window: %+v, fleet %+v", m, st.Fleet)
+	}
+	if err := a.Resume(); err != nil {
+		t.Fatal(err)
+	}
 	mustSync(t, a)
 	st = a.Status()
 	if appOf(st, "memo").State == AppInstalled {
