@@ -102,14 +102,7 @@ func (f *Fleet) Resolve(t Target) (*Desired, error) {
 		return nil, err
 	}
 	for _, n := range order {
-		ra := Resolved{App: f.Apps[n], Ref: f.Apps[n].Source.Ref, Why: why[n]}
-		if ra.Ref == "" {
-			ra.Ref = DefaultRef
-		}
-		if h != nil && h.Pin[n] != "" {
-			ra.Ref, ra.Pinned = h.Pin[n], true
-		}
-		d.Apps = append(d.Apps, ra)
+		d.Apps = append(d.Apps, f.resolved(n, why[n], h))
 	}
 	for _, n := range r.Catalog {
 		if f.Apps[n] != nil && !slices.Contains(order, n) {
@@ -118,6 +111,18 @@ func (f *Fleet) Resolve(t Target) (*Desired, error) {
 	}
 	slices.Sort(d.Catalog)
 	return d, nil
+}
+
+// resolved is app n as it applies on host h (nil: a host without a file): its ref, or the host's pin.
+func (f *Fleet) resolved(n, why string, h *Host) Resolved {
+	ra := Resolved{App: f.Apps[n], Ref: f.Apps[n].Source.Ref, Why: why}
+	if ra.Ref == "" {
+		ra.Ref = DefaultRef
+	}
+	if h != nil && h.Pin[n] != "" {
+		ra.Ref, ra.Pinned = h.Pin[n], true
+	}
+	return ra
 }
 
 // With returns the desired set grown by apps installed on click (each with its needs); apps outside the catalog
@@ -149,14 +154,7 @@ func (f *Fleet) With(d *Desired, clicked []string) (*Desired, error) {
 			out.Apps = append(out.Apps, ra)
 			continue
 		}
-		ra := Resolved{App: f.Apps[n], Ref: f.Apps[n].Source.Ref, Why: why[n]}
-		if ra.Ref == "" {
-			ra.Ref = DefaultRef
-		}
-		if h != nil && h.Pin[n] != "" {
-			ra.Ref, ra.Pinned = h.Pin[n], true
-		}
-		out.Apps = append(out.Apps, ra)
+		out.Apps = append(out.Apps, f.resolved(n, why[n], h))
 	}
 	for _, n := range d.Catalog {
 		if !slices.Contains(order, n) {
