@@ -2,8 +2,6 @@ package runbook
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,27 +9,17 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/herofleet/herofleet/internal/browsertest"
+
 	"github.com/herofleet/herofleet/examples"
 	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/sitegen"
 )
 
-func chromium(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is required under CI=true (apt-get install -y chromium)")
-	}
-	t.Skip("chromium not installed (apt-get install -y chromium); skipping the browser test")
-	return ""
-}
-
 // TestExampleRunbookInBrowser opens the Hero runbook from file://, checks the topology picture loaded, searches for
 // the shared embedder and follows the result to its page.
 func TestExampleRunbookInBrowser(t *testing.T) {
-	path := chromium(t)
+	ctx := browsertest.New(t)
 	f, err := fleet.LoadFS(examples.Hero())
 	if err != nil {
 		t.Fatal(err)
@@ -43,16 +31,6 @@ func TestExampleRunbookInBrowser(t *testing.T) {
 	out := t.TempDir()
 	if err := sitegen.Build(context.Background(), site, out); err != nil {
 		t.Fatal(err)
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()))
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
 	}
 	step, cancelStep := context.WithTimeout(ctx, 60*time.Second)
 	defer cancelStep()

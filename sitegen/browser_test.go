@@ -5,58 +5,20 @@ import (
 	"context"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/herofleet/herofleet/internal/browsertest"
 )
-
-// chromiumPath finds Chromium, skipping the test when it is absent (failing under CI=true, where it is installed).
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is required under CI=true (apt-get install -y chromium)")
-	}
-	t.Skip("chromium not installed (apt-get install -y chromium); skipping the browser test")
-	return ""
-}
-
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	// Start the browser with a context without timeout: a timeout here would kill the browser later.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
-}
 
 // TestBrowserFileURL opens the built site from file://, searches, follows a result and a content link, toggles dark
 // mode, and checks a screenshot is not blank.
 func TestBrowserFileURL(t *testing.T) {
-	ctx := newBrowser(t)
+	ctx := browsertest.New(t)
 	out := t.TempDir()
 	if err := Build(context.Background(), testSite(t), out); err != nil {
 		t.Fatal(err)
