@@ -140,7 +140,7 @@ func TestArtifactApps(t *testing.T) {
 		return a
 	}
 
-	good := srv.put("/books-1.tar.gz", builtTree(t, "1", "books_server"))
+	good := srv.put("/books-1.tar.gz", builtTree(t, "1", "books_server", "notes_server"))
 	apps := map[string]string{
 		"books": artifactAppYAML("books_server", base+"books-1.tar.gz", good),
 		"notes": artifactAppYAML("notes_server", base+"missing.tar.gz", good),
@@ -243,6 +243,22 @@ func TestArtifactApps(t *testing.T) {
 	}
 	if body, _ := get(h.sock("books_server"), "/"); !strings.Contains(body, "--rev "+next) {
 		t.Fatalf("upgrade: %q", body)
+	}
+
+	// the same archive moved to a mirror: nothing restarts, nothing is downloaded; a fixed URL lifts the new app's
+	// quarantine (same sha256)
+	pid = appOf(st, "books").Binaries[0].PID
+	srv.put("/mirror/books-4.tar.gz", builtTree(t, "4", "books_server"))
+	apps["books"] = artifactAppYAML("books_server", base+"mirror/books-4.tar.gz", next)
+	apps["notes"] = artifactAppYAML("notes_server", base+"books-1.tar.gz", good)
+	h.commitFleet([]string{"books", "notes"}, nil, apps)
+	mustSync(t, a)
+	st = a.Status()
+	if books := appOf(st, "books"); books.Rev != next || books.Binaries[0].PID != pid || srv.hitCount("/mirror/books-4.tar.gz") != 0 {
+		t.Fatalf("a URL-only change restarted or downloaded: %+v, %d downloads", books, srv.hitCount("/mirror/books-4.tar.gz"))
+	}
+	if notes := appOf(st, "notes"); notes.State != AppInstalled || quarantineOf(st, "notes") != nil {
+		t.Fatalf("notes after its URL was fixed: %+v %+v", notes, st.Quarantined)
 	}
 }
 
