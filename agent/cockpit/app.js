@@ -103,7 +103,7 @@
         tr = el("tr", { class: "binary state-" + r.state, "data-app": r.app, "data-binary": r.binary },
           el("td", {}, r.title || r.app), el("td", {}, r.binary + " ", el("small", {}, r.kind)), stateCell(r),
           el("td", {}, link), el("td", {}, r.pid ? String(r.pid) : ""),
-          el("td", {}, r.restarts !== undefined ? String(r.restarts) : ""), el("td", {}, r.since || ""), buttons(r));
+          el("td", {}, r.restarts !== undefined ? String(r.restarts) : ""), el("td", {}, r.since ? r.since.replace(/\.\d+Z$/, "Z") : ""), buttons(r));
       }
       body.append(tr);
     }
