@@ -47,6 +47,58 @@ type Row struct {
 	Actions  []string  `json:"actions"`
 }
 
+// MarshalJSON writes exactly the fields the cockpit contract lists for the row's type, every one of them present
+// (a binary that is not running has "pid": null, a fine row "reason": ""), plus "clicked".
+func (r Row) MarshalJSON() ([]byte, error) {
+	if r.Type == RowBundle {
+		return json.Marshal(struct {
+			Type     string   `json:"type"`
+			App      string   `json:"app"`
+			Title    string   `json:"title"`
+			Binaries []string `json:"binaries"`
+			State    string   `json:"state"`
+			Reason   string   `json:"reason"`
+			Job      string   `json:"job"`
+			Clicked  bool     `json:"clicked"`
+			Actions  []string `json:"actions"`
+		}{r.Type, r.App, r.Title, nonNil(r.Binaries), r.State, r.Reason, r.Job, r.Clicked, nonNil(r.Actions)})
+	}
+	var pid *int
+	if r.PID != 0 {
+		pid = &r.PID
+	}
+	var since *time.Time
+	if !r.Since.IsZero() {
+		since = &r.Since
+	}
+	restarts := 0
+	if r.Restarts != nil {
+		restarts = *r.Restarts
+	}
+	return json.Marshal(struct {
+		Type     string     `json:"type"`
+		App      string     `json:"app"`
+		Title    string     `json:"title"`
+		Binary   string     `json:"binary"`
+		Kind     string     `json:"kind"`
+		State    string     `json:"state"`
+		Reason   string     `json:"reason"`
+		PID      *int       `json:"pid"`
+		URL      string     `json:"url"`
+		Restarts int        `json:"restarts"`
+		Since    *time.Time `json:"since"`
+		Clicked  bool       `json:"clicked"`
+		Actions  []string   `json:"actions"`
+	}{r.Type, r.App, r.Title, r.Binary, r.Kind, r.State, r.Reason, pid, r.URL, restarts, since, r.Clicked, nonNil(r.Actions)})
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
 // Row types and actions.
 const (
 	RowBundle = "bundle"
