@@ -150,6 +150,9 @@ func checkPortableBuild(app *fleet.App) error {
 // writeArchive packs tree into out atomically (a temp file renamed into place) and writes out.sha256 in the
 // format of sha256sum, so that `sha256sum -c` checks it.
 func writeArchive(tree, out string) (string, error) {
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return "", err
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*")
 	if err != nil {
 		return "", err

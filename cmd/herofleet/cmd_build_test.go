@@ -87,7 +87,7 @@ func TestBuildArtifactInstalledByAgent(t *testing.T) {
 		t.Fatalf("books.tar.gz.sha256: %q", side)
 	}
 	// the same commit built again, from a fresh clone into another folder: the same bytes
-	out2 := filepath.Join(t.TempDir(), "books.tar.gz")
+	out2 := filepath.Join(t.TempDir(), "dist", "books.tar.gz") // dist/ does not exist yet
 	if m := snippetRE.FindStringSubmatch(build(0, "books", fleetDir, "--out", out2, "--cache", t.TempDir())); m == nil || m[2] != sum {
 		t.Fatalf("second build: %q, first %s", m, sum)
 	}
