@@ -90,10 +90,9 @@ func validateApp(f *Fleet, a *App, binaryOwner map[string]*App, e *errs) {
 		return
 	}
 	bad := func(p string, format string, args ...any) { e.add(a.File, a.pos.at(p), format, args...) }
-	switch {
-	case a.Artifact != nil && a.Build != nil:
-		bad("artifact", "an app has build or artifact, not both")
-	case a.Artifact == nil && !a.pos.has("source.repo"):
+	// build and artifact may stand together: build says how `herofleet build` makes the archive in CI, and agents
+	// install the artifact.
+	if a.Artifact == nil && !a.pos.has("source.repo") {
 		bad("source", "source.repo is required (or an artifact)")
 	}
 	if a.Source.Repo != "" {

@@ -15,7 +15,7 @@ type Vars struct {
 	App     string // the app's name
 	Data    string // <dir>/data/<app>: persistent, writable, kept across upgrades and removal
 	Host    string // the host's address
-	Rev     string // the app's resolved source revision
+	Rev     string // the app's resolved source commit; for an app installed from an artifact, the artifact's sha256
 	Sockets string // <dir>/run
 }
 

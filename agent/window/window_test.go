@@ -16,7 +16,9 @@ func mustParse(t *testing.T, ws ...fleet.Window) Windows {
 	return w
 }
 
-func hours(h float64) fleet.Duration { return fleet.Duration{Duration: time.Duration(h * float64(time.Hour))} }
+func hours(h float64) fleet.Duration {
+	return fleet.Duration{Duration: time.Duration(h * float64(time.Hour))}
+}
 
 func at(s string) time.Time {
 	t, err := time.Parse(time.RFC3339, s)
