@@ -12,6 +12,7 @@ import (
 	"github.com/herofleet/herofleet/agent/supervise"
 	"github.com/herofleet/herofleet/agent/trust"
 	"github.com/herofleet/herofleet/fleet"
+	"github.com/herofleet/herofleet/internal/source"
 )
 
 // Agent converges one host on the fleet repo.
@@ -20,7 +21,7 @@ type Agent struct {
 	log     *slog.Logger
 	hooks   HookRunner
 	sup     *supervise.Supervisor
-	sources *sources
+	sources *source.Cache
 	fleet   *fleetRepo
 	trigger chan struct{}
 	runMu   sync.Mutex       // one converge at a time
@@ -84,7 +85,7 @@ func New(cfg *Config, log *slog.Logger, hooks HookRunner) (*Agent, error) {
 			Grace: cfg.StopGrace.Duration, LogMax: cfg.LogMaxBytes, BackoffMax: backoffMax,
 			Marker: supervise.Marker(cfg.Dir), Logger: log,
 		}),
-		sources: newSources(filepath.Join(cfg.Dir, "sources")),
+		sources: &source.Cache{Dir: filepath.Join(cfg.Dir, "sources")},
 		fleet:   &fleetRepo{dir: filepath.Join(cfg.Dir, "fleet.git"), url: cfg.RewriteURL(cfg.Fleet.Repo), ref: cfg.Fleet.Ref},
 		trigger: make(chan struct{}, 1),
 		trust:   policy,

@@ -14,6 +14,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/herofleet/herofleet/fleet"
+	"github.com/herofleet/herofleet/internal/source"
 )
 
 // fleetRepo is the local bare clone of the fleet repo, <dir>/fleet.git.
@@ -26,7 +27,7 @@ func (r *fleetRepo) open() (*git.Repository, error) {
 	if r.repo != nil {
 		return r.repo, nil
 	}
-	repo, err := openBare(r.dir)
+	repo, err := source.OpenBare(r.dir)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +39,7 @@ func (r *fleetRepo) open() (*git.Repository, error) {
 // be read is thrown away and fetched again, once.
 func (r *fleetRepo) head(ctx context.Context) (plumbing.Hash, error) {
 	h, err := r.headOnce(ctx)
-	var remote *remoteError
+	var remote *source.RemoteError
 	if err == nil || errors.As(err, &remote) || ctx.Err() != nil {
 		return h, err
 	}
@@ -54,30 +55,30 @@ func (r *fleetRepo) headOnce(ctx context.Context) (plumbing.Hash, error) {
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	if commitRE.MatchString(r.ref) {
+	if source.IsCommit(r.ref) {
 		h := plumbing.NewHash(r.ref)
 		if _, err := repo.CommitObject(h); err != nil {
-			if err := fetchAll(ctx, repo, r.url); err != nil {
+			if err := source.FetchAll(ctx, repo, r.url); err != nil {
 				return plumbing.ZeroHash, err
 			}
 		}
 		return h, nil
 	}
-	refs, err := lsRemote(ctx, r.url)
+	refs, err := source.LsRemote(ctx, r.url)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	remote := findRef(refs, r.ref)
+	remote := source.FindRef(refs, r.ref)
 	if remote == nil {
 		return plumbing.ZeroHash, fmt.Errorf("fleet repo %s has no branch or tag %q", r.url, r.ref)
 	}
 	if local, err := repo.Reference(remote.Name(), true); err != nil || local.Hash() != remote.Hash() {
 		spec := config.RefSpec(fmt.Sprintf("+%s:%s", remote.Name(), remote.Name()))
-		if err := fetch(ctx, repo, r.url, spec); err != nil {
+		if err := source.Fetch(ctx, repo, r.url, spec); err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("fleet repo: %w", err)
 		}
 	}
-	return peelToCommit(repo, remote.Name())
+	return source.PeelToCommit(repo, remote.Name())
 }
 
 func (r *fleetRepo) load(commit string) (*fleet.Fleet, error) {
@@ -106,7 +107,7 @@ func (a *Agent) SyncNow(ctx context.Context) (err error) {
 	if f == nil {
 		return nil // no good commit yet: refused, status says why
 	}
-	a.sources.newRound()
+	a.sources.NewRound()
 	a.applyFleet(ctx, f)
 	a.mu.Lock()
 	if a.sync.state == "syncing" {
@@ -132,7 +133,7 @@ func (a *Agent) syncSuspended(ctx context.Context) error {
 	if good == nil {
 		return nil
 	}
-	a.sources.newRound()
+	a.sources.NewRound()
 	a.applyFleet(ctx, good)
 	return nil
 }

@@ -36,7 +36,7 @@ func (a *Agent) resolveTarget(ctx context.Context, f *fleet.Fleet, d *fleet.Desi
 		return a.artifactTarget(f, d, app), nil
 	}
 	url := a.cfg.RewriteURL(app.Source.Repo)
-	repo, h, err := a.sources.resolve(ctx, url, app.Ref)
+	repo, h, err := a.sources.Resolve(ctx, url, app.Ref)
 	if err != nil {
 		return nil, err
 	}

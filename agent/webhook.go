@@ -14,6 +14,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/herofleet/herofleet/internal/source"
 )
 
 // webhookMaxBody bounds a push event: Forgejo sends at most a few hundred KiB even for large pushes.
@@ -102,7 +104,7 @@ func (h *webhook) signed(hdr http.Header, body []byte) bool {
 // follows reports whether a pushed ref (refs/heads/main, refs/tags/v1) is the one the agent follows. A ref of 40
 // hex digits pins a commit: no push moves it.
 func (h *webhook) follows(pushed string) bool {
-	if commitRE.MatchString(h.ref) {
+	if source.IsCommit(h.ref) {
 		return false
 	}
 	switch {

@@ -1,6 +1,7 @@
-// Package source keeps full clones of app source repos, one bare repo per URL, and resolves refs in them locally:
-// a 40-hex ref is a commit, anything else a branch, then a tag. Shallow fetches are avoided on purpose (fragile
-// in go-git); a remote is listed first and fetched only when the ref moved.
+// Package source keeps full clones of git repos, one bare repo per URL, and resolves refs in them locally: a
+// 40-hex ref is a commit, anything else a branch, then a tag. Shallow fetches are avoided on purpose (fragile in
+// go-git); a remote is listed first (at most once per round) and fetched only when the ref moved. The agent keeps
+// its app sources here; `validate --deep` and `herofleet build` read apps through it too.
 package source
 
 import (
@@ -9,22 +10,23 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 
 	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/storage/memory"
-
-	"github.com/herofleet/herofleet/fleet"
 )
 
 var commitRE = regexp.MustCompile(`^[0-9a-f]{40}$`)
+
+// ErrNoRef means the remote has no such branch, tag or commit: the clone is fine, the fleet names something absent.
+var ErrNoRef = errors.New("no such ref")
+
+// IsCommit says whether ref names a commit (40 hex digits) rather than a branch or tag.
+func IsCommit(ref string) bool { return commitRE.MatchString(ref) }
 
 // Cache is a folder of bare clones, one per repo URL.
 type Cache struct {
@@ -32,90 +34,92 @@ type Cache struct {
 	Rewrite func(url string) string // applied to every URL before it is reached; nil keeps URLs as they are
 
 	mu    sync.Mutex
-	repos map[string]*sync.Mutex // per clone: two resolves of one repo never fetch into it at once
+	round map[string][]*plumbing.Reference // ls-remote answers of the current round, by URL
+	repos map[string]*sync.Mutex           // per clone: two resolves of one repo never fetch into it at once
 }
 
-// Resolve finds the commit ref names in the repo at url, fetching only what is missing.
+// NewRound forgets the remote listings, so the next resolve asks each remote again (the agent: once per sync).
+func (c *Cache) NewRound() {
+	c.mu.Lock()
+	c.round = nil
+	c.mu.Unlock()
+}
+
+// Resolve finds the commit ref names in the repo at url, fetching only what is missing. A clone that cannot be
+// read (a fetch killed half-way) is thrown away and cloned again, once; a remote that does not answer is not
+// blamed on the clone.
 func (c *Cache) Resolve(ctx context.Context, url, ref string) (*git.Repository, plumbing.Hash, error) {
 	url = c.rewrite(url)
 	unlock := c.lock(url)
 	defer unlock()
-	repo, err := openBare(c.repoDir(url))
+	repo, h, err := c.resolveOnce(ctx, url, ref)
+	var remote *RemoteError
+	if err == nil || errors.As(err, &remote) || errors.Is(err, ErrNoRef) || ctx.Err() != nil {
+		return repo, h, err
+	}
+	if rerr := os.RemoveAll(c.repoDir(url)); rerr != nil {
+		return nil, plumbing.ZeroHash, err
+	}
+	return c.resolveOnce(ctx, url, ref)
+}
+
+func (c *Cache) resolveOnce(ctx context.Context, url, ref string) (*git.Repository, plumbing.Hash, error) {
+	repo, err := OpenBare(c.repoDir(url))
 	if err != nil {
 		return nil, plumbing.ZeroHash, err
 	}
-	if commitRE.MatchString(ref) {
+	if IsCommit(ref) {
 		h := plumbing.NewHash(ref)
 		if _, err := repo.CommitObject(h); err == nil {
 			return repo, h, nil // a commit never moves: no network needed
 		}
-		if err := fetchAll(ctx, repo, url); err != nil {
+		if err := FetchAll(ctx, repo, url); err != nil {
 			return nil, plumbing.ZeroHash, err
 		}
 		if _, err := repo.CommitObject(h); err != nil {
-			return nil, plumbing.ZeroHash, fmt.Errorf("commit %s not found in %s", ref, url)
+			return nil, plumbing.ZeroHash, fmt.Errorf("commit %s not found in %s: %w", ref, url, ErrNoRef)
 		}
 		return repo, h, nil
 	}
-	rem := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{url}})
-	refs, err := rem.ListContext(ctx, &git.ListOptions{})
+	refs, err := c.list(ctx, url)
 	if err != nil {
-		return nil, plumbing.ZeroHash, fmt.Errorf("ls-remote %s: %w", url, err)
+		return nil, plumbing.ZeroHash, err
 	}
-	remote := findRef(refs, ref)
+	remote := FindRef(refs, ref)
 	if remote == nil {
-		return nil, plumbing.ZeroHash, fmt.Errorf("%s has no branch or tag %q", url, ref)
+		return nil, plumbing.ZeroHash, fmt.Errorf("%s has no branch or tag %q: %w", url, ref, ErrNoRef)
 	}
 	if local, err := repo.Reference(remote.Name(), true); err != nil || local.Hash() != remote.Hash() {
-		if err := fetchAll(ctx, repo, url); err != nil {
+		if err := FetchAll(ctx, repo, url); err != nil {
 			return nil, plumbing.ZeroHash, err
 		}
 	}
-	h, err := peelToCommit(repo, remote.Name())
+	h, err := PeelToCommit(repo, remote.Name())
 	if err != nil {
 		return nil, plumbing.ZeroHash, fmt.Errorf("%s %s: %w", url, ref, err)
 	}
 	return repo, h, nil
 }
 
-// maxServiceFile bounds a service.toml read from an app's repo.
-const maxServiceFile = 256 << 10
-
-// ServiceFiles reads the service.toml files of repo at ref (fleet.IsServiceFile): deep validation's source.
-func (c *Cache) ServiceFiles(ctx context.Context, url, ref string) ([]fleet.ServiceFile, string, error) {
-	repo, h, err := c.Resolve(ctx, url, ref)
-	if err != nil {
-		return nil, "", err
+// list is ls-remote, asked at most once per URL per round.
+func (c *Cache) list(ctx context.Context, url string) ([]*plumbing.Reference, error) {
+	c.mu.Lock()
+	refs, ok := c.round[url]
+	c.mu.Unlock()
+	if ok {
+		return refs, nil
 	}
-	commit, err := repo.CommitObject(h)
+	refs, err := LsRemote(ctx, url)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	tree, err := commit.Tree()
-	if err != nil {
-		return nil, "", err
+	c.mu.Lock()
+	if c.round == nil {
+		c.round = map[string][]*plumbing.Reference{}
 	}
-	var out []fleet.ServiceFile
-	err = tree.Files().ForEach(func(f *object.File) error {
-		if !fleet.IsServiceFile(f.Name) || !f.Mode.IsFile() {
-			return nil
-		}
-		r, err := f.Reader()
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		data, err := io.ReadAll(io.LimitReader(r, maxServiceFile+1))
-		if err != nil {
-			return err
-		}
-		if len(data) > maxServiceFile {
-			return fmt.Errorf("%s is over %d bytes", f.Name, maxServiceFile)
-		}
-		out = append(out, fleet.ServiceFile{Path: f.Name, Data: data})
-		return nil
-	})
-	return out, h.String(), err
+	c.round[url] = refs
+	c.mu.Unlock()
+	return refs, nil
 }
 
 func (c *Cache) rewrite(url string) string {
@@ -151,62 +155,4 @@ func (c *Cache) repoDir(url string) string {
 		return '_'
 	}, base)
 	return filepath.Join(c.Dir, base+"-"+hex.EncodeToString(sum[:6]))
-}
-
-// findRef looks ref up as a branch, then as a tag.
-func findRef(refs []*plumbing.Reference, ref string) *plumbing.Reference {
-	for _, name := range []plumbing.ReferenceName{plumbing.NewBranchReferenceName(ref), plumbing.NewTagReferenceName(ref)} {
-		for _, r := range refs {
-			if r.Name() == name && r.Type() == plumbing.HashReference {
-				return r
-			}
-		}
-	}
-	return nil
-}
-
-func openBare(dir string) (*git.Repository, error) {
-	if r, err := git.PlainOpen(dir); err == nil {
-		return r, nil
-	}
-	r, err := git.PlainInit(dir, true)
-	if err != nil {
-		return nil, fmt.Errorf("init %s: %w", dir, err)
-	}
-	return r, nil
-}
-
-// fetchAll mirrors every branch and tag of url through an anonymous remote: the URL is never stored, so a
-// changed rewrite takes effect at once.
-func fetchAll(ctx context.Context, repo *git.Repository, url string) error {
-	rem := git.NewRemote(repo.Storer, &config.RemoteConfig{Name: "origin", URLs: []string{url}})
-	err := rem.FetchContext(ctx, &git.FetchOptions{
-		RefSpecs: []config.RefSpec{"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"},
-		Tags:     git.NoTags,
-		Force:    true,
-	})
-	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return fmt.Errorf("fetch %s: %w", url, err)
-	}
-	return nil
-}
-
-// peelToCommit follows an annotated tag to its commit.
-func peelToCommit(repo *git.Repository, name plumbing.ReferenceName) (plumbing.Hash, error) {
-	r, err := repo.Reference(name, true)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	h := r.Hash()
-	if tag, err := repo.TagObject(h); err == nil {
-		c, err := tag.Commit()
-		if err != nil {
-			return plumbing.ZeroHash, err
-		}
-		return c.Hash, nil
-	}
-	if _, err := repo.CommitObject(h); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	return h, nil
 }

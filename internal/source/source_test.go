@@ -39,6 +39,10 @@ func TestResolveOverSmartHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, h, _ := c.Resolve(ctx, url, "main"); h.String() != first {
+		t.Fatalf("within a round the remote is listed once: got %s, want the listed %s", h, first)
+	}
+	c.NewRound() // the agent starts one per sync
 	files, commit, err := c.ServiceFiles(ctx, url, "main")
 	if err != nil || commit != second || len(files) != 2 || files[0].Path != "crates/b/service.toml" {
 		t.Fatalf("after a push: %v %s %v", files, commit, err)
@@ -50,8 +54,12 @@ func TestResolveOverSmartHTTP(t *testing.T) {
 	if _, h, err := c.Resolve(ctx, url, first); err != nil || h.String() != first {
 		t.Errorf("a cached commit resolves with the server down: %v", err)
 	}
+	c.NewRound()
 	if _, _, err := c.Resolve(ctx, url, "main"); err == nil {
-		t.Error("a branch cannot be resolved with the server down")
+		t.Error("in a new round, a branch cannot be resolved with the server down")
+	}
+	if _, h, err := c.Resolve(ctx, url, first); err != nil || h.String() != first {
+		t.Errorf("an unknown ref and a down server never cost the clone its commits: %v", err)
 	}
 }
 
