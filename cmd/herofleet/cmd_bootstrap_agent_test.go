@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/demo"
+	"github.com/herofleet/herofleet/internal/gitserver"
+)
+
+// TestBootstrappedAgentConverges: a VM image bootstrapped with `herofleet bootstrap --root` runs an agent from
+// exactly that config (its paths taken inside the root, as the VM would see them) and converges on the fleet.
+func TestBootstrappedAgentConverges(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds an app")
+	}
+	g, err := gitserver.Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Stop()
+	fleetURL, err := demo.Publish(g, cliFleet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.MkdirTemp("/tmp", "hfb") // unix socket paths stay short
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(root)
+	if code, out := runCLI(t, "bootstrap", "--root", root, "--fleet", fleetURL, "--role", "tester", "--host", "tester-09",
+		"--rewrite", demo.Forge+"="+g.URL()); code != exitOK {
+		t.Fatalf("bootstrap: exit %d\n%s", code, out)
+	}
+	cfg, err := agent.LoadConfig(filepath.Join(root, "etc/herofleet/agent.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Role != "tester" || cfg.Host != "tester-09" || cfg.Fleet.Repo != fleetURL {
+		t.Fatalf("bootstrapped config: %+v", cfg)
+	}
+	// The image's paths, inside the root; a free port; this machine's Go for the demo apps' builds.
+	for _, p := range []*string{&cfg.Dir, &cfg.TokenFile, &cfg.SecretsDir, &cfg.PluginsDir} {
+		*p = filepath.Join(root, *p)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Listen = ln.Addr().String()
+	ln.Close()
+	cfg.Path, cfg.BuildEnv = demo.BuildPath(), demo.GoBuildEnv(cfg.Dir)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runAgent(ctx, cfg, slog.New(slog.DiscardHandler)) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		// The bootstrapped token authenticates the CLI.
+		code, out := runCLI(t, "--agent", "http://"+cfg.Listen, "--token-file", cfg.TokenFile, "status")
+		if code == exitOK && strings.Contains(out, "notes_server") && strings.Contains(out, "running") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the bootstrapped agent did not converge:\n%s", out)
+		}
+		time.Sleep(200 * time.Millisecond) // polling the agent with a deadline
+	}
+}
