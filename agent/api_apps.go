@@ -48,7 +48,8 @@ type Row struct {
 }
 
 // MarshalJSON writes exactly the fields the cockpit contract lists for the row's type, every one of them present
-// (a binary that is not running has "pid": null, a fine row "reason": ""), plus "clicked".
+// (a binary that is not running has "pid": null, one that is not waiting "until": null, a fine row "reason": ""),
+// plus "clicked".
 func (r Row) MarshalJSON() ([]byte, error) {
 	if r.Type == RowBundle {
 		return json.Marshal(struct {
@@ -71,6 +72,10 @@ func (r Row) MarshalJSON() ([]byte, error) {
 	if !r.Since.IsZero() {
 		since = &r.Since
 	}
+	var until *time.Time
+	if !r.Until.IsZero() {
+		until = &r.Until
+	}
 	restarts := 0
 	if r.Restarts != nil {
 		restarts = *r.Restarts
@@ -87,9 +92,10 @@ func (r Row) MarshalJSON() ([]byte, error) {
 		URL      string     `json:"url"`
 		Restarts int        `json:"restarts"`
 		Since    *time.Time `json:"since"`
+		Until    *time.Time `json:"until"` // set while waiting for a maintenance window
 		Clicked  bool       `json:"clicked"`
 		Actions  []string   `json:"actions"`
-	}{r.Type, r.App, r.Title, r.Binary, r.Kind, r.State, r.Reason, pid, r.URL, restarts, since, r.Clicked, nonNil(r.Actions)})
+	}{r.Type, r.App, r.Title, r.Binary, r.Kind, r.State, r.Reason, pid, r.URL, restarts, since, until, r.Clicked, nonNil(r.Actions)})
 }
 
 func nonNil(s []string) []string {

@@ -27,7 +27,7 @@ func TestRowJSONFields(t *testing.T) {
 	}
 	keys := func(m map[string]any) string {
 		var k []string
-		for _, name := range []string{"type", "app", "title", "binaries", "binary", "kind", "state", "reason", "job", "pid", "url", "restarts", "since", "clicked", "actions"} {
+		for _, name := range []string{"type", "app", "title", "binaries", "binary", "kind", "state", "reason", "job", "pid", "url", "restarts", "since", "until", "clicked", "actions"} {
 			if _, ok := m[name]; ok {
 				k = append(k, name)
 			}
@@ -37,8 +37,8 @@ func TestRowJSONFields(t *testing.T) {
 	if len(got.Rows) != 3 {
 		t.Fatalf("rows %s", b)
 	}
-	binary := "type,app,title,binary,kind,state,reason,pid,url,restarts,since,clicked,actions"
-	if k := keys(got.Rows[0]); k != binary || len(got.Rows[0]) != 13 || got.Rows[0]["since"] != "2026-11-27T03:00:00Z" || got.Rows[0]["pid"] != 42.0 {
+	binary := "type,app,title,binary,kind,state,reason,pid,url,restarts,since,until,clicked,actions"
+	if k := keys(got.Rows[0]); k != binary || len(got.Rows[0]) != 14 || got.Rows[0]["since"] != "2026-11-27T03:00:00Z" || got.Rows[0]["pid"] != 42.0 {
 		t.Errorf("running binary row %v", got.Rows[0])
 	}
 	if k := keys(got.Rows[1]); k != binary || got.Rows[1]["pid"] != nil || got.Rows[1]["since"] != nil || got.Rows[1]["reason"] != "stopped by a person" {
