@@ -60,6 +60,7 @@
   function stateCell(r) {
     const td = el("td", { class: "state" }, r.state);
     if (r.reason) td.append(el("div", { class: "reason" }, r.reason));
+    if (r.until && (!r.reason || !r.reason.includes(r.until))) td.append(el("div", { class: "reason" }, "until " + r.until));
     const j = r.job && jobs[r.job];
     if (j) {
       td.append(el("div", { class: "progress" }, "job " + j.id + ": " + j.phase + (j.error ? " (" + j.error + ")" : "")));
