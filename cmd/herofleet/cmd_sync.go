@@ -10,8 +10,8 @@ import (
 func init() {
 	for _, c := range []struct{ name, short, long string }{
 		{"sync", "Ask the agent to sync the fleet repo now", "Ask the agent at --agent to sync the fleet repo now, as a push webhook would. It returns at once; `herofleet status` shows the outcome."},
-		{"suspend", "Stop the agent from syncing until resumed", "Suspend syncing: running apps keep running and nothing new is applied until `herofleet resume`. The agent remembers it across restarts."},
-		{"resume", "Let a suspended agent sync again (at once)", "Resume syncing after `herofleet suspend`; a sync starts at once."},
+		{"suspend", "Hold new fleet commits until resumed", "Suspend: the agent still fetches the fleet repo (status shows the newest commit) but applies no new commit and no disruptive change until `herofleet resume`; running apps keep running. The agent remembers it across restarts."},
+		{"resume", "Let a suspended agent apply new fleet commits again (a sync starts at once)", "Resume after `herofleet suspend`; a sync starts at once."},
 	} {
 		register(func(g *globals) *cobra.Command {
 			return &cobra.Command{
