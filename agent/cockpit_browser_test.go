@@ -4,26 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-)
 
-func chromium(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is required under CI=true (apt-get install -y chromium)")
-	}
-	t.Skip("chromium not installed (apt-get install -y chromium); skipping the browser test")
-	return ""
-}
+	"github.com/herofleet/herofleet/internal/browsertest"
+)
 
 func freePort(t *testing.T) int {
 	t.Helper()
@@ -55,7 +43,7 @@ binaries:
 // Clicking Install asks for the token once, shows the install's progress, then the app's binary row with its
 // link, which opens the running app. A stop button then stops a binary, with the token kept for the session.
 func TestCockpitPageInBrowser(t *testing.T) {
-	path := chromium(t)
+	browsertest.Tool(t, "chromium", "chromium") // skip (or fail under CI) before the harness builds apps
 	h := newHarness(t)
 	h.commitApp("books", nil)
 	h.commitApp("notes", nil)
@@ -66,16 +54,7 @@ func TestCockpitPageInBrowser(t *testing.T) {
 	c := h.startCockpit(func(cfg *Config) { cfg.BuildEnv = map[string]string{"SLOW_BUILD": "1500ms"} })
 	waitUntil(t, 30*time.Second, "books running", func() bool { return rowOf(c.apps(), "books_server").State == BinRunning })
 
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()))
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
+	ctx := browsertest.New(t)
 	step, cancelStep := context.WithTimeout(ctx, 90*time.Second)
 	defer cancelStep()
 

@@ -13,19 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-func prometheusBinary(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("prometheus"); err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("prometheus is required under CI=true (apt-get install -y prometheus)")
-	}
-	t.Skip("prometheus not installed (apt-get install -y prometheus); skipping the scrape test")
-	return ""
-}
+	"github.com/herofleet/herofleet/internal/browsertest"
+)
 
 // promQuery asks Prometheus' HTTP API for an instant vector and returns its samples' labels and values.
 func promQuery(base, query string) ([]map[string]string, []string, error) {
@@ -58,7 +48,7 @@ func promQuery(base, query string) ([]map[string]string, []string, error) {
 // A real Prometheus scrapes the agent's /metrics every second; the applied commit, the binary states and the
 // counts of syncs and applies come back through Prometheus' own query API.
 func TestMetricsScrapedByPrometheus(t *testing.T) {
-	prom := prometheusBinary(t)
+	prom := browsertest.Tool(t, "prometheus", "prometheus")
 	h := newHarness(t)
 	h.commitApp("books", nil)
 	h.commitFleet([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server"}, nil)})
