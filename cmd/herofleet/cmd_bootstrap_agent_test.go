@@ -8,12 +8,32 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/herofleet/herofleet/agent"
 	"github.com/herofleet/herofleet/demo"
 	"github.com/herofleet/herofleet/internal/gitserver"
 )
+
+// cliFleet: one preinstalled app and one on click, each a real program the agent builds from its git repo (the
+// demo's app generator), listening on unix sockets so the test needs no fixed port.
+var cliFleet = fstest.MapFS{
+	"fleet.yaml": {Data: []byte("name: cli\n")},
+	"apps/notes.yaml": {Data: []byte(`title: Notes
+source: {repo: https://forge.ourworld.tf/lhumina_code/notes.git, ref: main}
+build: {command: [make, build]}
+binaries:
+  - {name: notes_server, kind: server, path: target/release/notes_server, args: [--listen, "unix://${sockets}/notes.sock"], listen: "unix://${sockets}/notes.sock", health: /health}
+`)},
+	"apps/wiki.yaml": {Data: []byte(`title: Wiki
+source: {repo: https://forge.ourworld.tf/lhumina_code/wiki.git, ref: main}
+build: {command: [make, build]}
+binaries:
+  - {name: wiki_web, kind: web, path: target/release/wiki_web, args: [--listen, "unix://${sockets}/wiki.sock"], listen: "unix://${sockets}/wiki.sock", health: /health}
+`)},
+	"roles/tester.yaml": {Data: []byte("preinstalled: [notes]\ncatalog: [wiki]\n")},
+}
 
 // TestBootstrappedAgentConverges: a VM image bootstrapped with `herofleet bootstrap --root` runs an agent from
 // exactly that config (its paths taken inside the root, as the VM would see them) and converges on the fleet.
