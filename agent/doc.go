@@ -2,9 +2,12 @@
 // desired apps, applies each app as a transaction (fetch, build, hooks, start, health, switch; any failure rolls
 // the app back and quarantines it), supervises the binaries, and reports a status snapshot.
 //
-// Files follow the flow: config.go (the agent's own config), sync.go (fleet repo polling), source.go (app source
-// clones), apply.go (one app's transaction), build.go, start.go, health.go, hooks.go, state.go (what survives a
-// restart), status.go (the snapshot), jobs.go (install on click), api.go (HTTP); the cockpit on top of it:
+// Files follow the flow: config.go (the agent's own config), sync.go (fleet repo polling; clones live in
+// internal/source), trust_wire.go (signed commits, no rewinds: agent/trust), target.go (an app's resolved
+// revision and spec), windows.go (maintenance windows: agent/window), apply.go (one app's transaction), build.go,
+// artifact.go (apps installed from an archive, in builds/<app>/<sha12>-artifact; their ${rev} is the sha256),
+// start.go, health.go, hooks.go, explain.go (why each action happened), state.go (what survives a restart),
+// status.go (the snapshot), jobs.go (install on click), api.go (HTTP); the cockpit on top of it:
 // api_apps.go (rows, install, jobs), api_control.go (binary controls, logs, suspend), webhook.go, metrics.go and
 // cockpit.go (the page, from cockpit/).
 //
