@@ -59,7 +59,11 @@ func WriteJSON(w http.ResponseWriter, code int, v any) {
 
 // Serve serves the API on ln until ctx ends.
 func (api *API) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: api.Mux, ReadHeaderTimeout: 10 * time.Second}
+	return serveUntil(ctx, ln, &http.Server{Handler: api.Mux, ReadHeaderTimeout: 10 * time.Second})
+}
+
+// serveUntil serves srv on ln until ctx ends, then shuts it down, giving open requests two seconds.
+func serveUntil(ctx context.Context, ln net.Listener, srv *http.Server) error {
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -70,30 +69,7 @@ func (s *Server) Commit(name, branch, msg string, files Files) (string, error) {
 
 // Commit writes a commit into r on branch; see (*Server).Commit.
 func Commit(r *git.Repository, branch, msg string, files Files) (string, error) {
-	st := r.Storer
-	tree, err := writeTree(st, files, "")
-	if err != nil {
-		return "", err
-	}
-	ref := plumbing.NewBranchReferenceName(branch)
-	var parents []plumbing.Hash
-	if cur, err := st.Reference(ref); err == nil {
-		parents = append(parents, cur.Hash())
-	}
-	sig := object.Signature{Name: "herofleet test", Email: "test@herofleet.invalid", When: time.Now()}
-	c := &object.Commit{Author: sig, Committer: sig, Message: msg, TreeHash: tree, ParentHashes: parents}
-	obj := st.NewEncodedObject()
-	if err := c.Encode(obj); err != nil {
-		return "", fmt.Errorf("encode commit: %w", err)
-	}
-	h, err := st.SetEncodedObject(obj)
-	if err != nil {
-		return "", fmt.Errorf("store commit: %w", err)
-	}
-	if err := st.SetReference(plumbing.NewHashReference(ref, h)); err != nil {
-		return "", fmt.Errorf("update %s: %w", ref, err)
-	}
-	return h.String(), nil
+	return commitOn(r, branch, "", msg, files, nil)
 }
 
 // Tag points refs/tags/<tag> at commit.

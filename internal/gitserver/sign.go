@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
@@ -41,6 +42,12 @@ func (s *Server) CommitOn(name, branch, parent, msg string, files Files, signer 
 	if err != nil {
 		return "", err
 	}
+	return commitOn(r, branch, parent, msg, files, signer)
+}
+
+// commitOn writes files as the whole tree of a commit on branch (parent "": the branch's tip, if any), signed by
+// signer when it is not nil, and moves the branch to it.
+func commitOn(r *git.Repository, branch, parent, msg string, files Files, signer Signer) (string, error) {
 	st := r.Storer
 	tree, err := writeTree(st, files, "")
 	if err != nil {
