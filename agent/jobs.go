@@ -24,7 +24,7 @@ type Job struct {
 	App     string    `json:"app"`
 	Phase   string    `json:"phase"` // fetching | building | starting | healthy | failed
 	LogTail string    `json:"log_tail"`
-	Error   string    `json:"error,omitempty"`
+	Error   string    `json:"error"`
 	Started time.Time `json:"started"`
 	Ended   time.Time `json:"ended,omitzero"`
 }
@@ -37,6 +37,9 @@ type job struct {
 }
 
 const jobLogLines = 50
+
+// maxJobs bounds the finished jobs an agent remembers; an unfinished job is never dropped.
+const maxJobs = 100
 
 func (j *job) setPhase(p string) {
 	j.mu.Lock()
@@ -111,8 +114,28 @@ func (a *Agent) Install(app string) (Job, error) {
 	a.jobSeq++
 	j := &job{Job: Job{ID: fmt.Sprintf("%d-%s", a.jobSeq, app), App: app, Phase: PhaseFetching, Started: time.Now().UTC()}}
 	a.jobs[j.ID] = j
+	a.pruneJobsLocked()
 	a.Sync()
 	return j.snapshot(), nil
+}
+
+// pruneJobsLocked forgets the oldest finished jobs beyond maxJobs; a.mu is held.
+func (a *Agent) pruneJobsLocked() {
+	if len(a.jobs) <= maxJobs {
+		return
+	}
+	var finished []*job
+	for _, j := range a.jobs {
+		j.mu.Lock()
+		if j.done() {
+			finished = append(finished, j)
+		}
+		j.mu.Unlock()
+	}
+	slices.SortFunc(finished, func(x, y *job) int { return x.Started.Compare(y.Started) })
+	for _, j := range finished[:min(len(finished), len(a.jobs)-maxJobs)] {
+		delete(a.jobs, j.ID)
+	}
 }
 
 // Uninstall removes an app installed on click at the next sync (triggered at once); its data stays.
