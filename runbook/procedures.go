@@ -2,6 +2,7 @@ package runbook
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/herofleet/herofleet/sitegen"
@@ -53,10 +54,46 @@ func (w writer) provisionTester() string {
 		w.opts.FleetURL, role)
 	b.WriteString("5. Watch it converge: `herofleet status` on the VM, or the cockpit. Every preinstalled binary " +
 		"reaches `running`; a failing app is rolled back and quarantined with a reason instead of blocking the others.\n\n")
+	w.engineVMs(&b, role)
 	b.WriteString("## Check\n\n")
 	fmt.Fprintf(&b, "The %s page lists what the VM runs and the URLs the cockpit shows. ", w.roleLink(role))
 	b.WriteString("`herofleet plan --host <name>` prints the same from the fleet repo.\n")
 	return b.String()
+}
+
+// engineVMs says how the VMs serving the apps a tester `uses` (the shared engines) come up: the same way, first.
+func (w writer) engineVMs(b *strings.Builder, tester string) {
+	d, err := w.f.ForRole(tester)
+	if err != nil {
+		return
+	}
+	serves := map[string][]string{} // role -> used apps it preinstalls
+	for _, a := range d.Apps {
+		for _, u := range a.Uses {
+			for _, r := range w.f.RolesPreinstalling(u) {
+				if r != tester && !slices.Contains(serves[r], u) {
+					serves[r] = append(serves[r], u)
+				}
+			}
+		}
+	}
+	roles := make([]string, 0, len(serves))
+	for r := range serves {
+		roles = append(roles, r)
+	}
+	slices.Sort(roles)
+	for _, r := range roles {
+		slices.Sort(serves[r])
+		links := make([]string, len(serves[r]))
+		for i, app := range serves[r] {
+			links[i] = w.appLink(app)
+		}
+		fmt.Fprintf(b, "## The shared engines: role %s\n\n", r)
+		fmt.Fprintf(b, "Testers reach %s on the %s over Mycelium, so stand that VM up first, the same way and with no "+
+			"manual step either:\n\n```sh\nherofleet bootstrap --fleet %s --role %s --host <name> --address <mycelium-address>\n```\n\n"+
+			"Commit its `hosts/<name>.yaml` with that address: it is where every tester's `uses` of those engines goes.\n\n",
+			strings.Join(links, ", "), w.roleLink(r), w.opts.FleetURL, r)
+	}
 }
 
 func (w writer) addApp() string {
