@@ -21,7 +21,7 @@ all: build
 build:
 	@mkdir -p $(BIN)
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/herofleet ./cmd/herofleet
-	@for p in $(PLUGINS); do $(GO) build -o $(BIN)/herofleet-plugin-$$p ./cmd/herofleet-plugin-$$p || exit 1; done
+	@for p in $(PLUGINS); do $(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/herofleet-plugin-$$p ./cmd/herofleet-plugin-$$p || exit 1; done
 
 ## deps: Go modules, and the Debian packages the tests use (installed when missing, as root)
 deps:
