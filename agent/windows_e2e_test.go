@@ -2,6 +2,9 @@ package agent
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -161,6 +164,18 @@ func TestSuspendHoldsNewCommits(t *testing.T) {
 	}
 	if b := binOf(t, st, "books"); b.PID != pid {
 		t.Fatalf("books restarted while suspended: %+v", b)
+	}
+	// The cockpit page says which newer commit is held.
+	page := httptest.NewServer(NewAPI(a, "tok").Mux)
+	resp, err := http.Get(page.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	page.Close()
+	if want := "newest " + pending[:12] + " (held while suspended)"; !strings.Contains(string(body), want) {
+		t.Errorf("the cockpit page lacks %q", want)
 	}
 	if _, err := a.Install("chat"); err != nil {
 		t.Fatalf("click-install while suspended: %v", err)

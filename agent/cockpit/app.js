@@ -86,8 +86,12 @@
   let firstOf = {};
   function render(data) {
     fleetEl.className = "fleet state-" + data.fleet.state;
-    fleetEl.textContent = "fleet " + (data.fleet.commit || "none").slice(0, 12) + " · " + data.fleet.state +
-      (data.fleet.error ? " · " + data.fleet.error : "");
+    // A newer commit than the applied one is pending (a maintenance window) or held (suspended): say which.
+    const f = data.fleet;
+    const newer = f.head && f.head !== f.commit
+      ? " · newest " + f.head.slice(0, 12) + (f.state === "suspended" ? " (held while suspended)" : "") : "";
+    fleetEl.textContent = "fleet " + (f.commit || "none").slice(0, 12) + " · " + f.state + newer +
+      (f.error ? " · " + f.error : "");
     firstOf = {};
     for (const r of data.rows) if (!firstOf[r.app]) firstOf[r.app] = r;
     const body = document.createDocumentFragment();
