@@ -11,7 +11,6 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/robfig/cron/v3"
 
 	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/internal/source"
@@ -245,9 +244,9 @@ func (a *Agent) nextWait(err error) time.Duration {
 	if spec == "" {
 		spec = fleet.DefaultSchedule
 	}
-	sched, perr := cron.ParseStandard(spec)
+	sched, perr := fleet.ParseSchedule(spec)
 	if perr != nil {
-		sched, _ = cron.ParseStandard(fleet.DefaultSchedule)
+		sched, _ = fleet.ParseSchedule(fleet.DefaultSchedule)
 	}
 	now := time.Now()
 	d := sched.Next(now).Sub(now)

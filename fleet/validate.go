@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/robfig/cron/v3"
 )
 
 var (
@@ -81,7 +80,7 @@ func validateMeta(m *Meta, e *errs) {
 
 // checkCron parses a schedule with robfig/cron's own standard parser, as the agent will.
 func checkCron(spec string) error {
-	_, err := cron.ParseStandard(spec)
+	_, err := ParseSchedule(spec)
 	return err
 }
 

@@ -1,5 +1,5 @@
 // Package window says when disruptive changes (upgrades, restarts, removals) may happen: inside one of the
-// fleet's maintenance windows, each a cron schedule of its start (robfig/cron, CRON_TZ= for a time zone, UTC
+// fleet's maintenance windows, each a cron schedule of its start (fleet.ParseSchedule: CRON_TZ= for a time zone, UTC
 // otherwise) and a duration. A fleet with no windows is always open. Time is passed in, never read, so tests
 // drive it with a clock of their own.
 package window
@@ -17,7 +17,6 @@ import (
 type Windows []window
 
 type window struct {
-	spec     string
 	schedule cron.Schedule
 	duration time.Duration
 }
@@ -26,24 +25,16 @@ type window struct {
 func Parse(ws []fleet.Window) (Windows, error) {
 	out := make(Windows, 0, len(ws))
 	for i, w := range ws {
-		spec := w.Schedule
-		if !hasTZ(spec) {
-			spec = "CRON_TZ=UTC " + spec
-		}
-		s, err := cron.ParseStandard(spec)
+		s, err := fleet.ParseSchedule(w.Schedule)
 		if err != nil {
 			return nil, fmt.Errorf("maintenance[%d].schedule: %w", i, err)
 		}
 		if w.Duration.Duration <= 0 {
 			return nil, fmt.Errorf("maintenance[%d].duration must be positive", i)
 		}
-		out = append(out, window{spec: w.Schedule, schedule: s, duration: w.Duration.Duration})
+		out = append(out, window{schedule: s, duration: w.Duration.Duration})
 	}
 	return out, nil
-}
-
-func hasTZ(spec string) bool {
-	return len(spec) > 8 && (spec[:8] == "CRON_TZ=" || (len(spec) > 3 && spec[:3] == "TZ="))
 }
 
 // At says whether a window is open at now. When one is, until is when the last open window closes; when none is,
