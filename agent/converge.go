@@ -90,7 +90,7 @@ func (a *Agent) convergeApp(ctx context.Context, f *fleet.Fleet, d *fleet.Desire
 	var ch fleet.Change
 	if prev := a.installed(app.Name); prev == nil || prev.Key != t.key {
 		ch = a.changeOf(prev, t)
-		if q, ok := a.quarantined(app.Name); prev != nil && !g.open && (!ok || q.Key != t.key) {
+		if q, ok := a.quarantined(app.Name); prev != nil && !g.open && (!ok || q.Key != t.quarantineKey()) {
 			a.hold(ch, g) // it keeps running its current revision meanwhile
 			return
 		}

@@ -101,7 +101,8 @@ func (a *Agent) Install(app string) (Job, error) {
 	if d == nil {
 		return Job{}, ErrNoFleet
 	}
-	if _, ok := d.App(app); ok || a.state.Apps[app] != nil {
+	// Clicked covers a click whose install has not started yet: a second click is a 409, not a second job.
+	if _, ok := d.App(app); ok || a.state.Apps[app] != nil || slices.Contains(a.state.Clicked, app) {
 		return Job{}, fmt.Errorf("%s: %w", app, ErrInstalled)
 	}
 	if !slices.Contains(d.Catalog, app) {

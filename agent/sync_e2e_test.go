@@ -164,6 +164,9 @@ func TestInstallOnClick(t *testing.T) {
 	if job.Phase != PhaseFetching {
 		t.Fatalf("job %+v", job)
 	}
+	if _, err := a.Install("foundry"); !errors.Is(err, ErrInstalled) {
+		t.Fatalf("a second click before the install started: %v, want ErrInstalled (409), not a second job", err)
+	}
 	mustSync(t, a)
 	j, _ := a.JobStatus(job.ID)
 	if j.Phase != PhaseHealthy || !strings.Contains(j.LogTail, "testapp: building") {
