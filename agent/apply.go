@@ -107,7 +107,7 @@ func (a *Agent) buildOrFetch(ctx context.Context, t *target, progress io.Writer)
 	if t.app.Artifact != nil {
 		return a.fetchArtifact(ctx, t, progress)
 	}
-	_, err := a.build(ctx, t, progress)
+	err := a.build(ctx, t, progress)
 	return err
 }
 

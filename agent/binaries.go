@@ -40,10 +40,7 @@ func (a *Agent) StartBinary(ctx context.Context, binary string) error {
 	if _, ok := a.sup.Status(binary); ok {
 		return nil
 	}
-	if err := prepareListen(p.Listen); err != nil {
-		return err
-	}
-	return a.sup.Start(supervise.Spec{Name: p.Name, Path: p.Path, Args: p.Args, Env: p.Env, Dir: p.Dir, Log: a.logPath(p.Name)})
+	return a.startProc(p)
 }
 
 // StopBinary stops a binary until a person starts it again (remembered across restarts).

@@ -21,33 +21,30 @@ import (
 // builtMarker is written into a build directory once its build succeeded; a directory without it is redone.
 const builtMarker = ".herofleet-built"
 
-// buildResult says whether the build ran; a reused build directory did not.
-type buildResult struct{ ran bool }
-
 // build checks out rev into dir and runs the app's build command there, once: a directory that already carries
 // the built marker is reused. The log is kept beside the directory (<dir>.log).
-func (a *Agent) build(ctx context.Context, t *target, progress io.Writer) (_ buildResult, err error) {
+func (a *Agent) build(ctx context.Context, t *target, progress io.Writer) (err error) {
 	dir := t.buildDir
 	if _, err := os.Stat(filepath.Join(dir, builtMarker)); err == nil {
-		return buildResult{}, nil
+		return nil
 	}
 	start := time.Now()
 	defer func() { a.metrics.buildDone(t.app.Name, start, err) }()
 	if err := os.RemoveAll(dir); err != nil { // a build killed half-way
-		return buildResult{}, fmt.Errorf("clean build dir: %w", err)
+		return fmt.Errorf("clean build dir: %w", err)
 	}
 	if err := checkout(t.repo, t.hash, dir); err != nil {
-		return buildResult{}, err
+		return err
 	}
 	if b := t.app.Build; b != nil {
 		if err := a.runBuild(ctx, t, b, progress); err != nil {
-			return buildResult{ran: true}, err
+			return err
 		}
 	}
 	if err := os.WriteFile(filepath.Join(dir, builtMarker), []byte(t.rev+"\n"), 0o644); err != nil {
-		return buildResult{ran: true}, fmt.Errorf("mark build: %w", err)
+		return fmt.Errorf("mark build: %w", err)
 	}
-	return buildResult{ran: true}, nil
+	return nil
 }
 
 func (a *Agent) runBuild(ctx context.Context, t *target, b *fleet.Build, progress io.Writer) error {

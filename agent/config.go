@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/herofleet/herofleet/internal/source"
 )
 
 // Config is the agent's own config file (product.md, "the agent's own config"). Unknown keys are errors.
@@ -174,15 +176,4 @@ func (c *Config) Token() (string, error) {
 }
 
 // RewriteURL applies the config's rewrites: the longest matching prefix wins, like git's insteadOf.
-func (c *Config) RewriteURL(u string) string {
-	best := ""
-	for from := range c.Rewrite {
-		if strings.HasPrefix(u, from) && len(from) > len(best) {
-			best = from
-		}
-	}
-	if best == "" {
-		return u
-	}
-	return c.Rewrite[best] + strings.TrimPrefix(u, best)
-}
+func (c *Config) RewriteURL(u string) string { return source.Rewrites(c.Rewrite).Apply(u) }

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -103,12 +102,9 @@ func (a *Agent) convergeApp(ctx context.Context, f *fleet.Fleet, d *fleet.Desire
 	if err == nil {
 		a.setSpec(app)
 	}
-	switch {
-	case errors.Is(err, errQuarantined):
+	if err != nil { // a failed apply, or a spec still quarantined
 		a.noteAppReason(app.Name, err.Error())
-	case err != nil:
-		a.noteAppReason(app.Name, err.Error())
-	default:
+	} else {
 		a.setPhase(app.Name, PhaseHealthy)
 	}
 }

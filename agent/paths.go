@@ -6,8 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/herofleet/herofleet/agent/supervise"
 )
 
 // binaryPath joins a binary's path onto the build tree and checks that, symlinks followed, it stays inside the
@@ -37,13 +35,6 @@ func binaryPath(tree, rel string) (string, error) {
 	}
 	return real, nil
 }
-
-// minimalEnv is PATH, HOME, LANG and the app's own variables: never the agent's environment.
-func minimalEnv(c *Config, home string, extra map[string]string) []string {
-	return supervise.Env(c.Path, home, c.Lang, extra)
-}
-
-func splitHostPort(s string) (string, string, error) { return net.SplitHostPort(s) }
 
 func joinHostPort(host, port string) string {
 	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")

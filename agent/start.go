@@ -26,12 +26,7 @@ func (a *Agent) startApp(ctx context.Context, inst *Installed) error {
 		if a.isStopped(p.Name) {
 			continue
 		}
-		if err := prepareListen(p.Listen); err != nil {
-			a.stopNames(ctx, started)
-			return fmt.Errorf("binary %s: %w", p.Name, err)
-		}
-		spec := supervise.Spec{Name: p.Name, Path: p.Path, Args: p.Args, Env: p.Env, Dir: p.Dir, Log: a.logPath(p.Name)}
-		if err := a.sup.Start(spec); err != nil {
+		if err := a.startProc(p); err != nil {
 			a.stopNames(ctx, started)
 			return err
 		}
@@ -102,4 +97,12 @@ func prepareListen(listen string) error {
 		}
 	}
 	return nil
+}
+
+// startProc starts one binary under the supervisor, its listen socket's folder made first.
+func (a *Agent) startProc(p Proc) error {
+	if err := prepareListen(p.Listen); err != nil {
+		return fmt.Errorf("binary %s: %w", p.Name, err)
+	}
+	return a.sup.Start(supervise.Spec{Name: p.Name, Path: p.Path, Args: p.Args, Env: p.Env, Dir: p.Dir, Log: a.logPath(p.Name)})
 }

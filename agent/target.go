@@ -6,12 +6,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
 	"path/filepath"
-	"slices"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 
+	"github.com/herofleet/herofleet/agent/supervise"
 	"github.com/herofleet/herofleet/fleet"
 )
 
@@ -83,7 +84,7 @@ func (a *Agent) usesURLs(f *fleet.Fleet, app *fleet.App) map[string]string {
 			if err != nil || l.Network != "tcp" {
 				continue
 			}
-			_, port, _ := splitHostPort(l.Address)
+			_, port, _ := net.SplitHostPort(l.Address)
 			out[u] = a.cfg.RewriteURL("http://" + joinHostPort(hosts[0], port) + "/")
 			break
 		}
@@ -132,7 +133,7 @@ func (a *Agent) procs(t *target, extra map[string]string) ([]Proc, error) {
 			}
 			env[k] = ev
 		}
-		p.Env = minimalEnv(a.cfg, a.homeDir(t.app.Name), env)
+		p.Env = supervise.Env(a.cfg.Path, a.homeDir(t.app.Name), a.cfg.Lang, env) // never the agent's environment
 		if b.Listen != "" {
 			if p.Listen, err = fleet.Expand(b.Listen, t.vars); err != nil {
 				return nil, fmt.Errorf("binary %s listen: %w", b.Name, err)
@@ -146,8 +147,4 @@ func (a *Agent) procs(t *target, extra map[string]string) ([]Proc, error) {
 		out = append(out, p)
 	}
 	return out, nil
-}
-
-func (t *target) hooksFor(event string) bool {
-	return slices.ContainsFunc(t.app.Hooks, func(h fleet.Hook) bool { return h.On == event })
 }

@@ -32,15 +32,14 @@ const (
 
 // Options tune restarts. Zero values take the defaults shown.
 type Options struct {
-	Grace         time.Duration // SIGTERM to SIGKILL (10s)
-	BackoffMin    time.Duration // first restart delay (200ms)
-	BackoffMax    time.Duration // longest restart delay (1m)
-	FastExit      time.Duration // an exit sooner than this after start counts as fast (10s)
-	CrashloopAt   int           // fast exits in a row that make a crash loop (5)
-	LogMax        int64         // bytes per log before rotation (10 MiB)
-	Marker        string        // KEY=VALUE added to every environment (see Marker)
-	Logger        *slog.Logger
-	StableRunning time.Duration // a process counts as running once up this long (0: at once)
+	Grace       time.Duration // SIGTERM to SIGKILL (10s)
+	BackoffMin  time.Duration // first restart delay (200ms)
+	BackoffMax  time.Duration // longest restart delay (1m)
+	FastExit    time.Duration // an exit sooner than this after start counts as fast (10s)
+	CrashloopAt int           // fast exits in a row that make a crash loop (5)
+	LogMax      int64         // bytes per log before rotation (10 MiB)
+	Marker      string        // KEY=VALUE added to every environment (see Marker)
+	Logger      *slog.Logger
 }
 
 func (o *Options) defaults() {
