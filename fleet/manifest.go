@@ -2,12 +2,14 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"slices"
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"github.com/go-git/go-git/v5/plumbing/transport"
 )
 
 // ServiceFile is one service.toml of an app's source tree.
@@ -15,6 +17,10 @@ type ServiceFile struct {
 	Path string // inside the source tree: "service.toml", "crates/hero_books_server/service.toml"
 	Data []byte
 }
+
+// ErrNoRef is what an AppSources returns (wrapped) when the repo has no such branch, tag or commit: the fleet names
+// something absent, a problem in the fleet. Any other error means the check could not be made (the forge is down).
+var ErrNoRef = errors.New("no such ref")
 
 // AppSources reads the service.toml files of an app at a ref (see IsServiceFile): the root one and its crates'.
 // The reader applies URL rewrites and caches clones; fleet only compares.
@@ -45,7 +51,9 @@ func CheckManifests(ctx context.Context, f *Fleet, src AppSources) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			checkManifest(ctx, a, ref, src, e)
+			if err := checkManifest(ctx, a, ref, src, e); err != nil {
+				return err
+			}
 		}
 	}
 	return e.err()
@@ -67,12 +75,16 @@ func refsInUse(f *Fleet, a *App) []string {
 	return append([]string{own}, pins...)
 }
 
-func checkManifest(ctx context.Context, a *App, ref string, src AppSources, e *errs) {
+// checkManifest adds the app's problems at ref to e; an error means the check could not be made.
+func checkManifest(ctx context.Context, a *App, ref string, src AppSources, e *errs) error {
 	where := fmt.Sprintf("%s@%s", a.Source.Repo, ref)
 	files, commit, err := src.ServiceFiles(ctx, a.Source.Repo, ref)
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrNoRef) || errors.Is(err, transport.ErrRepositoryNotFound):
 		e.add(a.File, a.pos.at("source.repo"), "app %s: cannot read its source at %s: %v", a.Name, ref, err)
-		return
+		return nil
+	case err != nil:
+		return fmt.Errorf("app %s: %w", a.Name, err)
 	}
 	if len(commit) > 12 {
 		commit = commit[:12]
@@ -80,7 +92,7 @@ func checkManifest(ctx context.Context, a *App, ref string, src AppSources, e *e
 	where = fmt.Sprintf("%s (%s)", where, commit)
 	if len(files) == 0 {
 		e.add(a.File, a.pos.at("source.repo"), "app %s: %s has no service.toml declaring its binaries", a.Name, where)
-		return
+		return nil
 	}
 	declared := map[string]string{} // binary -> kind
 	from := map[string]string{}     // binary -> service.toml path
@@ -120,6 +132,7 @@ func checkManifest(ctx context.Context, a *App, ref string, src AppSources, e *e
 		e.add(a.File, a.pos.at("binaries"), "app %s: missing binaries that %s declares: %s; a bundle is installed whole, add them to binaries",
 			a.Name, where, strings.Join(missing, ", "))
 	}
+	return nil
 }
 
 func manifestNames(files []ServiceFile) string {

@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -12,9 +13,12 @@ import (
 type sourcesInMemory map[string][]ServiceFile
 
 func (s sourcesInMemory) ServiceFiles(_ context.Context, repo, ref string) ([]ServiceFile, string, error) {
+	if repo == "https://down.example/x.git" {
+		return nil, "", errors.New("dial tcp: connection refused")
+	}
 	files, ok := s[repo+"@"+ref]
 	if !ok {
-		return nil, "", errors.New("no such ref")
+		return nil, "", fmt.Errorf("%s has no branch or tag %q: %w", repo, ref, ErrNoRef)
 	}
 	return files, "0123456789abcdef0123", nil
 }
@@ -78,7 +82,13 @@ name = "PATH_ROOT"
 		t.Errorf("matching manifests (crate files) must pass: %v", err)
 	}
 	delete(src, "https://f.example/books.git@v1")
-	if err := CheckManifests(context.Background(), f, src); err == nil || !strings.Contains(err.Error(), "cannot read its source at v1") {
-		t.Errorf("the host's pin must be checked too: %v", err)
+	if err := CheckManifests(context.Background(), f, src); !errors.As(err, &fe) || !strings.Contains(err.Error(), "cannot read its source at v1") {
+		t.Errorf("the host's pin must be checked too, and a missing ref is a fleet problem: %v", err)
+	}
+	// A forge that does not answer is no fault of the fleet: the check could not run (validate exits 2, not 1).
+	f.Apps["books"].Source.Repo = "https://down.example/x.git"
+	err = CheckManifests(context.Background(), f, src)
+	if err == nil || errors.As(err, &fe) || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("a down forge: %v", err)
 	}
 }

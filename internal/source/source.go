@@ -18,12 +18,14 @@ import (
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/herofleet/herofleet/fleet"
 )
 
 var commitRE = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
 // ErrNoRef means the remote has no such branch, tag or commit: the clone is fine, the fleet names something absent.
-var ErrNoRef = errors.New("no such ref")
+var ErrNoRef = fleet.ErrNoRef
 
 // IsCommit says whether ref names a commit (40 hex digits) rather than a branch or tag.
 func IsCommit(ref string) bool { return commitRE.MatchString(ref) }
