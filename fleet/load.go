@@ -326,8 +326,8 @@ func decodeOne(name string, data []byte, e *errs) any {
 		e.add(name, Pos{}, "ignored file would be a surprise: %s holds only .yaml files%s", dir, hint)
 		return nil
 	}
-	if !validName(stem) {
-		e.add(name, Pos{}, "file name %q is not a valid name (%s)", stem, namePattern)
+	if !ValidName(stem) {
+		e.add(name, Pos{}, "file name %q is not a valid name (%s)", stem, NamePattern)
 		return nil
 	}
 	switch dir {

@@ -44,8 +44,8 @@ func validateMeta(m *Meta, e *errs) {
 	}
 	if !m.pos.has("name") {
 		e.add(m.File, at(""), "name is required")
-	} else if m.Name != "" && !validName(m.Name) {
-		e.add(m.File, at("name"), "name %q does not match %s", m.Name, namePattern)
+	} else if m.Name != "" && !ValidName(m.Name) {
+		e.add(m.File, at("name"), "name %q does not match %s", m.Name, NamePattern)
 	}
 	if m.Sync.Schedule != "" {
 		if err := checkCron(m.Sync.Schedule); err != nil {
@@ -68,8 +68,8 @@ func validateMeta(m *Meta, e *errs) {
 	}
 	for _, name := range sortedKeys(m.Plugins) {
 		p := "plugins." + name
-		if !validName(name) {
-			e.add(m.File, at(p+"#key"), "plugin name %q does not match %s", name, namePattern)
+		if !ValidName(name) {
+			e.add(m.File, at(p+"#key"), "plugin name %q does not match %s", name, NamePattern)
 		}
 		if !sha256RE.MatchString(m.Plugins[name]) {
 			e.add(m.File, at(p), "plugins.%s must be the plugin's sha256: 64 lowercase hex digits", name)
@@ -147,8 +147,8 @@ func validateApp(f *Fleet, a *App, binaryOwner map[string]*App, e *errs) {
 		p := fmt.Sprintf("hooks[%d]", i)
 		if !a.pos.has(p + ".plugin") {
 			bad(p, "%s.plugin is required", p)
-		} else if !validName(h.Plugin) {
-			bad(p+".plugin", "%s.plugin %q does not match %s", p, h.Plugin, namePattern)
+		} else if !ValidName(h.Plugin) {
+			bad(p+".plugin", "%s.plugin %q does not match %s", p, h.Plugin, NamePattern)
 		}
 		if !slices.Contains(Events, h.On) {
 			bad(p+".on", "%s.on %q is not a hook event (%s)", p, h.On, strings.Join(Events, ", "))
@@ -171,8 +171,8 @@ func validateBinary(a *App, i int, owner map[string]*App, e *errs) {
 	switch {
 	case !a.pos.has(p + ".name"):
 		bad("", "%s.name is required", p)
-	case !validName(b.Name):
-		bad(".name", "binary name %q does not match %s", b.Name, namePattern)
+	case !ValidName(b.Name):
+		bad(".name", "binary name %q does not match %s", b.Name, NamePattern)
 	case owner[b.Name] != nil:
 		other := owner[b.Name]
 		bad(".name", "binary %q is already a binary of app %q (%s): binary names are unique across the fleet", b.Name, other.Name, other.File)

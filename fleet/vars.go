@@ -3,7 +3,6 @@ package fleet
 import (
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 )
 
@@ -59,16 +58,6 @@ func checkVars(s string) error {
 	return err
 }
 
-// usesVar says whether s names ${name}.
-func usesVar(s, name string) bool {
-	found := false
-	_ = scanVars(s, func(_ string, n string) error {
-		found = found || n == name
-		return nil
-	})
-	return found
-}
-
 func varList() string {
 	l := make([]string, len(Variables))
 	for i, v := range Variables {
@@ -106,17 +95,10 @@ func scanVars(s string, emit func(lit, name string) error) error {
 	return emit(lit.String(), "")
 }
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+var nameRE = regexp.MustCompile(NamePattern)
 
 // NamePattern is the rule for app, binary, role, host and plugin names.
 const NamePattern = `^[a-z0-9][a-z0-9_-]{0,62}$`
 
-const namePattern = NamePattern
-
 // ValidName says whether s is a valid name for an app, binary, role, host or plugin.
 func ValidName(s string) bool { return nameRE.MatchString(s) }
-
-func validName(s string) bool { return ValidName(s) }
-
-// hasVar reports whether name is one of Variables.
-func hasVar(name string) bool { return slices.Contains(Variables, name) }

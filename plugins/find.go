@@ -5,15 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/herofleet/herofleet/fleet"
 )
 
 // ExecutablePrefix starts the file name of every hook plugin: herofleet-plugin-<name>.
 const ExecutablePrefix = "herofleet-plugin-"
-
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 // ErrNotFound is returned when no plugin directory holds an executable for a plugin name.
 var ErrNotFound = errors.New("plugin not found")
@@ -40,8 +39,8 @@ func Dirs(configured, stateDir string) []string {
 // Find returns the path of the executable herofleet-plugin-<name> in the first of dirs that holds one.
 // Empty entries in dirs are skipped.
 func Find(dirs []string, name string) (string, error) {
-	if !nameRE.MatchString(name) {
-		return "", fmt.Errorf("plugin name %q does not match %s", name, nameRE)
+	if !fleet.ValidName(name) {
+		return "", fmt.Errorf("plugin name %q does not match %s", name, fleet.NamePattern)
 	}
 	for _, dir := range dirs {
 		if dir == "" {
@@ -68,7 +67,7 @@ func Available(dirs []string) []string {
 		}
 		for _, e := range entries {
 			name, ok := strings.CutPrefix(e.Name(), ExecutablePrefix)
-			if !ok || !nameRE.MatchString(name) || !isExecutable(filepath.Join(dir, e.Name())) {
+			if !ok || !fleet.ValidName(name) || !isExecutable(filepath.Join(dir, e.Name())) {
 				continue
 			}
 			names = append(names, name)

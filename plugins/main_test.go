@@ -114,30 +114,6 @@ func children() []string {
 	return out
 }
 
-// processGroupMembers lists live processes in process group pgid.
-func processGroupMembers(pgid int) []int {
-	entries, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		s := string(stat)
-		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(fields) >= 3 && fields[0] != "Z" {
-			if g, _ := strconv.Atoi(fields[2]); g == pgid {
-				out = append(out, pid)
-			}
-		}
-	}
-	return out
-}
-
 func waitNoChildren(d time.Duration) []string {
 	deadline := time.Now().Add(d)
 	for {

@@ -2,7 +2,6 @@ package runbook
 
 import (
 	"slices"
-	"sort"
 
 	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/sitegen"
@@ -121,22 +120,6 @@ func (w writer) hostsAdding(app string) []string {
 			out = append(out, h)
 		}
 	}
-	return out
-}
-
-// providerRoles lists, for an app's uses, the roles that preinstall the used app: where the arrows go.
-func (w writer) providerRoles(app string) []string {
-	set := map[string]bool{}
-	for _, u := range w.f.Apps[app].Uses {
-		for _, r := range w.f.RolesPreinstalling(u) {
-			set[r] = true
-		}
-	}
-	out := make([]string, 0, len(set))
-	for r := range set {
-		out = append(out, r)
-	}
-	sort.Strings(out)
 	return out
 }
 

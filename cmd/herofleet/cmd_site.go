@@ -71,10 +71,6 @@ func siteServeCmd(g *globals) *cobra.Command {
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := dirArg(args)
-			// Fail early on a fleet that does not build; later failures keep the last good site.
-			if _, err := loadRunbook(dir, fleetURL); err != nil {
-				return err
-			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			// A site that does not build at the start is the user's input (exit 1); later failures are logged.
