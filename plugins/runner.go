@@ -46,6 +46,10 @@ func (r *Runner) Run(ctx context.Context, call Call) (*Result, error) {
 	timeout := firstPositive(call.Timeout, r.CallTimeout, DefaultCallTimeout)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	req, err := toRequest(call, timeout) // a with that cannot be sent fails before any process starts
+	if err != nil {
+		return nil, fail(err)
+	}
 
 	s, err := r.start(ctx, call.Plugin, call.SHA256)
 	if err != nil {
@@ -61,10 +65,6 @@ func (r *Runner) Run(ctx context.Context, call Call) (*Result, error) {
 	}
 	if !slices.Contains(info.Events, call.Event) {
 		return nil, fail(fmt.Errorf("%w: %s handles %v, not %s", ErrUnsupported, call.Plugin, info.Events, call.Event))
-	}
-	req, err := toRequest(call, timeout)
-	if err != nil {
-		return nil, fail(err)
 	}
 	resp, err := s.hook.Run(ctx, req)
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 
 // hookRunner makes the agent's plugin hook runner: herofleet-plugin-<name> from plugins_dir, <dir>/plugins, then
 // the folder of the herofleet binary.
-var hookRunner = func(cfg *agent.Config, log *slog.Logger) agent.HookRunner {
+func hookRunner(cfg *agent.Config, log *slog.Logger) agent.HookRunner {
 	return &plugins.Runner{Dirs: plugins.Dirs(cfg.PluginsDir, cfg.Dir), Logger: log}
 }
 
@@ -53,11 +53,7 @@ func runAgent(ctx context.Context, cfg *agent.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	var hooks agent.HookRunner
-	if hookRunner != nil {
-		hooks = hookRunner(cfg, log)
-	}
-	a, err := agent.New(cfg, log, hooks)
+	a, err := agent.New(cfg, log, hookRunner(cfg, log))
 	if err != nil {
 		return err
 	}
