@@ -35,7 +35,11 @@ func (f *fakeAgent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		          {"type":"binary","app":"books","binary":"books_web","kind":"web","state":"stopped","reason":"stopped by a person","restarts":0,"actions":["start","logs"]},
 		          {"type":"bundle","app":"voice","binaries":["voice_server"],"state":"not-installed","actions":["install"]}]}`)
 	case r.Method == "GET" && r.URL.Path == "/api/v1/status":
-		fmt.Fprint(w, `{"host":"t1","fleet":{"state":"ok"},"refused":[],"quarantined":[{"app":"chat","rev":"abcdef0123456789","reason":"build: exit status 1"}],"apps":[]}`)
+		fmt.Fprint(w, `{"host":"t1","role":"tester","fleet":{"commit":"0123456789abcdef0123","state":"ok","last_sync":"2026-11-27T02:00:00Z"},
+		  "refused":[],"quarantined":[{"app":"chat","rev":"abcdef0123456789","reason":"build: exit status 1"}],"apps":[],
+		  "rows":[{"type":"binary","app":"books","binary":"books_server","kind":"server","state":"running","pid":42,"url":"http://t1:9201/","restarts":0,"since":"2026-11-27T01:00:00Z","actions":["stop","restart","logs"]},
+		          {"type":"binary","app":"books","binary":"books_web","kind":"web","state":"stopped","reason":"stopped by a person","restarts":0,"actions":["start","logs"]},
+		          {"type":"bundle","app":"voice","binaries":["voice_server"],"state":"not-installed","actions":["install"]}]}`)
 	case !authed:
 		w.WriteHeader(401)
 		fmt.Fprint(w, `{"error":"missing or wrong bearer token"}`)

@@ -29,14 +29,13 @@ that can be installed on click. Every row that is not fine says why.`,
 				if err != nil {
 					return err
 				}
-				var apps agent.Apps
-				if err := c.call(cmd.Context(), "GET", "/api/v1/apps", &apps); err != nil {
+				// One call: the status answer carries the rows too, so the table comes from one snapshot.
+				var ans agent.StatusAnswer
+				if err := c.call(cmd.Context(), "GET", "/api/v1/status", &ans); err != nil {
 					return err
 				}
-				var st agent.Status
-				if err := c.call(cmd.Context(), "GET", "/api/v1/status", &st); err != nil {
-					return err
-				}
+				st := ans.Status
+				apps := agent.Apps{Host: st.Host, Role: st.Role, Fleet: st.Fleet, Rows: ans.Rows}
 				if asJSON {
 					enc := json.NewEncoder(cmd.OutOrStdout())
 					enc.SetIndent("", "  ")
