@@ -51,12 +51,13 @@ installs, upgrades, restarts or removes on each target, with the reasons.`,
 				var plans []fleet.Plan
 				switch {
 				case host != "":
-					if after.Hosts[host] == nil {
+					// A host the change deletes is planned too: everything on it is removed.
+					if after.Hosts[host] == nil && (before == nil || before.Hosts[host] == nil) {
 						return invalid(fmt.Errorf("unknown host %q: there is no hosts/%s.yaml (use --role for hosts without one)", host, host))
 					}
 					plans = []fleet.Plan{fleet.PlanTarget(before, after, fleet.Target{Host: host})}
 				case role != "":
-					if after.Roles[role] == nil {
+					if after.Roles[role] == nil && (before == nil || before.Roles[role] == nil) {
 						return invalid(fmt.Errorf("unknown role %q", role))
 					}
 					plans = []fleet.Plan{fleet.PlanTarget(before, after, fleet.Target{Role: role})}
