@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/internal/source"
 )
 
@@ -112,7 +113,7 @@ func ParseConfig(data []byte) (*Config, error) {
 
 func (c *Config) defaults() {
 	if c.Fleet.Ref == "" {
-		c.Fleet.Ref = "main"
+		c.Fleet.Ref = fleet.DefaultRef
 	}
 	if c.Dir == "" {
 		c.Dir = DefaultDir

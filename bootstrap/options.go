@@ -24,7 +24,7 @@ const (
 	ZinitPath   = "/etc/zinit/herofleet-agent.yaml"
 	Listen      = "127.0.0.1:7070"
 	DefaultBin  = "/usr/bin/herofleet"
-	DefaultRef  = "main"
+	DefaultRef  = fleet.DefaultRef
 	defaultRoot = "/"
 )
 

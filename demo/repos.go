@@ -115,11 +115,7 @@ func publish(g *gitserver.Server, fsys fs.FS, f *fleet.Fleet) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		ref := a.Source.Ref
-		if ref == "" {
-			ref = fleet.DefaultRef
-		}
-		if _, err := g.Commit(repo, ref, "demo source of "+name, af); err != nil {
+		if _, err := g.Commit(repo, a.Source.RefOrDefault(), "demo source of "+name, af); err != nil {
 			return "", err
 		}
 	}

@@ -61,10 +61,7 @@ func CheckManifests(ctx context.Context, f *Fleet, src AppSources) error {
 
 // refsInUse: the app's own ref, then every distinct pin of it, sorted.
 func refsInUse(f *Fleet, a *App) []string {
-	own := a.Source.Ref
-	if own == "" {
-		own = DefaultRef
-	}
+	own := a.Source.RefOrDefault()
 	var pins []string
 	for _, h := range f.Hosts {
 		if p := h.Pin[a.Name]; p != "" && p != own && !slices.Contains(pins, p) {

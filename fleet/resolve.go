@@ -115,10 +115,7 @@ func (f *Fleet) Resolve(t Target) (*Desired, error) {
 
 // resolved is app n as it applies on host h (nil: a host without a file): its ref, or the host's pin.
 func (f *Fleet) resolved(n, why string, h *Host) Resolved {
-	ra := Resolved{App: f.Apps[n], Ref: f.Apps[n].Source.Ref, Why: why}
-	if ra.Ref == "" {
-		ra.Ref = DefaultRef
-	}
+	ra := Resolved{App: f.Apps[n], Ref: f.Apps[n].Source.RefOrDefault(), Why: why}
 	if h != nil && h.Pin[n] != "" {
 		ra.Ref, ra.Pinned = h.Pin[n], true
 	}

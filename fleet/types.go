@@ -68,6 +68,14 @@ type Source struct {
 	Ref  string `yaml:"ref" json:"ref,omitempty" jsonschema:"description=branch, tag or 40-hex commit (default main)"`
 }
 
+// RefOrDefault is the ref to use: source.ref, or DefaultRef when the app gives none.
+func (s Source) RefOrDefault() string {
+	if s.Ref == "" {
+		return DefaultRef
+	}
+	return s.Ref
+}
+
 // Build is the argv that builds an app inside its source tree.
 type Build struct {
 	Command []string `yaml:"command" json:"command"`

@@ -89,10 +89,7 @@ func (w writer) app(name string) sitegen.Page {
 		fmt.Fprintf(&b, "Built once for the whole fleet: the agent downloads %s and checks its sha256 %s.\n\n",
 			code(a.Artifact.URL), code(a.Artifact.SHA256))
 	default:
-		ref := a.Source.Ref
-		if ref == "" {
-			ref = "main"
-		}
+		ref := a.Source.RefOrDefault()
 		fmt.Fprintf(&b, "- Repository: %s\n- Ref: %s (%s)\n", code(a.Source.Repo), code(ref), refMeaning(ref))
 		if a.Build != nil {
 			timeout := a.Build.Timeout.Duration

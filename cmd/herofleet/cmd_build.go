@@ -88,10 +88,7 @@ func buildArtifact(ctx context.Context, o buildOptions, stdout, stderr io.Writer
 	if err := checkPortableBuild(app); err != nil {
 		return invalid(fmt.Errorf("%s: %w", app.File, err))
 	}
-	ref := app.Source.Ref
-	if ref == "" {
-		ref = fleet.DefaultRef
-	}
+	ref := app.Source.RefOrDefault()
 	cache := &source.Cache{Dir: o.cache, Rewrite: o.rewrite.Apply}
 	repo, h, err := cache.Resolve(ctx, app.Source.Repo, ref)
 	if err != nil {
