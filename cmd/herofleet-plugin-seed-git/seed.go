@@ -8,10 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 
+	"github.com/herofleet/herofleet/internal/source"
 	"github.com/herofleet/herofleet/plugins"
 	"github.com/herofleet/herofleet/plugins/sdk"
 )
@@ -27,10 +29,7 @@ type repo struct {
 	Ref  string `json:"ref"` // branch, tag or 40-hex commit; empty: the remote's HEAD
 }
 
-var (
-	repoNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
-	commitRE   = regexp.MustCompile(`^[0-9a-f]{40}$`)
-)
+var repoNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
 
 // seed clones every configured repo that is not there yet.
 func seed(ctx context.Context, call plugins.Call) (*plugins.Result, error) {
@@ -109,31 +108,30 @@ func seedOne(ctx context.Context, call plugins.Call, into string, r repo) (strin
 	return fmt.Sprintf("%s: cloned %s at %s (%s) into %s", r.Name, redact(r.URL), refOrHead(r.Ref), head.String()[:12], target), nil
 }
 
-// clone clones r into dir and checks out its ref: a commit, else a branch, else a tag.
+// clone clones r into dir and checks out its ref: a commit, else a branch, else a tag (the rule of
+// internal/source, the agent's own), listing the remote first so that only one clone is made.
 func clone(ctx context.Context, dir string, r repo) (plumbing.Hash, error) {
 	opts := &git.CloneOptions{URL: r.URL, Tags: git.NoTags}
 	switch {
 	case r.Ref == "":
-	case commitRE.MatchString(r.Ref):
+	case source.IsCommit(r.Ref):
 		opts.Tags = git.AllTags
 	default:
-		opts.ReferenceName, opts.SingleBranch = plumbing.NewBranchReferenceName(r.Ref), true
-	}
-	repo, err := git.PlainCloneContext(ctx, dir, false, opts)
-	if err != nil && opts.ReferenceName.IsBranch() && isMissingRef(err) {
-		if err := emptyDir(dir); err != nil {
-			return plumbing.ZeroHash, err
+		refs, err := source.LsRemote(ctx, r.URL)
+		if err != nil {
+			return plumbing.ZeroHash, errors.New(strings.ReplaceAll(err.Error(), r.URL, redact(r.URL)))
 		}
-		opts.ReferenceName = plumbing.NewTagReferenceName(r.Ref)
-		repo, err = git.PlainCloneContext(ctx, dir, false, opts)
-		if err != nil && isMissingRef(err) {
+		found := source.FindRef(refs, r.Ref)
+		if found == nil {
 			return plumbing.ZeroHash, fmt.Errorf("ref %q is neither a branch nor a tag of %s", r.Ref, redact(r.URL))
 		}
+		opts.ReferenceName, opts.SingleBranch = found.Name(), true
 	}
+	repo, err := git.PlainCloneContext(ctx, dir, false, opts)
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("clone %s: %w", redact(r.URL), err)
 	}
-	if commitRE.MatchString(r.Ref) {
+	if source.IsCommit(r.Ref) {
 		wt, err := repo.Worktree()
 		if err != nil {
 			return plumbing.ZeroHash, err
@@ -147,24 +145,6 @@ func clone(ctx context.Context, dir string, r repo) (plumbing.Hash, error) {
 		return plumbing.ZeroHash, err
 	}
 	return head.Hash(), nil
-}
-
-func isMissingRef(err error) bool {
-	var noMatch git.NoMatchingRefSpecError
-	return errors.Is(err, plumbing.ErrReferenceNotFound) || errors.As(err, &noMatch)
-}
-
-func emptyDir(dir string) error {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // redact hides credentials in a URL before it reaches a message or an error.
