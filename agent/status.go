@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"encoding/json"
 	"slices"
 	"sort"
 	"time"
@@ -22,12 +23,31 @@ type Status struct {
 
 // FleetStatus is the fleet part of the status.
 type FleetStatus struct {
-	Commit    string    `json:"commit"`              // applied
-	Head      string    `json:"head"`                // newest seen
-	AppliedAt time.Time `json:"applied_at,omitzero"` // RFC 3339 UTC
-	LastSync  time.Time `json:"last_sync,omitzero"`  // RFC 3339 UTC
-	State     string    `json:"state"`               // ok | syncing | refused | suspended | error
-	Error     string    `json:"error,omitempty"`
+	Commit    string    `json:"commit"`     // applied
+	Head      string    `json:"head"`       // newest seen
+	AppliedAt time.Time `json:"applied_at"` // RFC 3339 UTC; null before the first apply
+	LastSync  time.Time `json:"last_sync"`  // RFC 3339 UTC; null before the first sync
+	State     string    `json:"state"`      // ok | syncing | refused | suspended | error
+	Error     string    `json:"error"`
+}
+
+// MarshalJSON writes every field of the contract's fleet object: times as RFC 3339 UTC, null before they happen.
+func (f FleetStatus) MarshalJSON() ([]byte, error) {
+	orNull := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		t = t.UTC()
+		return &t
+	}
+	return json.Marshal(struct {
+		Commit    string     `json:"commit"`
+		Head      string     `json:"head"`
+		AppliedAt *time.Time `json:"applied_at"`
+		LastSync  *time.Time `json:"last_sync"`
+		State     string     `json:"state"`
+		Error     string     `json:"error"`
+	}{f.Commit, f.Head, orNull(f.AppliedAt), orNull(f.LastSync), f.State, f.Error})
 }
 
 // App states: a bundle that is not installed, being installed, or failed; "installed" once any binary is.
