@@ -107,8 +107,7 @@ func (a *Agent) buildOrFetch(ctx context.Context, t *target, progress io.Writer)
 	if t.app.Artifact != nil {
 		return a.fetchArtifact(ctx, t, progress)
 	}
-	err := a.build(ctx, t, progress)
-	return err
+	return a.build(ctx, t, progress)
 }
 
 // switchOn starts the new revision, waits for its health and runs the post-start hooks.

@@ -44,12 +44,9 @@ func (a *Agent) artifactTarget(f *fleet.Fleet, d *fleet.Desired, app fleet.Resol
 }
 
 // fetchArtifact downloads the app's archive (URL rewrites applied), checks its sha256 before unpacking, and
-// unpacks it as the revision's tree. The tree is renamed into place only when complete, and a tree already there
-// (same sha256) is reused: a restarted agent downloads nothing.
+// unpacks it as the revision's tree. The tree is renamed into place only when complete; prepareApp reuses a tree
+// already there (same sha256), so a restarted agent downloads nothing.
 func (a *Agent) fetchArtifact(ctx context.Context, t *target, progress io.Writer) error {
-	if fileExists(filepath.Join(t.buildDir, builtMarker)) {
-		return nil
-	}
 	art := t.app.Artifact
 	url := a.cfg.RewriteURL(art.URL)
 	tmp := t.buildDir + ".fetch"

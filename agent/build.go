@@ -21,13 +21,10 @@ import (
 // builtMarker is written into a build directory once its build succeeded; a directory without it is redone.
 const builtMarker = ".herofleet-built"
 
-// build checks out rev into dir and runs the app's build command there, once: a directory that already carries
-// the built marker is reused. The log is kept beside the directory (<dir>.log).
+// build checks out rev into dir and runs the app's build command there, then marks the directory built (a
+// directory with the marker is reused by prepareApp and never built again). The log is kept beside the directory (<dir>.log).
 func (a *Agent) build(ctx context.Context, t *target, progress io.Writer) (err error) {
-	dir := t.buildDir
-	if _, err := os.Stat(filepath.Join(dir, builtMarker)); err == nil {
-		return nil
-	}
+	dir := t.buildDir // prepareApp calls this only when dir has no built marker
 	start := time.Now()
 	defer func() { a.metrics.buildDone(t.app.Name, start, err) }()
 	if err := os.RemoveAll(dir); err != nil { // a build killed half-way
