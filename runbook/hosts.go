@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/sitegen"
 )
 
@@ -66,5 +67,11 @@ func (w writer) hosts() sitegen.Page {
 		Section: sectionStart, Weight: 1}
 }
 
-// expandHost fills in ${host} for display; other variables are shown as written.
-func expandHost(s, addr string) string { return strings.ReplaceAll(s, "${host}", addr) }
+// expandHost fills in ${host} for display, as the agent would (so $$ is a $); other variables are shown as written.
+func expandHost(s, addr string) string {
+	out, err := fleet.Expand(s, fleet.Vars{Host: addr, App: "${app}", Data: "${data}", Rev: "${rev}", Sockets: "${sockets}"})
+	if err != nil {
+		return s // a validated fleet has no bad variable; show it as written if one slips through
+	}
+	return out
+}
