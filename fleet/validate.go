@@ -17,6 +17,12 @@ var (
 	commitRE  = regexp.MustCompile(`^[0-9a-f]{40}$`)
 )
 
+// ValidSHA256 says whether s is a sha256 as the fleet writes it: 64 lowercase hex digits.
+func ValidSHA256(s string) bool { return sha256RE.MatchString(s) }
+
+// ValidEnvName says whether s can name an environment variable.
+func ValidEnvName(s string) bool { return envNameRE.MatchString(s) }
+
 // validate checks everything that can be checked without cloning an app: the rules of the fleet format.
 func validate(f *Fleet, e *errs) {
 	validateMeta(&f.Meta, e)

@@ -2,7 +2,6 @@ package plugins
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"unicode"
@@ -23,8 +22,6 @@ const (
 	MaxEnvValueLen = 8192
 	maxInfoField   = 128
 )
-
-var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // checkInfo refuses an Info answer that names another plugin or an unknown event.
 func checkInfo(want string, info *hookpb.InfoResponse) error {
@@ -63,7 +60,7 @@ func toResult(resp *hookpb.RunResponse) (*Result, error) {
 	}
 	for name, value := range env {
 		switch {
-		case len(name) > MaxEnvNameLen || !envNameRE.MatchString(name):
+		case len(name) > MaxEnvNameLen || !fleet.ValidEnvName(name):
 			return res, fmt.Errorf("%w: environment variable name %q", ErrBadAnswer, clean(name, MaxEnvNameLen))
 		case strings.HasPrefix(name, "LD_") || strings.HasPrefix(name, "HEROFLEET_"):
 			return res, fmt.Errorf("%w: environment variable %s is reserved", ErrBadAnswer, name)

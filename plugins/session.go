@@ -10,19 +10,18 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/go-plugin"
+
+	"github.com/herofleet/herofleet/fleet"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/herofleet/herofleet/plugins/internal/hookpb"
 )
-
-var sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // session is one running plugin process and the gRPC client to it.
 type session struct {
@@ -69,7 +68,7 @@ func (r *Runner) start(ctx context.Context, name, pin string) (*session, error) 
 		},
 	}
 	if pin != "" {
-		if !sha256RE.MatchString(pin) {
+		if !fleet.ValidSHA256(pin) {
 			return nil, fmt.Errorf("%w: pin %q is not 64 lowercase hex digits", ErrPinMismatch, pin)
 		}
 		sum, _ := hex.DecodeString(pin)

@@ -9,9 +9,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"text/template"
 
+	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/plugins"
 	"github.com/herofleet/herofleet/plugins/sdk"
 )
@@ -36,8 +36,6 @@ type data struct {
 	Uses     map[string]string
 	Secret   string
 }
-
-var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // render writes the configured file, unless it already holds exactly what would be written.
 func render(_ context.Context, call plugins.Call) (*plugins.Result, error) {
@@ -83,7 +81,7 @@ func (c config) check() error {
 		return errors.New("with.path is required")
 	case c.Template == "":
 		return errors.New("with.template is required")
-	case c.Env != "" && !envNameRE.MatchString(c.Env):
+	case c.Env != "" && !fleet.ValidEnvName(c.Env):
 		return fmt.Errorf("with.env %q is not an environment variable name", c.Env)
 	}
 	return nil
