@@ -10,52 +10,44 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/herofleet/herofleet/agent/build"
 )
 
-// Job phases, in order.
-const (
-	PhaseFetching = "fetching"
-	PhaseBuilding = "building"
-	PhaseStarting = "starting"
-	PhaseHealthy  = "healthy"
-	PhaseFailed   = "failed"
-)
-
-// errQuarantined: the app's spec is the one that failed last time.
-var errQuarantined = errors.New("quarantined")
-
-// applyApp moves one app to its target revision as a transaction: build, check, hooks, stop old, start new,
-// health, hooks, switch. On any failure after the old revision was stopped, the old revision starts again (or the
-// new app is removed), the app is quarantined for this spec, and the error says why.
-func (a *Agent) applyApp(ctx context.Context, t *target) (changed bool, err error) {
+// applyApp moves one app to its target revision as a transaction, alone in the app's lane: build, check, hooks,
+// stop old, start new, health, hooks, switch. On any failure after the old revision was stopped, the old revision
+// starts again (or the new app is removed) and the app is quarantined for this spec. The zero Reason is success.
+func (a *Agent) applyApp(ctx context.Context, t *target) (failed Reason) {
 	name := t.app.Name
-	prev := a.installed(name)
-	if prev != nil && prev.Key == t.key {
-		return false, nil
+	leave, err := a.lanes.enter(ctx, name)
+	if err != nil {
+		return reasonOf(ReasonInterrupted, err)
 	}
-	if q, ok := a.quarantined(name); ok && q.Key == t.quarantineKey() {
-		return false, fmt.Errorf("%w: %s", errQuarantined, q.Reason)
-	}
-	a.log.Info("apply", "app", name, "rev", t.rev[:12], "upgrade", prev != nil)
-	defer func(start time.Time) { a.metrics.applyDone(name, start, err) }(time.Now())
+	defer leave()
+	prev := a.host.installed(name)
+	a.log.Info("apply", "app", name, "rev", short(t.rev), "upgrade", prev != nil)
+	defer func(start time.Time) { a.metrics.applyDone(name, start, !failed.IsZero()) }(time.Now())
 	next, err := a.prepareApp(ctx, t)
 	if err != nil {
-		return true, a.failApp(ctx, t, err)
+		return a.failApp(ctx, t, err)
 	}
-	a.setPhase(name, PhaseStarting)
+	a.host.setPhase(name, PhaseStarting)
 	if prev != nil {
 		a.stopApp(ctx, prev)
 	}
 	if err := a.switchOn(ctx, t, next); err != nil {
 		a.stopApp(ctx, next)
 		a.rollback(ctx, prev)
-		return true, a.failApp(ctx, t, err)
+		return a.failApp(ctx, t, err)
 	}
-	a.commitApp(next)
+	next.InstalledAt = time.Now().UTC()
+	if err := a.host.recordInstalled(next); err != nil {
+		a.log.Error("the new revision runs but the state could not record it", "app", name, "err", err)
+	}
 	a.pruneBuilds(name, next.BuildDir, prevBuildDir(prev))
-	a.setPhase(name, PhaseHealthy)
-	a.log.Info("applied", "app", name, "rev", t.rev[:12])
-	return true, nil
+	a.host.setPhase(name, PhaseHealthy)
+	a.log.Info("applied", "app", name, "rev", short(t.rev))
+	return Reason{}
 }
 
 // prepareApp does everything that leaves the running revision alone: build, check the binaries, pre-start hooks.
@@ -67,21 +59,19 @@ func (a *Agent) prepareApp(ctx context.Context, t *target) (*Installed, error) {
 			}
 		}
 	}
-	progress := a.progress(t.app.Name)
-	built := fileExists(filepath.Join(t.buildDir, builtMarker))
-	if !built {
+	if !fileExists(filepath.Join(t.buildDir, build.DoneMarker)) {
 		phase := PhaseBuilding
 		if t.app.Artifact != nil {
 			phase = PhaseFetching
 		}
-		a.setPhase(t.app.Name, phase)
+		a.host.setPhase(t.app.Name, phase)
 		if _, err := a.runHooks(ctx, "pre-build", t, t.app.Hooks); err != nil {
 			return nil, err
 		}
 		if err := os.MkdirAll(filepath.Dir(t.buildDir), 0o755); err != nil {
 			return nil, err
 		}
-		if err := a.buildOrFetch(ctx, t, progress); err != nil {
+		if err := a.buildOrFetch(ctx, t, a.host.jobOutput(t.app.Name)); err != nil {
 			return nil, err
 		}
 		if _, err := a.runHooks(ctx, "post-build", t, t.app.Hooks); err != nil {
@@ -107,7 +97,7 @@ func (a *Agent) buildOrFetch(ctx context.Context, t *target, progress io.Writer)
 	if t.app.Artifact != nil {
 		return a.fetchArtifact(ctx, t, progress)
 	}
-	return a.build(ctx, t, progress)
+	return a.buildTree(ctx, t, progress)
 }
 
 // switchOn starts the new revision, waits for its health and runs the post-start hooks.
@@ -139,70 +129,50 @@ func (a *Agent) rollback(ctx context.Context, prev *Installed) {
 	}
 }
 
-// failApp quarantines the app's spec and records the reason. An apply cut short by the agent's own stop is not
-// the spec's fault: it is not quarantined, and the next start tries it again.
-func (a *Agent) failApp(ctx context.Context, t *target, err error) error {
+// failApp quarantines the app's spec and says why. An apply cut short by the agent's own stop is not the spec's
+// fault: it is not quarantined, and the next start tries it again.
+func (a *Agent) failApp(ctx context.Context, t *target, err error) Reason {
 	if ctx.Err() != nil {
 		a.log.Warn("apply interrupted by the agent's stop; not quarantined", "app", t.app.Name, "err", err)
-		return fmt.Errorf("interrupted: %w", err)
+		return reasonOf(ReasonInterrupted, err)
 	}
-	a.noteAppReason(t.app.Name, err.Error()) // first: it ends the app's job with the reason, not just "failed"
-	a.setPhase(t.app.Name, PhaseFailed)
+	r := reasonOf(ReasonApplyFailed, err)
+	a.host.setReason(t.app.Name, r) // first: it ends the app's job with the reason, not just "failed"
+	a.host.setPhase(t.app.Name, PhaseFailed)
 	q := Quarantine{App: t.app.Name, Rev: t.rev, Key: t.quarantineKey(), Reason: err.Error(), Since: time.Now().UTC()}
-	a.mu.Lock()
-	a.state.Quarantine[t.app.Name] = q
-	serr := a.saveLocked()
-	a.mu.Unlock()
-	a.log.Error("apply failed; quarantined", "app", t.app.Name, "rev", short(t.rev), "err", err)
-	return errors.Join(err, serr)
-}
-
-// commitApp switches the state to the new revision: from here on, a restarted agent starts it.
-func (a *Agent) commitApp(next *Installed) {
-	next.InstalledAt = time.Now().UTC()
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.state.Apps[next.App] = next
-	delete(a.state.Quarantine, next.App)
-	if err := a.saveLocked(); err != nil {
-		a.log.Error("save state", "err", err)
+	if serr := a.host.quarantine(q); serr != nil {
+		r.Detail = errors.Join(err, serr).Error()
 	}
+	a.log.Error("apply failed; quarantined", "app", t.app.Name, "rev", short(t.rev), "err", err)
+	return r
 }
 
-// removeApp stops an app that left the host's set; its data stays.
-func (a *Agent) removeApp(ctx context.Context, inst *Installed) {
+// removeApp stops an app that left the host's set, in its lane; its data stays. A failing pre-remove hook is
+// noted and the app removed anyway.
+func (a *Agent) removeApp(ctx context.Context, inst *Installed) Reason {
+	leave, err := a.lanes.enter(ctx, inst.App)
+	if err != nil {
+		return reasonOf(ReasonInterrupted, err)
+	}
+	defer leave()
 	a.log.Info("remove", "app", inst.App, "rev", short(inst.Rev))
 	t := &target{rev: inst.Rev, vars: a.varsFor(inst)}
-	a.mu.Lock()
-	if a.good != nil {
-		t.pins = a.good.Meta.Plugins
+	if good := a.host.goodFleet(); good != nil {
+		t.pins = good.Meta.Plugins
 	}
-	a.mu.Unlock()
 	for _, p := range inst.Binaries {
 		t.binaryNames = append(t.binaryNames, p.Name)
 	}
 	if _, err := a.runHooks(ctx, "pre-remove", t, inst.Hooks); err != nil {
 		a.log.Warn("pre-remove hook failed; removing anyway", "app", inst.App, "err", err)
-		a.noteAppReason(inst.App, "pre-remove hook failed: "+err.Error())
+		a.host.setReason(inst.App, reasonOf(ReasonPreRemoveFailed, err))
 	}
 	a.stopApp(ctx, inst)
-	a.mu.Lock()
-	delete(a.state.Apps, inst.App)
-	delete(a.state.Quarantine, inst.App)
-	if err := a.saveLocked(); err != nil {
-		a.log.Error("save state", "err", err)
-	}
-	a.mu.Unlock()
+	_ = a.host.forget(inst.App)
+	return Reason{}
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
-
-func short(rev string) string {
-	if len(rev) > 12 {
-		return rev[:12]
-	}
-	return rev
-}
 
 func prevBuildDir(prev *Installed) string {
 	if prev == nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herofleet/herofleet/agent/build"
 	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/internal/artifact"
 )
@@ -61,7 +62,7 @@ func (a *Agent) fetchArtifact(ctx context.Context, t *target, progress io.Writer
 	if err := artifact.Fetch(ctx, artifactClient, url, t.rev, tmp, artifact.DefaultLimits); err != nil {
 		return fmt.Errorf("fetch artifact: %w", err)
 	}
-	marker := filepath.Join(tmp, builtMarker)
+	marker := filepath.Join(tmp, build.DoneMarker)
 	if err := os.RemoveAll(marker); err != nil { // the archive's own, if any: ours is written below
 		return fmt.Errorf("mark artifact: %w", err)
 	}

@@ -2,138 +2,46 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
 
-	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing"
-
+	"github.com/herofleet/herofleet/agent/build"
 	"github.com/herofleet/herofleet/agent/supervise"
-	"github.com/herofleet/herofleet/fleet"
 )
 
-// builtMarker is written into a build directory once its build succeeded; a directory without it is redone.
-const builtMarker = ".herofleet-built"
-
-// build checks out rev into dir and runs the app's build command there, then marks the directory built (a
-// directory with the marker is reused by prepareApp and never built again). The log is kept beside the directory (<dir>.log).
-func (a *Agent) build(ctx context.Context, t *target, progress io.Writer) (err error) {
+// buildTree checks the target's revision out into its build directory and runs the app's build command there,
+// then marks the directory built (a directory with the marker is reused by prepareApp and never built again).
+// The log is kept beside the directory (<dir>.log).
+func (a *Agent) buildTree(ctx context.Context, t *target, progress io.Writer) (err error) {
 	dir := t.buildDir // prepareApp calls this only when dir has no built marker
 	start := time.Now()
 	defer func() { a.metrics.buildDone(t.app.Name, start, err) }()
 	if err := os.RemoveAll(dir); err != nil { // a build killed half-way
 		return fmt.Errorf("clean build dir: %w", err)
 	}
-	if err := checkout(t.repo, t.hash, dir); err != nil {
+	if err := build.Checkout(t.repo, t.hash, dir); err != nil {
 		return err
 	}
 	if b := t.app.Build; b != nil {
-		if err := a.runBuild(ctx, t, b, progress); err != nil {
-			return err
+		logPath := dir + ".log"
+		logf, err := os.Create(logPath)
+		if err != nil {
+			return fmt.Errorf("build log: %w", err)
+		}
+		defer logf.Close()
+		spec := build.Spec{
+			Dir: dir, Vars: t.vars, Path: a.cfg.Path, Home: a.homeDir(t.app.Name), Lang: a.cfg.Lang,
+			Env: a.cfg.BuildEnv, Marker: supervise.Marker(a.cfg.Dir),
+		}
+		if err := build.Run(ctx, t.app.Name, b, spec, io.MultiWriter(logf, progress)); err != nil {
+			return fmt.Errorf("%w (log: %s)", err, logPath)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, builtMarker), []byte(t.rev+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, build.DoneMarker), []byte(t.rev+"\n"), 0o644); err != nil {
 		return fmt.Errorf("mark build: %w", err)
 	}
 	return nil
-}
-
-func (a *Agent) runBuild(ctx context.Context, t *target, b *fleet.Build, progress io.Writer) error {
-	logPath := t.buildDir + ".log"
-	logf, err := os.Create(logPath)
-	if err != nil {
-		return fmt.Errorf("build log: %w", err)
-	}
-	defer logf.Close()
-	spec := BuildSpec{
-		Dir: t.buildDir, Vars: t.vars, Path: a.cfg.Path, Home: a.homeDir(t.app.Name), Lang: a.cfg.Lang,
-		Env: a.cfg.BuildEnv, Marker: supervise.Marker(a.cfg.Dir),
-	}
-	if err := RunBuild(ctx, t.app.Name, b, spec, io.MultiWriter(logf, progress)); err != nil {
-		return fmt.Errorf("%w (log: %s)", err, logPath)
-	}
-	return nil
-}
-
-// BuildSpec is where and how a build runs: the environment is PATH, HOME, LANG and Env, never the caller's own.
-type BuildSpec struct {
-	Dir              string     // the checked-out tree; the command runs here
-	Vars             fleet.Vars // for ${…} in the command
-	Path, Home, Lang string
-	Env              map[string]string // extra variables for the build (the agent's build_env)
-	Marker           string            // optional KEY=VALUE added to the environment (the agent's process marker)
-}
-
-// BuildTree checks out commit h of repo into spec.Dir (which must not exist) and builds app there exactly as the
-// agent does; `herofleet build` uses it to build an app once for the whole fleet.
-func BuildTree(ctx context.Context, repo *git.Repository, h plumbing.Hash, app *fleet.App, spec BuildSpec, out io.Writer) error {
-	if err := checkout(repo, h, spec.Dir); err != nil {
-		return err
-	}
-	if app.Build == nil {
-		return nil
-	}
-	return RunBuild(ctx, app.Name, app.Build, spec, out)
-}
-
-// RunBuild runs a build command in spec.Dir in a process group of its own, killed whole at the build's timeout.
-func RunBuild(ctx context.Context, app string, b *fleet.Build, spec BuildSpec, out io.Writer) error {
-	timeout := b.Timeout.Duration
-	if timeout <= 0 {
-		timeout = fleet.DefaultBuildTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	argv := make([]string, len(b.Command))
-	for i, arg := range b.Command {
-		v, err := fleet.Expand(arg, spec.Vars)
-		if err != nil {
-			return fmt.Errorf("build.command[%d]: %w", i, err)
-		}
-		argv[i] = v
-	}
-	fmt.Fprintf(out, "herofleet: build %s at %s: %q\n", app, spec.Vars.Rev, argv)
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Dir = spec.Dir
-	cmd.Env = supervise.Env(spec.Path, spec.Home, spec.Lang, spec.Env)
-	if spec.Marker != "" {
-		cmd.Env = append(cmd.Env, spec.Marker)
-	}
-	if lp, err := lookPath(argv[0], spec.Path); err == nil {
-		cmd.Path, cmd.Err = lp, nil // found on the given PATH, not the caller's
-	}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	start := time.Now()
-	err := cmd.Run()
-	fmt.Fprintf(out, "herofleet: build ended after %s: %v\n", time.Since(start).Round(time.Millisecond), err)
-	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return fmt.Errorf("build timed out after %s", timeout)
-	case err != nil:
-		return fmt.Errorf("build failed: %v", err)
-	}
-	return nil
-}
-
-// lookPath finds prog on path (the config's PATH) the way exec.LookPath does on the process's own.
-func lookPath(prog, path string) (string, error) {
-	if filepath.IsAbs(prog) || filepath.Base(prog) != prog {
-		return prog, nil
-	}
-	for _, d := range filepath.SplitList(path) {
-		p := filepath.Join(d, prog)
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%s not found on PATH %s", prog, path)
 }

@@ -178,3 +178,16 @@ func (c *Config) Token() (string, error) {
 
 // RewriteURL applies the config's rewrites: the longest matching prefix wins, like git's insteadOf.
 func (c *Config) RewriteURL(u string) string { return source.Rewrites(c.Rewrite).Apply(u) }
+
+// WebhookSecret reads the webhook secret; empty when no secret file is configured (every webhook is then
+// refused).
+func (c *Config) WebhookSecret() (string, error) {
+	if c.WebhookSecretFile == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(c.WebhookSecretFile)
+	if err != nil {
+		return "", fmt.Errorf("webhook secret: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}

@@ -2,111 +2,169 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/herofleet/herofleet/fleet"
 )
 
-// applyFleet converges the host on f: every desired app in needs order, then removals. One app's failure does
-// not hold back the others; an app whose needs are not installed waits.
-func (a *Agent) applyFleet(ctx context.Context, f *fleet.Fleet) {
-	d, err := a.desiredSet(f)
-	if err != nil {
-		a.setSync("error", err)
-		return
-	}
-	a.mu.Lock()
-	a.desired = d
-	a.mu.Unlock()
-	g := a.gateFor(f)
-	for _, app := range d.Apps {
-		if ctx.Err() != nil {
-			return
-		}
-		a.convergeApp(ctx, f, d, app, g)
-	}
-	leaving := a.leaving(d)
-	for _, inst := range leaving {
-		ch := a.removalOf(inst)
-		if !g.open {
-			a.hold(ch, g)
-			continue
-		}
-		a.unhold(inst.App)
-		a.removeApp(ctx, inst)
-		a.recordAction(ch, f.Commit, nil)
-		a.mu.Lock()
-		delete(a.specs, inst.App)
-		a.mu.Unlock()
-	}
-	a.mu.Lock()
-	for app := range a.waiting {
-		_, wanted := d.App(app)
-		if !wanted && a.state.Apps[app] == nil {
-			delete(a.waiting, app) // gone: nothing waits for it
-		}
-	}
-	dirty := false
-	for app := range a.state.Quarantine {
-		if _, ok := d.App(app); !ok {
-			delete(a.state.Quarantine, app) // it left the host: nothing is held back any more
-			dirty = true
-		}
-	}
-	if a.state.Fleet.Commit != f.Commit {
-		a.state.Fleet.Commit = f.Commit
-		a.state.Fleet.AppliedAt = time.Now().UTC()
-		dirty = true
-	}
-	if dirty {
-		if err := a.saveLocked(); err != nil {
-			a.log.Error("save state", "err", err)
-		}
-	}
-	a.mu.Unlock()
+// A converge is one pass over the host, a short list of named steps run in order by converge. Each step reads
+// what the steps before it found in the pass, adds what it finds, and may end the pass: done when there is
+// nothing more to do (a refused commit keeps the last good one running; the status says why), an error when the
+// sync failed (whatever runs keeps running; the next try backs off).
+type pass struct {
+	head      string                  // sync: where the followed ref points
+	fresh     bool                    // sync: head is a commit this host has not judged yet
+	fleet     *fleet.Fleet            // load: the commit to converge on: head when good, else the last good one
+	desired   *fleet.Desired          // resolve: what the fleet wants here, clicked apps included
+	targets   map[string]*target      // resolve: each desired app's revision, as this host runs it
+	wanted    map[string]fleet.Wanted // resolve: the same, as Decide reads it (or why it is not known)
+	gate      fleet.Gate              // decide: whether disruptive changes may happen now
+	decisions []fleet.Decision        // decide: one per app, in the order they are carried out
 }
 
-// convergeApp brings one app to its target, recording the outcome for the status and any job. A change to an
-// installed app waits while g is closed; installing a missing app never does.
-func (a *Agent) convergeApp(ctx context.Context, f *fleet.Fleet, d *fleet.Desired, app fleet.Resolved, g gate) {
-	for _, need := range app.Needs {
-		if a.installed(need) == nil {
-			a.noteAppReason(app.Name, fmt.Sprintf("waiting: needs %s, which is not installed", need))
-			return
+type step struct {
+	name string
+	run  func(context.Context, *pass) (done bool, err error)
+}
+
+// converge runs one pass: sync, verify, load, resolve, decide, apply, record.
+func (a *Agent) converge(ctx context.Context) error {
+	steps := []step{
+		{"sync", a.syncStep},       // where the followed ref points; fetched only when it moved
+		{"verify", a.verifyStep},   // a new commit is signed as the config asks and does not rewind
+		{"load", a.loadStep},       // a new commit loads and validates, or is refused whole
+		{"resolve", a.resolveStep}, // the host's apps, each resolved to a revision
+		{"decide", a.decideStep},   // one decision per app, with its reason, and no side effects
+		{"apply", a.applyStep},     // each decision carried out, an app at a time in its lane
+		{"record", a.recordStep},   // the applied commit, and nothing held for apps that left
+	}
+	p := &pass{}
+	for _, s := range steps {
+		done, err := s.run(ctx, p)
+		if err != nil {
+			state := SyncError
+			if a.host.isSuspended() {
+				state = SyncSuspended
+			}
+			a.host.setSync(state, err)
+			a.log.Warn("sync failed; running apps untouched", "step", s.name, "err", err)
+			return err
+		}
+		if done || ctx.Err() != nil {
+			return nil
 		}
 	}
-	if a.installed(app.Name) == nil {
-		a.setPhase(app.Name, PhaseFetching)
-	}
-	t, err := a.resolveTarget(ctx, f, d, app)
-	if err != nil {
-		// the source is unreachable or the ref is gone: whatever runs keeps running
-		a.noteAppReason(app.Name, "fetch: "+err.Error())
-		return
-	}
-	var ch fleet.Change
-	if prev := a.installed(app.Name); prev == nil || prev.Key != t.key {
-		ch = a.changeOf(prev, t)
-		if q, ok := a.quarantined(app.Name); prev != nil && !g.open && (!ok || q.Key != t.quarantineKey()) {
-			a.hold(ch, g) // it keeps running its current revision meanwhile
-			return
-		}
-	}
-	a.unhold(app.Name)
-	changed, err := a.applyApp(ctx, t)
-	if changed {
-		a.recordAction(ch, f.Commit, err)
-	}
-	if err == nil {
-		a.setSpec(app)
-	}
-	if err != nil { // a failed apply, or a spec still quarantined
-		a.noteAppReason(app.Name, err.Error())
+	return nil
+}
+
+// syncStep asks the remote where the followed ref points and fetches only when it moved. While suspended, the
+// newest commit is fetched (the status shows it) and the applied one converged again: a click-install proceeds,
+// every other change waits for a resume.
+func (a *Agent) syncStep(ctx context.Context, p *pass) (bool, error) {
+	suspended := a.host.isSuspended()
+	if suspended {
+		a.host.setSync(SyncSuspended, nil)
 	} else {
-		a.setPhase(app.Name, PhaseHealthy)
+		a.host.setSync(SyncSyncing, nil)
 	}
+	h, err := a.fleet.head(ctx)
+	if err != nil {
+		_ = a.host.recordHead("", err)
+		return true, err
+	}
+	p.head = h.String()
+	_ = a.host.recordHead(p.head, nil)
+	good := a.host.goodFleet()
+	switch {
+	case suspended, good != nil && good.Commit == p.head:
+		p.fleet = good
+	case a.host.isRefused(p.head):
+		a.host.setSync(SyncRefused, nil)
+		p.fleet = good
+	default:
+		p.fresh = true
+	}
+	return false, nil
+}
+
+// verifyStep checks a new commit against the trust policy; an untrusted one is refused whole.
+func (a *Agent) verifyStep(ctx context.Context, p *pass) (bool, error) {
+	if !p.fresh {
+		return p.fleet == nil, nil
+	}
+	reason, err := a.checkTrust(p.head)
+	if err != nil {
+		return true, fmt.Errorf("verify fleet commit %s: %w", short(p.head), err)
+	}
+	if reason != "" {
+		a.refuse(p.head, reason)
+		p.fresh, p.fleet = false, a.host.goodFleet()
+		return p.fleet == nil, nil
+	}
+	return false, nil
+}
+
+// loadStep loads and validates a new commit; a bad one is refused whole and the last good one converged again.
+func (a *Agent) loadStep(ctx context.Context, p *pass) (bool, error) {
+	if p.fresh {
+		f, err := a.fleet.load(p.head)
+		var ferrs fleet.Errors
+		switch {
+		case errors.As(err, &ferrs):
+			a.refuse(p.head, ferrs.Error())
+			p.fleet = a.host.goodFleet()
+		case err != nil:
+			return true, err
+		default:
+			if err := a.host.accept(f); err != nil {
+				return true, err
+			}
+			a.log.Info("fleet commit accepted", "commit", short(p.head))
+			p.fleet = f
+		}
+	}
+	if p.fleet == nil {
+		return true, nil // no good commit yet: the status says why
+	}
+	a.sources.NewRound()
+	return false, nil
+}
+
+// refuse records a fleet commit that does not validate or is not trusted; the last good one keeps running.
+func (a *Agent) refuse(commit, reason string) {
+	a.log.Error("fleet commit refused; keeping the last good one", "commit", short(commit), "reason", reason)
+	_ = a.host.refuse(commit, reason)
+}
+
+// resolveStep works out the host's apps (the fleet's and the clicked ones) and each one's revision: a source
+// fetched when the ref moved, or an artifact's sha256. An app that cannot be resolved keeps what it runs.
+func (a *Agent) resolveStep(ctx context.Context, p *pass) (bool, error) {
+	d, err := a.desiredSet(p.fleet)
+	if err != nil {
+		return true, err
+	}
+	a.host.setDesired(d)
+	p.desired = d
+	p.targets = map[string]*target{}
+	p.wanted = map[string]fleet.Wanted{}
+	for _, app := range d.Apps {
+		if ctx.Err() != nil {
+			return true, nil
+		}
+		if a.host.installed(app.Name) == nil {
+			a.host.setPhase(app.Name, PhaseFetching)
+		}
+		t, err := a.resolveTarget(ctx, p.fleet, d, app)
+		if err != nil {
+			p.wanted[app.Name] = fleet.Wanted{Err: err}
+			continue
+		}
+		p.targets[app.Name] = t
+		p.wanted[app.Name] = fleet.Wanted{Rev: t.rev, Key: t.key, HoldKey: t.quarantineKey()}
+	}
+	return false, nil
 }
 
 // desiredSet is what f wants on this host plus the apps installed on click (those no longer offered are dropped).
@@ -115,11 +173,8 @@ func (a *Agent) desiredSet(f *fleet.Fleet) (*fleet.Desired, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resolve host: %w", err)
 	}
-	a.mu.Lock()
-	clicked := slices.Clone(a.state.Clicked)
-	a.mu.Unlock()
 	var keep []string
-	for _, c := range clicked {
+	for _, c := range a.host.clicked() {
 		if slices.Contains(d.Catalog, c) || slices.Contains(d.Names(), c) {
 			keep = append(keep, c)
 		} else {
@@ -129,24 +184,31 @@ func (a *Agent) desiredSet(f *fleet.Fleet) (*fleet.Desired, error) {
 	return f.With(d, keep)
 }
 
-// leaving lists installed apps that are no longer desired, dependents first.
-func (a *Agent) leaving(d *fleet.Desired) []*Installed {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []*Installed
-	for name, inst := range a.state.Apps {
-		if _, ok := d.App(name); !ok {
-			out = append(out, inst)
+// decideStep decides what happens to each app: fleet.Decide, the code `herofleet plan` decides with, fed with
+// what the host runs, its quarantines and its gate.
+func (a *Agent) decideStep(ctx context.Context, p *pass) (bool, error) {
+	p.gate = a.gate(p.fleet)
+	p.decisions = fleet.Decide(p.desired, p.wanted, a.host.decideInput(p.gate))
+	return false, nil
+}
+
+// applyStep carries the decisions out in order. One app's failure does not hold back the others; an app whose
+// needs are not installed waits.
+func (a *Agent) applyStep(ctx context.Context, p *pass) (bool, error) {
+	for _, dec := range p.decisions {
+		if ctx.Err() != nil {
+			return true, nil
 		}
+		a.carryOut(ctx, p, dec)
 	}
-	slices.SortFunc(out, func(x, y *Installed) int {
-		switch {
-		case x.App < y.App:
-			return -1
-		case x.App > y.App:
-			return 1
-		}
-		return 0
-	})
-	return out
+	return false, nil
+}
+
+// recordStep records the commit the host now runs.
+func (a *Agent) recordStep(ctx context.Context, p *pass) (bool, error) {
+	if err := a.host.recordApplied(p.fleet.Commit, p.desired); err != nil {
+		return true, err
+	}
+	a.host.syncDone()
+	return true, nil
 }

@@ -22,14 +22,14 @@ var (
 type Job struct {
 	ID      string    `json:"id"`
 	App     string    `json:"app"`
-	Phase   string    `json:"phase"` // fetching | building | starting | healthy | failed
+	Phase   Phase     `json:"phase"` // fetching | building | starting | healthy | failed
 	LogTail string    `json:"log_tail"`
 	Error   string    `json:"error"`
 	Started time.Time `json:"started"`
 	Ended   time.Time `json:"ended,omitzero"`
 }
 
-// job is a Job being followed.
+// job is a Job being followed. Its own lock lets build output flow in without the host's.
 type job struct {
 	mu sync.Mutex
 	Job
@@ -41,7 +41,7 @@ const jobLogLines = 50
 // maxJobs bounds the finished jobs an agent remembers; an unfinished job is never dropped.
 const maxJobs = 100
 
-func (j *job) setPhase(p string) {
+func (j *job) setPhase(p Phase) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.done() {
@@ -63,6 +63,12 @@ func (j *job) fail(reason string) {
 }
 
 func (j *job) done() bool { return j.Phase == PhaseHealthy || j.Phase == PhaseFailed }
+
+func (j *job) isDone() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.done()
+}
 
 // Write takes build output for the log tail.
 func (j *job) Write(p []byte) (int, error) {
@@ -92,99 +98,64 @@ func (j *job) snapshot() Job {
 	return out
 }
 
-// Install installs app from the host's catalog (with its needs) and remembers it across restarts. The job
-// follows it; the work happens in the next sync, which is triggered at once.
-func (a *Agent) Install(app string) (Job, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	d := a.desired
-	if d == nil {
-		return Job{}, ErrNoFleet
-	}
-	// Clicked covers a click whose install has not started yet: a second click is a 409, not a second job.
-	if _, ok := d.App(app); ok || a.state.Apps[app] != nil || slices.Contains(a.state.Clicked, app) {
-		return Job{}, fmt.Errorf("%s: %w", app, ErrInstalled)
-	}
-	if !slices.Contains(d.Catalog, app) {
-		return Job{}, fmt.Errorf("%s: %w", app, ErrNotInCatalog)
-	}
-	a.state.Clicked = append(a.state.Clicked, app)
-	if err := a.saveLocked(); err != nil {
-		return Job{}, err
-	}
-	a.jobSeq++
-	j := &job{Job: Job{ID: fmt.Sprintf("%d-%s", a.jobSeq, app), App: app, Phase: PhaseFetching, Started: time.Now().UTC()}}
-	a.jobs[j.ID] = j
-	a.pruneJobsLocked()
-	a.Sync()
-	return j.snapshot(), nil
+// jobBook is the install jobs of a host; hostState owns it and holds its lock around every call.
+type jobBook struct {
+	jobs map[string]*job
+	seq  int
 }
 
-// pruneJobsLocked forgets the oldest finished jobs beyond maxJobs; a.mu is held.
-func (a *Agent) pruneJobsLocked() {
-	if len(a.jobs) <= maxJobs {
+// open starts following an install of app.
+func (b *jobBook) open(app string) Job {
+	b.seq++
+	j := &job{Job: Job{ID: fmt.Sprintf("%d-%s", b.seq, app), App: app, Phase: PhaseFetching, Started: time.Now().UTC()}}
+	b.jobs[j.ID] = j
+	b.prune()
+	return j.snapshot()
+}
+
+// prune forgets the oldest finished jobs beyond maxJobs.
+func (b *jobBook) prune() {
+	if len(b.jobs) <= maxJobs {
 		return
 	}
 	var finished []*job
-	for _, j := range a.jobs {
-		j.mu.Lock()
-		if j.done() {
+	for _, j := range b.jobs {
+		if j.isDone() {
 			finished = append(finished, j)
 		}
-		j.mu.Unlock()
 	}
 	slices.SortFunc(finished, func(x, y *job) int { return x.Started.Compare(y.Started) })
-	for _, j := range finished[:min(len(finished), len(a.jobs)-maxJobs)] {
-		delete(a.jobs, j.ID)
+	for _, j := range finished[:min(len(finished), len(b.jobs)-maxJobs)] {
+		delete(b.jobs, j.ID)
 	}
 }
 
-// Uninstall removes an app installed on click at the next sync (triggered at once); its data stays.
-func (a *Agent) Uninstall(app string) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if !slices.Contains(a.state.Clicked, app) {
-		return fmt.Errorf("%s: %w", app, ErrNotClicked)
+// active is the unfinished job of app, if any.
+func (b *jobBook) active(app string) *job {
+	for _, j := range b.jobs {
+		if j.App == app && !j.isDone() {
+			return j
+		}
 	}
-	a.state.Clicked = slices.DeleteFunc(a.state.Clicked, func(s string) bool { return s == app })
-	if err := a.saveLocked(); err != nil {
-		return err
-	}
-	a.Sync()
 	return nil
 }
 
-// JobStatus returns a job by id.
-func (a *Agent) JobStatus(id string) (Job, bool) {
-	a.mu.Lock()
-	j := a.jobs[id]
-	a.mu.Unlock()
+// job returns a job by id.
+func (h *hostState) job(id string) (Job, bool) {
+	h.mu.Lock()
+	j := h.jobs.jobs[id]
+	h.mu.Unlock()
 	if j == nil {
 		return Job{}, false
 	}
 	return j.snapshot(), true
 }
 
-// activeJobLocked is the unfinished job of app, if any; a.mu is held.
-func (a *Agent) activeJobLocked(app string) *job {
-	for _, j := range a.jobs {
-		if j.App == app {
-			j.mu.Lock()
-			done := j.done()
-			j.mu.Unlock()
-			if !done {
-				return j
-			}
-		}
-	}
-	return nil
-}
-
-// progress is where an app's build output goes besides its log: the app's job, if one is open.
-func (a *Agent) progress(app string) io.Writer {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if j := a.activeJobLocked(app); j != nil {
+// jobOutput is where an app's build output goes besides its log: the app's job, if one is open.
+func (h *hostState) jobOutput(app string) io.Writer {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if j := h.jobs.active(app); j != nil {
 		return j
 	}
 	return io.Discard

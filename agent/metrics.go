@@ -69,14 +69,20 @@ func (m *metrics) buildDone(app string, start time.Time, err error) {
 	}
 }
 
-func (m *metrics) applyDone(app string, start time.Time, err error) {
-	if m != nil {
-		m.applies.WithLabelValues(app, result(err)).Observe(time.Since(start).Seconds())
+func (m *metrics) applyDone(app string, start time.Time, failed bool) {
+	if m == nil {
+		return
 	}
+	res := "ok"
+	if failed {
+		res = "failed"
+	}
+	m.applies.WithLabelValues(app, res).Observe(time.Since(start).Seconds())
 }
 
-func (m *metrics) handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+// MetricsHandler serves the agent's /metrics.
+func (a *Agent) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(a.metrics.reg, promhttp.HandlerOpts{Registry: a.metrics.reg})
 }
 
 // stateCollector turns a status snapshot into gauges at scrape time.
@@ -107,7 +113,7 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.a.Status()
-	ch <- prometheus.MustNewConstMetric(descFleetInfo, prometheus.GaugeValue, 1, st.Fleet.Commit, st.Fleet.State)
+	ch <- prometheus.MustNewConstMetric(descFleetInfo, prometheus.GaugeValue, 1, st.Fleet.Commit, string(st.Fleet.State))
 	if !st.Fleet.LastSync.IsZero() {
 		ch <- prometheus.MustNewConstMetric(descLastSync, prometheus.GaugeValue, float64(st.Fleet.LastSync.UnixMilli())/1000)
 	}
@@ -116,12 +122,12 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descQuarantined, prometheus.GaugeValue, 1, q.App)
 	}
 	for _, app := range st.Apps {
-		ch <- prometheus.MustNewConstMetric(descAppState, prometheus.GaugeValue, 1, app.Name, app.State)
+		ch <- prometheus.MustNewConstMetric(descAppState, prometheus.GaugeValue, 1, app.Name, string(app.State))
 		if app.State != AppInstalled {
 			continue
 		}
 		for _, b := range app.Binaries {
-			ch <- prometheus.MustNewConstMetric(descBinaryState, prometheus.GaugeValue, 1, app.Name, b.Name, b.State)
+			ch <- prometheus.MustNewConstMetric(descBinaryState, prometheus.GaugeValue, 1, app.Name, b.Name, string(b.State))
 			ch <- prometheus.MustNewConstMetric(descRestarts, prometheus.CounterValue, float64(b.Restarts), app.Name, b.Name)
 		}
 	}

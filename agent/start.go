@@ -23,7 +23,7 @@ func (a *Agent) startApp(ctx context.Context, inst *Installed) error {
 	}
 	var started []string
 	for _, p := range inst.Binaries {
-		if a.isStopped(p.Name) {
+		if a.host.isStopped(p.Name) {
 			continue
 		}
 		if err := a.startProc(p); err != nil {
@@ -38,7 +38,7 @@ func (a *Agent) startApp(ctx context.Context, inst *Installed) error {
 // waitApp waits until every started binary with a health path answers.
 func (a *Agent) waitApp(ctx context.Context, inst *Installed) error {
 	for _, p := range inst.Binaries {
-		if a.isStopped(p.Name) {
+		if a.host.isStopped(p.Name) {
 			continue
 		}
 		exits := a.sup.Exits(p.Name)

@@ -27,7 +27,7 @@ type FleetStatus struct {
 	Head      string    `json:"head"`       // newest seen
 	AppliedAt time.Time `json:"applied_at"` // RFC 3339 UTC; null before the first apply
 	LastSync  time.Time `json:"last_sync"`  // RFC 3339 UTC; null before the first sync
-	State     string    `json:"state"`      // ok | syncing | refused | suspended | error
+	State     SyncState `json:"state"`      // ok | syncing | refused | suspended | error
 	Error     string    `json:"error"`
 }
 
@@ -45,38 +45,21 @@ func (f FleetStatus) MarshalJSON() ([]byte, error) {
 		Head      string     `json:"head"`
 		AppliedAt *time.Time `json:"applied_at"`
 		LastSync  *time.Time `json:"last_sync"`
-		State     string     `json:"state"`
+		State     SyncState  `json:"state"`
 		Error     string     `json:"error"`
 	}{f.Commit, f.Head, orNull(f.AppliedAt), orNull(f.LastSync), f.State, f.Error})
 }
-
-// App states: a bundle that is not installed, being installed, or failed; "installed" once any binary is.
-const (
-	AppNotInstalled = "not-installed"
-	AppInstalling   = "installing"
-	AppFailed       = "failed"
-	AppInstalled    = "installed"
-)
-
-// Binary states, as the cockpit shows them.
-const (
-	BinStarting  = "starting"
-	BinRunning   = "running"
-	BinStopped   = "stopped"
-	BinCrashloop = "crashloop"
-	BinFailed    = "failed"
-	BinWaiting   = "waiting" // running its current revision; a change waits for a maintenance window (until)
-)
 
 // AppStatus is one app on this host.
 type AppStatus struct {
 	Name      string         `json:"name"`
 	Title     string         `json:"title,omitempty"`
-	State     string         `json:"state"`
+	State     AppState       `json:"state"`
 	Reason    string         `json:"reason,omitempty"`
-	Phase     string         `json:"phase,omitempty"` // while it is being applied
-	Rev       string         `json:"rev,omitempty"`   // installed revision
-	Why       string         `json:"why,omitempty"`   // why the app is on the host
+	Code      ReasonCode     `json:"reason_code,omitempty"` // the reason, for machines
+	Phase     Phase          `json:"phase,omitempty"`       // while it is being applied
+	Rev       string         `json:"rev,omitempty"`         // installed revision
+	Why       string         `json:"why,omitempty"`         // why the app is on the host
 	Clicked   bool           `json:"clicked,omitempty"`
 	Offered   bool           `json:"offered,omitempty"` // in the catalog, not (yet) wanted: install on click
 	Job       string         `json:"job,omitempty"`
@@ -88,44 +71,47 @@ type AppStatus struct {
 
 // BinaryStatus is one binary of an app.
 type BinaryStatus struct {
-	Name     string    `json:"name"`
-	Kind     string    `json:"kind"`
-	State    string    `json:"state,omitempty"` // empty when the app is not installed
-	Reason   string    `json:"reason,omitempty"`
-	PID      int       `json:"pid,omitempty"`
-	URL      string    `json:"url,omitempty"`
-	Restarts int       `json:"restarts"`
-	Since    time.Time `json:"since,omitzero"`
-	Until    time.Time `json:"until,omitzero"` // waiting: when the window opens
+	Name     string      `json:"name"`
+	Kind     string      `json:"kind"`
+	State    BinaryState `json:"state,omitempty"` // empty when the app is not installed
+	Reason   string      `json:"reason,omitempty"`
+	PID      int         `json:"pid,omitempty"`
+	URL      string      `json:"url,omitempty"`
+	Restarts int         `json:"restarts"`
+	Since    time.Time   `json:"since,omitzero"`
+	Until    time.Time   `json:"until,omitzero"` // waiting: when the window opens
 }
 
 // Status takes a snapshot.
-func (a *Agent) Status() Status {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	st := Status{Host: a.cfg.Host, Role: a.cfg.Role, Address: a.cfg.Address, Refused: slices.Clone(a.state.Refused)}
+func (a *Agent) Status() Status { return a.host.status(a.cfg, a.sup) }
+
+// status is the snapshot of the host, taken under its lock; the supervisor says how each binary runs.
+func (h *hostState) status(cfg *Config, sup *supervise.Supervisor) Status {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := Status{Host: cfg.Host, Role: cfg.Role, Address: cfg.Address, Refused: slices.Clone(h.st.Refused)}
 	if st.Refused == nil {
 		st.Refused = []Refused{}
 	}
 	st.Fleet = FleetStatus{
-		Commit: a.state.Fleet.Commit, Head: a.state.Fleet.Head, AppliedAt: a.state.Fleet.AppliedAt,
-		LastSync: a.sync.lastSync, State: a.sync.state, Error: a.sync.err,
+		Commit: h.st.Fleet.Commit, Head: h.st.Fleet.Head, AppliedAt: h.st.Fleet.AppliedAt,
+		LastSync: h.sync.lastSync, State: h.sync.state, Error: h.sync.err,
 	}
-	if len(a.state.Refused) > 0 && st.Fleet.State == "ok" && a.state.Fleet.Head == a.state.Refused[len(a.state.Refused)-1].Commit {
-		st.Fleet.State = "refused"
+	if len(h.st.Refused) > 0 && st.Fleet.State == SyncOK && h.st.Fleet.Head == h.st.Refused[len(h.st.Refused)-1].Commit {
+		st.Fleet.State = SyncRefused
 	}
 	st.Quarantined = []Quarantine{}
-	for _, q := range a.state.Quarantine {
+	for _, q := range h.st.Quarantine {
 		st.Quarantined = append(st.Quarantined, q)
 	}
 	sort.Slice(st.Quarantined, func(i, j int) bool { return st.Quarantined[i].App < st.Quarantined[j].App })
 	seen := map[string]bool{}
-	if d := a.desired; d != nil {
+	if d := h.desired; d != nil {
 		st.Role, st.Address = d.Role, d.Address
 		st.Catalog = slices.Clone(d.Catalog)
 		for _, app := range d.Apps {
 			seen[app.Name] = true
-			as := a.appStatusOf(app.Name)
+			as := h.appStatusOf(sup, app.Name)
 			as.Title, as.Why = app.Title, app.Why
 			if as.Installed.IsZero() {
 				for _, b := range app.Binaries {
@@ -136,10 +122,10 @@ func (a *Agent) Status() Status {
 		}
 		for _, name := range d.Catalog {
 			seen[name] = true
-			as := a.appStatusOf(name)
+			as := h.appStatusOf(sup, name)
 			as.Offered = true
-			if a.good != nil && a.good.Apps[name] != nil {
-				app := a.good.Apps[name]
+			if h.good != nil && h.good.Apps[name] != nil {
+				app := h.good.Apps[name]
 				as.Title = app.Title
 				if as.Installed.IsZero() {
 					for _, b := range app.Binaries {
@@ -151,14 +137,14 @@ func (a *Agent) Status() Status {
 		}
 	}
 	var rest []string
-	for name := range a.state.Apps {
+	for name := range h.st.Apps {
 		if !seen[name] {
 			rest = append(rest, name)
 		}
 	}
 	sort.Strings(rest)
 	for _, name := range rest {
-		st.Apps = append(st.Apps, a.appStatusOf(name))
+		st.Apps = append(st.Apps, h.appStatusOf(sup, name))
 	}
 	if st.Catalog == nil {
 		st.Catalog = []string{}
@@ -166,21 +152,21 @@ func (a *Agent) Status() Status {
 	return st
 }
 
-// appStatusOf builds one app's status; a.mu is held.
-func (a *Agent) appStatusOf(name string) AppStatus {
-	as := AppStatus{Name: name, State: AppNotInstalled, Clicked: slices.Contains(a.state.Clicked, name)}
-	s := a.apps[name]
+// appStatusOf builds one app's status; h.mu is held.
+func (h *hostState) appStatusOf(sup *supervise.Supervisor, name string) AppStatus {
+	as := AppStatus{Name: name, State: AppNotInstalled, Clicked: slices.Contains(h.st.Clicked, name)}
+	s := h.progress[name]
 	if s != nil {
-		as.Reason, as.Phase = s.reason, s.phase
+		as.Reason, as.Code, as.Phase = s.reason.String(), s.reason.Code, s.phase
 	}
-	if j := a.activeJobLocked(name); j != nil {
+	if j := h.jobs.active(name); j != nil {
 		as.Job = j.ID
 	}
-	if la, ok := a.state.Actions[name]; ok {
+	if la, ok := h.st.Actions[name]; ok {
 		as.Last = &la
 	}
-	inst := a.state.Apps[name]
-	w := a.waiting[name]
+	inst := h.st.Apps[name]
+	w := h.waiting[name]
 	if w != nil {
 		wc := *w
 		as.Waiting = &wc
@@ -189,7 +175,7 @@ func (a *Agent) appStatusOf(name string) AppStatus {
 	case inst != nil:
 		as.State, as.Rev, as.Installed = AppInstalled, inst.Rev, inst.InstalledAt
 		for _, p := range inst.Binaries {
-			bs := a.binaryStatusLocked(p)
+			bs := binaryStatus(h.st, sup, p)
 			if w != nil && (bs.State == BinRunning || bs.State == BinStarting) {
 				bs.State, bs.Reason, bs.Until = BinWaiting, w.Reason, w.Until
 			}
@@ -203,15 +189,16 @@ func (a *Agent) appStatusOf(name string) AppStatus {
 	return as
 }
 
-func (a *Agent) binaryStatusLocked(p Proc) BinaryStatus {
+// binaryStatus is how one installed binary runs.
+func binaryStatus(st *State, sup *supervise.Supervisor, p Proc) BinaryStatus {
 	bs := BinaryStatus{Name: p.Name, Kind: p.Kind, URL: p.URL}
-	if a.state.isStopped(p.Name) {
-		bs.State, bs.Reason = BinStopped, "stopped by a person"
+	if st.isStopped(p.Name) {
+		bs.State, bs.Reason = BinStopped, Reason{Code: ReasonStoppedByPerson}.String()
 		return bs
 	}
-	ps, ok := a.sup.Status(p.Name)
+	ps, ok := sup.Status(p.Name)
 	if !ok {
-		bs.State, bs.Reason = BinFailed, "not running"
+		bs.State, bs.Reason = BinFailed, Reason{Code: ReasonNotRunning}.String()
 		return bs
 	}
 	bs.PID, bs.Restarts, bs.Since, bs.Reason = ps.PID, ps.Restarts, ps.Since.UTC(), ps.Reason

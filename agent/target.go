@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"strings"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 
+	"github.com/herofleet/herofleet/agent/build"
 	"github.com/herofleet/herofleet/agent/supervise"
 	"github.com/herofleet/herofleet/fleet"
 )
@@ -110,7 +112,7 @@ func (a *Agent) procs(t *target, extra map[string]string) ([]Proc, error) {
 	var out []Proc
 	for _, b := range t.app.Binaries {
 		p := Proc{Name: b.Name, Kind: b.Kind, Health: b.Health, Dir: t.vars.Data}
-		exe, err := binaryPath(t.buildDir, b.Path)
+		exe, err := build.BinaryPath(t.buildDir, b.Path)
 		if err != nil {
 			return nil, fmt.Errorf("binary %s: %w", b.Name, err)
 		}
@@ -147,4 +149,18 @@ func (a *Agent) procs(t *target, extra map[string]string) ([]Proc, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+func joinHostPort(host, port string) string {
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	return net.JoinHostPort(host, port)
+}
+
+// varsFor is the variables of an installed app, with the host's current address.
+func (a *Agent) varsFor(inst *Installed) fleet.Vars {
+	addr := a.cfg.Address
+	if d := a.host.desiredSet(); d != nil {
+		addr = d.Address
+	}
+	return fleet.Vars{App: inst.App, Data: a.dataDir(inst.App), Host: addr, Rev: inst.Rev, Sockets: a.socketsDir()}
 }

@@ -11,27 +11,20 @@ import (
 
 // gate says whether disruptive changes (upgrade, restart, remove) may happen now: inside a maintenance window of
 // the fleet, and not while a person suspended the agent. Installs of missing apps never ask it.
-type gate struct {
-	open   bool
-	until  time.Time // closed: when the next window opens (zero when suspended)
-	reason string    // closed: why
-}
-
-// gateFor is the gate for applying f at the agent's clock.
-func (a *Agent) gateFor(f *fleet.Fleet) gate {
-	if a.Suspended() {
-		return gate{reason: "the agent is suspended (herofleet resume applies it)"}
+func (a *Agent) gate(f *fleet.Fleet) fleet.Gate {
+	if a.host.isSuspended() {
+		return fleet.Gate{Suspended: true}
 	}
 	ws, err := window.Parse(f.Meta.Maintenance)
 	if err != nil {
 		a.log.Warn("maintenance windows unreadable; changes are not held", "err", err)
-		return gate{open: true}
+		return fleet.Gate{}
 	}
 	open, until := ws.At(a.now())
 	if open {
-		return gate{open: true}
+		return fleet.Gate{}
 	}
-	return gate{until: until, reason: "waits for the maintenance window at " + until.Format(time.RFC3339)}
+	return fleet.Gate{WindowClosed: true, Until: until}
 }
 
 // Waiting is a disruptive change held back until a window opens (or the agent is resumed).
@@ -43,40 +36,24 @@ type Waiting struct {
 }
 
 // hold records that ch waits behind g; the app keeps running what it runs.
-func (a *Agent) hold(ch fleet.Change, g gate) {
-	w := &Waiting{Action: ch.Action, Reasons: ch.Reasons, Until: g.until,
-		Reason: fmt.Sprintf("%s %s: %s", ch.Action, g.reason, strings.Join(ch.Reasons, "; "))}
-	a.mu.Lock()
-	prev := a.waiting[ch.App]
-	a.waiting[ch.App] = w
-	a.mu.Unlock()
-	if prev == nil || prev.Reason != w.Reason {
-		a.log.Info("change held", "app", ch.App, "action", ch.Action, "reasons", ch.Reasons, "until", g.until)
+func (a *Agent) hold(ch fleet.Change, g fleet.Gate) {
+	why := "waits for the maintenance window at " + g.Until.Format(time.RFC3339)
+	if g.Suspended {
+		why = "the agent is suspended (herofleet resume applies it)"
+	}
+	w := &Waiting{Action: ch.Action, Reasons: ch.Reasons, Until: g.Until,
+		Reason: fmt.Sprintf("%s %s: %s", ch.Action, why, strings.Join(ch.Reasons, "; "))}
+	if g.Suspended {
+		w.Until = time.Time{}
+	}
+	if a.host.hold(ch.App, w) {
+		a.log.Info("change held", "app", ch.App, "action", ch.Action, "reasons", ch.Reasons, "until", w.Until)
 	}
 }
 
-func (a *Agent) unhold(app string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	delete(a.waiting, app)
-}
-
-// nextWake is when the first held change may apply: the agent converges then, not only at its next poll.
-func (a *Agent) nextWake() time.Time {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var at time.Time
-	for _, w := range a.waiting {
-		if !w.Until.IsZero() && (at.IsZero() || w.Until.Before(at)) {
-			at = w.Until
-		}
-	}
-	return at
-}
-
-// untilWake shortens d to the time left to the next wake, if that comes first.
+// untilWake shortens d to the time left to the next held change's window, if that comes first.
 func (a *Agent) untilWake(d time.Duration) time.Duration {
-	wake := a.nextWake()
+	wake := a.host.nextWake()
 	if wake.IsZero() {
 		return d
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/agent/cockpit"
 	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/internal/gitserver"
 	"github.com/herofleet/herofleet/plugins"
@@ -175,7 +176,7 @@ func startHost(ctx context.Context, wg *sync.WaitGroup, o Options, f *fleet.Flee
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		if err := agent.NewAPI(a, token).Serve(ctx, ln); err != nil {
+		if err := cockpit.NewAPI(a, token).Serve(ctx, ln); err != nil {
 			o.Log.Error("api", "host", name, "err", err)
 		}
 	}()

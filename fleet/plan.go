@@ -107,22 +107,18 @@ func PlanTarget(before, after *Fleet, t Target) Plan {
 	return p
 }
 
-// Diff says what moving a host from before to after does to each app, in after's apply order, removals last.
+// Diff says what moving a host from before to after does to each app, in after's apply order, removals last
+// (dependents first). It is Decide with the host running before's spec of each app and nothing held: a plan and an
+// agent decide with the same code.
 func Diff(before, after *Desired) []Change {
-	var out []Change
-	for _, na := range after.Apps {
-		ob, ok := before.App(na.Name)
-		if !ok {
-			out = append(out, Change{App: na.Name, Action: Install, Reasons: []string{na.Why}})
-			continue
-		}
-		if c, ok := diffApp(ob, na); ok {
-			out = append(out, c)
-		}
+	running := map[string]Running{}
+	for _, r := range before.Apps {
+		running[r.Name] = Running{Spec: &r}
 	}
-	for _, ob := range before.Apps {
-		if _, ok := after.App(ob.Name); !ok {
-			out = append(out, Change{App: ob.Name, Action: Remove, Reasons: []string{"no longer " + ob.Why}})
+	var out []Change
+	for _, dec := range Decide(after, nil, HostState{Running: running}) {
+		if dec.Verb != VerbKeep {
+			out = append(out, dec.Change)
 		}
 	}
 	return out

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/agent/cockpit"
 	"github.com/herofleet/herofleet/agent/supervise"
 	"github.com/herofleet/herofleet/internal/gitserver"
 )
@@ -60,7 +61,7 @@ func childAgent(path string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	go agent.NewAPI(a, "").Serve(ctx, ln)
+	go cockpit.NewAPI(a, "").Serve(ctx, ln)
 	if err := a.Run(ctx); err != nil {
 		return 1
 	}

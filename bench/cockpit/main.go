@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/agent/cockpit"
 	"github.com/herofleet/herofleet/internal/gitserver"
 )
 
@@ -121,7 +122,7 @@ stop_grace: 2s
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = a.Run(ctx); close(done) }()
-	go func() { _ = agent.NewAPI(a, token).Serve(ctx, ln) }()
+	go func() { _ = cockpit.NewAPI(a, token).Serve(ctx, ln) }()
 	defer func() { cancel(); <-done }()
 	base := "http://" + ln.Addr().String()
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
@@ -206,8 +207,8 @@ func appYAML(self, name, sleep string) string {
 	return b.String()
 }
 
-func fetchApps(client *http.Client, base string) (agent.Apps, error) {
-	var out agent.Apps
+func fetchApps(client *http.Client, base string) (cockpit.Apps, error) {
+	var out cockpit.Apps
 	resp, err := client.Get(base + "/api/v1/apps")
 	if err != nil {
 		return out, err
@@ -222,7 +223,7 @@ func waitRunning(client *http.Client, base string, want int, timeout time.Durati
 		apps, err := fetchApps(client, base)
 		running := 0
 		for _, r := range apps.Rows {
-			if r.State == agent.BinRunning {
+			if r.State == string(agent.BinRunning) {
 				running++
 			}
 		}
@@ -272,5 +273,5 @@ func jobPhase(client *http.Client, base, id string) string {
 	defer resp.Body.Close()
 	var j agent.Job
 	_ = json.NewDecoder(resp.Body).Decode(&j)
-	return j.Phase
+	return string(j.Phase)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/agent/cockpit"
 	"github.com/herofleet/herofleet/plugins"
 )
 
@@ -64,7 +65,7 @@ func runAgent(ctx context.Context, cfg *agent.Config, log *slog.Logger) error {
 	log.Info("agent started", "host", cfg.Host, "role", cfg.Role, "listen", ln.Addr().String(), "dir", cfg.Dir)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	api := agent.NewAPI(a, token)
+	api := cockpit.NewAPI(a, token)
 	served := make(chan error, 1)
 	go func() { served <- api.Serve(ctx, ln) }()
 	if cfg.WebhookListen != "" {

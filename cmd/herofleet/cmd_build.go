@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/agent/build"
 	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/internal/artifact"
 	"github.com/herofleet/herofleet/internal/source"
@@ -100,14 +101,14 @@ func buildArtifact(ctx context.Context, o buildOptions, stdout, stderr io.Writer
 	}
 	defer os.RemoveAll(scratch)
 	tree := filepath.Join(scratch, "tree")
-	spec := agent.BuildSpec{
+	spec := build.Spec{
 		Dir: tree, Vars: fleet.Vars{App: app.Name, Rev: h.String()},
 		Path: o.path, Home: filepath.Join(scratch, "home"), Lang: agent.DefaultLang, Env: o.env,
 	}
 	if err := os.Mkdir(spec.Home, 0o700); err != nil {
 		return err
 	}
-	if err := agent.BuildTree(ctx, repo, h, app, spec, stderr); err != nil {
+	if err := build.Tree(ctx, repo, h, app, spec, stderr); err != nil {
 		return fmt.Errorf("build %s at %s: %w", app.Name, h, err)
 	}
 	sum, err := writeArchive(tree, o.out)

@@ -38,7 +38,7 @@ agent refused it (not in the catalog, already installed), 2 when the agent canno
 					return nil
 				}
 				deadline := time.Now().Add(timeout)
-				last := ""
+				var last agent.Phase
 				tick := time.NewTicker(500 * time.Millisecond)
 				defer tick.Stop()
 				for {

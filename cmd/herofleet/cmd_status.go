@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/agent/cockpit"
 )
 
 func init() {
@@ -30,12 +31,12 @@ that can be installed on click. Every row that is not fine says why.`,
 					return err
 				}
 				// One call: the status answer carries the rows too, so the table comes from one snapshot.
-				var ans agent.StatusAnswer
+				var ans cockpit.StatusAnswer
 				if err := c.call(cmd.Context(), "GET", "/api/v1/status", &ans); err != nil {
 					return err
 				}
 				st := ans.Status
-				apps := agent.Apps{Host: st.Host, Role: st.Role, Fleet: st.Fleet, Rows: ans.Rows}
+				apps := cockpit.Apps{Host: st.Host, Role: st.Role, Fleet: st.Fleet, Rows: ans.Rows}
 				if asJSON {
 					enc := json.NewEncoder(cmd.OutOrStdout())
 					enc.SetIndent("", "  ")
@@ -50,7 +51,7 @@ that can be installed on click. Every row that is not fine says why.`,
 	})
 }
 
-func printStatus(w io.Writer, apps agent.Apps, st agent.Status) {
+func printStatus(w io.Writer, apps cockpit.Apps, st agent.Status) {
 	f := apps.Fleet
 	fmt.Fprintf(w, "host %s  role %s\n", apps.Host, apps.Role)
 	fmt.Fprintf(w, "fleet %s (%s)", orNone(shortRev(f.Commit)), f.State)
@@ -75,7 +76,7 @@ func printStatus(w io.Writer, apps agent.Apps, st agent.Status) {
 	fmt.Fprintln(tw, "APP\tBINARY\tSTATE\tPID\tRESTARTS\tSINCE\tURL\tREASON")
 	for _, r := range apps.Rows {
 		bin, pid, restarts, since := r.Binary, "", "", ""
-		if r.Type == agent.RowBundle {
+		if r.Type == cockpit.RowBundle {
 			bin = "(" + strings.Join(r.Binaries, " ") + ")"
 			if r.Job != "" {
 				bin += " job " + r.Job

@@ -1,4 +1,4 @@
-package agent
+package cockpit
 
 import (
 	"context"
@@ -9,17 +9,19 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/herofleet/herofleet/agent"
 )
 
-// API is the agent's HTTP surface. The cockpit API (issue 4) adds its routes to Mux.
+// API is the agent's HTTP surface: the cockpit API, the webhook, /metrics and the page.
 type API struct {
-	Agent *Agent
+	Agent *agent.Agent
 	Token string // bearer token for mutating calls; empty refuses them all
 	Mux   *http.ServeMux
 }
 
-// NewAPI registers the base routes: /healthz, GET /api/v1/status, POST /api/v1/sync.
-func NewAPI(a *Agent, token string) *API {
+// NewAPI registers every route of the agent's listen address.
+func NewAPI(a *agent.Agent, token string) *API {
 	api := &API{Agent: a, Token: token, Mux: http.NewServeMux()}
 	api.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")

@@ -1,4 +1,4 @@
-package agent
+package cockpit
 
 import (
 	"embed"
@@ -11,15 +11,18 @@ import (
 // The cockpit page is server-rendered from the same rows as GET /api/v1/apps and then kept fresh by polling that
 // API from a small script: no front-end build step, nothing fetched from elsewhere.
 //
-//go:embed cockpit/index.html cockpit/style.css cockpit/app.js
-var cockpitFiles embed.FS
+//go:embed page/index.html page/style.css page/app.js
+var pageFiles embed.FS
 
 var cockpitPage = template.Must(template.New("index.html").Funcs(template.FuncMap{
 	"short": func(commit string) string {
 		if commit == "" {
 			return "none"
 		}
-		return short(commit)
+		if len(commit) > 12 {
+			return commit[:12]
+		}
+		return commit
 	},
 	"since": func(t time.Time) string {
 		if t.IsZero() {
@@ -27,7 +30,7 @@ var cockpitPage = template.Must(template.New("index.html").Funcs(template.FuncMa
 		}
 		return t.UTC().Format(time.RFC3339)
 	},
-}).ParseFS(cockpitFiles, "cockpit/index.html"))
+}).ParseFS(pageFiles, "page/index.html"))
 
 // registerCockpit adds everything of the cockpit: the API beyond status and sync, the webhook, /metrics and the
 // page at /.
@@ -36,16 +39,14 @@ func (api *API) registerCockpit() {
 	api.registerApps(rows)
 	api.registerControls(rows)
 	api.registerWebhook()
-	if m := api.Agent.metrics; m != nil {
-		api.Mux.Handle("GET /metrics", m.handler())
-	}
-	static, _ := fs.Sub(cockpitFiles, "cockpit")
+	api.Mux.Handle("GET /metrics", api.Agent.MetricsHandler())
+	static, _ := fs.Sub(pageFiles, "page")
 	api.Mux.Handle("GET /cockpit/", http.StripPrefix("/cockpit/", http.FileServerFS(static)))
 	api.Mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:")
 		if err := cockpitPage.Execute(w, AppsOf(api.Agent.Status())); err != nil {
-			api.Agent.log.Warn("cockpit page", "err", err)
+			api.Agent.Logger().Warn("cockpit page", "err", err)
 		}
 	})
 }

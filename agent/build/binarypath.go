@@ -1,16 +1,15 @@
-package agent
+package build
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 )
 
-// binaryPath joins a binary's path onto the build tree and checks that, symlinks followed, it stays inside the
+// BinaryPath joins a binary's path onto the build tree and checks that, symlinks followed, it stays inside the
 // tree and is an executable regular file.
-func binaryPath(tree, rel string) (string, error) {
+func BinaryPath(tree, rel string) (string, error) {
 	if filepath.IsAbs(rel) || strings.Contains("/"+rel+"/", "/../") {
 		return "", fmt.Errorf("path %q leaves the build tree", rel)
 	}
@@ -34,9 +33,4 @@ func binaryPath(tree, rel string) (string, error) {
 		return "", fmt.Errorf("path %s is not an executable file", rel)
 	}
 	return real, nil
-}
-
-func joinHostPort(host, port string) string {
-	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	return net.JoinHostPort(host, port)
 }

@@ -1,4 +1,4 @@
-package agent
+package cockpit
 
 import (
 	"context"
@@ -7,9 +7,10 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/herofleet/herofleet/agent"
 )
 
 // controlTimeout bounds a start, stop or restart asked over the API; it outlives the request on purpose, so a
@@ -22,12 +23,14 @@ func (api *API) registerControls(rows *rowsCache) {
 	control := func(do func(context.Context, string) error, done string) http.Handler {
 		return api.RequireToken(rows.invalidating(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			bin := r.PathValue("binary")
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), a.cfg.StopGrace.Duration+controlTimeout)
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), a.Config().StopGrace.Duration+controlTimeout)
 			defer cancel()
 			err := do(ctx, bin)
 			switch {
-			case errors.Is(err, ErrUnknownBinary):
+			case errors.Is(err, agent.ErrUnknownBinary):
 				writeError(w, http.StatusNotFound, err.Error())
+			case errors.Is(err, agent.ErrQueued):
+				WriteJSON(w, http.StatusAccepted, map[string]string{"binary": bin, "status": "queued: " + err.Error() + "; carried out when it is done"})
 			case err != nil:
 				writeError(w, http.StatusInternalServerError, err.Error())
 			default:
@@ -70,7 +73,7 @@ func (api *API) serveLogs(w http.ResponseWriter, r *http.Request) {
 		n = v
 	}
 	path, err := api.Agent.LogPath(bin)
-	if errors.Is(err, ErrUnknownBinary) {
+	if errors.Is(err, agent.ErrUnknownBinary) {
 		writeError(w, http.StatusNotFound, err.Error())
 		return
 	}
@@ -146,38 +149,4 @@ func followLog(ctx context.Context, w http.ResponseWriter, path string, off int6
 			flusher.Flush()
 		}
 	}
-}
-
-// suspendedFile marks a suspended agent: it survives restarts, and its presence is the whole flag.
-func (a *Agent) suspendedFile() string { return filepath.Join(a.cfg.Dir, "suspended") }
-
-// Suspended reports whether a person suspended applying new fleet commits.
-func (a *Agent) Suspended() bool {
-	_, err := os.Stat(a.suspendedFile())
-	return err == nil
-}
-
-// Suspend stops applying new fleet commits until Resume: the agent still fetches (the status shows the newest
-// commit), running apps keep running, a click-install at the applied commit proceeds, and every other change
-// waits. Remembered across restarts.
-func (a *Agent) Suspend() error {
-	if err := writeAtomic(a.suspendedFile(), []byte("suspended by a person\n"), 0o600); err != nil {
-		return err
-	}
-	a.setSync("suspended", nil)
-	return nil
-}
-
-// Resume applies new fleet commits again, with a sync at once.
-func (a *Agent) Resume() error {
-	if err := os.Remove(a.suspendedFile()); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	a.mu.Lock()
-	if a.sync.state == "suspended" {
-		a.sync.state = "ok"
-	}
-	a.mu.Unlock()
-	a.Sync()
-	return nil
 }

@@ -1,4 +1,4 @@
-package agent
+package build
 
 import (
 	"errors"
@@ -15,9 +15,9 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
-// checkout writes the tree of commit h into dir, which must not exist yet. Symlinks are written only when they
+// Checkout writes the tree of commit h into dir, which must not exist yet. Symlinks are written only when they
 // stay inside the tree.
-func checkout(repo *git.Repository, h plumbing.Hash, dir string) error {
+func Checkout(repo *git.Repository, h plumbing.Hash, dir string) error {
 	c, err := repo.CommitObject(h)
 	if err != nil {
 		return fmt.Errorf("checkout %s: %w", h, err)

@@ -32,12 +32,10 @@ func (a *Agent) checkTrust(head string) (refusal string, err error) {
 	if err != nil {
 		return "", err
 	}
-	a.mu.Lock()
 	applied := plumbing.ZeroHash
-	if c := a.state.Fleet.Commit; c != "" {
+	if c := a.host.appliedCommit(); c != "" {
 		applied = plumbing.NewHash(c)
 	}
-	a.mu.Unlock()
 	if !applied.IsZero() {
 		// a clone made again (after a kill) holds only the new head's history: a missing applied commit cannot
 		// be an ancestor of it

@@ -1,4 +1,4 @@
-package agent
+package cockpit
 
 import (
 	"encoding/json"
@@ -7,25 +7,27 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/herofleet/herofleet/agent"
 )
 
 // Apps is the answer of GET /api/v1/apps: the rows the cockpit shows (product.md, "Cockpit API").
 type Apps struct {
-	Host  string      `json:"host"`
-	Role  string      `json:"role"`
-	Fleet FleetStatus `json:"fleet"`
-	Rows  []Row       `json:"rows"`
+	Host  string            `json:"host"`
+	Role  string            `json:"role"`
+	Fleet agent.FleetStatus `json:"fleet"`
+	Rows  []Row             `json:"rows"`
 }
 
 // StatusAnswer is the answer of GET /api/v1/status: the whole snapshot (with refused commits and quarantined apps)
 // plus the same rows as GET /api/v1/apps, so that one call tells everything.
 type StatusAnswer struct {
-	Status
+	agent.Status
 	Rows []Row `json:"rows"`
 }
 
 // StatusOf adds the rows to a snapshot.
-func StatusOf(st Status) StatusAnswer { return StatusAnswer{Status: st, Rows: AppsOf(st).Rows} }
+func StatusOf(st agent.Status) StatusAnswer { return StatusAnswer{Status: st, Rows: AppsOf(st).Rows} }
 
 // Row is one cockpit row: a whole bundle while none of its binaries is installed, else one binary.
 type Row struct {
@@ -119,14 +121,14 @@ const (
 )
 
 // AppsOf turns a status snapshot into cockpit rows, in the status' order.
-func AppsOf(st Status) Apps {
+func AppsOf(st agent.Status) Apps {
 	out := Apps{Host: st.Host, Role: st.Role, Fleet: st.Fleet, Rows: make([]Row, 0, 2*len(st.Apps))}
 	quarantine := map[string]string{}
 	for _, q := range st.Quarantined {
 		quarantine[q.App] = q.Reason
 	}
 	for _, app := range st.Apps {
-		if app.State != AppInstalled {
+		if app.State != agent.AppInstalled {
 			out.Rows = append(out.Rows, bundleRow(app, quarantine[app.Name]))
 			continue
 		}
@@ -137,8 +139,8 @@ func AppsOf(st Status) Apps {
 	return out
 }
 
-func bundleRow(app AppStatus, quarantined string) Row {
-	r := Row{Type: RowBundle, App: app.Name, Title: app.Title, State: app.State, Reason: app.Reason, Job: app.Job,
+func bundleRow(app agent.AppStatus, quarantined string) Row {
+	r := Row{Type: RowBundle, App: app.Name, Title: app.Title, State: string(app.State), Reason: app.Reason, Job: app.Job,
 		Clicked: app.Clicked, Binaries: make([]string, 0, len(app.Binaries)), Actions: []string{}}
 	for _, b := range app.Binaries {
 		r.Binaries = append(r.Binaries, b.Name)
@@ -147,42 +149,42 @@ func bundleRow(app AppStatus, quarantined string) Row {
 		r.Reason = quarantined
 	}
 	switch {
-	case app.Offered && (r.State == AppNotInstalled || r.State == AppFailed):
+	case app.Offered && (r.State == string(agent.AppNotInstalled) || r.State == string(agent.AppFailed)):
 		// after a failure too: a quarantined spec fails at once and says so, a changed one is tried again
 		r.Actions = append(r.Actions, ActionInstall)
-	case app.Clicked && r.State == AppFailed:
+	case app.Clicked && r.State == string(agent.AppFailed):
 		r.Actions = append(r.Actions, ActionUninstall) // clears the click, so it can be installed again
 	}
-	if r.State == AppInstalling && app.Phase != "" {
-		r.Reason = "installing: " + app.Phase // a reason left from an earlier failure would mislead
+	if r.State == string(agent.AppInstalling) && app.Phase != "" {
+		r.Reason = "installing: " + string(app.Phase) // a reason left from an earlier failure would mislead
 	}
-	if r.State == AppNotInstalled && r.Reason == "" && !app.Offered {
+	if r.State == string(agent.AppNotInstalled) && r.Reason == "" && !app.Offered {
 		r.Reason = "waiting for the next sync to install it" // wanted here, not there yet
 	}
-	if r.State == AppFailed && r.Reason == "" {
+	if r.State == string(agent.AppFailed) && r.Reason == "" {
 		r.Reason = "install failed"
 	}
 	return r
 }
 
-func binaryRow(app AppStatus, b BinaryStatus) Row {
+func binaryRow(app agent.AppStatus, b agent.BinaryStatus) Row {
 	restarts := b.Restarts
-	r := Row{Type: RowBinary, App: app.Name, Title: app.Title, Binary: b.Name, Kind: b.Kind, State: b.State,
+	r := Row{Type: RowBinary, App: app.Name, Title: app.Title, Binary: b.Name, Kind: b.Kind, State: string(b.State),
 		Reason: b.Reason, PID: b.PID, URL: b.URL, Restarts: &restarts, Since: b.Since, Until: b.Until, Clicked: app.Clicked}
 	switch b.State {
-	case BinStopped, BinFailed:
+	case agent.BinStopped, agent.BinFailed:
 		r.Actions = []string{ActionStart, ActionLogs}
 	default:
 		r.Actions = []string{ActionStop, ActionRestart, ActionLogs}
 	}
-	if r.Reason == "" && b.State != BinRunning {
+	if r.Reason == "" && b.State != agent.BinRunning {
 		switch {
 		case app.Reason != "":
 			r.Reason = app.Reason
-		case b.State == BinStarting:
+		case b.State == agent.BinStarting:
 			r.Reason = "starting"
 		default:
-			r.Reason = b.State
+			r.Reason = string(b.State)
 		}
 	}
 	return r
@@ -204,7 +206,7 @@ type rowsCache struct {
 func (c *rowsCache) invalidate() { c.stale.Store(true) }
 
 // get returns the encoded rows, computing them again when they are older than rowsTTL, stale or fresh is asked.
-func (c *rowsCache) get(a *Agent, fresh bool) ([]byte, error) {
+func (c *rowsCache) get(a *agent.Agent, fresh bool) ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !fresh && c.body != nil && !c.stale.Load() && time.Since(c.at) < rowsTTL {
@@ -244,25 +246,25 @@ func (api *API) registerApps(rows *rowsCache) {
 	api.Mux.Handle("POST /api/v1/apps/{app}/install", api.RequireToken(rows.invalidating(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		j, err := a.Install(r.PathValue("app"))
 		switch {
-		case errors.Is(err, ErrNotInCatalog):
+		case errors.Is(err, agent.ErrNotInCatalog):
 			writeError(w, http.StatusNotFound, err.Error()+": it cannot be installed on this host")
-		case errors.Is(err, ErrInstalled):
+		case errors.Is(err, agent.ErrInstalled):
 			writeError(w, http.StatusConflict, err.Error())
-		case errors.Is(err, ErrNoFleet):
+		case errors.Is(err, agent.ErrNoFleet):
 			writeError(w, http.StatusServiceUnavailable, err.Error()+": try again after the first sync")
 		case err != nil:
 			writeError(w, http.StatusInternalServerError, err.Error())
 		default:
-			WriteJSON(w, http.StatusAccepted, map[string]string{"job": j.ID, "app": j.App, "phase": j.Phase, "href": "/api/v1/jobs/" + j.ID})
+			WriteJSON(w, http.StatusAccepted, map[string]string{"job": j.ID, "app": j.App, "phase": string(j.Phase), "href": "/api/v1/jobs/" + j.ID})
 		}
 	}))))
 	api.Mux.Handle("DELETE /api/v1/apps/{app}", api.RequireToken(rows.invalidating(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		app := r.PathValue("app")
 		err := a.Uninstall(app)
 		switch {
-		case errors.Is(err, ErrNotClicked) && a.Installed(app) != nil:
+		case errors.Is(err, agent.ErrNotClicked) && a.Installed(app) != nil:
 			writeError(w, http.StatusConflict, err.Error()+": only apps installed on click can be uninstalled here; the fleet repo decides the rest")
-		case errors.Is(err, ErrNotClicked):
+		case errors.Is(err, agent.ErrNotClicked):
 			writeError(w, http.StatusNotFound, err.Error())
 		case err != nil:
 			writeError(w, http.StatusInternalServerError, err.Error())

@@ -1,4 +1,4 @@
-package agent
+package cockpit
 
 import (
 	"context"
@@ -6,38 +6,24 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
+	"github.com/herofleet/herofleet/agent"
 	"github.com/herofleet/herofleet/internal/source"
 )
 
 // webhookMaxBody bounds a push event: Forgejo sends at most a few hundred KiB even for large pushes.
 const webhookMaxBody = 4 << 20
 
-// WebhookSecret reads the webhook secret; empty when no secret file is configured (every webhook is then
-// refused).
-func (c *Config) WebhookSecret() (string, error) {
-	if c.WebhookSecretFile == "" {
-		return "", nil
-	}
-	b, err := os.ReadFile(c.WebhookSecretFile)
-	if err != nil {
-		return "", fmt.Errorf("webhook secret: %w", err)
-	}
-	return strings.TrimSpace(string(b)), nil
-}
-
 // webhook handles Forgejo (and Gitea) push events. It is authenticated only by the HMAC-SHA256 of the raw body
 // under the shared secret; a push to the followed ref of the fleet repo triggers a sync, anything else changes
 // nothing.
 type webhook struct {
-	agent  *Agent
+	agent  *agent.Agent
 	secret []byte
 	ref    string // the followed ref of the fleet repo, as configured
 }
@@ -57,7 +43,7 @@ func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !h.signed(r.Header, body) {
-		h.agent.log.Warn("webhook refused: bad or missing signature", "remote", r.RemoteAddr)
+		h.agent.Logger().Warn("webhook refused: bad or missing signature", "remote", r.RemoteAddr)
 		writeError(w, http.StatusUnauthorized, "missing or wrong X-Forgejo-Signature")
 		return
 	}
@@ -80,7 +66,7 @@ func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ignored: not the followed ref", "ref": push.Ref, "follows": h.ref})
 		return
 	}
-	h.agent.log.Info("webhook: push to the followed ref; syncing", "ref", push.Ref)
+	h.agent.Logger().Info("webhook: push to the followed ref; syncing", "ref", push.Ref)
 	h.agent.Sync()
 	WriteJSON(w, http.StatusAccepted, map[string]string{"status": "sync requested", "ref": push.Ref})
 }
@@ -120,11 +106,11 @@ func (api *API) registerWebhook() {
 }
 
 func (api *API) webhookHandler() http.Handler {
-	secret, err := api.Agent.cfg.WebhookSecret()
+	secret, err := api.Agent.Config().WebhookSecret()
 	if err != nil {
-		api.Agent.log.Error("webhooks are refused", "err", err)
+		api.Agent.Logger().Error("webhooks are refused", "err", err)
 	}
-	return &webhook{agent: api.Agent, secret: []byte(secret), ref: api.Agent.cfg.Fleet.Ref}
+	return &webhook{agent: api.Agent, secret: []byte(secret), ref: api.Agent.Config().Fleet.Ref}
 }
 
 // ServeWebhook serves only POST /api/v1/webhook on ln (the config's webhook_listen) until ctx ends.

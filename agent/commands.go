@@ -1,0 +1,172 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/herofleet/herofleet/agent/supervise"
+)
+
+// The commands a person sends through the cockpit API or the CLI. Each one changes the host's state through
+// hostState and its processes inside the app's lane (see lanes), the path every apply takes too. Install and
+// uninstall record the click and wake the converge loop, which does the work: an install is an apply like any.
+
+// ErrUnknownBinary: no installed app has a binary of that name.
+var ErrUnknownBinary = errors.New("no installed binary of that name")
+
+// ErrQueued: the control waits for an apply of the same app and is carried out right after it.
+var ErrQueued = errors.New("queued behind an apply of the same app")
+
+// laneWait is how long a control waits for its app's lane before it answers that it is queued.
+const laneWait = 10 * time.Second
+
+// Sync asks for a sync as soon as possible; it never blocks.
+func (a *Agent) Sync() {
+	select {
+	case a.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// Install installs app from the host's catalog (with its needs) and remembers it across restarts. The job
+// follows it; the work happens in the next converge, which starts at once.
+func (a *Agent) Install(app string) (Job, error) {
+	j, err := a.host.click(app)
+	if err == nil {
+		a.Sync()
+	}
+	return j, err
+}
+
+// Uninstall removes an app installed on click at the next converge (which starts at once); its data stays.
+func (a *Agent) Uninstall(app string) error {
+	if err := a.host.unclick(app); err != nil {
+		return err
+	}
+	a.Sync()
+	return nil
+}
+
+// Suspend stops applying new fleet commits until Resume: the agent still fetches (the status shows the newest
+// commit), running apps keep running, a click-install at the applied commit proceeds, and every other change
+// waits. Remembered across restarts.
+func (a *Agent) Suspend() error { return a.host.setSuspended(true) }
+
+// Resume applies new fleet commits again, with a sync at once.
+func (a *Agent) Resume() error {
+	if err := a.host.setSuspended(false); err != nil {
+		return err
+	}
+	a.Sync()
+	return nil
+}
+
+// Suspended reports whether a person suspended applying new fleet commits.
+func (a *Agent) Suspended() bool { return a.host.isSuspended() }
+
+// StartBinary starts a binary a person stopped; it stays supervised from then on.
+func (a *Agent) StartBinary(ctx context.Context, binary string) error {
+	return a.control(ctx, binary, func(ctx context.Context, p Proc) error {
+		if err := a.host.setStopped(binary, false); err != nil {
+			return err
+		}
+		if _, ok := a.sup.Status(binary); ok {
+			return nil
+		}
+		return a.startProc(p)
+	})
+}
+
+// StopBinary stops a binary until a person starts it again (remembered across restarts).
+func (a *Agent) StopBinary(ctx context.Context, binary string) error {
+	return a.control(ctx, binary, func(ctx context.Context, p Proc) error {
+		if err := a.host.setStopped(binary, true); err != nil {
+			return err
+		}
+		return a.sup.Stop(ctx, binary)
+	})
+}
+
+// RestartBinary stops and starts a binary (a stopped one is started).
+func (a *Agent) RestartBinary(ctx context.Context, binary string) error {
+	return a.control(ctx, binary, func(ctx context.Context, p Proc) error {
+		if err := a.sup.Stop(ctx, binary); err != nil {
+			return err
+		}
+		if err := a.host.setStopped(binary, false); err != nil {
+			return err
+		}
+		return a.startProc(p)
+	})
+}
+
+// control runs do on an installed binary inside its app's lane, with the binary as the state records it once
+// inside (an apply that ran meanwhile may have changed or removed it). When the lane stays busy past laneWait,
+// the control is carried out as soon as it frees, and ErrQueued says so.
+func (a *Agent) control(ctx context.Context, binary string, do func(context.Context, Proc) error) error {
+	inst, _, ok := a.host.binary(binary)
+	if !ok {
+		return fmt.Errorf("%s: %w", binary, ErrUnknownBinary)
+	}
+	wait, cancel := context.WithTimeout(ctx, laneWait)
+	leave, err := a.lanes.enter(wait, inst.App)
+	cancel()
+	if err == nil {
+		defer leave()
+		return a.controlInLane(ctx, binary, do)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	go func() {
+		leave, err := a.lanes.enter(a.life, inst.App)
+		if err != nil {
+			return // the agent stops
+		}
+		defer leave()
+		cctx, cancel := context.WithTimeout(a.life, a.cfg.StopGrace.Duration+laneWait)
+		defer cancel()
+		if err := a.controlInLane(cctx, binary, do); err != nil {
+			a.log.Warn("queued control failed", "binary", binary, "err", err)
+		}
+	}()
+	return fmt.Errorf("%s: %w", inst.App, ErrQueued)
+}
+
+func (a *Agent) controlInLane(ctx context.Context, binary string, do func(context.Context, Proc) error) error {
+	_, p, ok := a.host.binary(binary)
+	if !ok {
+		return fmt.Errorf("%s: %w", binary, ErrUnknownBinary)
+	}
+	return do(ctx, p)
+}
+
+// LogPath is the log file of a binary (rotated part: LogPath + ".1").
+func (a *Agent) LogPath(binary string) (string, error) {
+	if _, _, ok := a.host.binary(binary); !ok {
+		return "", fmt.Errorf("%s: %w", binary, ErrUnknownBinary)
+	}
+	return a.logPath(binary), nil
+}
+
+// LogTail returns the last n lines of a binary's log.
+func (a *Agent) LogTail(binary string, n int) (string, error) {
+	p, err := a.LogPath(binary)
+	if err != nil {
+		return "", err
+	}
+	return supervise.Tail(p, n)
+}
+
+// Installed returns the binaries of an installed app exactly as they are started; nil when it is not installed.
+func (a *Agent) Installed(app string) []Proc {
+	if inst := a.host.installed(app); inst != nil {
+		return append([]Proc(nil), inst.Binaries...)
+	}
+	return nil
+}
+
+// JobStatus returns an install job by id.
+func (a *Agent) JobStatus(id string) (Job, bool) { return a.host.job(id) }

@@ -1,0 +1,45 @@
+package agent
+
+import (
+	"math/rand/v2"
+	"time"
+
+	"github.com/herofleet/herofleet/fleet"
+)
+
+// nextWait is the time to the next scheduled sync (plus jitter), or the backoff after failures.
+func (a *Agent) nextWait(err error) time.Duration {
+	failures := a.host.syncFailures()
+	var meta fleet.Meta
+	if good := a.host.goodFleet(); good != nil {
+		meta = good.Meta
+	}
+	if err != nil && failures > 0 {
+		limit := a.cfg.BackoffMax.Duration
+		if limit <= 0 {
+			limit = 5 * time.Minute
+		}
+		d := time.Second << min(failures-1, 16)
+		if d > limit {
+			d = limit
+		}
+		return d/2 + rand.N(d/2+1)
+	}
+	spec := a.cfg.Schedule
+	if spec == "" {
+		spec = meta.Sync.Schedule
+	}
+	if spec == "" {
+		spec = fleet.DefaultSchedule
+	}
+	sched, perr := fleet.ParseSchedule(spec)
+	if perr != nil {
+		sched, _ = fleet.ParseSchedule(fleet.DefaultSchedule)
+	}
+	now := time.Now()
+	d := sched.Next(now).Sub(now)
+	if j := meta.Sync.Jitter.Duration; j > 0 && a.cfg.Schedule == "" {
+		d += rand.N(j)
+	}
+	return a.untilWake(max(d, 0)) // a held change applies when its window opens, not at the next poll
+}

@@ -1,0 +1,103 @@
+package agent
+
+import "fmt"
+
+// SyncState is the fleet part of the host: the cockpit contract's fleet.state.
+type SyncState string
+
+// Sync states.
+const (
+	SyncOK        SyncState = "ok"
+	SyncSyncing   SyncState = "syncing"
+	SyncRefused   SyncState = "refused"   // the newest commit was refused; the last good one keeps running
+	SyncSuspended SyncState = "suspended" // a person holds new commits
+	SyncError     SyncState = "error"     // the fleet repo could not be synced; whatever runs keeps running
+)
+
+// AppState is one app on the host: a bundle that is not installed, being installed or failed, or installed.
+type AppState string
+
+// App states.
+const (
+	AppNotInstalled AppState = "not-installed"
+	AppInstalling   AppState = "installing"
+	AppFailed       AppState = "failed"
+	AppInstalled    AppState = "installed"
+)
+
+// BinaryState is one installed binary, as the cockpit shows it.
+type BinaryState string
+
+// Binary states.
+const (
+	BinStarting  BinaryState = "starting"
+	BinRunning   BinaryState = "running"
+	BinStopped   BinaryState = "stopped" // by a person: it stays stopped until started
+	BinCrashloop BinaryState = "crashloop"
+	BinFailed    BinaryState = "failed"
+	BinWaiting   BinaryState = "waiting" // running its current revision; a change waits for a window (until)
+)
+
+// Phase is where an app's apply (and its install job) is.
+type Phase string
+
+// Phases, in order.
+const (
+	PhaseFetching Phase = "fetching"
+	PhaseBuilding Phase = "building"
+	PhaseStarting Phase = "starting"
+	PhaseHealthy  Phase = "healthy"
+	PhaseFailed   Phase = "failed"
+)
+
+// ReasonCode names why something is not fine, for machines; Reason.String says it for people.
+type ReasonCode string
+
+// Reason codes.
+const (
+	ReasonNeedsMissing    ReasonCode = "needs-missing"     // Subject: the app it needs
+	ReasonUnresolved      ReasonCode = "unresolved"        // its source or ref could not be fetched
+	ReasonApplyFailed     ReasonCode = "apply-failed"      // rolled back (or removed) and quarantined
+	ReasonQuarantined     ReasonCode = "quarantined"       // the spec that failed is still wanted
+	ReasonInterrupted     ReasonCode = "interrupted"       // the agent's own stop cut the apply short
+	ReasonPreRemoveFailed ReasonCode = "pre-remove-failed" // removed anyway
+	ReasonHeld            ReasonCode = "held"              // a change waits for a window or a resume
+	ReasonStoppedByPerson ReasonCode = "stopped-by-person"
+	ReasonNotRunning      ReasonCode = "not-running"
+)
+
+// Reason is why an app or binary is not fine: a value made where the cause is known and turned into text only
+// where a person reads it. The zero Reason means fine.
+type Reason struct {
+	Code    ReasonCode
+	Subject string // what it names: the missing need
+	Detail  string // the error or the held change, as text
+}
+
+// IsZero reports a fine state.
+func (r Reason) IsZero() bool { return r.Code == "" }
+
+func (r Reason) String() string {
+	switch r.Code {
+	case "":
+		return ""
+	case ReasonNeedsMissing:
+		return fmt.Sprintf("waiting: needs %s, which is not installed", r.Subject)
+	case ReasonUnresolved:
+		return "fetch: " + r.Detail
+	case ReasonQuarantined:
+		return "quarantined: " + r.Detail
+	case ReasonInterrupted:
+		return "interrupted: " + r.Detail
+	case ReasonPreRemoveFailed:
+		return "pre-remove hook failed: " + r.Detail
+	case ReasonStoppedByPerson:
+		return "stopped by a person"
+	case ReasonNotRunning:
+		return "not running"
+	}
+	return r.Detail // apply-failed, held: the detail says it whole
+}
+
+// reasonOf is the reason of a failed step.
+func reasonOf(code ReasonCode, err error) Reason { return Reason{Code: code, Detail: err.Error()} }

@@ -1,0 +1,204 @@
+package fleet
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Verb is what converging a host does to one app now. Install, upgrade, restart and remove change it; the others
+// say why nothing happens to it this time.
+type Verb string
+
+// Verbs of a decision.
+const (
+	VerbInstall       Verb = "install"
+	VerbUpgrade       Verb = "upgrade"
+	VerbRestart       Verb = "restart"
+	VerbRemove        Verb = "remove"
+	VerbKeep          Verb = "keep"           // it runs what it should
+	VerbHoldWindow    Verb = "hold-window"    // a disruptive change waits for the next maintenance window
+	VerbHoldSuspended Verb = "hold-suspended" // a disruptive change waits for a resume
+	VerbQuarantined   Verb = "quarantined"    // the wanted spec failed before: not tried again until it changes
+	VerbUnresolved    Verb = "unresolved"     // its revision could not be resolved: whatever runs keeps running
+)
+
+// Decision is what happens to one app, and why. Change carries the change behind every verb but keep and
+// unresolved (a held or quarantined change still says what it would do).
+type Decision struct {
+	Verb Verb
+	Change
+	Err error // unresolved: why
+}
+
+// Running is what a host runs of one app.
+type Running struct {
+	Spec *Resolved // the spec it was applied from; nil when the host does not know it (yet)
+	Rev  string    // the source commit or artifact sha256; empty when not known (a plan)
+	Key  string    // identity of everything that was applied; empty when not known (a plan)
+}
+
+// Wanted is the revision the fleet asks for one app, as the host resolved it.
+type Wanted struct {
+	Rev     string // empty when not resolved (a plan)
+	Key     string // identity of what would be applied; equal keys mean nothing changes
+	HoldKey string // what a quarantine is held against (Key when empty)
+	Err     error  // the revision could not be resolved
+}
+
+// Gate is whether disruptive changes may happen now. Its zero value is open.
+type Gate struct {
+	Suspended    bool      // a person suspended the host
+	WindowClosed bool      // the fleet has maintenance windows and none is open
+	Until        time.Time // WindowClosed: when the next one opens
+}
+
+// Open reports whether disruptive changes may happen.
+func (g Gate) Open() bool { return !g.Suspended && !g.WindowClosed }
+
+// HostState is what Decide needs to know of a host besides the fleet.
+type HostState struct {
+	Running    map[string]Running // installed apps
+	Quarantine map[string]string  // app -> the hold key of the spec that failed
+	Gate       Gate
+}
+
+// Decide says, with no side effects, what converging a host on d does to each app: the desired apps in apply
+// order, then the apps that leave, dependents first. Installing a missing app is never held; upgrades, restarts
+// and removals wait while the gate is closed. wanted has an entry per desired app; a missing one counts as
+// resolved to the fleet's spec (what a plan compares).
+func Decide(d *Desired, wanted map[string]Wanted, h HostState) []Decision {
+	var out []Decision
+	for _, app := range d.Apps {
+		out = append(out, decideApp(app, wanted[app.Name], h))
+	}
+	for _, name := range leaving(d, h.Running) {
+		ch := Change{App: name, Action: Remove, Reasons: []string{"no longer wanted on this host"}}
+		if s := h.Running[name].Spec; s != nil && s.Why != "" {
+			ch.Reasons = []string{"no longer " + s.Why}
+		}
+		out = append(out, Decision{Verb: held(VerbRemove, h.Gate), Change: ch})
+	}
+	return out
+}
+
+func decideApp(app Resolved, w Wanted, h HostState) Decision {
+	if w.Err != nil {
+		return Decision{Verb: VerbUnresolved, Change: Change{App: app.Name}, Err: w.Err}
+	}
+	hold := w.HoldKey
+	if hold == "" {
+		hold = w.Key
+	}
+	q, quarantined := h.Quarantine[app.Name]
+	quarantined = quarantined && q == hold
+	run, installed := h.Running[app.Name]
+	if !installed {
+		why := app.Why
+		if why == "" {
+			why = "wanted on this host"
+		}
+		ch := Change{App: app.Name, Action: Install, Reasons: []string{why}}
+		if quarantined {
+			return Decision{Verb: VerbQuarantined, Change: ch}
+		}
+		return Decision{Verb: VerbInstall, Change: ch}
+	}
+	ch, changed := changeOf(run, app, w)
+	switch {
+	case !changed:
+		return Decision{Verb: VerbKeep, Change: Change{App: app.Name}}
+	case quarantined:
+		return Decision{Verb: VerbQuarantined, Change: ch}
+	}
+	verb := VerbRestart
+	if ch.Action == Upgrade {
+		verb = VerbUpgrade
+	}
+	return Decision{Verb: held(verb, h.Gate), Change: ch}
+}
+
+// held is verb, or the hold the gate puts on it.
+func held(verb Verb, g Gate) Verb {
+	switch {
+	case g.Suspended:
+		return VerbHoldSuspended
+	case g.WindowClosed:
+		return VerbHoldWindow
+	}
+	return verb
+}
+
+// changeOf says what moving an installed app to its wanted revision does, and why: the fleet diff between the spec
+// it runs and the new one, plus a moved revision, which the fleet files do not show. Equal non-empty keys change
+// nothing; without keys (a plan) the diff alone decides.
+func changeOf(run Running, app Resolved, w Wanted) (Change, bool) {
+	if run.Key != "" && run.Key == w.Key {
+		return Change{}, false
+	}
+	ch := Change{App: app.Name, Action: Restart}
+	if run.Spec != nil {
+		if c, ok := diffApp(*run.Spec, app); ok {
+			ch = c
+		}
+	}
+	if run.Rev != "" && w.Rev != "" && run.Rev != w.Rev {
+		ch.Action = Upgrade
+		ch.Reasons = append(ch.Reasons, fmt.Sprintf("source %s: %s -> %s", app.Ref, shortRev(run.Rev), shortRev(w.Rev)))
+	}
+	if len(ch.Reasons) == 0 {
+		if run.Key == "" && w.Key == "" {
+			return Change{}, false // a plan: the fleet's spec did not change
+		}
+		ch.Reasons = []string{"its resolved spec changed (build, binaries, hooks or host address)"}
+	}
+	return ch, true
+}
+
+// leaving lists the installed apps d no longer wants, dependents first (an app before the apps it needs), then
+// by name.
+func leaving(d *Desired, running map[string]Running) []string {
+	gone := map[string]bool{}
+	for name := range running {
+		if _, ok := d.App(name); !ok {
+			gone[name] = true
+		}
+	}
+	names := make([]string, 0, len(gone))
+	for name := range gone {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	// needs first by depth-first search, then reversed: whatever needs an app leaves before it
+	var order []string
+	placed := map[string]bool{}
+	var place func(name string, path []string)
+	place = func(name string, path []string) {
+		if placed[name] || slices.Contains(path, name) {
+			return
+		}
+		if s := running[name].Spec; s != nil {
+			needs := slices.Clone(s.Needs)
+			slices.Sort(needs)
+			for _, n := range needs {
+				if gone[n] {
+					place(n, append(path, name))
+				}
+			}
+		}
+		placed[name] = true
+		order = append(order, name)
+	}
+	for i := len(names) - 1; i >= 0; i-- {
+		place(names[i], nil)
+	}
+	slices.Reverse(order)
+	return order
+}
+
+func shortRev(rev string) string {
+	if len(rev) > 12 {
+		return rev[:12]
+	}
+	return rev
+}
