@@ -206,9 +206,5 @@ func (a *Agent) applyStep(ctx context.Context, p *pass) (bool, error) {
 
 // recordStep records the commit the host now runs.
 func (a *Agent) recordStep(ctx context.Context, p *pass) (bool, error) {
-	if err := a.host.recordApplied(p.fleet.Commit, p.desired); err != nil {
-		return true, err
-	}
-	a.host.syncDone()
-	return true, nil
+	return true, a.host.recordApplied(p.fleet.Commit, p.desired)
 }

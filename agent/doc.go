@@ -1,15 +1,43 @@
 // Package agent is the pull agent that runs on every VM: it syncs the fleet repo (go-git), works out the host's
 // desired apps, applies each app as a transaction (fetch, build, hooks, start, health, switch; any failure rolls
-// the app back and quarantines it), supervises the binaries, and reports a status snapshot.
+// the app back and quarantines it), supervises the binaries, and reports a status snapshot. Its HTTP surface (the
+// cockpit API, the webhook, /metrics and the page) is agent/cockpit; builds are agent/build.
 //
-// Files follow the flow: config.go (the agent's own config), sync.go (fleet repo polling; clones live in
-// internal/source), trust_wire.go (signed commits, no rewinds: agent/trust), target.go (an app's resolved
-// revision and spec), windows.go (maintenance windows: agent/window), apply.go (one app's transaction), build.go,
-// artifact.go (apps installed from an archive, in builds/<app>/<sha12>-artifact; their ${rev} is the sha256),
-// start.go, health.go, hooks.go, explain.go (why each action happened), state.go (what survives a restart),
-// status.go (the snapshot), jobs.go (install on click), api.go (HTTP); the cockpit on top of it:
-// api_apps.go (rows, install, jobs), api_control.go (binary controls, logs, suspend), webhook.go, metrics.go and
-// cockpit.go (the page, from cockpit/).
+// # How a converge reads
+//
+// converge.go runs one pass as a list of named steps, each a method that reads what the earlier ones found:
+//
+//	sync     where the followed ref points; fetched only when it moved           (fleetrepo.go)
+//	verify   a new commit is signed as the config asks and does not rewind       (trust.go, agent/trust)
+//	load     a new commit loads and validates, or is refused whole
+//	resolve  the host's apps, each resolved to a revision                         (target.go, artifact.go)
+//	decide   fleet.Decide: one decision per app with its reason, no side effects (windows.go: the gate)
+//	apply    each decision carried out, an app at a time in its lane              (carryout.go, apply.go,
+//	         build.go, hooks.go, start.go, health.go, explain.go)
+//	record   the applied commit, and nothing held for apps that left
+//
+// `herofleet plan` decides with the same fleet.Decide, from the fleet alone.
+//
+// # One owner of the host's state
+//
+// hostState (host.go) owns everything the agent knows about its host: state.json and the suspended flag (state.go
+// holds their types and the atomic write; save is the one place that writes state.json), the sync's state, each
+// app's phase and reason, held changes, install jobs (jobs.go) and the fleet being run. Every change goes through
+// its methods under its one lock; status.go takes snapshots from it. States, phases and reasons are named types
+// (states.go): a reason is a value made where the cause is known and rendered to text only for people.
+//
+// # One path for commands
+//
+// commands.go is what a person can ask: install, uninstall, start, stop, restart, sync, suspend, resume (the
+// webhook asks for a sync). Each one changes the host's state through hostState and the app's processes only
+// inside the app's lane (lanes.go), where every apply and removal of the app runs too: two of them never
+// interleave on one app, so a restart clicked during an upgrade neither starts the old revision's argv nor stops
+// half of the new one. A control that waits for its lane longer than laneWait answers that it is queued and is
+// carried out right after the apply. Install and uninstall record the click and wake the loop (agent.go), whose
+// converge does the work.
+//
+// The other files: config.go (the agent's own config), schedule.go (when the next sync runs: the fleet's cron
+// spec with jitter, backoff after failures, or a held change's window), metrics.go (Prometheus instruments).
 //
 // # Crash safety: replace, not adopt
 //
@@ -30,10 +58,13 @@
 // # Layout of <dir>
 //
 //	state.json               the state above
+//	suspended                present while a person holds new fleet commits
 //	fleet.git                bare clone of the fleet repo (only the followed ref is fetched)
 //	sources/<repo>-<hash>    full bare clone per app repo URL (every branch and tag)
 //	builds/<app>/<rev12>-<h> one checkout + build per revision and build command; <dir>.log is the build log.
 //	                         The running build and the one before it (for a rollback) are kept, older ones pruned.
+//	                         Apps installed from an archive unpack into builds/<app>/<sha12>-artifact; their
+//	                         ${rev} is the sha256.
 //	data/<app>               ${data}: the binaries' working directory; kept across upgrades and removal
 //	home/<app>               HOME of the app's builds and binaries
 //	run                      ${sockets}

@@ -268,11 +268,15 @@ func (h *hostState) setDesired(d *fleet.Desired) {
 	h.desired = d
 }
 
-// recordApplied closes a converge of commit on d: the applied commit, and nothing held or quarantined for apps
-// that left the host.
+// recordApplied closes a converge of commit on d: the applied commit, nothing held or quarantined for apps that
+// left the host, and the sync ended well (in the same snapshot: the status never shows the commit applied while
+// still syncing).
 func (h *hostState) recordApplied(commit string, d *fleet.Desired) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.sync.state == SyncSyncing {
+		h.sync.state, h.sync.err = SyncOK, ""
+	}
 	for app := range h.waiting {
 		if _, wanted := d.App(app); !wanted && h.st.Apps[app] == nil {
 			delete(h.waiting, app)
@@ -303,15 +307,6 @@ func (h *hostState) setSync(state SyncState, err error) {
 	h.sync.state, h.sync.err = state, ""
 	if err != nil {
 		h.sync.err = err.Error()
-	}
-}
-
-// syncDone ends a sync that went well: a state another step set (refused, suspended) stays.
-func (h *hostState) syncDone() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.sync.state == SyncSyncing {
-		h.sync.state, h.sync.err = SyncOK, ""
 	}
 }
 

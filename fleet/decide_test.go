@@ -1,0 +1,194 @@
+package fleet
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// decideFleet: web needs db; cache stands alone.
+const decideFleet = `
+-- fleet.yaml --
+name: t
+-- roles/tester.yaml --
+preinstalled: [web, cache]
+-- apps/db.yaml --
+source: {repo: https://forge.test/db.git, ref: main}
+binaries: [{name: db, kind: server, path: db}]
+-- apps/web.yaml --
+source: {repo: https://forge.test/web.git, ref: main}
+binaries: [{name: web, kind: web, path: web, args: [--v1]}]
+needs: [db]
+-- apps/cache.yaml --
+source: {repo: https://forge.test/cache.git, ref: main}
+binaries: [{name: cache, kind: server, path: cache}]
+`
+
+// TestDecide: what converging a host does to each app, from what it runs, what it wants, its quarantines and its
+// gate, with no side effects.
+func TestDecide(t *testing.T) {
+	f := loadTxtar(t, decideFleet)
+	d, err := f.ForRole("tester")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := func(name string) *Resolved { r, _ := d.App(name); return &r }
+	runningAll := func() map[string]Running {
+		return map[string]Running{
+			"db":    {Spec: spec("db"), Rev: "aaaa", Key: "kdb"},
+			"web":   {Spec: spec("web"), Rev: "bbbb", Key: "kweb"},
+			"cache": {Spec: spec("cache"), Rev: "cccc", Key: "kcache"},
+		}
+	}
+	wantedAll := func() map[string]Wanted {
+		return map[string]Wanted{
+			"db": {Rev: "aaaa", Key: "kdb"}, "web": {Rev: "bbbb", Key: "kweb"}, "cache": {Rev: "cccc", Key: "kcache"},
+		}
+	}
+	window := Gate{WindowClosed: true, Until: time.Date(2026, 12, 4, 2, 0, 0, 0, time.UTC)}
+	cases := []struct {
+		name    string
+		running func(map[string]Running)
+		wanted  func(map[string]Wanted)
+		quar    map[string]string
+		gate    Gate
+		want    []string // "app verb[: reasons]", in order
+	}{
+		{name: "nothing changed", want: []string{"cache keep", "db keep", "web keep"}},
+		{
+			name:    "a fresh host installs everything, needs first",
+			running: func(r map[string]Running) { clear(r) },
+			want: []string{
+				"cache install: preinstalled by role tester", "db install: needed by web", "web install: preinstalled by role tester",
+			},
+		},
+		{
+			name:   "a moved branch is an upgrade naming the commits",
+			wanted: func(w map[string]Wanted) { w["cache"] = Wanted{Rev: "dddd", Key: "kcache2"} },
+			want:   []string{"cache upgrade: source main: cccc -> dddd", "db keep", "web keep"},
+		},
+		{
+			name:    "a new key with the same revision and spec is a restart",
+			running: func(r map[string]Running) { r["web"] = Running{Spec: spec("web"), Rev: "bbbb", Key: "old"} },
+			want:    []string{"cache keep", "db keep", "web restart: its resolved spec changed (build, binaries, hooks or host address)"},
+		},
+		{
+			name: "a changed spec says which field",
+			running: func(r map[string]Running) {
+				old := *spec("web")
+				app := *old.App
+				app.Binaries = []Binary{{Name: "web", Kind: "web", Path: "web", Args: []string{"--v0"}}}
+				old.App = &app
+				r["web"] = Running{Spec: &old, Rev: "bbbb", Key: "old"}
+			},
+			want: []string{"cache keep", "db keep", "web restart: binary web: args changed"},
+		},
+		{
+			name:   "a closed window holds a change, never an install",
+			wanted: func(w map[string]Wanted) { w["cache"] = Wanted{Rev: "dddd", Key: "k2"} },
+			running: func(r map[string]Running) {
+				delete(r, "db")
+			},
+			gate: window,
+			want: []string{"cache hold-window: source main: cccc -> dddd", "db install: needed by web", "web keep"},
+		},
+		{
+			name:   "suspended holds a change",
+			wanted: func(w map[string]Wanted) { w["cache"] = Wanted{Rev: "dddd", Key: "k2"} },
+			gate:   Gate{Suspended: true},
+			want:   []string{"cache hold-suspended: source main: cccc -> dddd", "db keep", "web keep"},
+		},
+		{
+			name:   "the spec that failed stays quarantined, window or not",
+			wanted: func(w map[string]Wanted) { w["cache"] = Wanted{Rev: "dddd", Key: "k2", HoldKey: "h2"} },
+			quar:   map[string]string{"cache": "h2"},
+			gate:   window,
+			want:   []string{"cache quarantined: source main: cccc -> dddd", "db keep", "web keep"},
+		},
+		{
+			name:   "a different spec than the one that failed is tried",
+			wanted: func(w map[string]Wanted) { w["cache"] = Wanted{Rev: "eeee", Key: "k3", HoldKey: "h3"} },
+			quar:   map[string]string{"cache": "h2"},
+			want:   []string{"cache upgrade: source main: cccc -> eeee", "db keep", "web keep"},
+		},
+		{
+			name:    "a quarantined new app is not installed",
+			running: func(r map[string]Running) { delete(r, "cache") },
+			quar:    map[string]string{"cache": "kcache"},
+			want:    []string{"cache quarantined: preinstalled by role tester", "db keep", "web keep"},
+		},
+		{
+			name:   "an app that cannot be resolved keeps what it runs",
+			wanted: func(w map[string]Wanted) { w["web"] = Wanted{Err: errors.New("forge down")} },
+			want:   []string{"cache keep", "db keep", "web unresolved: forge down"},
+		},
+		{
+			name: "apps that leave go dependents first",
+			running: func(r map[string]Running) {
+				api := *spec("web")
+				app := *api.App
+				app.Name, app.Needs = "api", []string{"store"}
+				api.App, api.Why = &app, "preinstalled by role old"
+				store := *spec("db")
+				sapp := *store.App
+				sapp.Name = "store"
+				store.App, store.Why = &sapp, "needed by api"
+				r["api"] = Running{Spec: &api, Rev: "1", Key: "k"}
+				r["store"] = Running{Spec: &store, Rev: "2", Key: "k"}
+				r["zeta"] = Running{Rev: "3", Key: "k"}
+			},
+			want: []string{
+				"cache keep", "db keep", "web keep",
+				"api remove: no longer preinstalled by role old", "store remove: no longer needed by api",
+				"zeta remove: no longer wanted on this host",
+			},
+		},
+		{
+			name:    "a closed window holds a removal",
+			running: func(r map[string]Running) { r["zeta"] = Running{Rev: "3", Key: "k"} },
+			gate:    window,
+			want:    []string{"cache keep", "db keep", "web keep", "zeta hold-window: no longer wanted on this host"},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			running, wanted := runningAll(), wantedAll()
+			if c.running != nil {
+				c.running(running)
+			}
+			if c.wanted != nil {
+				c.wanted(wanted)
+			}
+			var got []string
+			for _, dec := range Decide(d, wanted, HostState{Running: running, Quarantine: c.quar, Gate: c.gate}) {
+				s := fmt.Sprintf("%s %s", dec.App, dec.Verb)
+				if dec.Err != nil {
+					s += ": " + dec.Err.Error()
+				} else if len(dec.Reasons) > 0 {
+					s += ": " + strings.Join(dec.Reasons, "; ")
+				}
+				got = append(got, s)
+			}
+			if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
+				t.Errorf("got\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(c.want, "\n  "))
+			}
+		})
+	}
+}
+
+// TestDiffIsDecide: a plan's changes are the agent's decisions from the fleet alone.
+func TestDiffIsDecide(t *testing.T) {
+	before := loadTxtar(t, decideFleet)
+	after := loadTxtar(t, strings.Replace(decideFleet, "args: [--v1]", "args: [--v2]", 1))
+	b, _ := before.ForRole("tester")
+	a, _ := after.ForRole("tester")
+	got := Diff(b, a)
+	if len(got) != 1 || got[0].App != "web" || got[0].Action != Restart || got[0].Reasons[0] != "binary web: args changed" {
+		t.Fatalf("diff %+v", got)
+	}
+	if same := Diff(a, a); len(same) != 0 {
+		t.Fatalf("no change should plan nothing: %+v", same)
+	}
+}
