@@ -61,6 +61,13 @@ reports status to the cockpit. "herofleet site" renders the deployment runbook f
 	root.AddCommand(
 		newValidateCommand(g),
 		newPlanCommand(g),
+		newAgentCommand(g),
+		newSiteCommand(g),
+		newDemoCommand(g),
+		newBootstrapCommand(g),
+		newBuildCommand(g),
+		newSchemaCommand(g),
+		newVersionCommand(g),
 	)
 	for _, c := range subcommands {
 		root.AddCommand(c(g))
