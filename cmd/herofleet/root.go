@@ -66,6 +66,8 @@ reports status to the cockpit. "herofleet site" renders the deployment runbook f
 		newSyncCommand(g),
 		newSuspendCommand(g),
 		newResumeCommand(g),
+		newInstallCommand(g),
+		newUninstallCommand(g),
 		newStartCommand(g),
 		newStopCommand(g),
 		newRestartCommand(g),
