@@ -39,11 +39,6 @@ func streamsOf(cmd *cobra.Command) streams {
 	return streams{out: cmd.OutOrStdout(), err: cmd.ErrOrStderr()}
 }
 
-// subcommands is filled by each cmd_*.go file's init: one file per subcommand.
-var subcommands []func(g *globals) *cobra.Command
-
-func register(c func(g *globals) *cobra.Command) { subcommands = append(subcommands, c) }
-
 func newRoot() *cobra.Command {
 	g := &globals{}
 	root := &cobra.Command{
@@ -79,9 +74,6 @@ reports status to the cockpit. "herofleet site" renders the deployment runbook f
 		newSchemaCommand(g),
 		newVersionCommand(g),
 	)
-	for _, c := range subcommands {
-		root.AddCommand(c(g))
-	}
 	return root
 }
 
