@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/herofleet/herofleet/agent"
 	"github.com/herofleet/herofleet/agent/cockpit"
@@ -21,35 +22,46 @@ func hookRunner(cfg *agent.Config, log *slog.Logger) agent.HookRunner {
 	return &plugins.Runner{Dirs: plugins.Dirs(cfg.PluginsDir, cfg.Dir), Logger: log}
 }
 
-func init() {
-	register(func(g *globals) *cobra.Command {
-		var configPath string
-		cmd := &cobra.Command{
-			Use:   "agent --config FILE",
-			Short: "Run the agent: sync the fleet repo, install and supervise this host's apps, serve the status API",
-			Long: `Run the pull agent of this VM. It polls the fleet repo on the fleet's schedule, applies every app that
+func newAgentCommand(g *globals) *cobra.Command {
+	var opts agentOptions
+	cmd := &cobra.Command{
+		Use:   "agent --config FILE",
+		Short: "Run the agent: sync the fleet repo, install and supervise this host's apps, serve the status API",
+		Long: `Run the pull agent of this VM. It polls the fleet repo on the fleet's schedule, applies every app that
 belongs on this host as a whole (rolling it back when any step fails), supervises the binaries and serves
 the cockpit (page at /, API under /api/v1/, /metrics, /healthz) on the config's listen address, and the
 Forgejo push webhook there or on webhook_listen. SIGINT or SIGTERM stops
 every binary and exits.`,
-			Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				cfg, err := agent.LoadConfig(configPath)
-				if err != nil {
-					return invalid(err)
-				}
-				ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
-				defer stop()
-				return runAgent(ctx, cfg, g.logger())
-			},
-		}
-		cmd.Flags().StringVar(&configPath, "config", "/etc/herofleet/agent.yaml", "the agent's config `FILE`")
-		return cmd
-	})
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runAgent(cmd.Context(), opts, g)
+		},
+	}
+	opts.AddFlags(cmd.Flags())
+	return cmd
 }
 
-// runAgent serves the API and runs the agent until ctx ends; every binary is stopped on the way out.
-func runAgent(ctx context.Context, cfg *agent.Config, log *slog.Logger) error {
+type agentOptions struct {
+	configPath string
+}
+
+func (o *agentOptions) AddFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.configPath, "config", "/etc/herofleet/agent.yaml", "the agent's config `FILE`")
+}
+
+// runAgent runs the agent of the config until SIGINT or SIGTERM; a config with problems exits 1.
+func runAgent(ctx context.Context, opts agentOptions, g *globals) error {
+	cfg, err := agent.LoadConfig(opts.configPath)
+	if err != nil {
+		return invalid(err)
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return serveAgent(ctx, cfg, g.logger())
+}
+
+// serveAgent serves the API and runs the agent until ctx ends; every binary is stopped on the way out.
+func serveAgent(ctx context.Context, cfg *agent.Config, log *slog.Logger) error {
 	token, err := cfg.Token()
 	if err != nil {
 		return err

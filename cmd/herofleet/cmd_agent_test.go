@@ -50,7 +50,7 @@ func TestRunAgentServes(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- runAgent(ctx, cfg, slog.New(slog.DiscardHandler)) }()
+	go func() { done <- serveAgent(ctx, cfg, slog.New(slog.DiscardHandler)) }()
 	base := "http://" + addr
 	deadline := time.Now().Add(10 * time.Second)
 	for {

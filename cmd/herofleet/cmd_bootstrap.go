@@ -1,25 +1,25 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/herofleet/herofleet/bootstrap"
 	"github.com/herofleet/herofleet/internal/source"
 )
 
-func init() {
-	register(func(g *globals) *cobra.Command {
-		o := &bootstrap.Options{}
-		var rewrites []string
-		cmd := &cobra.Command{
-			Use:   "bootstrap --fleet URL --role R [--host H] [--address A] [--root DIR]",
-			Short: "Set up this VM's agent: config, token, state directories and its systemd/zinit service",
-			Long: `Set up a fresh VM's agent with no manual step. bootstrap writes the agent's config
+func newBootstrapCommand(g *globals) *cobra.Command {
+	var opts bootstrapOptions
+	cmd := &cobra.Command{
+		Use:   "bootstrap --fleet URL --role R [--host H] [--address A] [--root DIR]",
+		Short: "Set up this VM's agent: config, token, state directories and its systemd/zinit service",
+		Long: `Set up a fresh VM's agent with no manual step. bootstrap writes the agent's config
 (/etc/herofleet/agent.yaml), a random bearer token (/etc/herofleet/token, kept when it exists), the state
 directories (/var/lib/herofleet, /etc/herofleet/secrets) and the agent's service files for systemd
 (/etc/systemd/system/herofleet-agent.service) and zinit (/etc/zinit/herofleet-agent.yaml), then starts the agent
@@ -28,33 +28,42 @@ under whichever of the two runs as PID 1.
 Running it again with the same flags changes nothing and says so; a changed flag rewrites the config, says what
 changed and restarts the agent. With --root, everything is written under DIR (an image, a test) and the running
 system is never touched.`,
-			Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				var err error
-				if o.Rewrite, err = source.ParseRewrites(rewrites); err != nil {
-					return invalid(err)
-				}
-				if err := o.Check(); err != nil {
-					return invalid(err)
-				}
-				return runBootstrap(cmd, o)
-			},
-		}
-		f := cmd.Flags()
-		f.StringVar(&o.Fleet, "fleet", "", "the fleet repo's git `URL` (https, ssh, git, file or git@host:path)")
-		f.StringVar(&o.Ref, "ref", bootstrap.DefaultRef, "the fleet repo's branch, tag or commit")
-		f.StringVar(&o.Role, "role", "", "this VM's `ROLE` when the fleet has no hosts/<host>.yaml for it")
-		f.StringVar(&o.Host, "host", "", "this VM's host name in the fleet (default: the machine's host name)")
-		f.StringVar(&o.Address, "address", "", "how other VMs reach this one, e.g. its Mycelium address (default: the host name)")
-		f.StringArrayVar(&rewrites, "rewrite", nil, "rewrite URLs starting with FROM to start with TO (`FROM=TO`), repeatable")
-		f.StringVar(&o.Root, "root", "", "write everything under `DIR` and start nothing (images, tests)")
-		f.StringVar(&o.Bin, "bin", bootstrap.DefaultBin, "the herofleet binary the service runs")
-		return cmd
-	})
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runBootstrap(cmd.Context(), opts, g, streamsOf(cmd))
+		},
+	}
+	opts.AddFlags(cmd.Flags())
+	return cmd
 }
 
-func runBootstrap(cmd *cobra.Command, o *bootstrap.Options) error {
-	out := cmd.OutOrStdout()
+type bootstrapOptions struct {
+	bootstrap.Options
+	rewrites []string // FROM=TO, parsed into Options.Rewrite
+}
+
+func (o *bootstrapOptions) AddFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.Fleet, "fleet", "", "the fleet repo's git `URL` (https, ssh, git, file or git@host:path)")
+	f.StringVar(&o.Ref, "ref", bootstrap.DefaultRef, "the fleet repo's branch, tag or commit")
+	f.StringVar(&o.Role, "role", "", "this VM's `ROLE` when the fleet has no hosts/<host>.yaml for it")
+	f.StringVar(&o.Host, "host", "", "this VM's host name in the fleet (default: the machine's host name)")
+	f.StringVar(&o.Address, "address", "", "how other VMs reach this one, e.g. its Mycelium address (default: the host name)")
+	f.StringArrayVar(&o.rewrites, "rewrite", nil, "rewrite URLs starting with FROM to start with TO (`FROM=TO`), repeatable")
+	f.StringVar(&o.Root, "root", "", "write everything under `DIR` and start nothing (images, tests)")
+	f.StringVar(&o.Bin, "bin", bootstrap.DefaultBin, "the herofleet binary the service runs")
+}
+
+// runBootstrap writes the agent's files and, on the running system, (re)starts the agent; bad flags exit 1.
+func runBootstrap(ctx context.Context, opts bootstrapOptions, _ *globals, s streams) error {
+	o := &opts.Options
+	var err error
+	if o.Rewrite, err = source.ParseRewrites(opts.rewrites); err != nil {
+		return invalid(err)
+	}
+	if err := o.Check(); err != nil {
+		return invalid(err)
+	}
+	out := s.out
 	if !o.OnRunningSystem() {
 		fmt.Fprintf(out, "writing under %s (the running system is not touched)\n", o.Root)
 	}
@@ -67,7 +76,7 @@ func runBootstrap(cmd *cobra.Command, o *bootstrap.Options) error {
 		fmt.Fprintln(out, "nothing changed")
 	}
 	if o.OnRunningSystem() {
-		done, err := bootstrap.Start(cmd.Context(), bootstrap.InitSystem("/proc"), o, changes, bootstrap.Exec)
+		done, err := bootstrap.Start(ctx, bootstrap.InitSystem("/proc"), o, changes, bootstrap.Exec)
 		for _, d := range done {
 			fmt.Fprintln(out, d)
 		}

@@ -80,7 +80,7 @@ func TestBootstrappedAgentConverges(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- runAgent(ctx, cfg, slog.New(slog.DiscardHandler)) }()
+	go func() { done <- serveAgent(ctx, cfg, slog.New(slog.DiscardHandler)) }()
 	defer func() {
 		cancel()
 		<-done

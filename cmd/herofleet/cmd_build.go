@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/herofleet/herofleet/agent"
 	"github.com/herofleet/herofleet/agent/build"
@@ -20,56 +21,63 @@ import (
 	"github.com/herofleet/herofleet/internal/source"
 )
 
-func init() {
-	register(func(g *globals) *cobra.Command {
-		var o buildOptions
-		var rewrites, env []string
-		cmd := &cobra.Command{
-			Use:   "build APP [DIR] --out OUT",
-			Short: "Build an app once for the whole fleet: a reproducible archive to name as its artifact",
-			Long: `Build APP of the fleet in DIR (the current directory by default) exactly as an agent would: clone it
+func newBuildCommand(g *globals) *cobra.Command {
+	var opts buildOptions
+	cmd := &cobra.Command{
+		Use:   "build APP [DIR] --out OUT",
+		Short: "Build an app once for the whole fleet: a reproducible archive to name as its artifact",
+		Long: `Build APP of the fleet in DIR (the current directory by default) exactly as an agent would: clone it
 at its ref, run its build command in the checked-out tree with a minimal environment (PATH, HOME, LANG and
 --build-env), and write the tree (without .git) as a reproducible gzipped tar OUT, with its sha256 in OUT.sha256.
 It prints the artifact: line to put in the app's file once OUT is published.
 
 Two builds of one commit give the same sha256 when the build itself is reproducible.`,
-			Args: cobra.RangeArgs(1, 2),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				o.app, o.dir = args[0], dirArg(args[1:])
-				var err error
-				if o.rewrite, err = source.ParseRewrites(rewrites); err != nil {
-					return invalid(err)
-				}
-				if o.env, err = parseEnv(env); err != nil {
-					return invalid(err)
-				}
-				if o.out == "" {
-					return invalid(errors.New("--out is required: where to write the archive"))
-				}
-				if o.cache == "" {
-					if o.cache, err = defaultCacheDir(); err != nil {
-						return err
-					}
-				}
-				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-				defer stop()
-				return buildArtifact(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
-			},
-		}
-		cmd.Flags().StringVarP(&o.out, "out", "o", "", "the archive to write (`FILE`.tar.gz); its sha256 goes to FILE.tar.gz.sha256")
-		cmd.Flags().StringVar(&o.baseURL, "url", "", "where OUT will be published (`BASE` URL), for the printed artifact: line")
-		cmd.Flags().StringArrayVar(&rewrites, "rewrite", nil, "rewrite URLs starting with FROM to start with TO (`FROM=TO`)")
-		cmd.Flags().StringVar(&o.cache, "cache", "", "where clones are kept (default: $XDG_CACHE_HOME/herofleet/sources)")
-		cmd.Flags().StringVar(&o.path, "path", agent.DefaultPath, "PATH of the build")
-		cmd.Flags().StringArrayVar(&env, "build-env", nil, "add a variable to the build's environment (`KEY=VALUE`), like the agent's build_env")
-		return cmd
-	})
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBuild(cmd.Context(), opts, g, streamsOf(cmd), args)
+		},
+	}
+	opts.AddFlags(cmd.Flags())
+	return cmd
 }
 
 type buildOptions struct {
 	app, dir, out, baseURL, cache, path string
+	rewrites, buildEnv                  []string // the flags, parsed into rewrite and env
 	rewrite                             source.Rewrites
 	env                                 map[string]string
+}
+
+func (o *buildOptions) AddFlags(f *pflag.FlagSet) {
+	f.StringVarP(&o.out, "out", "o", "", "the archive to write (`FILE`.tar.gz); its sha256 goes to FILE.tar.gz.sha256")
+	f.StringVar(&o.baseURL, "url", "", "where OUT will be published (`BASE` URL), for the printed artifact: line")
+	f.StringArrayVar(&o.rewrites, "rewrite", nil, "rewrite URLs starting with FROM to start with TO (`FROM=TO`)")
+	f.StringVar(&o.cache, "cache", "", "where clones are kept (default: $XDG_CACHE_HOME/herofleet/sources)")
+	f.StringVar(&o.path, "path", agent.DefaultPath, "PATH of the build")
+	f.StringArrayVar(&o.buildEnv, "build-env", nil, "add a variable to the build's environment (`KEY=VALUE`), like the agent's build_env")
+}
+
+// runBuild checks the flags and builds APP until done or SIGINT/SIGTERM.
+func runBuild(ctx context.Context, opts buildOptions, _ *globals, s streams, args []string) error {
+	opts.app, opts.dir = args[0], dirArg(args[1:])
+	var err error
+	if opts.rewrite, err = source.ParseRewrites(opts.rewrites); err != nil {
+		return invalid(err)
+	}
+	if opts.env, err = parseEnv(opts.buildEnv); err != nil {
+		return invalid(err)
+	}
+	if opts.out == "" {
+		return invalid(errors.New("--out is required: where to write the archive"))
+	}
+	if opts.cache == "" {
+		if opts.cache, err = defaultCacheDir(); err != nil {
+			return err
+		}
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return buildArtifact(ctx, opts, s.out, s.err)
 }
 
 // buildArtifact builds one app in a scratch folder and packs the tree into o.out; the snippet goes to stdout, the

@@ -30,7 +30,7 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// The CLI against a real agent (the agent command's runAgent): install a catalog app and follow it to healthy, see
+// The CLI against a real agent (the agent command's serveAgent): install a catalog app and follow it to healthy, see
 // it in the status table, stop it, read its log, uninstall it; and the webhook on its own webhook_listen.
 func TestAgentCommandsAgainstAgent(t *testing.T) {
 	if testing.Short() {
@@ -79,7 +79,7 @@ stop_grace: 2s
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- runAgent(ctx, cfg, slog.New(slog.DiscardHandler)) }()
+	go func() { done <- serveAgent(ctx, cfg, slog.New(slog.DiscardHandler)) }()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {

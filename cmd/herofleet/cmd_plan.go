@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,72 +9,86 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/herofleet/herofleet/fleet"
 )
 
-func init() {
-	register(func(g *globals) *cobra.Command {
-		var host, role, against, format string
-		cmd := &cobra.Command{
-			Use:   "plan [--host H | --role R] [--against REV] [DIR]",
-			Short: "Show what a host or role runs and what a change would do to it",
-			Long: `Resolve the fleet repo (the current directory by default) for a host (hosts/<H>.yaml) or a role:
+func newPlanCommand(g *globals) *cobra.Command {
+	var opts planOptions
+	cmd := &cobra.Command{
+		Use:   "plan [--host H | --role R] [--against REV] [DIR]",
+		Short: "Show what a host or role runs and what a change would do to it",
+		Long: `Resolve the fleet repo (the current directory by default) for a host (hosts/<H>.yaml) or a role:
 the apps it runs in apply order and the catalog it may install on click. With neither flag, every role and host.
 
 With --against REV (DIR must be a git work tree), compare with the fleet at REV and list what the change
 installs, upgrades, restarts or removes on each target, with the reasons.`,
-			Args: cobra.MaximumNArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				if host != "" && role != "" {
-					return invalid(errors.New("give --host or --role, not both"))
-				}
-				write, ok := planWriters[format]
-				if !ok {
-					return invalid(fmt.Errorf("--format %q: use text, json or markdown", format))
-				}
-				dir := dirArg(args)
-				after, err := loadFleet(dir)
-				if err != nil {
-					return err
-				}
-				var before *fleet.Fleet
-				if against != "" {
-					before, err = fleet.LoadRevision(dir, against)
-					var fe fleet.Errors
-					if errors.As(err, &fe) {
-						// The base may itself be broken; a plan against it still says what the change does.
-						fmt.Fprintf(cmd.ErrOrStderr(), "note: the fleet at %s has %d problem(s); planning against it as read\n", against, len(fe))
-					} else if err != nil {
-						return err
-					}
-				}
-				var plans []fleet.Plan
-				switch {
-				case host != "":
-					// A host the change deletes is planned too: everything on it is removed.
-					if after.Hosts[host] == nil && (before == nil || before.Hosts[host] == nil) {
-						return invalid(fmt.Errorf("unknown host %q: there is no hosts/%s.yaml (use --role for hosts without one)", host, host))
-					}
-					plans = []fleet.Plan{fleet.PlanTarget(before, after, fleet.Target{Host: host})}
-				case role != "":
-					if after.Roles[role] == nil && (before == nil || before.Roles[role] == nil) {
-						return invalid(fmt.Errorf("unknown role %q", role))
-					}
-					plans = []fleet.Plan{fleet.PlanTarget(before, after, fleet.Target{Role: role})}
-				default:
-					plans = fleet.PlanAll(before, after)
-				}
-				return write(cmd.OutOrStdout(), plans, against)
-			},
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPlan(cmd.Context(), opts, g, streamsOf(cmd), args)
+		},
+	}
+	opts.AddFlags(cmd.Flags())
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json", "markdown"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+type planOptions struct {
+	host, role string
+	against    string // a git revision to compare with
+	format     string // a key of planWriters
+}
+
+func (o *planOptions) AddFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.host, "host", "", "plan the host described by hosts/`H`.yaml")
+	f.StringVar(&o.role, "role", "", "plan a host of role `R` that has no hosts file")
+	f.StringVar(&o.against, "against", "", "compare with the fleet at git revision `REV`")
+	f.StringVar(&o.format, "format", "text", "output format: text, json or markdown")
+}
+
+func runPlan(_ context.Context, opts planOptions, _ *globals, s streams, args []string) error {
+	host, role, against := opts.host, opts.role, opts.against
+	if host != "" && role != "" {
+		return invalid(errors.New("give --host or --role, not both"))
+	}
+	write, ok := planWriters[opts.format]
+	if !ok {
+		return invalid(fmt.Errorf("--format %q: use text, json or markdown", opts.format))
+	}
+	dir := dirArg(args)
+	after, err := loadFleet(dir)
+	if err != nil {
+		return err
+	}
+	var before *fleet.Fleet
+	if against != "" {
+		before, err = fleet.LoadRevision(dir, against)
+		var fe fleet.Errors
+		if errors.As(err, &fe) {
+			// The base may itself be broken; a plan against it still says what the change does.
+			fmt.Fprintf(s.err, "note: the fleet at %s has %d problem(s); planning against it as read\n", against, len(fe))
+		} else if err != nil {
+			return err
 		}
-		cmd.Flags().StringVar(&host, "host", "", "plan the host described by hosts/`H`.yaml")
-		cmd.Flags().StringVar(&role, "role", "", "plan a host of role `R` that has no hosts file")
-		cmd.Flags().StringVar(&against, "against", "", "compare with the fleet at git revision `REV`")
-		cmd.Flags().StringVar(&format, "format", "text", "output format: text, json or markdown")
-		_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json", "markdown"}, cobra.ShellCompDirectiveNoFileComp))
-		return cmd
-	})
+	}
+	var plans []fleet.Plan
+	switch {
+	case host != "":
+		// A host the change deletes is planned too: everything on it is removed.
+		if after.Hosts[host] == nil && (before == nil || before.Hosts[host] == nil) {
+			return invalid(fmt.Errorf("unknown host %q: there is no hosts/%s.yaml (use --role for hosts without one)", host, host))
+		}
+		plans = []fleet.Plan{fleet.PlanTarget(before, after, fleet.Target{Host: host})}
+	case role != "":
+		if after.Roles[role] == nil && (before == nil || before.Roles[role] == nil) {
+			return invalid(fmt.Errorf("unknown role %q", role))
+		}
+		plans = []fleet.Plan{fleet.PlanTarget(before, after, fleet.Target{Role: role})}
+	default:
+		plans = fleet.PlanAll(before, after)
+	}
+	return write(s.out, plans, against)
 }
 
 var planWriters = map[string]func(io.Writer, []fleet.Plan, string) error{

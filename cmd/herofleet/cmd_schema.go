@@ -9,23 +9,25 @@ import (
 	"github.com/herofleet/herofleet/fleet"
 )
 
-func init() {
-	register(func(g *globals) *cobra.Command {
-		return &cobra.Command{
-			Use:   "schema",
-			Short: "Print the JSON Schema of the fleet files, for editors",
-			Long: `Print a JSON Schema of the fleet repo's files (fleet.yaml, apps/*.yaml, roles/*.yaml, hosts/*.yaml),
+func newSchemaCommand(_ *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "schema",
+		Short: "Print the JSON Schema of the fleet files, for editors",
+		Long: `Print a JSON Schema of the fleet repo's files (fleet.yaml, apps/*.yaml, roles/*.yaml, hosts/*.yaml),
 generated from herofleet's own types. Point your editor's YAML language server at it, e.g. with
 # yaml-language-server: $schema=herofleet.schema.json#/$defs/App`,
-			Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				out, err := json.MarshalIndent(fleet.Schema(), "", "  ")
-				if err != nil {
-					return err
-				}
-				_, err = fmt.Fprintln(cmd.OutOrStdout(), string(out))
-				return err
-			},
-		}
-	})
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runSchema(streamsOf(cmd))
+		},
+	}
+}
+
+func runSchema(s streams) error {
+	out, err := json.MarshalIndent(fleet.Schema(), "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(s.out, string(out))
+	return err
 }

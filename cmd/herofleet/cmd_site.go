@@ -13,80 +13,110 @@ import (
 
 	"github.com/go-git/go-git/v5"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/herofleet/herofleet/runbook"
 	"github.com/herofleet/herofleet/sitegen"
 )
 
-func init() {
-	register(func(g *globals) *cobra.Command {
-		site := &cobra.Command{
-			Use:   "site",
-			Short: "Render the runbook website from the fleet repo",
-			Long: `Render the deployment runbook of a fleet repo (the current directory by default) as a static site:
+// site has two subcommands: build writes the runbook site once, serve keeps rebuilding it.
+func newSiteCommand(g *globals) *cobra.Command {
+	site := &cobra.Command{
+		Use:   "site",
+		Short: "Render the runbook website from the fleet repo",
+		Long: `Render the deployment runbook of a fleet repo (the current directory by default) as a static site:
 an overview with the topology, a page per role, app and the hosts, procedures, the changelog (when DIR is a git
 work tree) and the fleet's own runbook/*.md pages. Broken links, unknown names and names of apps or binaries the
 fleet no longer has fail the build with file:line (exit 1).
 
 Pages in runbook/*.md are Go templates; these helpers name fleet objects and fail on unknown names:
 ` + siteHelpers(),
-		}
-		site.AddCommand(siteBuildCmd(g), siteServeCmd(g))
-		return site
-	})
+	}
+	site.AddCommand(
+		newSiteBuildCommand(g),
+		newSiteServeCommand(g),
+	)
+	return site
 }
 
-func siteBuildCmd(g *globals) *cobra.Command {
-	var out, fleetURL string
+func newSiteBuildCommand(g *globals) *cobra.Command {
+	var opts siteBuildOptions
 	cmd := &cobra.Command{
 		Use:   "build [DIR] --out OUT",
 		Short: "Write the runbook site to OUT (works from file://)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if out == "" {
-				return invalid(errors.New("--out is required"))
-			}
-			site, err := loadRunbook(dirArg(args), fleetURL)
-			if err != nil {
-				return err
-			}
-			b := sitegen.Builder{Logger: g.logger()}
-			if err := b.Build(cmd.Context(), site, out); err != nil {
-				return siteError(err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d pages; open %s\n", out, len(site.Pages), filepath.Join(out, "index.html"))
-			return nil
+			return runSiteBuild(cmd.Context(), opts, g, streamsOf(cmd), args)
 		},
 	}
-	cmd.Flags().StringVarP(&out, "out", "o", "", "output `DIR` (created; a previous site there is replaced)")
-	cmd.Flags().StringVar(&fleetURL, "fleet-url", "", "fleet repo `URL` the bootstrap commands name (default: the git remote origin)")
+	opts.AddFlags(cmd.Flags())
 	return cmd
 }
 
-func siteServeCmd(g *globals) *cobra.Command {
-	var listen, fleetURL string
+type siteBuildOptions struct {
+	out      string
+	fleetURL string
+}
+
+func (o *siteBuildOptions) AddFlags(f *pflag.FlagSet) {
+	f.StringVarP(&o.out, "out", "o", "", "output `DIR` (created; a previous site there is replaced)")
+	f.StringVar(&o.fleetURL, "fleet-url", "", "fleet repo `URL` the bootstrap commands name (default: the git remote origin)")
+}
+
+func runSiteBuild(ctx context.Context, opts siteBuildOptions, g *globals, s streams, args []string) error {
+	if opts.out == "" {
+		return invalid(errors.New("--out is required"))
+	}
+	site, err := loadRunbook(dirArg(args), opts.fleetURL)
+	if err != nil {
+		return err
+	}
+	b := sitegen.Builder{Logger: g.logger()}
+	if err := b.Build(ctx, site, opts.out); err != nil {
+		return siteError(err)
+	}
+	fmt.Fprintf(s.out, "%s: %d pages; open %s\n", opts.out, len(site.Pages), filepath.Join(opts.out, "index.html"))
+	return nil
+}
+
+func newSiteServeCommand(g *globals) *cobra.Command {
+	var opts siteServeOptions
 	cmd := &cobra.Command{
 		Use:   "serve [DIR]",
 		Short: "Serve the runbook site and rebuild it, reloading open pages, when the fleet repo changes",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir := dirArg(args)
-			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
-			defer stop()
-			// A site that does not build at the start is the user's input (exit 1); later failures are logged.
-			return siteError(sitegen.Serve(ctx, sitegen.ServeOptions{
-				Addr:   listen,
-				Watch:  []string{dir},
-				Logger: g.logger(),
-				Load: func(context.Context) (sitegen.Site, error) {
-					return loadRunbook(dir, fleetURL)
-				},
-			}))
+			return runSiteServe(cmd.Context(), opts, g, args)
 		},
 	}
-	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:1313", "`ADDR` to serve on")
-	cmd.Flags().StringVar(&fleetURL, "fleet-url", "", "fleet repo `URL` the bootstrap commands name (default: the git remote origin)")
+	opts.AddFlags(cmd.Flags())
 	return cmd
+}
+
+type siteServeOptions struct {
+	listen   string
+	fleetURL string
+}
+
+func (o *siteServeOptions) AddFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.listen, "listen", "127.0.0.1:1313", "`ADDR` to serve on")
+	f.StringVar(&o.fleetURL, "fleet-url", "", "fleet repo `URL` the bootstrap commands name (default: the git remote origin)")
+}
+
+// runSiteServe serves the site until SIGINT or SIGTERM.
+func runSiteServe(ctx context.Context, opts siteServeOptions, g *globals, args []string) error {
+	dir := dirArg(args)
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	// A site that does not build at the start is the user's input (exit 1); later failures are logged.
+	return siteError(sitegen.Serve(ctx, sitegen.ServeOptions{
+		Addr:   opts.listen,
+		Watch:  []string{dir},
+		Logger: g.logger(),
+		Load: func(context.Context) (sitegen.Site, error) {
+			return loadRunbook(dir, opts.fleetURL)
+		},
+	}))
 }
 
 func siteHelpers() string {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,45 +11,56 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/herofleet/herofleet/agent"
 	"github.com/herofleet/herofleet/agent/cockpit"
 )
 
-func init() {
-	register(func(g *globals) *cobra.Command {
-		var asJSON bool
-		cmd := &cobra.Command{
-			Use:   "status",
-			Short: "Show the agent's fleet commit, its apps and binaries as a table",
-			Long: `Show what the agent at --agent runs: the fleet commit applied and the newest seen, the last sync and its
+func newStatusCommand(g *globals) *cobra.Command {
+	var opts statusOptions
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the agent's fleet commit, its apps and binaries as a table",
+		Long: `Show what the agent at --agent runs: the fleet commit applied and the newest seen, the last sync and its
 error, refused commits and quarantined apps, then one row per binary of every installed app and one row per app
 that can be installed on click. Every row that is not fine says why.`,
-			Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				c, err := g.client()
-				if err != nil {
-					return err
-				}
-				// One call: the status answer carries the rows too, so the table comes from one snapshot.
-				var ans cockpit.StatusAnswer
-				if err := c.call(cmd.Context(), "GET", "/api/v1/status", &ans); err != nil {
-					return err
-				}
-				st := ans.Status
-				apps := cockpit.Apps{Host: st.Host, Role: st.Role, Fleet: st.Fleet, Rows: ans.Rows}
-				if asJSON {
-					enc := json.NewEncoder(cmd.OutOrStdout())
-					enc.SetIndent("", "  ")
-					return enc.Encode(map[string]any{"apps": apps, "status": st})
-				}
-				printStatus(cmd.OutOrStdout(), apps, st)
-				return nil
-			},
-		}
-		cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's answers as JSON")
-		return cmd
-	})
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runStatus(cmd.Context(), opts, g, streamsOf(cmd))
+		},
+	}
+	opts.AddFlags(cmd.Flags())
+	return cmd
+}
+
+type statusOptions struct {
+	json bool
+}
+
+func (o *statusOptions) AddFlags(f *pflag.FlagSet) {
+	f.BoolVar(&o.json, "json", false, "print the API's answers as JSON")
+}
+
+func runStatus(ctx context.Context, opts statusOptions, g *globals, s streams) error {
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	// One call: the status answer carries the rows too, so the table comes from one snapshot.
+	var ans cockpit.StatusAnswer
+	if err := c.call(ctx, "GET", "/api/v1/status", &ans); err != nil {
+		return err
+	}
+	st := ans.Status
+	apps := cockpit.Apps{Host: st.Host, Role: st.Role, Fleet: st.Fleet, Rows: ans.Rows}
+	if opts.json {
+		enc := json.NewEncoder(s.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"apps": apps, "status": st})
+	}
+	printStatus(s.out, apps, st)
+	return nil
 }
 
 func printStatus(w io.Writer, apps cockpit.Apps, st agent.Status) {

@@ -1,67 +1,81 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/internal/source"
 	"github.com/herofleet/herofleet/plugins"
 )
 
-func init() {
-	register(func(g *globals) *cobra.Command {
-		var deep bool
-		var rewrites, pluginDirs []string
-		var cacheDir string
-		cmd := &cobra.Command{
-			Use:   "validate [DIR]",
-			Short: "Check a fleet repo: exit 1 on a bad fleet (file:line:col errors), 2 if the check could not run",
-			Long: `Check a fleet repo (the current directory by default) against every rule of the fleet format and
+func newValidateCommand(g *globals) *cobra.Command {
+	var opts validateOptions
+	cmd := &cobra.Command{
+		Use:   "validate [DIR]",
+		Short: "Check a fleet repo: exit 1 on a bad fleet (file:line:col errors), 2 if the check could not run",
+		Long: `Check a fleet repo (the current directory by default) against every rule of the fleet format and
 report all problems at once, each as file:line:col: message.
 
 Exit status: 0 valid, 1 invalid, 2 the check could not run.`,
-			Args: cobra.MaximumNArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				dir := dirArg(args)
-				f, err := loadFleet(dir)
-				if err != nil {
-					return err
-				}
-				if len(pluginDirs) > 0 {
-					if err := fleetProblems(fleet.CheckPlugins(f, plugins.Available(pluginDirs)), dir); err != nil {
-						return err
-					}
-				}
-				if deep {
-					rw, err := source.ParseRewrites(rewrites)
-					if err != nil {
-						return invalid(err)
-					}
-					if cacheDir == "" {
-						if cacheDir, err = defaultCacheDir(); err != nil {
-							return err
-						}
-					}
-					cache := &source.Cache{Dir: cacheDir, Rewrite: rw.Apply}
-					if err := fleetProblems(fleet.CheckManifests(cmd.Context(), f, cache), dir); err != nil {
-						return err
-					}
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: fleet %q is valid: %d apps, %d roles, %d hosts\n", dir, f.Meta.Name, len(f.Apps), len(f.Roles), len(f.Hosts))
-				return nil
-			},
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runValidate(cmd.Context(), opts, g, streamsOf(cmd), args)
+		},
+	}
+	opts.AddFlags(cmd.Flags())
+	return cmd
+}
+
+type validateOptions struct {
+	deep       bool
+	rewrites   []string // FROM=TO, for --deep
+	cacheDir   string
+	pluginDirs []string
+}
+
+func (o *validateOptions) AddFlags(f *pflag.FlagSet) {
+	f.BoolVar(&o.deep, "deep", false, "also clone each app at its ref and compare its binaries with its service.toml")
+	f.StringArrayVar(&o.rewrites, "rewrite", nil, "rewrite URLs starting with FROM to start with TO (`FROM=TO`), for --deep")
+	f.StringVar(&o.cacheDir, "cache", "", "where --deep keeps its clones (default: $XDG_CACHE_HOME/herofleet/sources)")
+	f.StringArrayVar(&o.pluginDirs, "plugins-dir", nil, "also refuse hooks naming a plugin not found in `DIR` (repeatable)")
+}
+
+func runValidate(ctx context.Context, opts validateOptions, _ *globals, s streams, args []string) error {
+	dir := dirArg(args)
+	f, err := loadFleet(dir)
+	if err != nil {
+		return err
+	}
+	if len(opts.pluginDirs) > 0 {
+		if err := fleetProblems(fleet.CheckPlugins(f, plugins.Available(opts.pluginDirs)), dir); err != nil {
+			return err
 		}
-		cmd.Flags().BoolVar(&deep, "deep", false, "also clone each app at its ref and compare its binaries with its service.toml")
-		cmd.Flags().StringArrayVar(&rewrites, "rewrite", nil, "rewrite URLs starting with FROM to start with TO (`FROM=TO`), for --deep")
-		cmd.Flags().StringVar(&cacheDir, "cache", "", "where --deep keeps its clones (default: $XDG_CACHE_HOME/herofleet/sources)")
-		cmd.Flags().StringArrayVar(&pluginDirs, "plugins-dir", nil, "also refuse hooks naming a plugin not found in `DIR` (repeatable)")
-		return cmd
-	})
+	}
+	if opts.deep {
+		rw, err := source.ParseRewrites(opts.rewrites)
+		if err != nil {
+			return invalid(err)
+		}
+		cacheDir := opts.cacheDir
+		if cacheDir == "" {
+			if cacheDir, err = defaultCacheDir(); err != nil {
+				return err
+			}
+		}
+		cache := &source.Cache{Dir: cacheDir, Rewrite: rw.Apply}
+		if err := fleetProblems(fleet.CheckManifests(ctx, f, cache), dir); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(s.out, "%s: fleet %q is valid: %d apps, %d roles, %d hosts\n", dir, f.Meta.Name, len(f.Apps), len(f.Roles), len(f.Hosts))
+	return nil
 }
 
 func dirArg(args []string) string {

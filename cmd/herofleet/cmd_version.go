@@ -14,18 +14,20 @@ var (
 	commit  = ""
 )
 
-func init() {
-	register(func(g *globals) *cobra.Command {
-		return &cobra.Command{
-			Use:   "version",
-			Short: "Print herofleet's version and commit",
-			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				fmt.Fprintf(cmd.OutOrStdout(), "herofleet %s (commit %s, %s, %s/%s)\n", version, buildCommit(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
-				return nil
-			},
-		}
-	})
+func newVersionCommand(_ *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print herofleet's version and commit",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runVersion(streamsOf(cmd))
+		},
+	}
+}
+
+func runVersion(s streams) error {
+	fmt.Fprintf(s.out, "herofleet %s (commit %s, %s, %s/%s)\n", version, buildCommit(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return nil
 }
 
 // buildCommit is the commit set at link time, else the one the Go toolchain stamped, else "unknown".

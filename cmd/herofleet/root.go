@@ -1,10 +1,12 @@
 package main
 
 import (
+	"io"
 	"log/slog"
 	"os"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // globals are the flags every subcommand shares.
@@ -12,6 +14,12 @@ type globals struct {
 	agentURL  string // where the CLI reaches the agent
 	tokenFile string // the agent's bearer token, for mutating calls
 	verbose   bool
+}
+
+func (g *globals) AddFlags(f *pflag.FlagSet) {
+	f.StringVar(&g.agentURL, "agent", envOr("HEROFLEET_AGENT", "http://127.0.0.1:7070"), "the agent's API `URL`")
+	f.StringVar(&g.tokenFile, "token-file", "", "file holding the agent's bearer token (default: $HEROFLEET_TOKEN)")
+	f.BoolVarP(&g.verbose, "verbose", "v", false, "log debug messages")
 }
 
 // logger is the one slog logger handed down to the packages a command uses.
@@ -23,10 +31,13 @@ func (g *globals) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }
 
-// subcommands is filled by each cmd_*.go file's init: one file per subcommand.
-var subcommands []func(g *globals) *cobra.Command
+// streams are where a command writes: its answer to out, progress and notes to err. They are the command's own
+// (cobra's), so a test that runs the root in-process reads what it printed.
+type streams struct{ out, err io.Writer }
 
-func register(c func(g *globals) *cobra.Command) { subcommands = append(subcommands, c) }
+func streamsOf(cmd *cobra.Command) streams {
+	return streams{out: cmd.OutOrStdout(), err: cmd.ErrOrStderr()}
+}
 
 func newRoot() *cobra.Command {
 	g := &globals{}
@@ -40,12 +51,29 @@ reports status to the cockpit. "herofleet site" renders the deployment runbook f
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().StringVar(&g.agentURL, "agent", envOr("HEROFLEET_AGENT", "http://127.0.0.1:7070"), "the agent's API `URL`")
-	root.PersistentFlags().StringVar(&g.tokenFile, "token-file", "", "file holding the agent's bearer token (default: $HEROFLEET_TOKEN)")
-	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log debug messages")
-	for _, c := range subcommands {
-		root.AddCommand(c(g))
-	}
+	g.AddFlags(root.PersistentFlags())
+	// Every subcommand, in the order of the CLI's contract (help lists them sorted).
+	root.AddCommand(
+		newValidateCommand(g),
+		newPlanCommand(g),
+		newAgentCommand(g),
+		newStatusCommand(g),
+		newSyncCommand(g),
+		newSuspendCommand(g),
+		newResumeCommand(g),
+		newInstallCommand(g),
+		newUninstallCommand(g),
+		newStartCommand(g),
+		newStopCommand(g),
+		newRestartCommand(g),
+		newLogsCommand(g),
+		newSiteCommand(g),
+		newDemoCommand(g),
+		newBootstrapCommand(g),
+		newBuildCommand(g),
+		newSchemaCommand(g),
+		newVersionCommand(g),
+	)
 	return root
 }
 
