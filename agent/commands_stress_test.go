@@ -1,0 +1,333 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/herofleet/herofleet/agent/supervise"
+	"github.com/herofleet/herofleet/internal/agenttest"
+)
+
+// stressFleet: alpha (two binaries) is preinstalled, beta (needs alpha) installs on click. Every fleet commit
+// moves {{gen}} in every binary's args, which restarts both bundles; a commit to alpha's repo upgrades it. The
+// binaries take 150ms to become healthy, so that controls land during health waits.
+const stressFleet = `
+-- fleet.yaml --
+name: stress
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [alpha]
+catalog: [beta]
+-- apps/alpha.yaml --
+source: {repo: https://forge.test/apps/alpha.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/a1, target/release/a2], timeout: 1m}
+binaries:
+  - name: a1
+    kind: server
+    path: target/release/a1
+    args: [--listen, "unix://${sockets}/a1.sock", --health-delay, 150ms, --gen, "{{gen}}"]
+    listen: unix://${sockets}/a1.sock
+    health: /health
+  - name: a2
+    kind: web
+    path: target/release/a2
+    args: [--listen, "unix://${sockets}/a2.sock", --health-delay, 150ms, --gen, "{{gen}}"]
+    listen: unix://${sockets}/a2.sock
+    health: /health
+-- apps/beta.yaml --
+source: {repo: https://forge.test/apps/beta.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/b1], timeout: 1m}
+binaries:
+  - name: b1
+    kind: server
+    path: target/release/b1
+    args: [--listen, "unix://${sockets}/b1.sock", --health-delay, 150ms, --gen, "{{gen}}"]
+    listen: unix://${sockets}/b1.sock
+    health: /health
+needs: [alpha]
+`
+
+// TestCommandsDuringAppliesNeverMixRevisions drives install, uninstall, stop, start, restart, sync and fleet
+// commits at the same time against a running agent (30s; 5s with -short). Throughout, a watcher samples the
+// processes: the running binaries of one app always belong to one revision (same build, same fleet generation),
+// and no binary ever runs twice. At the end, with the commands stopped, the agent converges on the last commit
+// with every binary of every installed app running that revision exactly as the state records it: no half-app.
+func TestCommandsDuringAppliesNeverMixRevisions(t *testing.T) {
+	length := 30 * time.Second
+	if testing.Short() {
+		length = 5 * time.Second
+	}
+	h := newHarness(t)
+	h.commitApp("alpha")
+	h.commitApp("beta")
+	var gen atomic.Int64
+	commit := func() string {
+		return h.commitFleet(stressFleet, agenttest.Vars{"gen": strconv.FormatInt(gen.Add(1), 10)})
+	}
+	commit()
+	a := h.newAgent(nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() { defer close(ran); _ = a.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-ran })
+	agenttest.WaitUntil(t, 30*time.Second, "alpha installed", func() bool { return appOf(a.Status(), "alpha").State == AppInstalled })
+
+	w := watchRevisions(t, h.dir, map[string]string{"a1": "alpha", "a2": "alpha", "b1": "beta"})
+	load, stopLoad := context.WithTimeout(context.Background(), length)
+	defer stopLoad()
+	var wg sync.WaitGroup
+	var counts sync.Map // what each driver did, for the log
+	count := func(what string) {
+		n, _ := counts.LoadOrStore(what, new(atomic.Int64))
+		n.(*atomic.Int64).Add(1)
+	}
+	drive := func(name string, pause time.Duration, do func()) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for load.Err() == nil {
+				do()
+				count(name)
+				select { // pacing of the load, not synchronisation
+				case <-load.Done():
+				case <-time.After(pause/2 + rand.N(pause)):
+				}
+			}
+		}()
+	}
+	drive("fleet commit", 400*time.Millisecond, func() {
+		if rand.N(3) == 0 {
+			h.commitApp("alpha") // an upgrade: a new build
+		}
+		commit()
+		a.Sync()
+	})
+	drive("install/uninstall", 300*time.Millisecond, func() {
+		err := a.Uninstall("beta")
+		if errors.Is(err, ErrNotClicked) {
+			_, err = a.Install("beta")
+		}
+		if err != nil && !errors.Is(err, ErrInstalled) && !errors.Is(err, ErrNotClicked) {
+			t.Errorf("install/uninstall: %v", err)
+		}
+	})
+	control := func(do func(context.Context, string) error) func() {
+		return func() {
+			bin := []string{"a1", "a2", "b1"}[rand.N(3)]
+			cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := do(cctx, bin); err != nil && !errors.Is(err, ErrUnknownBinary) && !errors.Is(err, ErrQueued) {
+				t.Errorf("control %s: %v", bin, err)
+			}
+		}
+	}
+	drive("restart", 100*time.Millisecond, control(a.RestartBinary))
+	drive("stop", 200*time.Millisecond, control(a.StopBinary))
+	drive("start", 150*time.Millisecond, control(a.StartBinary))
+	drive("sync", 250*time.Millisecond, func() { a.Sync() })
+	drive("status", 50*time.Millisecond, func() { _ = a.Status() })
+	wg.Wait()
+	counts.Range(func(k, v any) bool { t.Logf("%s: %d", k, v.(*atomic.Int64).Load()); return true })
+
+	// at rest: every binary started again, beta wanted, one last commit
+	if _, err := a.Install("beta"); err != nil && !errors.Is(err, ErrInstalled) {
+		t.Fatal(err)
+	}
+	last := commit()
+	agenttest.WaitUntil(t, 60*time.Second, "the last commit applied with beta installed", func() bool {
+		st := a.Status()
+		return st.Fleet.Commit == last && st.Fleet.State == SyncOK && appOf(st, "beta").State == AppInstalled
+	})
+	for _, bin := range []string{"a1", "a2", "b1"} {
+		if err := a.StartBinary(context.Background(), bin); err != nil {
+			t.Fatalf("start %s: %v", bin, err)
+		}
+	}
+	a.Sync()
+	agenttest.WaitUntil(t, 60*time.Second, "every binary running the last generation", func() bool {
+		st := a.Status()
+		for _, app := range []string{"alpha", "beta"} {
+			as := appOf(st, app)
+			if as.State != AppInstalled || as.Reason != "" {
+				return false
+			}
+			for _, b := range as.Binaries {
+				if b.State != BinRunning {
+					return false
+				}
+			}
+		}
+		return st.Fleet.Commit == last
+	})
+	w.stop()
+	if w.samples.Load() < 100 {
+		t.Fatalf("the watcher took only %d samples", w.samples.Load())
+	}
+	t.Logf("watcher: %d samples of the processes", w.samples.Load())
+	if err := w.err(); err != nil {
+		t.Fatal(err)
+	}
+	// no half-app, no mixed revision: the processes are exactly what the state records, one each
+	procs := sampleProcs(h.dir)
+	for _, app := range []string{"alpha", "beta"} {
+		for _, p := range a.Installed(app) {
+			var found []proc
+			for _, pr := range procs {
+				if filepath.Base(pr.argv[0]) == p.Name {
+					found = append(found, pr)
+				}
+			}
+			want := append([]string{p.Path}, p.Args...)
+			if len(found) != 1 || !slices.Equal(found[0].argv, want) {
+				t.Errorf("%s: running %v, the state records %q", p.Name, found, want)
+			}
+			if !slices.Contains(p.Args, strconv.FormatInt(gen.Load(), 10)) {
+				t.Errorf("%s runs generation args %q, the last commit is generation %d", p.Name, p.Args, gen.Load())
+			}
+		}
+	}
+}
+
+// proc is one process carrying an agent's marker.
+type proc struct {
+	pid   int
+	start string // field 22 of /proc/<pid>/stat: with the pid, a process's identity
+	argv  []string
+}
+
+// sampleProcs lists the live processes carrying dir's marker.
+func sampleProcs(dir string) []proc {
+	var out []proc
+	for _, pid := range agenttest.MarkedPIDs(dir) {
+		start, ok := procStart(pid)
+		if !ok {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		out = append(out, proc{pid: pid, start: start, argv: strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")})
+	}
+	return out
+}
+
+func procStart(pid int) (string, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "", false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return "", false
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 || f[0] == "Z" {
+		return "", false
+	}
+	return f[19], true
+}
+
+// revisionWatcher samples an agent's processes until stopped and keeps the first violation it sees.
+type revisionWatcher struct {
+	samples atomic.Int64
+	done    chan struct{}
+	ended   chan struct{}
+	mu      sync.Mutex
+	bad     error
+}
+
+// watchRevisions starts sampling. apps maps each binary to its app. A sample counts only when every process in
+// it is still the same process once the sample is taken: they were then all alive together.
+func watchRevisions(t *testing.T, dir string, apps map[string]string) *revisionWatcher {
+	w := &revisionWatcher{done: make(chan struct{}), ended: make(chan struct{})}
+	go func() {
+		defer close(w.ended)
+		for {
+			select {
+			case <-w.done:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			procs := sampleProcs(dir)
+			alive := true
+			for _, p := range procs {
+				if s, ok := procStart(p.pid); !ok || s != p.start {
+					alive = false
+				}
+			}
+			if !alive {
+				continue // something started or ended while sampling: not a moment in time
+			}
+			w.samples.Add(1)
+			if err := checkSample(procs, apps); err != nil {
+				w.mu.Lock()
+				if w.bad == nil {
+					w.bad = err
+				}
+				w.mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(w.stop)
+	return w
+}
+
+// checkSample: no binary runs twice, and the running binaries of one app share one revision: one build directory
+// and one fleet generation.
+func checkSample(procs []proc, apps map[string]string) error {
+	seen := map[string]int{}
+	revs := map[string]map[string]bool{}
+	for _, p := range procs {
+		bin := filepath.Base(p.argv[0])
+		app, ok := apps[bin]
+		if !ok {
+			continue // a build
+		}
+		if seen[bin]++; seen[bin] > 1 {
+			return fmt.Errorf("%s runs twice: %v", bin, procs)
+		}
+		g := ""
+		if i := slices.Index(p.argv, "--gen"); i >= 0 && i+1 < len(p.argv) {
+			g = p.argv[i+1]
+		}
+		rev := filepath.Dir(p.argv[0]) + " gen " + g
+		if revs[app] == nil {
+			revs[app] = map[string]bool{}
+		}
+		revs[app][rev] = true
+		if len(revs[app]) > 1 {
+			return fmt.Errorf("%s runs two revisions at once: %v", app, procs)
+		}
+	}
+	return nil
+}
+
+func (w *revisionWatcher) stop() {
+	select {
+	case <-w.done:
+	default:
+		close(w.done)
+	}
+	<-w.ended
+}
+
+func (w *revisionWatcher) err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.bad
+}
+
+var _ = supervise.Marker
