@@ -254,6 +254,22 @@ func (f *Fleet) computeClosure(roots []string) closureResult {
 	return closureResult{order: order, neededBy: neededBy}
 }
 
+// mayRun lists every app a host of role with add may run at once: its desired set and its whole catalog.
+func (f *Fleet) mayRun(role string, add []string) ([]string, error) {
+	r := f.Roles[role]
+	roots := append(slices.Clone(r.Preinstalled), add...)
+	order, err := f.closure(roots, map[string]string{})
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range r.Catalog {
+		if f.Apps[n] != nil && !slices.Contains(order, n) {
+			order = append(order, n)
+		}
+	}
+	return order, nil
+}
+
 // Providers lists the addresses of the hosts (from hosts/) whose role preinstalls app: where a `uses` of it goes.
 func (f *Fleet) Providers(app string) []string {
 	var out []string
