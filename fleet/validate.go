@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -125,16 +126,22 @@ func validateHost(f *Fleet, h *Host, e *errs) {
 		}
 		seen[n] = true
 	}
+	// A pin names an app the host may run. When a needs cycle keeps the host's apps from being worked out, the
+	// cycle is the error (checkNeedsCycles reports it), not each pin.
 	var desired []string
-	if len(h.Pin) > 0 && role != nil {
-		desired, _ = f.mayRun(h.Role, h.Add)
+	judgePins := role != nil
+	if len(h.Pin) > 0 && judgePins {
+		var err error
+		desired, err = f.mayRun(h.Role, h.Add)
+		_, cycle := errors.AsType[*needsCycleError](err)
+		judgePins = !cycle
 	}
 	for _, app := range sortedKeys(h.Pin) {
 		p := "pin." + app
 		switch {
 		case f.Apps[app] == nil:
 			bad(p+"#key", "pin: unknown app %q%s", app, suggest(app, sortedKeys(f.Apps)))
-		case role != nil && !slices.Contains(desired, app):
+		case judgePins && !slices.Contains(desired, app):
 			bad(p+"#key", "pin: %q is not installed on this host nor in its catalog", app)
 		}
 		if err := CheckRef(h.Pin[app]); h.Pin[app] == "" || err != nil {
