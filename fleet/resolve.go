@@ -175,7 +175,8 @@ type closureResult struct {
 }
 
 // closure adds every app the roots need and orders the set: an app comes after everything it needs, and among
-// the apps that are ready at the same time, by name. why gains, for each app pulled in, which app needed it.
+// the apps that are ready at the same time, by name. why gains, for each app pulled in, which app needed it. A set
+// with a needs cycle has no order: the error names the cycle.
 func (f *Fleet) closure(roots []string, why map[string]string) ([]string, error) {
 	key := strings.Join(roots, ",")
 	f.mu.Lock()
@@ -198,25 +199,26 @@ func (f *Fleet) closure(roots []string, why map[string]string) ([]string, error)
 	return slices.Clone(r.order), r.err
 }
 
+// computeClosure is closure without the memo.
 func (f *Fleet) computeClosure(roots []string) closureResult {
-	set := map[string]bool{}
 	isRoot := map[string]bool{}
 	for _, n := range roots {
 		isRoot[n] = true
 	}
+	needs := map[string][]string{} // the closure's needs graph: its apps are the keys
 	neededBy := map[string]string{}
 	queue := slices.Clone(roots)
 	for len(queue) > 0 {
 		n := queue[0]
 		queue = queue[1:]
-		if set[n] {
+		if _, ok := needs[n]; ok {
 			continue
 		}
 		a := f.Apps[n]
 		if a == nil {
 			return closureResult{err: fmt.Errorf("unknown app %q", n)}
 		}
-		set[n] = true
+		needs[n] = a.Needs
 		for _, dep := range a.Needs {
 			if !isRoot[dep] && neededBy[dep] == "" {
 				neededBy[dep] = "needed by " + n
@@ -224,19 +226,23 @@ func (f *Fleet) computeClosure(roots []string) closureResult {
 			queue = append(queue, dep)
 		}
 	}
+	if cycles := needsCycles(needs); len(cycles) > 0 {
+		return closureResult{err: &needsCycleError{cycles}}
+	}
+	// Without a cycle, every app becomes ready once the apps it needs are placed.
 	pending := map[string]int{} // app -> needs not yet placed
 	users := map[string][]string{}
 	var ready []string
-	for n := range set {
-		pending[n] = len(f.Apps[n].Needs)
-		for _, dep := range f.Apps[n].Needs {
+	for n, deps := range needs {
+		pending[n] = len(deps)
+		for _, dep := range deps {
 			users[dep] = append(users[dep], n)
 		}
 		if pending[n] == 0 {
 			ready = append(ready, n)
 		}
 	}
-	order := make([]string, 0, len(set))
+	order := make([]string, 0, len(needs))
 	for len(ready) > 0 {
 		slices.Sort(ready)
 		n := ready[0]
@@ -248,10 +254,23 @@ func (f *Fleet) computeClosure(roots []string) closureResult {
 			}
 		}
 	}
-	if len(order) != len(set) {
-		return closureResult{err: fmt.Errorf("needs cycle among %d apps", len(set)-len(order))}
-	}
 	return closureResult{order: order, neededBy: neededBy}
+}
+
+// mayRun lists every app a host of role with add may run at once: its desired set and its whole catalog.
+func (f *Fleet) mayRun(role string, add []string) ([]string, error) {
+	r := f.Roles[role]
+	roots := append(slices.Clone(r.Preinstalled), add...)
+	order, err := f.closure(roots, map[string]string{})
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range r.Catalog {
+		if f.Apps[n] != nil && !slices.Contains(order, n) {
+			order = append(order, n)
+		}
+	}
+	return order, nil
 }
 
 // Providers lists the addresses of the hosts (from hosts/) whose role preinstalls app: where a `uses` of it goes.

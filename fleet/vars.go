@@ -2,7 +2,6 @@ package fleet
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -94,11 +93,3 @@ func scanVars(s string, emit func(lit, name string) error) error {
 	}
 	return emit(lit.String(), "")
 }
-
-var nameRE = regexp.MustCompile(NamePattern)
-
-// NamePattern is the rule for app, binary, role, host and plugin names.
-const NamePattern = `^[a-z0-9][a-z0-9_-]{0,62}$`
-
-// ValidName says whether s is a valid name for an app, binary, role, host or plugin.
-func ValidName(s string) bool { return nameRE.MatchString(s) }
