@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
 const testToken = "s3cret-token"
@@ -102,16 +104,16 @@ func rowOf(apps Apps, binary string) Row {
 func TestCockpitInstallControlsUninstall(t *testing.T) {
 	h := newHarness(t)
 	for _, app := range []string{"books", "chat", "memory"} {
-		h.commitApp(app, nil)
+		h.commitApp(app)
 	}
 	apps := map[string]string{
 		"books":  appYAML("books", []string{"books_server", "books_web"}, nil),
 		"chat":   appYAML("chat", []string{"chat_server"}, []string{"memory"}),
 		"memory": appYAML("memory", []string{"memory_server"}, nil),
 	}
-	h.commitFleet([]string{"books"}, []string{"chat", "memory"}, apps)
+	h.commitFleetOf([]string{"books"}, []string{"chat", "memory"}, apps)
 	c := h.startCockpit()
-	waitUntil(t, 30*time.Second, "books running and the fleet commit applied", func() bool {
+	agenttest.WaitUntil(t, 30*time.Second, "books running and the fleet commit applied", func() bool {
 		apps := c.apps()
 		return rowOf(apps, "books_web").State == BinRunning && apps.Fleet.Commit != ""
 	})
@@ -157,7 +159,7 @@ func TestCockpitInstallControlsUninstall(t *testing.T) {
 	_ = json.Unmarshal([]byte(body), &accepted)
 	var job Job
 	phases := map[string]bool{}
-	waitUntil(t, 60*time.Second, "install job done", func() bool {
+	agenttest.WaitUntil(t, 60*time.Second, "install job done", func() bool {
 		_, jb := c.do("GET", "/api/v1/jobs/"+accepted.Job, false)
 		_ = json.Unmarshal([]byte(jb), &job)
 		phases[job.Phase] = true
@@ -167,7 +169,7 @@ func TestCockpitInstallControlsUninstall(t *testing.T) {
 		t.Fatalf("job %+v (phases seen %v)", job, phases)
 	}
 	// the rows may be up to rowsTTL old: the agent changed them by itself
-	waitUntil(t, rowsTTL+5*time.Second, "chat and memory rows running", func() bool {
+	agenttest.WaitUntil(t, rowsTTL+5*time.Second, "chat and memory rows running", func() bool {
 		got = c.apps()
 		return rowOf(got, "chat_server").State == BinRunning && rowOf(got, "memory_server").State == BinRunning
 	})
@@ -208,7 +210,7 @@ func TestCockpitInstallControlsUninstall(t *testing.T) {
 
 	c.stop()
 	c = h.startCockpit()
-	waitUntil(t, 30*time.Second, "chat running after an agent restart", func() bool {
+	agenttest.WaitUntil(t, 30*time.Second, "chat running after an agent restart", func() bool {
 		return rowOf(c.apps(), "chat_server").State == BinRunning
 	})
 	if r := rowOf(c.apps(), "books_web"); r.State != BinStopped {
@@ -217,7 +219,7 @@ func TestCockpitInstallControlsUninstall(t *testing.T) {
 	if code, _ := c.do("POST", "/api/v1/binaries/books_web/start", true); code != 202 {
 		t.Fatalf("start: %d", code)
 	}
-	waitUntil(t, 10*time.Second, "books_web running again", func() bool {
+	agenttest.WaitUntil(t, 10*time.Second, "books_web running again", func() bool {
 		return rowOf(c.apps(), "books_web").State == BinRunning
 	})
 
@@ -232,7 +234,7 @@ func TestCockpitInstallControlsUninstall(t *testing.T) {
 	if code, body := c.do("DELETE", "/api/v1/apps/chat", true); code != 202 {
 		t.Fatalf("uninstall: %d %s", code, body)
 	}
-	waitUntil(t, 30*time.Second, "chat back to an install row", func() bool {
+	agenttest.WaitUntil(t, 30*time.Second, "chat back to an install row", func() bool {
 		rows := rowsOf(c.apps(), "chat")
 		return len(rows) == 1 && rows[0].Type == RowBundle && rows[0].State == AppNotInstalled
 	})
@@ -246,8 +248,8 @@ func TestCockpitInstallControlsUninstall(t *testing.T) {
 // covered by TestSuspendHoldsNewCommits.
 func TestCockpitSuspendResume(t *testing.T) {
 	h := newHarness(t)
-	h.commitApp("books", nil)
-	h.commitFleet([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server"}, nil)})
+	h.commitApp("books")
+	h.commitFleetOf([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server"}, nil)})
 	a := h.newAgent(nil)
 	srv := httptest.NewServer(NewAPI(a, testToken).Mux)
 	defer srv.Close()

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/herofleet/herofleet/internal/agenttest"
 	"github.com/herofleet/herofleet/internal/artifact"
 )
 
@@ -145,7 +146,7 @@ func TestArtifactApps(t *testing.T) {
 		"books": artifactAppYAML("books_server", base+"books-1.tar.gz", good),
 		"notes": artifactAppYAML("notes_server", base+"missing.tar.gz", good),
 	}
-	h.commitFleet([]string{"books", "notes"}, nil, apps)
+	h.commitFleetOf([]string{"books", "notes"}, nil, apps)
 	a := newAgent()
 	mustSync(t, a)
 	st := a.Status()
@@ -153,7 +154,7 @@ func TestArtifactApps(t *testing.T) {
 	if books.State != AppInstalled || books.Rev != good {
 		t.Fatalf("books: %+v", books)
 	}
-	if body, err := get(h.sock("books_server"), "/"); err != nil || !strings.Contains(body, "--rev "+good) {
+	if body, err := agenttest.GetUnix(h.sock("books_server"), "/"); err != nil || !strings.Contains(body, "--rev "+good) {
 		t.Fatalf("books_server: ${rev} is not the sha256: %q %v", body, err)
 	}
 	// a new app whose artifact fails is not installed, and quarantined
@@ -207,14 +208,14 @@ func TestArtifactApps(t *testing.T) {
 				}
 			}
 			apps["books"] = artifactAppYAML("books_server", base+strings.TrimPrefix(c.path, "/"), sum)
-			h.commitFleet([]string{"books", "notes"}, nil, apps)
+			h.commitFleetOf([]string{"books", "notes"}, nil, apps)
 			mustSync(t, a)
 			st := a.Status()
 			books := appOf(st, "books")
 			if books.Rev != good || books.Binaries[0].PID != pid || books.Binaries[0].State != BinRunning {
 				t.Fatalf("the running revision was disturbed: %+v", books)
 			}
-			if _, err := get(h.sock("books_server"), "/health"); err != nil {
+			if _, err := agenttest.GetUnix(h.sock("books_server"), "/health"); err != nil {
 				t.Fatalf("books_server stopped answering: %v", err)
 			}
 			if !strings.Contains(books.Reason, c.reason) {
@@ -235,13 +236,13 @@ func TestArtifactApps(t *testing.T) {
 	// a new sha256 is an upgrade and lifts the quarantine
 	next := srv.put("/books-4.tar.gz", builtTree(t, "4", "books_server"))
 	apps["books"] = artifactAppYAML("books_server", base+"books-4.tar.gz", next)
-	h.commitFleet([]string{"books", "notes"}, nil, apps)
+	h.commitFleetOf([]string{"books", "notes"}, nil, apps)
 	mustSync(t, a)
 	st = a.Status()
 	if books := appOf(st, "books"); books.Rev != next || books.Binaries[0].State != BinRunning || quarantineOf(st, "books") != nil {
 		t.Fatalf("not upgraded: %+v %+v", books, st.Quarantined)
 	}
-	if body, _ := get(h.sock("books_server"), "/"); !strings.Contains(body, "--rev "+next) {
+	if body, _ := agenttest.GetUnix(h.sock("books_server"), "/"); !strings.Contains(body, "--rev "+next) {
 		t.Fatalf("upgrade: %q", body)
 	}
 
@@ -251,7 +252,7 @@ func TestArtifactApps(t *testing.T) {
 	srv.put("/mirror/books-4.tar.gz", builtTree(t, "4", "books_server"))
 	apps["books"] = artifactAppYAML("books_server", base+"mirror/books-4.tar.gz", next)
 	apps["notes"] = artifactAppYAML("notes_server", base+"books-1.tar.gz", good)
-	h.commitFleet([]string{"books", "notes"}, nil, apps)
+	h.commitFleetOf([]string{"books", "notes"}, nil, apps)
 	mustSync(t, a)
 	st = a.Status()
 	if books := appOf(st, "books"); books.Rev != next || books.Binaries[0].PID != pid || srv.hitCount("/mirror/books-4.tar.gz") != 0 {

@@ -3,25 +3,15 @@ package agent
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/herofleet/herofleet/internal/agenttest"
 	"github.com/herofleet/herofleet/internal/browsertest"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 // tcpAppYAML is an app with one web binary on a TCP port, whose URL a browser can open.
 func tcpAppYAML(app, binary string, port int) string {
@@ -45,14 +35,14 @@ binaries:
 func TestCockpitPageInBrowser(t *testing.T) {
 	browsertest.Tool(t, "chromium", "chromium") // skip (or fail under CI) before the harness builds apps
 	h := newHarness(t)
-	h.commitApp("books", nil)
-	h.commitApp("notes", nil)
-	h.commitFleet([]string{"books"}, []string{"notes"}, map[string]string{
+	h.commitApp("books")
+	h.commitApp("notes")
+	h.commitFleetOf([]string{"books"}, []string{"notes"}, map[string]string{
 		"books": appYAML("books", []string{"books_server"}, nil),
-		"notes": tcpAppYAML("notes", "notes_web", freePort(t)),
+		"notes": tcpAppYAML("notes", "notes_web", agenttest.FreePort(t)),
 	})
 	c := h.startCockpit(func(cfg *Config) { cfg.BuildEnv = map[string]string{"SLOW_BUILD": "1500ms"} })
-	waitUntil(t, 30*time.Second, "books running", func() bool { return rowOf(c.apps(), "books_server").State == BinRunning })
+	agenttest.WaitUntil(t, 30*time.Second, "books running", func() bool { return rowOf(c.apps(), "books_server").State == BinRunning })
 
 	ctx := browsertest.New(t)
 	step, cancelStep := context.WithTimeout(ctx, 90*time.Second)

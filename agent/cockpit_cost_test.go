@@ -6,6 +6,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
 // TestCockpitHandlerCost measures the CPU cost of one GET /api/v1/apps and one GET /api/v1/status on an agent with
@@ -19,7 +21,7 @@ func TestCockpitHandlerCost(t *testing.T) {
 	var pre, cat []string
 	for i := range 10 {
 		name := fmt.Sprintf("app%d", i)
-		h.commitApp(name, nil)
+		h.commitApp(name)
 		bins := []string{name + "_server", name + "_web", name + "_admin"}
 		apps[name] = appYAML(name, bins, nil)
 		if i < 6 {
@@ -28,9 +30,9 @@ func TestCockpitHandlerCost(t *testing.T) {
 			cat = append(cat, name)
 		}
 	}
-	h.commitFleet(pre, cat, apps)
+	h.commitFleetOf(pre, cat, apps)
 	c := h.startCockpit()
-	waitUntil(t, 60*time.Second, "apps running", func() bool { return rowOf(c.apps(), "app5_admin").State == BinRunning })
+	agenttest.WaitUntil(t, 60*time.Second, "apps running", func() bool { return rowOf(c.apps(), "app5_admin").State == BinRunning })
 	mux := NewAPI(c.a, testToken).Mux
 	for _, path := range []string{"/api/v1/apps", "/api/v1/apps?fresh=1", "/api/v1/status"} {
 		req := httptest.NewRequest("GET", path, nil)

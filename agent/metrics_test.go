@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herofleet/herofleet/internal/agenttest"
 	"github.com/herofleet/herofleet/internal/browsertest"
 )
 
@@ -50,11 +51,11 @@ func promQuery(base, query string) ([]map[string]string, []string, error) {
 func TestMetricsScrapedByPrometheus(t *testing.T) {
 	prom := browsertest.Tool(t, "prometheus", "prometheus")
 	h := newHarness(t)
-	h.commitApp("books", nil)
-	h.commitFleet([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server"}, nil)})
+	h.commitApp("books")
+	h.commitFleetOf([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server"}, nil)})
 	c := h.startCockpit()
 	var commit string
-	waitUntil(t, 30*time.Second, "books running and the fleet commit applied", func() bool {
+	agenttest.WaitUntil(t, 30*time.Second, "books running and the fleet commit applied", func() bool {
 		apps := c.apps()
 		commit = apps.Fleet.Commit
 		return rowOf(apps, "books_server").State == BinRunning && commit != ""
@@ -76,7 +77,7 @@ func TestMetricsScrapedByPrometheus(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	listen := fmt.Sprintf("127.0.0.1:%d", agenttest.FreePort(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, prom, "--config.file="+filepath.Join(dir, "prometheus.yml"),
 		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+listen, "--log.level=warn")

@@ -34,7 +34,7 @@ func fleetFiles(preinstalled []string, apps map[string]string, note string) gits
 // commitFleetBy commits the fleet repo signed by signer (nil: unsigned) on parent ("" for the tip of main).
 func (h *harness) commitFleetBy(signer gitserver.Signer, parent string, apps map[string]string, note string) string {
 	h.t.Helper()
-	rev, err := h.git.CommitOn("ops/fleet", "main", parent, note, fleetFiles([]string{"books"}, apps, note), signer)
+	rev, err := h.forge.CommitOn("ops/fleet", "main", parent, note, fleetFiles([]string{"books"}, apps, note), signer)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestSignedFleetCommitsOpenPGP(t *testing.T) {
 	h := newHarness(t)
 	ops, opsKey := pgpEntity(t, "ops")
 	stranger, _ := pgpEntity(t, "stranger")
-	h.commitApp("books", nil)
+	h.commitApp("books")
 	apps := map[string]string{"books": appYAML("books", []string{"books_server"}, nil)}
 	first := h.commitFleetBy(gitserver.OpenPGP(ops), "", apps, "first")
 	a := h.newAgentWith(fmt.Sprintf("verify: {openpgp_keys: [%q]}\n", opsKey))
@@ -160,7 +160,7 @@ func TestStrictSSHSignedCommitsAndAllowRewind(t *testing.T) {
 	if err := os.WriteFile(signers, []byte(line), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	h.commitApp("books", nil)
+	h.commitApp("books")
 	apps := map[string]string{"books": appYAML("books", []string{"books_server"}, nil)}
 	first := h.commitFleetBy(sshGitSigner{ops}, "", apps, "first")
 	a := h.newAgentWith(fmt.Sprintf("verify: {ssh_allowed_signers: %q, mode: strict}\nallow_rewind: true\n", signers))
@@ -200,7 +200,7 @@ func TestBadTrustedKeyIsAConfigError(t *testing.T) {
 // A rewind is refused even when the local clone was made again and no longer holds the applied commit.
 func TestRewindRefusedAfterReclone(t *testing.T) {
 	h := newHarness(t)
-	h.commitApp("books", nil)
+	h.commitApp("books")
 	apps := map[string]string{"books": appYAML("books", []string{"books_server"}, nil)}
 	first := h.commitFleetBy(nil, "", apps, "first")
 	second := h.commitFleetBy(nil, "", apps, "second")

@@ -31,7 +31,7 @@ func (h *harness) commitFleetMeta(meta string, preinstalled, catalog []string, a
 	files := fleetFiles(preinstalled, apps, "")
 	files["fleet.yaml"] = gitserver.File{Data: []byte("name: test\nsync: {schedule: \"@every 1h\"}\n" + meta)}
 	files["roles/tester.yaml"] = gitserver.File{Data: []byte("preinstalled: [" + strings.Join(preinstalled, ", ") + "]\ncatalog: [" + strings.Join(catalog, ", ") + "]\n")}
-	rev, err := h.git.CommitSigned("ops/fleet", "main", "fleet", files, nil)
+	rev, err := h.forge.CommitSigned("ops/fleet", "main", "fleet", files, nil)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -54,8 +54,8 @@ func TestMaintenanceWindowHoldsDisruptiveChanges(t *testing.T) {
 	h := newHarness(t)
 	clock := &testClock{t: time.Date(2026, 3, 10, 1, 30, 0, 0, time.UTC)}
 	window := "maintenance: [{schedule: \"0 2 * * *\", duration: 1h}]\n"
-	h.commitApp("books", nil)
-	h.commitApp("memo", nil)
+	h.commitApp("books")
+	h.commitApp("memo")
 	apps := map[string]string{"books": appYAML("books", []string{"books_server"}, nil)}
 	h.commitFleetMeta(window, []string{"books"}, nil, apps)
 	a := h.newAgent(nil)
@@ -141,8 +141,8 @@ func TestMaintenanceWindowHoldsDisruptiveChanges(t *testing.T) {
 // nothing new; a click-install from the catalog at the applied commit proceeds. Resume applies the pending change.
 func TestSuspendHoldsNewCommits(t *testing.T) {
 	h := newHarness(t)
-	h.commitApp("books", nil)
-	h.commitApp("chat", nil)
+	h.commitApp("books")
+	h.commitApp("chat")
 	apps := map[string]string{
 		"books": appYAML("books", []string{"books_server"}, nil),
 		"chat":  appYAML("chat", []string{"chat_server"}, nil),
