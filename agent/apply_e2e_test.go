@@ -18,11 +18,26 @@ func TestInstallUpgradeRemove(t *testing.T) {
 	h := newHarness(t)
 	h.commitApp("books")
 	h.commitApp("memory")
-	apps := map[string]string{
-		"books":  appYAML("books", []string{"books_server", "books_web"}, []string{"memory"}),
-		"memory": appYAML("memory", []string{"memory_server"}, nil),
-	}
-	h.commitFleetOf([]string{"books"}, nil, apps)
+	const fleet = `
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server, target/release/books_web], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], env: {APP_DATA: "${data}"}, listen: "unix://${sockets}/books_server.sock", health: /health}
+  - {name: books_web, kind: server, path: target/release/books_web, args: [--listen, "unix://${sockets}/books_web.sock"], env: {APP_DATA: "${data}"}, listen: "unix://${sockets}/books_web.sock", health: /health}
+needs: [memory]
+-- apps/memory.yaml --
+source: {repo: https://forge.test/apps/memory.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/memory_server], timeout: 1m}
+binaries:
+  - {name: memory_server, kind: server, path: target/release/memory_server, args: [--listen, "unix://${sockets}/memory_server.sock"], env: {APP_DATA: "${data}"}, listen: "unix://${sockets}/memory_server.sock", health: /health}
+`
+	h.commitFleet(fleet)
 	a := h.newAgent(nil)
 	mustSync(t, a)
 
@@ -64,8 +79,16 @@ func TestInstallUpgradeRemove(t *testing.T) {
 	// new args: restarted, not rebuilt
 	buildDir := a.installed("books").BuildDir
 	buildLog, _ := os.Stat(buildDir + ".log")
-	apps["books"] = appYAML("books", []string{"books_server", "books_web"}, []string{"memory"}, "--flavour", "two")
-	h.commitFleetOf([]string{"books"}, nil, apps)
+	const flavoured = fleet + `
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server, target/release/books_web], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock", --flavour, two], env: {APP_DATA: "${data}"}, listen: "unix://${sockets}/books_server.sock", health: /health}
+  - {name: books_web, kind: server, path: target/release/books_web, args: [--listen, "unix://${sockets}/books_web.sock", --flavour, two], env: {APP_DATA: "${data}"}, listen: "unix://${sockets}/books_web.sock", health: /health}
+needs: [memory]
+`
+	h.commitFleet(flavoured)
 	mustSync(t, a)
 	if body, _ := agenttest.GetUnix(h.sock("books_web"), "/"); !strings.Contains(body, "--flavour two") {
 		t.Fatalf("new args not applied: %q", body)
@@ -81,7 +104,10 @@ func TestInstallUpgradeRemove(t *testing.T) {
 
 	// books leaves the role: stopped, data kept; memory leaves with it
 	os.WriteFile(filepath.Join(h.dir, "data", "books", "keep"), []byte("x"), 0o644)
-	h.commitFleetOf([]string{"memory"}, nil, apps)
+	h.commitFleet(flavoured + `
+-- roles/tester.yaml --
+preinstalled: [memory]
+`)
 	mustSync(t, a)
 	if _, err := agenttest.GetUnix(h.sock("books_web"), "/health"); err == nil {
 		t.Fatal("books still answers after it left the host")
@@ -100,11 +126,23 @@ func TestBrokenBuildRollsBackAndQuarantines(t *testing.T) {
 	h := newHarness(t)
 	h.commitApp("books")
 	good := h.commitApp("voice")
-	apps := map[string]string{
-		"books": appYAML("books", []string{"books_server"}, nil),
-		"voice": appYAML("voice", []string{"voice_server"}, nil),
-	}
-	h.commitFleetOf([]string{"books", "voice"}, nil, apps)
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books, voice]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+-- apps/voice.yaml --
+source: {repo: https://forge.test/apps/voice.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/voice_server], timeout: 1m}
+binaries:
+  - {name: voice_server, kind: server, path: target/release/voice_server, args: [--listen, "unix://${sockets}/voice_server.sock"], listen: "unix://${sockets}/voice_server.sock", health: /health}
+`)
 	a := h.newAgent(nil)
 	mustSync(t, a)
 	voicePID := appOf(a.Status(), "voice").Binaries[0].PID
@@ -151,14 +189,32 @@ func TestFailingHealthRollsBack(t *testing.T) {
 	}
 	h := newHarness(t)
 	h.commitApp("books")
-	apps := map[string]string{"books": appYAML("books", []string{"books_server", "books_web"}, nil)}
-	h.commitFleetOf([]string{"books"}, nil, apps)
+	const fleet = `
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server, target/release/books_web], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+  - {name: books_web, kind: server, path: target/release/books_web, args: [--listen, "unix://${sockets}/books_web.sock"], listen: "unix://${sockets}/books_web.sock", health: /health}
+`
+	h.commitFleet(fleet)
 	a := h.newAgent(nil)
 	mustSync(t, a)
 	before := appOf(a.Status(), "books")
 
-	apps["books"] = appYAML("books", []string{"books_server", "books_web"}, nil, "--health-fail")
-	h.commitFleetOf([]string{"books"}, nil, apps)
+	h.commitFleet(fleet + `
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server, target/release/books_web], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock", --health-fail], listen: "unix://${sockets}/books_server.sock", health: /health}
+  - {name: books_web, kind: server, path: target/release/books_web, args: [--listen, "unix://${sockets}/books_web.sock", --health-fail], listen: "unix://${sockets}/books_web.sock", health: /health}
+`)
 	mustSync(t, a)
 	st := a.Status()
 	after := appOf(st, "books")
@@ -180,9 +236,20 @@ func TestFailingHealthRollsBack(t *testing.T) {
 func TestNewAppFailingIsRemovedWhole(t *testing.T) {
 	h := newHarness(t)
 	h.commitApp("books")
-	apps := map[string]string{"books": strings.Replace(appYAML("books", []string{"books_server", "books_web"}, nil),
-		"path: target/release/books_web", "path: target/release/missing", 1)}
-	h.commitFleetOf([]string{"books"}, nil, apps)
+	const fleet = `
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server, target/release/books_web], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+  - {name: books_web, kind: server, path: target/release/missing, args: [--listen, "unix://${sockets}/books_web.sock"], listen: "unix://${sockets}/books_web.sock", health: /health}
+`
+	h.commitFleet(fleet)
 	a := h.newAgent(nil)
 	mustSync(t, a)
 	books := appOf(a.Status(), "books")
@@ -193,7 +260,10 @@ func TestNewAppFailingIsRemovedWhole(t *testing.T) {
 		t.Fatalf("half-app left running: %v", n)
 	}
 	// the app leaves the host: its quarantine goes with it
-	h.commitFleetOf(nil, nil, apps)
+	h.commitFleet(fleet + `
+-- roles/tester.yaml --
+preinstalled: []
+`)
 	mustSync(t, a)
 	if q := a.Status().Quarantined; len(q) != 0 {
 		t.Fatalf("quarantine of an app that left: %+v", q)
@@ -204,7 +274,18 @@ func TestNewAppFailingIsRemovedWhole(t *testing.T) {
 func TestBrokenSourceCloneIsRecloned(t *testing.T) {
 	h := newHarness(t)
 	h.commitApp("books")
-	h.commitFleetOf([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server"}, nil)})
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+`)
 	a := h.newAgent(nil)
 	mustSync(t, a)
 	packs, _ := filepath.Glob(filepath.Join(h.dir, "sources", "books-*", "objects", "pack", "*.pack"))
@@ -238,11 +319,29 @@ func TestNeedsFailureHoldsOnlyDependents(t *testing.T) {
 	h.commitApp("memory", "FAIL_BUILD")
 	h.commitApp("books")
 	h.commitApp("voice")
-	h.commitFleetOf([]string{"books", "voice"}, nil, map[string]string{
-		"memory": appYAML("memory", []string{"memory_server"}, nil),
-		"books":  appYAML("books", []string{"books_server"}, []string{"memory"}),
-		"voice":  appYAML("voice", []string{"voice_server"}, nil),
-	})
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books, voice]
+-- apps/memory.yaml --
+source: {repo: https://forge.test/apps/memory.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/memory_server], timeout: 1m}
+binaries:
+  - {name: memory_server, kind: server, path: target/release/memory_server, args: [--listen, "unix://${sockets}/memory_server.sock"], listen: "unix://${sockets}/memory_server.sock", health: /health}
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+needs: [memory]
+-- apps/voice.yaml --
+source: {repo: https://forge.test/apps/voice.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/voice_server], timeout: 1m}
+binaries:
+  - {name: voice_server, kind: server, path: target/release/voice_server, args: [--listen, "unix://${sockets}/voice_server.sock"], listen: "unix://${sockets}/voice_server.sock", health: /health}
+`)
 	a := h.newAgent(nil)
 	mustSync(t, a)
 	st := a.Status()
@@ -266,8 +365,18 @@ func TestNeedsFailureHoldsOnlyDependents(t *testing.T) {
 func TestBuildTimeout(t *testing.T) {
 	h := newHarness(t)
 	h.commitApp("books")
-	y := strings.Replace(appYAML("books", []string{"books_server"}, nil), "timeout: 1m", "timeout: 500ms", 1)
-	h.commitFleetOf([]string{"books"}, nil, map[string]string{"books": y})
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 500ms}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+`)
 	cfg, err := ParseConfig([]byte(h.configText() + "build_env: {SLOW_BUILD: 60s}\n"))
 	if err != nil {
 		t.Fatal(err)

@@ -98,7 +98,19 @@ func TestKillDuringBuildConverges(t *testing.T) {
 	}
 	h := newHarness(t)
 	h.commitApp("books")
-	h.commitFleetOf([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server", "books_web"}, nil)})
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server, target/release/books_web], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+  - {name: books_web, kind: server, path: target/release/books_web, args: [--listen, "unix://${sockets}/books_web.sock"], listen: "unix://${sockets}/books_web.sock", health: /health}
+`)
 	first := h.startChild("build_env: {SLOW_BUILD: 60s}\n")
 	agenttest.WaitUntil(t, 20*time.Second, "the build to run", func() bool { return agenttest.MarkedProcs(h.dir)["testapp"] == 1 })
 	first.kill9(t)
@@ -123,8 +135,19 @@ func TestKillDuringStartConverges(t *testing.T) {
 	}
 	h := newHarness(t)
 	h.commitApp("books")
-	h.commitFleetOf([]string{"books"}, nil, map[string]string{
-		"books": appYAML("books", []string{"books_server", "books_web"}, nil, "--health-delay", "1500ms")})
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server, target/release/books_web], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock", --health-delay, 1500ms], listen: "unix://${sockets}/books_server.sock", health: /health}
+  - {name: books_web, kind: server, path: target/release/books_web, args: [--listen, "unix://${sockets}/books_web.sock", --health-delay, 1500ms], listen: "unix://${sockets}/books_web.sock", health: /health}
+`)
 	first := h.startChild("")
 	agenttest.WaitUntil(t, 20*time.Second, "binaries to start", func() bool { return agenttest.MarkedProcs(h.dir)["books_web"] == 1 })
 	if h.stateOnDisk().Apps["books"] != nil {
@@ -167,7 +190,18 @@ func TestKillDuringStartConverges(t *testing.T) {
 func TestStopDuringApplyDoesNotQuarantine(t *testing.T) {
 	h := newHarness(t)
 	h.commitApp("books")
-	h.commitFleetOf([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server"}, nil)})
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+`)
 	cfg, err := ParseConfig([]byte(h.configText() + "build_env: {SLOW_BUILD: 60s}\n"))
 	if err != nil {
 		t.Fatal(err)
