@@ -19,14 +19,32 @@ import (
 func TestBadFleetCommitRefused(t *testing.T) {
 	h := newHarness(t)
 	h.commitApp("books")
-	apps := map[string]string{"books": appYAML("books", []string{"books_server"}, nil)}
-	good := h.commitFleetOf([]string{"books"}, nil, apps)
+	const fleet = `
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+title: books app
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+`
+	good := h.commitFleet(fleet)
 	a := h.newAgent(nil)
 	mustSync(t, a)
 	pid := appOf(a.Status(), "books").Binaries[0].PID
 
-	apps["books"] = strings.Replace(apps["books"], "title:", "titel:", 1)
-	bad := h.commitFleetOf([]string{"books"}, nil, apps)
+	bad := h.commitFleet(fleet + `
+-- apps/books.yaml --
+titel: books app
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+`)
 	mustSync(t, a)
 	st := a.Status()
 	if st.Fleet.Commit != good || st.Fleet.Head != bad || st.Fleet.State != "refused" {
@@ -43,8 +61,7 @@ func TestBadFleetCommitRefused(t *testing.T) {
 		t.Fatalf("second sync: %+v %+v", st.Fleet, st.Refused)
 	}
 
-	apps["books"] = appYAML("books", []string{"books_server"}, nil)
-	newer := h.commitFleetOf([]string{"books"}, nil, apps)
+	newer := h.commitFleet(fleet)
 	mustSync(t, a)
 	st = a.Status()
 	if st.Fleet.Commit != newer || len(st.Refused) != 0 || st.Fleet.State != "ok" {
@@ -56,7 +73,18 @@ func TestBadFleetCommitRefused(t *testing.T) {
 func TestGitServerDown(t *testing.T) {
 	h := newHarness(t)
 	h.commitApp("books")
-	h.commitFleetOf([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server"}, nil)})
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+`)
 	a := h.newAgent(nil)
 	mustSync(t, a)
 	pid := appOf(a.Status(), "books").Binaries[0].PID
@@ -120,9 +148,18 @@ func TestCrashloopingBinary(t *testing.T) {
 	}
 	h := newHarness(t)
 	h.commitApp("books")
-	y := strings.Replace(appYAML("books", []string{"books_server"}, nil, "--exit-after", "1ms"), "    health: /health\n", "", 1)
-	y = strings.Replace(y, "    listen: unix://${sockets}/books_server.sock\n", "", 1)
-	h.commitFleetOf([]string{"books"}, nil, map[string]string{"books": y})
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock", --exit-after, 1ms]}
+`)
 	a := h.newAgent(nil)
 	mustSync(t, a)
 	agenttest.WaitUntil(t, 15*time.Second, "crashloop", func() bool {
@@ -141,12 +178,30 @@ func TestInstallOnClick(t *testing.T) {
 	for _, n := range []string{"books", "foundry", "osis"} {
 		h.commitApp(n)
 	}
-	apps := map[string]string{
-		"books":   appYAML("books", []string{"books_server"}, nil),
-		"foundry": appYAML("foundry", []string{"foundry_server"}, []string{"osis"}),
-		"osis":    appYAML("osis", []string{"osis_server"}, nil),
-	}
-	h.commitFleetOf([]string{"books"}, []string{"foundry"}, apps)
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+catalog: [foundry]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+-- apps/foundry.yaml --
+source: {repo: https://forge.test/apps/foundry.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/foundry_server], timeout: 1m}
+binaries:
+  - {name: foundry_server, kind: server, path: target/release/foundry_server, args: [--listen, "unix://${sockets}/foundry_server.sock"], listen: "unix://${sockets}/foundry_server.sock", health: /health}
+needs: [osis]
+-- apps/osis.yaml --
+source: {repo: https://forge.test/apps/osis.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/osis_server], timeout: 1m}
+binaries:
+  - {name: osis_server, kind: server, path: target/release/osis_server, args: [--listen, "unix://${sockets}/osis_server.sock"], listen: "unix://${sockets}/osis_server.sock", health: /health}
+`)
 	a := h.newAgent(nil)
 	mustSync(t, a)
 	if st := a.Status(); strings.Join(st.Catalog, ",") != "foundry" || appOf(st, "foundry").State != AppNotInstalled {
@@ -210,15 +265,25 @@ func (r *recordingRunner) Run(ctx context.Context, c plugins.Call) (*plugins.Res
 
 func TestHooks(t *testing.T) {
 	h := newHarness(t)
-	h.commitApp("books")
-	hooks := `hooks:
+	const fleet = `
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+hooks:
   - {plugin: seed-git, on: post-start, with: {into: "${data}/libraries", repos: [{name: a, url: "https://forge.test/lib/a.git"}]}}
   - {plugin: seed-git, on: pre-start}
   - {plugin: seed-git, on: pre-build}
   - {plugin: seed-git, on: pre-remove}
 `
-	apps := map[string]string{"books": appYAML("books", []string{"books_server"}, nil) + hooks}
-	h.commitFleetOf([]string{"books"}, nil, apps)
+	h.commitApp("books")
+	h.commitFleet(fleet)
 
 	// no runner: the app fails with a clear reason
 	a := h.newAgent(nil)
@@ -230,7 +295,7 @@ func TestHooks(t *testing.T) {
 
 	h2 := newHarness(t)
 	h2.commitApp("books")
-	h2.commitFleetOf([]string{"books"}, nil, apps)
+	h2.commitFleet(fleet)
 	r := &recordingRunner{}
 	a = h2.newAgent(r)
 	mustSync(t, a)
@@ -251,7 +316,10 @@ func TestHooks(t *testing.T) {
 	}
 	// pre-remove failing is reported, not fatal
 	r.fail = "pre-remove"
-	h2.commitFleetOf(nil, nil, apps)
+	h2.commitFleet(fleet + `
+-- roles/tester.yaml --
+preinstalled: []
+`)
 	mustSync(t, a)
 	if n := agenttest.MarkedProcs(h2.dir); n["books_server"] != 0 {
 		t.Fatalf("app not removed after a failing pre-remove: %v", n)
@@ -260,7 +328,7 @@ func TestHooks(t *testing.T) {
 	// a failing post-start rolls back
 	h3 := newHarness(t)
 	h3.commitApp("books")
-	h3.commitFleetOf([]string{"books"}, nil, apps)
+	h3.commitFleet(fleet)
 	r3 := &recordingRunner{fail: "post-start"}
 	a = h3.newAgent(r3)
 	mustSync(t, a)
@@ -275,7 +343,18 @@ func TestHooks(t *testing.T) {
 func TestAPI(t *testing.T) {
 	h := newHarness(t)
 	h.commitApp("books")
-	h.commitFleetOf([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server"}, nil)})
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+`)
 	a := h.newAgent(nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
