@@ -106,12 +106,31 @@ func TestCockpitInstallControlsUninstall(t *testing.T) {
 	for _, app := range []string{"books", "chat", "memory"} {
 		h.commitApp(app)
 	}
-	apps := map[string]string{
-		"books":  appYAML("books", []string{"books_server", "books_web"}, nil),
-		"chat":   appYAML("chat", []string{"chat_server"}, []string{"memory"}),
-		"memory": appYAML("memory", []string{"memory_server"}, nil),
-	}
-	h.commitFleetOf([]string{"books"}, []string{"chat", "memory"}, apps)
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+catalog: [chat, memory]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server, target/release/books_web], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+  - {name: books_web, kind: server, path: target/release/books_web, args: [--listen, "unix://${sockets}/books_web.sock"], listen: "unix://${sockets}/books_web.sock", health: /health}
+-- apps/chat.yaml --
+source: {repo: https://forge.test/apps/chat.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/chat_server], timeout: 1m}
+binaries:
+  - {name: chat_server, kind: server, path: target/release/chat_server, args: [--listen, "unix://${sockets}/chat_server.sock"], listen: "unix://${sockets}/chat_server.sock", health: /health}
+needs: [memory]
+-- apps/memory.yaml --
+source: {repo: https://forge.test/apps/memory.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/memory_server], timeout: 1m}
+binaries:
+  - {name: memory_server, kind: server, path: target/release/memory_server, args: [--listen, "unix://${sockets}/memory_server.sock"], listen: "unix://${sockets}/memory_server.sock", health: /health}
+`)
 	c := h.startCockpit()
 	agenttest.WaitUntil(t, 30*time.Second, "books running and the fleet commit applied", func() bool {
 		apps := c.apps()
@@ -249,7 +268,18 @@ func TestCockpitInstallControlsUninstall(t *testing.T) {
 func TestCockpitSuspendResume(t *testing.T) {
 	h := newHarness(t)
 	h.commitApp("books")
-	h.commitFleetOf([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server"}, nil)})
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+`)
 	a := h.newAgent(nil)
 	srv := httptest.NewServer(NewAPI(a, testToken).Mux)
 	defer srv.Close()

@@ -19,10 +19,24 @@ func TestCockpitFailedInstall(t *testing.T) {
 	h := newHarness(t)
 	h.commitApp("books")
 	h.commitApp("broken", "FAIL_BUILD")
-	h.commitFleetOf([]string{"books"}, []string{"broken"}, map[string]string{
-		"books":  appYAML("books", []string{"books_server"}, nil),
-		"broken": appYAML("broken", []string{"broken_server"}, nil),
-	})
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+catalog: [broken]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+-- apps/broken.yaml --
+source: {repo: https://forge.test/apps/broken.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/broken_server], timeout: 1m}
+binaries:
+  - {name: broken_server, kind: server, path: target/release/broken_server, args: [--listen, "unix://${sockets}/broken_server.sock"], listen: "unix://${sockets}/broken_server.sock", health: /health}
+`)
 	c := h.startCockpit()
 	agenttest.WaitUntil(t, 30*time.Second, "first sync applied", func() bool { return c.apps().Fleet.Commit != "" })
 
@@ -89,8 +103,19 @@ func TestCockpitFailedInstall(t *testing.T) {
 func TestStoppedBinarySurvivesUpgrade(t *testing.T) {
 	h := newHarness(t)
 	h.commitApp("books")
-	apps := map[string]string{"books": appYAML("books", []string{"books_server", "books_web"}, nil)}
-	h.commitFleetOf([]string{"books"}, nil, apps)
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server, target/release/books_web], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+  - {name: books_web, kind: server, path: target/release/books_web, args: [--listen, "unix://${sockets}/books_web.sock"], listen: "unix://${sockets}/books_web.sock", health: /health}
+`)
 	a := h.newAgent(nil)
 	srv := httptest.NewServer(NewAPI(a, testToken).Mux)
 	defer srv.Close()
@@ -118,7 +143,18 @@ func TestStoppedBinarySurvivesUpgrade(t *testing.T) {
 func TestLogsFollow(t *testing.T) {
 	h := newHarness(t)
 	h.commitApp("books")
-	h.commitFleetOf([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server"}, nil)})
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+`)
 	a := h.newAgent(nil)
 	srv := httptest.NewServer(NewAPI(a, testToken).Mux)
 	defer srv.Close()

@@ -7,12 +7,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/herofleet/herofleet/internal/agenttest"
-	"github.com/herofleet/herofleet/internal/gitserver"
 )
 
 // testapp is the test app binary, built once per test run (see agenttest.BuildTestapp). Fleets name it
@@ -130,45 +128,4 @@ func appOf(st Status, name string) AppStatus {
 		}
 	}
 	return AppStatus{Name: name}
-}
-
-// appYAML is an app entry; each binary listens on a unix socket in ${sockets} with extra args.
-func appYAML(app string, binaries []string, needs []string, args ...string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "title: %s app\nsource: {repo: https://forge.test/apps/%s.git, ref: main}\n", app, app)
-	fmt.Fprintf(&b, "build: {command: [%q, build", testapp)
-	for _, bin := range binaries {
-		fmt.Fprintf(&b, ", target/release/%s", bin)
-	}
-	b.WriteString("], timeout: 1m}\nbinaries:\n")
-	for _, bin := range binaries {
-		fmt.Fprintf(&b, "  - name: %s\n    kind: server\n    path: target/release/%s\n", bin, bin)
-		fmt.Fprintf(&b, "    args: [--listen, \"unix://${sockets}/%s.sock\"", bin)
-		for _, a := range args {
-			fmt.Fprintf(&b, ", %q", a)
-		}
-		fmt.Fprintf(&b, "]\n    env: {APP_DATA: \"${data}\"}\n    listen: unix://${sockets}/%s.sock\n    health: /health\n", bin)
-	}
-	if len(needs) > 0 {
-		fmt.Fprintf(&b, "needs: [%s]\n", strings.Join(needs, ", "))
-	}
-	return b.String()
-}
-
-// commitFleetOf commits the fleet repo: fleet.yaml, the role, and the apps given (name -> yaml). The tests move to
-// commitFleet, which shows the fleet.
-func (h *harness) commitFleetOf(preinstalled, catalog []string, apps map[string]string) string {
-	h.t.Helper()
-	files := map[string]string{
-		"fleet.yaml":        "name: test\nsync: {schedule: \"@every 1h\"}\n",
-		"roles/tester.yaml": fmt.Sprintf("preinstalled: [%s]\ncatalog: [%s]\n", strings.Join(preinstalled, ", "), strings.Join(catalog, ", ")),
-	}
-	for name, y := range apps {
-		files["apps/"+name+".yaml"] = y
-	}
-	rev, err := h.forge.Commit(agenttest.FleetRepo, "main", "fleet", gitserver.Text(files))
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return rev
 }

@@ -52,7 +52,18 @@ func TestMetricsScrapedByPrometheus(t *testing.T) {
 	prom := browsertest.Tool(t, "prometheus", "prometheus")
 	h := newHarness(t)
 	h.commitApp("books")
-	h.commitFleetOf([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server"}, nil)})
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+`)
 	c := h.startCockpit()
 	var commit string
 	agenttest.WaitUntil(t, 30*time.Second, "books running and the fleet commit applied", func() bool {
