@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
 const testToken = "s3cret-token"
@@ -102,16 +104,35 @@ func rowOf(apps Apps, binary string) Row {
 func TestCockpitInstallControlsUninstall(t *testing.T) {
 	h := newHarness(t)
 	for _, app := range []string{"books", "chat", "memory"} {
-		h.commitApp(app, nil)
+		h.commitApp(app)
 	}
-	apps := map[string]string{
-		"books":  appYAML("books", []string{"books_server", "books_web"}, nil),
-		"chat":   appYAML("chat", []string{"chat_server"}, []string{"memory"}),
-		"memory": appYAML("memory", []string{"memory_server"}, nil),
-	}
-	h.commitFleet([]string{"books"}, []string{"chat", "memory"}, apps)
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+catalog: [chat, memory]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server, target/release/books_web], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+  - {name: books_web, kind: server, path: target/release/books_web, args: [--listen, "unix://${sockets}/books_web.sock"], listen: "unix://${sockets}/books_web.sock", health: /health}
+-- apps/chat.yaml --
+source: {repo: https://forge.test/apps/chat.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/chat_server], timeout: 1m}
+binaries:
+  - {name: chat_server, kind: server, path: target/release/chat_server, args: [--listen, "unix://${sockets}/chat_server.sock"], listen: "unix://${sockets}/chat_server.sock", health: /health}
+needs: [memory]
+-- apps/memory.yaml --
+source: {repo: https://forge.test/apps/memory.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/memory_server], timeout: 1m}
+binaries:
+  - {name: memory_server, kind: server, path: target/release/memory_server, args: [--listen, "unix://${sockets}/memory_server.sock"], listen: "unix://${sockets}/memory_server.sock", health: /health}
+`)
 	c := h.startCockpit()
-	waitUntil(t, 30*time.Second, "books running and the fleet commit applied", func() bool {
+	agenttest.WaitUntil(t, 30*time.Second, "books running and the fleet commit applied", func() bool {
 		apps := c.apps()
 		return rowOf(apps, "books_web").State == BinRunning && apps.Fleet.Commit != ""
 	})
@@ -157,7 +178,7 @@ func TestCockpitInstallControlsUninstall(t *testing.T) {
 	_ = json.Unmarshal([]byte(body), &accepted)
 	var job Job
 	phases := map[string]bool{}
-	waitUntil(t, 60*time.Second, "install job done", func() bool {
+	agenttest.WaitUntil(t, 60*time.Second, "install job done", func() bool {
 		_, jb := c.do("GET", "/api/v1/jobs/"+accepted.Job, false)
 		_ = json.Unmarshal([]byte(jb), &job)
 		phases[job.Phase] = true
@@ -167,7 +188,7 @@ func TestCockpitInstallControlsUninstall(t *testing.T) {
 		t.Fatalf("job %+v (phases seen %v)", job, phases)
 	}
 	// the rows may be up to rowsTTL old: the agent changed them by itself
-	waitUntil(t, rowsTTL+5*time.Second, "chat and memory rows running", func() bool {
+	agenttest.WaitUntil(t, rowsTTL+5*time.Second, "chat and memory rows running", func() bool {
 		got = c.apps()
 		return rowOf(got, "chat_server").State == BinRunning && rowOf(got, "memory_server").State == BinRunning
 	})
@@ -208,7 +229,7 @@ func TestCockpitInstallControlsUninstall(t *testing.T) {
 
 	c.stop()
 	c = h.startCockpit()
-	waitUntil(t, 30*time.Second, "chat running after an agent restart", func() bool {
+	agenttest.WaitUntil(t, 30*time.Second, "chat running after an agent restart", func() bool {
 		return rowOf(c.apps(), "chat_server").State == BinRunning
 	})
 	if r := rowOf(c.apps(), "books_web"); r.State != BinStopped {
@@ -217,7 +238,7 @@ func TestCockpitInstallControlsUninstall(t *testing.T) {
 	if code, _ := c.do("POST", "/api/v1/binaries/books_web/start", true); code != 202 {
 		t.Fatalf("start: %d", code)
 	}
-	waitUntil(t, 10*time.Second, "books_web running again", func() bool {
+	agenttest.WaitUntil(t, 10*time.Second, "books_web running again", func() bool {
 		return rowOf(c.apps(), "books_web").State == BinRunning
 	})
 
@@ -232,7 +253,7 @@ func TestCockpitInstallControlsUninstall(t *testing.T) {
 	if code, body := c.do("DELETE", "/api/v1/apps/chat", true); code != 202 {
 		t.Fatalf("uninstall: %d %s", code, body)
 	}
-	waitUntil(t, 30*time.Second, "chat back to an install row", func() bool {
+	agenttest.WaitUntil(t, 30*time.Second, "chat back to an install row", func() bool {
 		rows := rowsOf(c.apps(), "chat")
 		return len(rows) == 1 && rows[0].Type == RowBundle && rows[0].State == AppNotInstalled
 	})
@@ -246,8 +267,19 @@ func TestCockpitInstallControlsUninstall(t *testing.T) {
 // covered by TestSuspendHoldsNewCommits.
 func TestCockpitSuspendResume(t *testing.T) {
 	h := newHarness(t)
-	h.commitApp("books", nil)
-	h.commitFleet([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server"}, nil)})
+	h.commitApp("books")
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+`)
 	a := h.newAgent(nil)
 	srv := httptest.NewServer(NewAPI(a, testToken).Mux)
 	defer srv.Close()

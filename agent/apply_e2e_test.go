@@ -1,24 +1,43 @@
 package agent
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
 // A commit installs the host's apps in needs order; a new commit on an app's branch upgrades it; a change of args
 // restarts without a rebuild; an app leaving the role is stopped and its data kept.
 func TestInstallUpgradeRemove(t *testing.T) {
 	h := newHarness(t)
-	h.commitApp("books", nil)
-	h.commitApp("memory", nil)
-	apps := map[string]string{
-		"books":  appYAML("books", []string{"books_server", "books_web"}, []string{"memory"}),
-		"memory": appYAML("memory", []string{"memory_server"}, nil),
-	}
-	h.commitFleet([]string{"books"}, nil, apps)
+	h.commitApp("books")
+	h.commitApp("memory")
+	const fleet = `
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server, target/release/books_web], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], env: {APP_DATA: "${data}"}, listen: "unix://${sockets}/books_server.sock", health: /health}
+  - {name: books_web, kind: server, path: target/release/books_web, args: [--listen, "unix://${sockets}/books_web.sock"], env: {APP_DATA: "${data}"}, listen: "unix://${sockets}/books_web.sock", health: /health}
+needs: [memory]
+-- apps/memory.yaml --
+source: {repo: https://forge.test/apps/memory.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/memory_server], timeout: 1m}
+binaries:
+  - {name: memory_server, kind: server, path: target/release/memory_server, args: [--listen, "unix://${sockets}/memory_server.sock"], env: {APP_DATA: "${data}"}, listen: "unix://${sockets}/memory_server.sock", health: /health}
+`
+	h.commitFleet(fleet)
 	a := h.newAgent(nil)
 	mustSync(t, a)
 
@@ -32,7 +51,7 @@ func TestInstallUpgradeRemove(t *testing.T) {
 		t.Fatalf("needs order: memory first, got %s", st.Apps[0].Name)
 	}
 	for _, bin := range []string{"books_server", "books_web", "memory_server"} {
-		body, err := get(h.sock(bin), "/")
+		body, err := agenttest.GetUnix(h.sock(bin), "/")
 		if err != nil {
 			t.Fatalf("%s: %v", bin, err)
 		}
@@ -50,7 +69,7 @@ func TestInstallUpgradeRemove(t *testing.T) {
 	oldPID := appOf(st, "books").Binaries[0].PID
 
 	// a new commit on the app's branch upgrades the whole bundle
-	newRev := h.commitApp("books", nil)
+	newRev := h.commitApp("books")
 	mustSync(t, a)
 	books := appOf(a.Status(), "books")
 	if books.Rev != newRev || books.Rev == oldRev || books.Binaries[0].PID == oldPID {
@@ -60,10 +79,18 @@ func TestInstallUpgradeRemove(t *testing.T) {
 	// new args: restarted, not rebuilt
 	buildDir := a.installed("books").BuildDir
 	buildLog, _ := os.Stat(buildDir + ".log")
-	apps["books"] = appYAML("books", []string{"books_server", "books_web"}, []string{"memory"}, "--flavour", "two")
-	h.commitFleet([]string{"books"}, nil, apps)
+	const flavoured = fleet + `
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server, target/release/books_web], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock", --flavour, two], env: {APP_DATA: "${data}"}, listen: "unix://${sockets}/books_server.sock", health: /health}
+  - {name: books_web, kind: server, path: target/release/books_web, args: [--listen, "unix://${sockets}/books_web.sock", --flavour, two], env: {APP_DATA: "${data}"}, listen: "unix://${sockets}/books_web.sock", health: /health}
+needs: [memory]
+`
+	h.commitFleet(flavoured)
 	mustSync(t, a)
-	if body, _ := get(h.sock("books_web"), "/"); !strings.Contains(body, "--flavour two") {
+	if body, _ := agenttest.GetUnix(h.sock("books_web"), "/"); !strings.Contains(body, "--flavour two") {
 		t.Fatalf("new args not applied: %q", body)
 	}
 	again, _ := os.Stat(buildDir + ".log")
@@ -77,15 +104,18 @@ func TestInstallUpgradeRemove(t *testing.T) {
 
 	// books leaves the role: stopped, data kept; memory leaves with it
 	os.WriteFile(filepath.Join(h.dir, "data", "books", "keep"), []byte("x"), 0o644)
-	h.commitFleet([]string{"memory"}, nil, apps)
+	h.commitFleet(flavoured + `
+-- roles/tester.yaml --
+preinstalled: [memory]
+`)
 	mustSync(t, a)
-	if _, err := get(h.sock("books_web"), "/health"); err == nil {
+	if _, err := agenttest.GetUnix(h.sock("books_web"), "/health"); err == nil {
 		t.Fatal("books still answers after it left the host")
 	}
 	if _, err := os.Stat(filepath.Join(h.dir, "data", "books", "keep")); err != nil {
 		t.Fatal("removal lost the app's data")
 	}
-	if got := keys(markedProcs(h.dir)); strings.Join(got, ",") != "memory_server" {
+	if got := slices.Sorted(maps.Keys(agenttest.MarkedProcs(h.dir))); strings.Join(got, ",") != "memory_server" {
 		t.Fatalf("processes after removal: %v", got)
 	}
 }
@@ -94,19 +124,31 @@ func TestInstallUpgradeRemove(t *testing.T) {
 // fix lifts the quarantine.
 func TestBrokenBuildRollsBackAndQuarantines(t *testing.T) {
 	h := newHarness(t)
-	h.commitApp("books", nil)
-	good := h.commitApp("voice", nil)
-	apps := map[string]string{
-		"books": appYAML("books", []string{"books_server"}, nil),
-		"voice": appYAML("voice", []string{"voice_server"}, nil),
-	}
-	h.commitFleet([]string{"books", "voice"}, nil, apps)
+	h.commitApp("books")
+	good := h.commitApp("voice")
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books, voice]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+-- apps/voice.yaml --
+source: {repo: https://forge.test/apps/voice.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/voice_server], timeout: 1m}
+binaries:
+  - {name: voice_server, kind: server, path: target/release/voice_server, args: [--listen, "unix://${sockets}/voice_server.sock"], listen: "unix://${sockets}/voice_server.sock", health: /health}
+`)
 	a := h.newAgent(nil)
 	mustSync(t, a)
 	voicePID := appOf(a.Status(), "voice").Binaries[0].PID
 
-	bad := h.commitApp("voice", nil, "FAIL_BUILD")
-	h.commitApp("books", nil) // books moves too: it must still upgrade
+	bad := h.commitApp("voice", "FAIL_BUILD")
+	h.commitApp("books") // books moves too: it must still upgrade
 	mustSync(t, a)
 	st := a.Status()
 	voice := appOf(st, "voice")
@@ -132,7 +174,7 @@ func TestBrokenBuildRollsBackAndQuarantines(t *testing.T) {
 	if len(logs) != 2 {
 		t.Fatalf("build logs %v: the quarantined spec was built again or its log lost", logs)
 	}
-	fixed := h.commitApp("voice", nil)
+	fixed := h.commitApp("voice")
 	mustSync(t, a)
 	st = a.Status()
 	if v := appOf(st, "voice"); v.Rev != fixed || len(st.Quarantined) != 0 {
@@ -146,15 +188,33 @@ func TestFailingHealthRollsBack(t *testing.T) {
 		t.Skip("seconds of waiting: not in -short")
 	}
 	h := newHarness(t)
-	h.commitApp("books", nil)
-	apps := map[string]string{"books": appYAML("books", []string{"books_server", "books_web"}, nil)}
-	h.commitFleet([]string{"books"}, nil, apps)
+	h.commitApp("books")
+	const fleet = `
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server, target/release/books_web], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+  - {name: books_web, kind: server, path: target/release/books_web, args: [--listen, "unix://${sockets}/books_web.sock"], listen: "unix://${sockets}/books_web.sock", health: /health}
+`
+	h.commitFleet(fleet)
 	a := h.newAgent(nil)
 	mustSync(t, a)
 	before := appOf(a.Status(), "books")
 
-	apps["books"] = appYAML("books", []string{"books_server", "books_web"}, nil, "--health-fail")
-	h.commitFleet([]string{"books"}, nil, apps)
+	h.commitFleet(fleet + `
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server, target/release/books_web], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock", --health-fail], listen: "unix://${sockets}/books_server.sock", health: /health}
+  - {name: books_web, kind: server, path: target/release/books_web, args: [--listen, "unix://${sockets}/books_web.sock", --health-fail], listen: "unix://${sockets}/books_web.sock", health: /health}
+`)
 	mustSync(t, a)
 	st := a.Status()
 	after := appOf(st, "books")
@@ -162,12 +222,12 @@ func TestFailingHealthRollsBack(t *testing.T) {
 		t.Fatalf("after %+v quarantine %+v", after, st.Quarantined)
 	}
 	for _, bin := range []string{"books_server", "books_web"} {
-		body, err := get(h.sock(bin), "/")
+		body, err := agenttest.GetUnix(h.sock(bin), "/")
 		if err != nil || strings.Contains(body, "--health-fail") {
 			t.Fatalf("%s after rollback: %q %v", bin, body, err)
 		}
 	}
-	if n := markedProcs(h.dir); n["books_server"] != 1 || n["books_web"] != 1 {
+	if n := agenttest.MarkedProcs(h.dir); n["books_server"] != 1 || n["books_web"] != 1 {
 		t.Fatalf("instances after rollback: %v", n)
 	}
 }
@@ -175,21 +235,35 @@ func TestFailingHealthRollsBack(t *testing.T) {
 // A new app that fails is removed entirely: never a half-app.
 func TestNewAppFailingIsRemovedWhole(t *testing.T) {
 	h := newHarness(t)
-	h.commitApp("books", nil)
-	apps := map[string]string{"books": strings.Replace(appYAML("books", []string{"books_server", "books_web"}, nil),
-		"path: target/release/books_web", "path: target/release/missing", 1)}
-	h.commitFleet([]string{"books"}, nil, apps)
+	h.commitApp("books")
+	const fleet = `
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server, target/release/books_web], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+  - {name: books_web, kind: server, path: target/release/missing, args: [--listen, "unix://${sockets}/books_web.sock"], listen: "unix://${sockets}/books_web.sock", health: /health}
+`
+	h.commitFleet(fleet)
 	a := h.newAgent(nil)
 	mustSync(t, a)
 	books := appOf(a.Status(), "books")
 	if books.State != AppFailed || !strings.Contains(books.Reason, "was not built") {
 		t.Fatalf("%+v", books)
 	}
-	if n := markedProcs(h.dir); len(n) != 0 {
+	if n := agenttest.MarkedProcs(h.dir); len(n) != 0 {
 		t.Fatalf("half-app left running: %v", n)
 	}
 	// the app leaves the host: its quarantine goes with it
-	h.commitFleet(nil, nil, apps)
+	h.commitFleet(fleet + `
+-- roles/tester.yaml --
+preinstalled: []
+`)
 	mustSync(t, a)
 	if q := a.Status().Quarantined; len(q) != 0 {
 		t.Fatalf("quarantine of an app that left: %+v", q)
@@ -199,8 +273,19 @@ func TestNewAppFailingIsRemovedWhole(t *testing.T) {
 // A source clone broken by a kill during a fetch is thrown away and cloned again.
 func TestBrokenSourceCloneIsRecloned(t *testing.T) {
 	h := newHarness(t)
-	h.commitApp("books", nil)
-	h.commitFleet([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server"}, nil)})
+	h.commitApp("books")
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+`)
 	a := h.newAgent(nil)
 	mustSync(t, a)
 	packs, _ := filepath.Glob(filepath.Join(h.dir, "sources", "books-*", "objects", "pack", "*.pack"))
@@ -221,7 +306,7 @@ func TestBrokenSourceCloneIsRecloned(t *testing.T) {
 			t.Fatalf("broken object %s kept", p)
 		}
 	}
-	rev := h.commitApp("books", nil)
+	rev := h.commitApp("books")
 	mustSync(t, a)
 	if b := appOf(a.Status(), "books"); b.Rev != rev {
 		t.Fatalf("not upgraded after a broken clone: %+v", b)
@@ -231,14 +316,32 @@ func TestBrokenSourceCloneIsRecloned(t *testing.T) {
 // An app whose need failed to install waits, with a reason; unrelated apps go ahead.
 func TestNeedsFailureHoldsOnlyDependents(t *testing.T) {
 	h := newHarness(t)
-	h.commitApp("memory", nil, "FAIL_BUILD")
-	h.commitApp("books", nil)
-	h.commitApp("voice", nil)
-	h.commitFleet([]string{"books", "voice"}, nil, map[string]string{
-		"memory": appYAML("memory", []string{"memory_server"}, nil),
-		"books":  appYAML("books", []string{"books_server"}, []string{"memory"}),
-		"voice":  appYAML("voice", []string{"voice_server"}, nil),
-	})
+	h.commitApp("memory", "FAIL_BUILD")
+	h.commitApp("books")
+	h.commitApp("voice")
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books, voice]
+-- apps/memory.yaml --
+source: {repo: https://forge.test/apps/memory.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/memory_server], timeout: 1m}
+binaries:
+  - {name: memory_server, kind: server, path: target/release/memory_server, args: [--listen, "unix://${sockets}/memory_server.sock"], listen: "unix://${sockets}/memory_server.sock", health: /health}
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+needs: [memory]
+-- apps/voice.yaml --
+source: {repo: https://forge.test/apps/voice.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/voice_server], timeout: 1m}
+binaries:
+  - {name: voice_server, kind: server, path: target/release/voice_server, args: [--listen, "unix://${sockets}/voice_server.sock"], listen: "unix://${sockets}/voice_server.sock", health: /health}
+`)
 	a := h.newAgent(nil)
 	mustSync(t, a)
 	st := a.Status()
@@ -251,7 +354,7 @@ func TestNeedsFailureHoldsOnlyDependents(t *testing.T) {
 	if v := appOf(st, "voice"); v.State != AppInstalled {
 		t.Fatalf("voice held back by another app's failure: %+v", v)
 	}
-	h.commitApp("memory", nil)
+	h.commitApp("memory")
 	mustSync(t, a)
 	if b := appOf(a.Status(), "books"); b.State != AppInstalled {
 		t.Fatalf("books after memory was fixed: %+v", b)
@@ -261,9 +364,19 @@ func TestNeedsFailureHoldsOnlyDependents(t *testing.T) {
 // A build that overruns its timeout is killed with its process group; the app fails with the reason.
 func TestBuildTimeout(t *testing.T) {
 	h := newHarness(t)
-	h.commitApp("books", nil)
-	y := strings.Replace(appYAML("books", []string{"books_server"}, nil), "timeout: 1m", "timeout: 500ms", 1)
-	h.commitFleet([]string{"books"}, nil, map[string]string{"books": y})
+	h.commitApp("books")
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 500ms}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+`)
 	cfg, err := ParseConfig([]byte(h.configText() + "build_env: {SLOW_BUILD: 60s}\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -277,5 +390,5 @@ func TestBuildTimeout(t *testing.T) {
 	if b := appOf(a.Status(), "books"); b.State != AppFailed || !strings.Contains(b.Reason, "build timed out after 500ms") {
 		t.Fatalf("%+v", b)
 	}
-	waitUntil(t, 10*time.Second, "the build's processes gone", func() bool { return len(markedProcs(h.dir)) == 0 })
+	agenttest.WaitUntil(t, 10*time.Second, "the build's processes gone", func() bool { return len(agenttest.MarkedProcs(h.dir)) == 0 })
 }

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/herofleet/herofleet/internal/agenttest"
 	"github.com/herofleet/herofleet/internal/artifact"
 )
 
@@ -107,20 +108,6 @@ func rawTar(t *testing.T, hdrs ...*tar.Header) []byte {
 	return buf.Bytes()
 }
 
-// artifactAppYAML is an app built once for the fleet: one binary on a unix socket that shows ${rev} in its args.
-func artifactAppYAML(bin, url, sum string) string {
-	return fmt.Sprintf(`title: %[1]s app
-artifact: {url: %[2]q, sha256: %[3]s}
-binaries:
-  - name: %[1]s
-    kind: server
-    path: target/release/%[1]s
-    args: [--listen, "unix://${sockets}/%[1]s.sock", --rev, "${rev}"]
-    listen: unix://${sockets}/%[1]s.sock
-    health: /health
-`, bin, url, sum)
-}
-
 // An artifact app is downloaded through the URL rewrites, checked and unpacked as its revision (${rev} is the
 // sha256) and cached by sha256. Every bad artifact — wrong sha256, truncated, cut short, 404, entries that leave
 // the tree, a symlink out — fails the apply: the running revision keeps serving, the app is quarantined with the
@@ -140,12 +127,28 @@ func TestArtifactApps(t *testing.T) {
 		return a
 	}
 
+	// Both apps are built once for the fleet; each binary shows ${rev} in its args. The archives' names and
+	// sha256s are filled in at each commit.
+	const fleet = `
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books, notes]
+-- apps/books.yaml --
+artifact: {url: "https://artifacts.test/{{books_archive}}", sha256: {{books_sha256}}}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock", --rev, "${rev}"], listen: "unix://${sockets}/books_server.sock", health: /health}
+-- apps/notes.yaml --
+artifact: {url: "https://artifacts.test/{{notes_archive}}", sha256: {{notes_sha256}}}
+binaries:
+  - {name: notes_server, kind: server, path: target/release/notes_server, args: [--listen, "unix://${sockets}/notes_server.sock", --rev, "${rev}"], listen: "unix://${sockets}/notes_server.sock", health: /health}
+`
 	good := srv.put("/books-1.tar.gz", builtTree(t, "1", "books_server", "notes_server"))
-	apps := map[string]string{
-		"books": artifactAppYAML("books_server", base+"books-1.tar.gz", good),
-		"notes": artifactAppYAML("notes_server", base+"missing.tar.gz", good),
-	}
-	h.commitFleet([]string{"books", "notes"}, nil, apps)
+	h.commitFleet(fleet, agenttest.Vars{
+		"books_archive": "books-1.tar.gz", "books_sha256": good,
+		"notes_archive": "missing.tar.gz", "notes_sha256": good,
+	})
 	a := newAgent()
 	mustSync(t, a)
 	st := a.Status()
@@ -153,7 +156,7 @@ func TestArtifactApps(t *testing.T) {
 	if books.State != AppInstalled || books.Rev != good {
 		t.Fatalf("books: %+v", books)
 	}
-	if body, err := get(h.sock("books_server"), "/"); err != nil || !strings.Contains(body, "--rev "+good) {
+	if body, err := agenttest.GetUnix(h.sock("books_server"), "/"); err != nil || !strings.Contains(body, "--rev "+good) {
 		t.Fatalf("books_server: ${rev} is not the sha256: %q %v", body, err)
 	}
 	// a new app whose artifact fails is not installed, and quarantined
@@ -206,15 +209,17 @@ func TestArtifactApps(t *testing.T) {
 					sum = s
 				}
 			}
-			apps["books"] = artifactAppYAML("books_server", base+strings.TrimPrefix(c.path, "/"), sum)
-			h.commitFleet([]string{"books", "notes"}, nil, apps)
+			h.commitFleet(fleet, agenttest.Vars{
+				"books_archive": strings.TrimPrefix(c.path, "/"), "books_sha256": sum,
+				"notes_archive": "missing.tar.gz", "notes_sha256": good,
+			})
 			mustSync(t, a)
 			st := a.Status()
 			books := appOf(st, "books")
 			if books.Rev != good || books.Binaries[0].PID != pid || books.Binaries[0].State != BinRunning {
 				t.Fatalf("the running revision was disturbed: %+v", books)
 			}
-			if _, err := get(h.sock("books_server"), "/health"); err != nil {
+			if _, err := agenttest.GetUnix(h.sock("books_server"), "/health"); err != nil {
 				t.Fatalf("books_server stopped answering: %v", err)
 			}
 			if !strings.Contains(books.Reason, c.reason) {
@@ -234,14 +239,16 @@ func TestArtifactApps(t *testing.T) {
 
 	// a new sha256 is an upgrade and lifts the quarantine
 	next := srv.put("/books-4.tar.gz", builtTree(t, "4", "books_server"))
-	apps["books"] = artifactAppYAML("books_server", base+"books-4.tar.gz", next)
-	h.commitFleet([]string{"books", "notes"}, nil, apps)
+	h.commitFleet(fleet, agenttest.Vars{
+		"books_archive": "books-4.tar.gz", "books_sha256": next,
+		"notes_archive": "missing.tar.gz", "notes_sha256": good,
+	})
 	mustSync(t, a)
 	st = a.Status()
 	if books := appOf(st, "books"); books.Rev != next || books.Binaries[0].State != BinRunning || quarantineOf(st, "books") != nil {
 		t.Fatalf("not upgraded: %+v %+v", books, st.Quarantined)
 	}
-	if body, _ := get(h.sock("books_server"), "/"); !strings.Contains(body, "--rev "+next) {
+	if body, _ := agenttest.GetUnix(h.sock("books_server"), "/"); !strings.Contains(body, "--rev "+next) {
 		t.Fatalf("upgrade: %q", body)
 	}
 
@@ -249,9 +256,10 @@ func TestArtifactApps(t *testing.T) {
 	// quarantine (same sha256)
 	pid = appOf(st, "books").Binaries[0].PID
 	srv.put("/mirror/books-4.tar.gz", builtTree(t, "4", "books_server"))
-	apps["books"] = artifactAppYAML("books_server", base+"mirror/books-4.tar.gz", next)
-	apps["notes"] = artifactAppYAML("notes_server", base+"books-1.tar.gz", good)
-	h.commitFleet([]string{"books", "notes"}, nil, apps)
+	h.commitFleet(fleet, agenttest.Vars{
+		"books_archive": "mirror/books-4.tar.gz", "books_sha256": next,
+		"notes_archive": "books-1.tar.gz", "notes_sha256": good,
+	})
 	mustSync(t, a)
 	st = a.Status()
 	if books := appOf(st, "books"); books.Rev != next || books.Binaries[0].PID != pid || srv.hitCount("/mirror/books-4.tar.gz") != 0 {

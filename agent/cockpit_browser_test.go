@@ -2,42 +2,16 @@ package agent
 
 import (
 	"context"
-	"fmt"
-	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/herofleet/herofleet/internal/agenttest"
 	"github.com/herofleet/herofleet/internal/browsertest"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// tcpAppYAML is an app with one web binary on a TCP port, whose URL a browser can open.
-func tcpAppYAML(app, binary string, port int) string {
-	return fmt.Sprintf(`title: %[1]s app
-source: {repo: https://forge.test/apps/%[1]s.git, ref: main}
-build: {command: [%[4]q, build, target/release/%[2]s], timeout: 1m}
-binaries:
-  - name: %[2]s
-    kind: web
-    path: target/release/%[2]s
-    args: [--listen, "tcp://127.0.0.1:%[3]d"]
-    listen: tcp://127.0.0.1:%[3]d
-    health: /health
-    url: "http://${host}:%[3]d/"
-`, app, binary, port, testapp)
-}
 
 // A tester opens the cockpit in a real browser: the preinstalled app runs, the catalog app is one Install row.
 // Clicking Install asks for the token once, shows the install's progress, then the app's binary row with its
@@ -45,14 +19,29 @@ binaries:
 func TestCockpitPageInBrowser(t *testing.T) {
 	browsertest.Tool(t, "chromium", "chromium") // skip (or fail under CI) before the harness builds apps
 	h := newHarness(t)
-	h.commitApp("books", nil)
-	h.commitApp("notes", nil)
-	h.commitFleet([]string{"books"}, []string{"notes"}, map[string]string{
-		"books": appYAML("books", []string{"books_server"}, nil),
-		"notes": tcpAppYAML("notes", "notes_web", freePort(t)),
-	})
+	h.commitApp("books")
+	h.commitApp("notes")
+	// notes_web listens on TCP, with a URL a browser can open.
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+catalog: [notes]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+-- apps/notes.yaml --
+source: {repo: https://forge.test/apps/notes.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/notes_web], timeout: 1m}
+binaries:
+  - {name: notes_web, kind: web, path: target/release/notes_web, args: [--listen, "tcp://127.0.0.1:{{port}}"], listen: "tcp://127.0.0.1:{{port}}", health: /health, url: "http://${host}:{{port}}/"}
+`, agenttest.Vars{"port": strconv.Itoa(agenttest.FreePort(t))})
 	c := h.startCockpit(func(cfg *Config) { cfg.BuildEnv = map[string]string{"SLOW_BUILD": "1500ms"} })
-	waitUntil(t, 30*time.Second, "books running", func() bool { return rowOf(c.apps(), "books_server").State == BinRunning })
+	agenttest.WaitUntil(t, 30*time.Second, "books running", func() bool { return rowOf(c.apps(), "books_server").State == BinRunning })
 
 	ctx := browsertest.New(t)
 	step, cancelStep := context.WithTimeout(ctx, 90*time.Second)

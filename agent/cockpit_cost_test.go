@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
 // TestCockpitHandlerCost measures the CPU cost of one GET /api/v1/apps and one GET /api/v1/status on an agent with
@@ -15,22 +18,33 @@ func TestCockpitHandlerCost(t *testing.T) {
 		t.Skip("set HF_BENCH=1 to measure")
 	}
 	h := newHarness(t)
-	apps := map[string]string{}
-	var pre, cat []string
+	fleet := `
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [app0, app1, app2, app3, app4, app5]
+catalog: [app6, app7, app8, app9]
+`
+	// app0 to app9, each this file with APP replaced by its name
+	const app = `
+-- apps/APP.yaml --
+title: APP app
+source: {repo: https://forge.test/apps/APP.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/APP_server, target/release/APP_web, target/release/APP_admin], timeout: 1m}
+binaries:
+  - {name: APP_server, kind: server, path: target/release/APP_server, args: [--listen, "unix://${sockets}/APP_server.sock"], listen: "unix://${sockets}/APP_server.sock", health: /health}
+  - {name: APP_web, kind: server, path: target/release/APP_web, args: [--listen, "unix://${sockets}/APP_web.sock"], listen: "unix://${sockets}/APP_web.sock", health: /health}
+  - {name: APP_admin, kind: server, path: target/release/APP_admin, args: [--listen, "unix://${sockets}/APP_admin.sock"], listen: "unix://${sockets}/APP_admin.sock", health: /health}
+`
 	for i := range 10 {
 		name := fmt.Sprintf("app%d", i)
-		h.commitApp(name, nil)
-		bins := []string{name + "_server", name + "_web", name + "_admin"}
-		apps[name] = appYAML(name, bins, nil)
-		if i < 6 {
-			pre = append(pre, name)
-		} else {
-			cat = append(cat, name)
-		}
+		h.commitApp(name)
+		fleet += strings.ReplaceAll(app, "APP", name)
 	}
-	h.commitFleet(pre, cat, apps)
+	h.commitFleet(fleet)
 	c := h.startCockpit()
-	waitUntil(t, 60*time.Second, "apps running", func() bool { return rowOf(c.apps(), "app5_admin").State == BinRunning })
+	agenttest.WaitUntil(t, 60*time.Second, "apps running", func() bool { return rowOf(c.apps(), "app5_admin").State == BinRunning })
 	mux := NewAPI(c.a, testToken).Mux
 	for _, path := range []string{"/api/v1/apps", "/api/v1/apps?fresh=1", "/api/v1/status"} {
 		req := httptest.NewRequest("GET", path, nil)

@@ -9,20 +9,36 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
 // A click on an app whose build fails: the job ends failed with the build log's tail, the bundle row says failed
 // and why, and offers uninstall, after which the app can be installed again.
 func TestCockpitFailedInstall(t *testing.T) {
 	h := newHarness(t)
-	h.commitApp("books", nil)
-	h.commitApp("broken", nil, "FAIL_BUILD")
-	h.commitFleet([]string{"books"}, []string{"broken"}, map[string]string{
-		"books":  appYAML("books", []string{"books_server"}, nil),
-		"broken": appYAML("broken", []string{"broken_server"}, nil),
-	})
+	h.commitApp("books")
+	h.commitApp("broken", "FAIL_BUILD")
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+catalog: [broken]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+-- apps/broken.yaml --
+source: {repo: https://forge.test/apps/broken.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/broken_server], timeout: 1m}
+binaries:
+  - {name: broken_server, kind: server, path: target/release/broken_server, args: [--listen, "unix://${sockets}/broken_server.sock"], listen: "unix://${sockets}/broken_server.sock", health: /health}
+`)
 	c := h.startCockpit()
-	waitUntil(t, 30*time.Second, "first sync applied", func() bool { return c.apps().Fleet.Commit != "" })
+	agenttest.WaitUntil(t, 30*time.Second, "first sync applied", func() bool { return c.apps().Fleet.Commit != "" })
 
 	code, body := c.do("POST", "/api/v1/apps/broken/install", true)
 	if code != 202 {
@@ -31,7 +47,7 @@ func TestCockpitFailedInstall(t *testing.T) {
 	var accepted struct{ Job string }
 	_ = json.Unmarshal([]byte(body), &accepted)
 	var job Job
-	waitUntil(t, 60*time.Second, "install job done", func() bool {
+	agenttest.WaitUntil(t, 60*time.Second, "install job done", func() bool {
 		_, jb := c.do("GET", "/api/v1/jobs/"+accepted.Job, false)
 		_ = json.Unmarshal([]byte(jb), &job)
 		return job.Phase == PhaseHealthy || job.Phase == PhaseFailed
@@ -40,7 +56,7 @@ func TestCockpitFailedInstall(t *testing.T) {
 		t.Fatalf("job %+v", job)
 	}
 	var row []Row
-	waitUntil(t, 5*time.Second, "failed bundle row", func() bool {
+	agenttest.WaitUntil(t, 5*time.Second, "failed bundle row", func() bool {
 		row = rowsOf(c.apps(), "broken")
 		return len(row) == 1 && row[0].State == AppFailed
 	})
@@ -60,7 +76,7 @@ func TestCockpitFailedInstall(t *testing.T) {
 	if code, _ := c.do("DELETE", "/api/v1/apps/broken", true); code != 202 {
 		t.Fatalf("uninstall of the failed app: %d", code)
 	}
-	waitUntil(t, 30*time.Second, "broken offered again", func() bool {
+	agenttest.WaitUntil(t, 30*time.Second, "broken offered again", func() bool {
 		row = rowsOf(c.apps(), "broken")
 		return len(row) == 1 && strings.Join(row[0].Actions, ",") == ActionInstall
 	})
@@ -73,7 +89,7 @@ func TestCockpitFailedInstall(t *testing.T) {
 		t.Fatalf("second install: %d %s", code, body)
 	}
 	_ = json.Unmarshal([]byte(body), &accepted)
-	waitUntil(t, 60*time.Second, "second install job done", func() bool {
+	agenttest.WaitUntil(t, 60*time.Second, "second install job done", func() bool {
 		_, jb := c.do("GET", "/api/v1/jobs/"+accepted.Job, false)
 		_ = json.Unmarshal([]byte(jb), &job)
 		return job.Phase == PhaseHealthy || job.Phase == PhaseFailed
@@ -86,9 +102,20 @@ func TestCockpitFailedInstall(t *testing.T) {
 // A binary a person stopped stays stopped through an upgrade of its app, while its siblings are upgraded.
 func TestStoppedBinarySurvivesUpgrade(t *testing.T) {
 	h := newHarness(t)
-	h.commitApp("books", nil)
-	apps := map[string]string{"books": appYAML("books", []string{"books_server", "books_web"}, nil)}
-	h.commitFleet([]string{"books"}, nil, apps)
+	h.commitApp("books")
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server, target/release/books_web], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+  - {name: books_web, kind: server, path: target/release/books_web, args: [--listen, "unix://${sockets}/books_web.sock"], listen: "unix://${sockets}/books_web.sock", health: /health}
+`)
 	a := h.newAgent(nil)
 	srv := httptest.NewServer(NewAPI(a, testToken).Mux)
 	defer srv.Close()
@@ -98,7 +125,7 @@ func TestStoppedBinarySurvivesUpgrade(t *testing.T) {
 		t.Fatalf("stop: %d", code)
 	}
 	before := appOf(a.Status(), "books")
-	h.commitApp("books", nil) // a new revision on the followed branch
+	h.commitApp("books") // a new revision on the followed branch
 	mustSync(t, a)
 	after := appOf(a.Status(), "books")
 	if after.Rev == before.Rev {
@@ -115,8 +142,19 @@ func TestStoppedBinarySurvivesUpgrade(t *testing.T) {
 // logs?follow=1 first sends the tail, then what the binary writes next.
 func TestLogsFollow(t *testing.T) {
 	h := newHarness(t)
-	h.commitApp("books", nil)
-	h.commitFleet([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server"}, nil)})
+	h.commitApp("books")
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+`)
 	a := h.newAgent(nil)
 	srv := httptest.NewServer(NewAPI(a, testToken).Mux)
 	defer srv.Close()

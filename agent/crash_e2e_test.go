@@ -8,12 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/herofleet/herofleet/agent/supervise"
+	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
 // childAgent runs the agent as a separate process (this test binary, see TestMain) so it can be killed with -9.
@@ -81,7 +80,7 @@ func (h *harness) converged(want ...string) bool {
 	if err != nil || st.Apps["books"] == nil {
 		return false
 	}
-	n := markedProcs(h.dir)
+	n := agenttest.MarkedProcs(h.dir)
 	if len(n) != len(want) {
 		return false
 	}
@@ -98,22 +97,34 @@ func TestKillDuringBuildConverges(t *testing.T) {
 		t.Skip("seconds of waiting: not in -short")
 	}
 	h := newHarness(t)
-	h.commitApp("books", nil)
-	h.commitFleet([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server", "books_web"}, nil)})
+	h.commitApp("books")
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server, target/release/books_web], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+  - {name: books_web, kind: server, path: target/release/books_web, args: [--listen, "unix://${sockets}/books_web.sock"], listen: "unix://${sockets}/books_web.sock", health: /health}
+`)
 	first := h.startChild("build_env: {SLOW_BUILD: 60s}\n")
-	waitUntil(t, 20*time.Second, "the build to run", func() bool { return markedProcs(h.dir)["testapp"] == 1 })
+	agenttest.WaitUntil(t, 20*time.Second, "the build to run", func() bool { return agenttest.MarkedProcs(h.dir)["testapp"] == 1 })
 	first.kill9(t)
-	t.Logf("after kill -9 during the build: %v", markedProcs(h.dir))
+	t.Logf("after kill -9 during the build: %v", agenttest.MarkedProcs(h.dir))
 
 	second := h.startChild("")
-	waitUntil(t, 30*time.Second, "convergence after kill -9 during a build", func() bool {
+	agenttest.WaitUntil(t, 30*time.Second, "convergence after kill -9 during a build", func() bool {
 		return h.converged("books_server", "books_web")
 	})
-	if _, err := get(h.sock("books_web"), "/health"); err != nil {
+	if _, err := agenttest.GetUnix(h.sock("books_web"), "/health"); err != nil {
 		t.Fatal(err)
 	}
 	second.stop(t)
-	if n := markedProcs(h.dir); len(n) != 0 {
+	if n := agenttest.MarkedProcs(h.dir); len(n) != 0 {
 		t.Fatalf("an orderly stop left %v running", n)
 	}
 }
@@ -123,29 +134,40 @@ func TestKillDuringStartConverges(t *testing.T) {
 		t.Skip("seconds of waiting: not in -short")
 	}
 	h := newHarness(t)
-	h.commitApp("books", nil)
-	h.commitFleet([]string{"books"}, nil, map[string]string{
-		"books": appYAML("books", []string{"books_server", "books_web"}, nil, "--health-delay", "1500ms")})
+	h.commitApp("books")
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server, target/release/books_web], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock", --health-delay, 1500ms], listen: "unix://${sockets}/books_server.sock", health: /health}
+  - {name: books_web, kind: server, path: target/release/books_web, args: [--listen, "unix://${sockets}/books_web.sock", --health-delay, 1500ms], listen: "unix://${sockets}/books_web.sock", health: /health}
+`)
 	first := h.startChild("")
-	waitUntil(t, 20*time.Second, "binaries to start", func() bool { return markedProcs(h.dir)["books_web"] == 1 })
+	agenttest.WaitUntil(t, 20*time.Second, "binaries to start", func() bool { return agenttest.MarkedProcs(h.dir)["books_web"] == 1 })
 	if h.stateOnDisk().Apps["books"] != nil {
 		t.Fatal("killed too late: books was already switched")
 	}
 	first.kill9(t)
 
 	second := h.startChild("")
-	waitUntil(t, 30*time.Second, "convergence after kill -9 during a start", func() bool {
+	agenttest.WaitUntil(t, 30*time.Second, "convergence after kill -9 during a start", func() bool {
 		return h.converged("books_server", "books_web")
 	})
 	before := h.stateOnDisk()
-	oldPIDs := markedPIDs(h.dir)
+	oldPIDs := agenttest.MarkedPIDs(h.dir)
 
 	// and once more, with everything running: survivors are replaced, still one of each
 	second.kill9(t)
 	third := h.startChild("")
-	waitUntil(t, 30*time.Second, "convergence after kill -9 while running", func() bool {
+	agenttest.WaitUntil(t, 30*time.Second, "convergence after kill -9 while running", func() bool {
 		st := h.stateOnDisk()
-		pids := markedPIDs(h.dir)
+		pids := agenttest.MarkedPIDs(h.dir)
 		for _, p := range oldPIDs {
 			if slices.Contains(pids, p) {
 				return false // survivors not replaced yet
@@ -159,34 +181,27 @@ func TestKillDuringStartConverges(t *testing.T) {
 		t.Fatal("state.json is not valid JSON")
 	}
 	third.stop(t)
-	if n := markedProcs(h.dir); len(n) != 0 {
+	if n := agenttest.MarkedProcs(h.dir); len(n) != 0 {
 		t.Fatalf("an orderly stop left %v running", n)
 	}
-}
-
-// markedPIDs lists the pids of live processes carrying dir's marker.
-func markedPIDs(dir string) []int {
-	want := []byte(supervise.Marker(dir))
-	var out []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
-		if err == nil && containsEntry(env, want) {
-			out = append(out, pid)
-		}
-	}
-	return out
 }
 
 // An orderly stop in the middle of a build stops everything and quarantines nothing: the next start tries again.
 func TestStopDuringApplyDoesNotQuarantine(t *testing.T) {
 	h := newHarness(t)
-	h.commitApp("books", nil)
-	h.commitFleet([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server"}, nil)})
+	h.commitApp("books")
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+`)
 	cfg, err := ParseConfig([]byte(h.configText() + "build_env: {SLOW_BUILD: 60s}\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +213,7 @@ func TestStopDuringApplyDoesNotQuarantine(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	waitUntil(t, 20*time.Second, "the build to run", func() bool { return markedProcs(h.dir)["testapp"] == 1 })
+	agenttest.WaitUntil(t, 20*time.Second, "the build to run", func() bool { return agenttest.MarkedProcs(h.dir)["testapp"] == 1 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -206,7 +221,7 @@ func TestStopDuringApplyDoesNotQuarantine(t *testing.T) {
 	if st := h.stateOnDisk(); len(st.Quarantine) != 0 || st.Apps["books"] != nil {
 		t.Fatalf("state after a stop during the build: %+v", st)
 	}
-	waitUntil(t, 10*time.Second, "the build to be killed", func() bool { return len(markedProcs(h.dir)) == 0 })
+	agenttest.WaitUntil(t, 10*time.Second, "the build to be killed", func() bool { return len(agenttest.MarkedProcs(h.dir)) == 0 })
 	b := h.newAgent(nil)
 	mustSync(t, b)
 	if app := appOf(b.Status(), "books"); app.State != AppInstalled {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herofleet/herofleet/internal/agenttest"
 	"github.com/herofleet/herofleet/internal/browsertest"
 )
 
@@ -50,11 +51,22 @@ func promQuery(base, query string) ([]map[string]string, []string, error) {
 func TestMetricsScrapedByPrometheus(t *testing.T) {
 	prom := browsertest.Tool(t, "prometheus", "prometheus")
 	h := newHarness(t)
-	h.commitApp("books", nil)
-	h.commitFleet([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server"}, nil)})
+	h.commitApp("books")
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+`)
 	c := h.startCockpit()
 	var commit string
-	waitUntil(t, 30*time.Second, "books running and the fleet commit applied", func() bool {
+	agenttest.WaitUntil(t, 30*time.Second, "books running and the fleet commit applied", func() bool {
 		apps := c.apps()
 		commit = apps.Fleet.Commit
 		return rowOf(apps, "books_server").State == BinRunning && commit != ""
@@ -76,7 +88,7 @@ func TestMetricsScrapedByPrometheus(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	listen := fmt.Sprintf("127.0.0.1:%d", agenttest.FreePort(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, prom, "--config.file="+filepath.Join(dir, "prometheus.yml"),
 		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+listen, "--log.level=warn")

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herofleet/herofleet/internal/agenttest"
 	"github.com/herofleet/herofleet/plugins"
 )
 
@@ -17,15 +18,33 @@ import (
 // its errors until a newer commit arrives.
 func TestBadFleetCommitRefused(t *testing.T) {
 	h := newHarness(t)
-	h.commitApp("books", nil)
-	apps := map[string]string{"books": appYAML("books", []string{"books_server"}, nil)}
-	good := h.commitFleet([]string{"books"}, nil, apps)
+	h.commitApp("books")
+	const fleet = `
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+title: books app
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+`
+	good := h.commitFleet(fleet)
 	a := h.newAgent(nil)
 	mustSync(t, a)
 	pid := appOf(a.Status(), "books").Binaries[0].PID
 
-	apps["books"] = strings.Replace(apps["books"], "title:", "titel:", 1)
-	bad := h.commitFleet([]string{"books"}, nil, apps)
+	bad := h.commitFleet(fleet + `
+-- apps/books.yaml --
+titel: books app
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+`)
 	mustSync(t, a)
 	st := a.Status()
 	if st.Fleet.Commit != good || st.Fleet.Head != bad || st.Fleet.State != "refused" {
@@ -42,8 +61,7 @@ func TestBadFleetCommitRefused(t *testing.T) {
 		t.Fatalf("second sync: %+v %+v", st.Fleet, st.Refused)
 	}
 
-	apps["books"] = appYAML("books", []string{"books_server"}, nil)
-	newer := h.commitFleet([]string{"books"}, nil, apps)
+	newer := h.commitFleet(fleet)
 	mustSync(t, a)
 	st = a.Status()
 	if st.Fleet.Commit != newer || len(st.Refused) != 0 || st.Fleet.State != "ok" {
@@ -54,13 +72,24 @@ func TestBadFleetCommitRefused(t *testing.T) {
 // With the git server down, running apps are untouched and retries back off up to the cap.
 func TestGitServerDown(t *testing.T) {
 	h := newHarness(t)
-	h.commitApp("books", nil)
-	h.commitFleet([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server"}, nil)})
+	h.commitApp("books")
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+`)
 	a := h.newAgent(nil)
 	mustSync(t, a)
 	pid := appOf(a.Status(), "books").Binaries[0].PID
 
-	h.git.Stop()
+	h.forge.Stop()
 	var waits []time.Duration
 	for i := 0; i < 4; i++ {
 		err := a.SyncNow(context.Background())
@@ -82,7 +111,7 @@ func TestGitServerDown(t *testing.T) {
 			t.Fatalf("waits %v not within the 400ms cap", waits)
 		}
 	}
-	if err := h.git.Start(); err != nil {
+	if err := h.forge.Start(); err != nil {
 		t.Fatal(err)
 	}
 	mustSync(t, a)
@@ -118,13 +147,22 @@ func TestCrashloopingBinary(t *testing.T) {
 		t.Skip("seconds of waiting: not in -short")
 	}
 	h := newHarness(t)
-	h.commitApp("books", nil)
-	y := strings.Replace(appYAML("books", []string{"books_server"}, nil, "--exit-after", "1ms"), "    health: /health\n", "", 1)
-	y = strings.Replace(y, "    listen: unix://${sockets}/books_server.sock\n", "", 1)
-	h.commitFleet([]string{"books"}, nil, map[string]string{"books": y})
+	h.commitApp("books")
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock", --exit-after, 1ms]}
+`)
 	a := h.newAgent(nil)
 	mustSync(t, a)
-	waitUntil(t, 15*time.Second, "crashloop", func() bool {
+	agenttest.WaitUntil(t, 15*time.Second, "crashloop", func() bool {
 		b := appOf(a.Status(), "books")
 		return len(b.Binaries) == 1 && b.Binaries[0].State == BinCrashloop
 	})
@@ -138,14 +176,32 @@ func TestCrashloopingBinary(t *testing.T) {
 func TestInstallOnClick(t *testing.T) {
 	h := newHarness(t)
 	for _, n := range []string{"books", "foundry", "osis"} {
-		h.commitApp(n, nil)
+		h.commitApp(n)
 	}
-	apps := map[string]string{
-		"books":   appYAML("books", []string{"books_server"}, nil),
-		"foundry": appYAML("foundry", []string{"foundry_server"}, []string{"osis"}),
-		"osis":    appYAML("osis", []string{"osis_server"}, nil),
-	}
-	h.commitFleet([]string{"books"}, []string{"foundry"}, apps)
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+catalog: [foundry]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+-- apps/foundry.yaml --
+source: {repo: https://forge.test/apps/foundry.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/foundry_server], timeout: 1m}
+binaries:
+  - {name: foundry_server, kind: server, path: target/release/foundry_server, args: [--listen, "unix://${sockets}/foundry_server.sock"], listen: "unix://${sockets}/foundry_server.sock", health: /health}
+needs: [osis]
+-- apps/osis.yaml --
+source: {repo: https://forge.test/apps/osis.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/osis_server], timeout: 1m}
+binaries:
+  - {name: osis_server, kind: server, path: target/release/osis_server, args: [--listen, "unix://${sockets}/osis_server.sock"], listen: "unix://${sockets}/osis_server.sock", health: /health}
+`)
 	a := h.newAgent(nil)
 	mustSync(t, a)
 	if st := a.Status(); strings.Join(st.Catalog, ",") != "foundry" || appOf(st, "foundry").State != AppNotInstalled {
@@ -188,7 +244,7 @@ func TestInstallOnClick(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustSync(t, a)
-	if n := markedProcs(h.dir); n["foundry_server"] != 0 || n["osis_server"] != 0 || n["books_server"] != 1 {
+	if n := agenttest.MarkedProcs(h.dir); n["foundry_server"] != 0 || n["osis_server"] != 0 || n["books_server"] != 1 {
 		t.Fatalf("after uninstall: %v", n)
 	}
 }
@@ -209,15 +265,25 @@ func (r *recordingRunner) Run(ctx context.Context, c plugins.Call) (*plugins.Res
 
 func TestHooks(t *testing.T) {
 	h := newHarness(t)
-	h.commitApp("books", nil)
-	hooks := `hooks:
+	const fleet = `
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+hooks:
   - {plugin: seed-git, on: post-start, with: {into: "${data}/libraries", repos: [{name: a, url: "https://forge.test/lib/a.git"}]}}
   - {plugin: seed-git, on: pre-start}
   - {plugin: seed-git, on: pre-build}
   - {plugin: seed-git, on: pre-remove}
 `
-	apps := map[string]string{"books": appYAML("books", []string{"books_server"}, nil) + hooks}
-	h.commitFleet([]string{"books"}, nil, apps)
+	h.commitApp("books")
+	h.commitFleet(fleet)
 
 	// no runner: the app fails with a clear reason
 	a := h.newAgent(nil)
@@ -228,8 +294,8 @@ func TestHooks(t *testing.T) {
 	a.shutdown()
 
 	h2 := newHarness(t)
-	h2.commitApp("books", nil)
-	h2.commitFleet([]string{"books"}, nil, apps)
+	h2.commitApp("books")
+	h2.commitFleet(fleet)
 	r := &recordingRunner{}
 	a = h2.newAgent(r)
 	mustSync(t, a)
@@ -242,39 +308,53 @@ func TestHooks(t *testing.T) {
 	}
 	post := r.calls[2]
 	repos := post.With["repos"].([]any)[0].(map[string]any)
-	if post.With["into"] != h2.dir+"/data/books/libraries" || repos["url"] != h2.git.URL()+"lib/a.git" || post.Rev == "" {
+	if post.With["into"] != h2.dir+"/data/books/libraries" || repos["url"] != h2.forge.URL()+"lib/a.git" || post.Rev == "" {
 		t.Fatalf("post-start call %+v", post)
 	}
-	if body, _ := get(h2.sock("books_server"), "/"); !strings.Contains(body, "FROM_HOOK=yes") {
+	if body, _ := agenttest.GetUnix(h2.sock("books_server"), "/"); !strings.Contains(body, "FROM_HOOK=yes") {
 		t.Fatalf("hook env not passed to the binary: %q", body)
 	}
 	// pre-remove failing is reported, not fatal
 	r.fail = "pre-remove"
-	h2.commitFleet(nil, nil, apps)
+	h2.commitFleet(fleet + `
+-- roles/tester.yaml --
+preinstalled: []
+`)
 	mustSync(t, a)
-	if n := markedProcs(h2.dir); n["books_server"] != 0 {
+	if n := agenttest.MarkedProcs(h2.dir); n["books_server"] != 0 {
 		t.Fatalf("app not removed after a failing pre-remove: %v", n)
 	}
 
 	// a failing post-start rolls back
 	h3 := newHarness(t)
-	h3.commitApp("books", nil)
-	h3.commitFleet([]string{"books"}, nil, apps)
+	h3.commitApp("books")
+	h3.commitFleet(fleet)
 	r3 := &recordingRunner{fail: "post-start"}
 	a = h3.newAgent(r3)
 	mustSync(t, a)
 	if b := appOf(a.Status(), "books"); b.State != AppFailed || !strings.Contains(b.Reason, "said no") {
 		t.Fatalf("%+v", b)
 	}
-	if n := markedProcs(h3.dir); len(n) != 0 {
+	if n := agenttest.MarkedProcs(h3.dir); len(n) != 0 {
 		t.Fatalf("left running after a failing post-start: %v", n)
 	}
 }
 
 func TestAPI(t *testing.T) {
 	h := newHarness(t)
-	h.commitApp("books", nil)
-	h.commitFleet([]string{"books"}, nil, map[string]string{"books": appYAML("books", []string{"books_server"}, nil)})
+	h.commitApp("books")
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+`)
 	a := h.newAgent(nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -303,13 +383,13 @@ func TestAPI(t *testing.T) {
 	if c := post("wrong"); c != 401 {
 		t.Fatalf("wrong token: %d", c)
 	}
-	waitUntil(t, 20*time.Second, "first converge", func() bool { return appOf(a.Status(), "books").State == AppInstalled })
-	h.commitApp("books", nil)
+	agenttest.WaitUntil(t, 20*time.Second, "first converge", func() bool { return appOf(a.Status(), "books").State == AppInstalled })
+	h.commitApp("books")
 	if c := post("s3cret"); c != 202 {
 		t.Fatalf("sync: %d", c)
 	}
 	rev := appOf(a.Status(), "books").Rev
-	waitUntil(t, 20*time.Second, "triggered upgrade", func() bool { return appOf(a.Status(), "books").Rev != rev })
+	agenttest.WaitUntil(t, 20*time.Second, "triggered upgrade", func() bool { return appOf(a.Status(), "books").Rev != rev })
 	resp, err := http.Get(base + "/api/v1/status")
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("status: %v %v", resp, err)

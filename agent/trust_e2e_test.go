@@ -19,26 +19,26 @@ import (
 	"github.com/herofleet/herofleet/internal/gitserver"
 )
 
-// fleetFiles is the tree commitFleet writes, with a note in fleet.yaml so that every commit differs.
-func fleetFiles(preinstalled []string, apps map[string]string, note string) gitserver.Files {
-	files := map[string]string{
-		"fleet.yaml":        "name: test\nsync: {schedule: \"@every 1h\"}\n# " + note + "\n",
-		"roles/tester.yaml": fmt.Sprintf("preinstalled: [%s]\ncatalog: []\n", strings.Join(preinstalled, ", ")),
-	}
-	for name, y := range apps {
-		files["apps/"+name+".yaml"] = y
-	}
-	return gitserver.Text(files)
-}
+// signedFleet is the fleet of the signature tests: what they change is who signs a commit and what its parent is,
+// never the tree.
+const signedFleet = `
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+`
 
-// commitFleetBy commits the fleet repo signed by signer (nil: unsigned) on parent ("" for the tip of main).
-func (h *harness) commitFleetBy(signer gitserver.Signer, parent string, apps map[string]string, note string) string {
+// commitSigned commits signedFleet signed by signer (nil: unsigned) on parent ("" for the tip of main), with msg
+// as its message.
+func (h *harness) commitSigned(signer gitserver.Signer, parent, msg string) string {
 	h.t.Helper()
-	rev, err := h.git.CommitOn("ops/fleet", "main", parent, note, fleetFiles([]string{"books"}, apps, note), signer)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return rev
+	return h.forge.CommitFleetOn(parent, signer, msg, signedFleet)
 }
 
 // newAgentWith makes an agent whose config is the harness' plus extra YAML lines.
@@ -120,9 +120,8 @@ func TestSignedFleetCommitsOpenPGP(t *testing.T) {
 	h := newHarness(t)
 	ops, opsKey := pgpEntity(t, "ops")
 	stranger, _ := pgpEntity(t, "stranger")
-	h.commitApp("books", nil)
-	apps := map[string]string{"books": appYAML("books", []string{"books_server"}, nil)}
-	first := h.commitFleetBy(gitserver.OpenPGP(ops), "", apps, "first")
+	h.commitApp("books")
+	first := h.commitSigned(gitserver.OpenPGP(ops), "", "first")
 	a := h.newAgentWith(fmt.Sprintf("verify: {openpgp_keys: [%q]}\n", opsKey))
 	mustSync(t, a)
 	if st := a.Status(); st.Fleet.Commit != first || st.Fleet.State != "ok" {
@@ -130,23 +129,23 @@ func TestSignedFleetCommitsOpenPGP(t *testing.T) {
 	}
 	pid := appOf(a.Status(), "books").Binaries[0].PID
 
-	unsigned := h.commitFleetBy(nil, "", apps, "unsigned")
+	unsigned := h.commitSigned(nil, "", "unsigned")
 	expectRefused(t, a, first, unsigned, "unsigned", pid)
 	mustSync(t, a) // still refused, not reported twice
 	if st := a.Status(); len(st.Refused) != 1 || st.Fleet.State != "refused" {
 		t.Fatalf("second sync of a refused commit: %+v %+v", st.Fleet, st.Refused)
 	}
-	byStranger := h.commitFleetBy(gitserver.OpenPGP(stranger), "", apps, "stranger")
+	byStranger := h.commitSigned(gitserver.OpenPGP(stranger), "", "stranger")
 	expectRefused(t, a, first, byStranger, "by no trusted key", pid)
 
-	second := h.commitFleetBy(gitserver.OpenPGP(ops), "", apps, "second")
+	second := h.commitSigned(gitserver.OpenPGP(ops), "", "second")
 	mustSync(t, a)
 	if st := a.Status(); st.Fleet.Commit != second || st.Fleet.State != "ok" || len(st.Refused) != 0 {
 		t.Fatalf("a newer signed commit: %+v %+v", st.Fleet, st.Refused)
 	}
 
 	// A force-push: main moves to a signed sibling of the applied commit, so the testers would roll back.
-	sibling := h.commitFleetBy(gitserver.OpenPGP(ops), first, apps, "sibling")
+	sibling := h.commitSigned(gitserver.OpenPGP(ops), first, "sibling")
 	expectRefused(t, a, second, sibling, "does not descend from the applied commit", pid)
 }
 
@@ -160,9 +159,8 @@ func TestStrictSSHSignedCommitsAndAllowRewind(t *testing.T) {
 	if err := os.WriteFile(signers, []byte(line), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	h.commitApp("books", nil)
-	apps := map[string]string{"books": appYAML("books", []string{"books_server"}, nil)}
-	first := h.commitFleetBy(sshGitSigner{ops}, "", apps, "first")
+	h.commitApp("books")
+	first := h.commitSigned(sshGitSigner{ops}, "", "first")
 	a := h.newAgentWith(fmt.Sprintf("verify: {ssh_allowed_signers: %q, mode: strict}\nallow_rewind: true\n", signers))
 	mustSync(t, a)
 	if st := a.Status(); st.Fleet.Commit != first {
@@ -170,11 +168,11 @@ func TestStrictSSHSignedCommitsAndAllowRewind(t *testing.T) {
 	}
 	pid := appOf(a.Status(), "books").Binaries[0].PID
 
-	sneaky := h.commitFleetBy(nil, "", apps, "sneaky")
-	head := h.commitFleetBy(sshGitSigner{ops}, "", apps, "signed on top")
+	sneaky := h.commitSigned(nil, "", "sneaky")
+	head := h.commitSigned(sshGitSigner{ops}, "", "signed on top")
 	expectRefused(t, a, first, head, "commit "+short(sneaky)+" since the applied one: unsigned", pid)
 
-	sibling := h.commitFleetBy(sshGitSigner{ops}, first, apps, "rewound")
+	sibling := h.commitSigned(sshGitSigner{ops}, first, "rewound")
 	mustSync(t, a)
 	if st := a.Status(); st.Fleet.Commit != sibling || st.Fleet.State != "ok" {
 		t.Fatalf("allow_rewind: a signed sibling is applied: %+v %+v", st.Fleet, st.Refused)
@@ -200,15 +198,14 @@ func TestBadTrustedKeyIsAConfigError(t *testing.T) {
 // A rewind is refused even when the local clone was made again and no longer holds the applied commit.
 func TestRewindRefusedAfterReclone(t *testing.T) {
 	h := newHarness(t)
-	h.commitApp("books", nil)
-	apps := map[string]string{"books": appYAML("books", []string{"books_server"}, nil)}
-	first := h.commitFleetBy(nil, "", apps, "first")
-	second := h.commitFleetBy(nil, "", apps, "second")
+	h.commitApp("books")
+	first := h.commitSigned(nil, "", "first")
+	second := h.commitSigned(nil, "", "second")
 	a := h.newAgent(nil)
 	mustSync(t, a)
 	pid := appOf(a.Status(), "books").Binaries[0].PID
 
-	sibling := h.commitFleetBy(nil, first, apps, "rewound")
+	sibling := h.commitSigned(nil, first, "rewound")
 	if err := os.RemoveAll(filepath.Join(h.dir, "fleet.git")); err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/fleet"
-	"github.com/herofleet/herofleet/internal/gitserver"
 )
 
 // testClock is the agent's clock in a test: it moves only when the test says so.
@@ -24,19 +23,6 @@ type testClock struct {
 
 func (c *testClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *testClock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
-
-// commitFleetMeta commits the fleet repo with fleet.yaml's extra lines (maintenance) and the role's apps.
-func (h *harness) commitFleetMeta(meta string, preinstalled, catalog []string, apps map[string]string) string {
-	h.t.Helper()
-	files := fleetFiles(preinstalled, apps, "")
-	files["fleet.yaml"] = gitserver.File{Data: []byte("name: test\nsync: {schedule: \"@every 1h\"}\n" + meta)}
-	files["roles/tester.yaml"] = gitserver.File{Data: []byte("preinstalled: [" + strings.Join(preinstalled, ", ") + "]\ncatalog: [" + strings.Join(catalog, ", ") + "]\n")}
-	rev, err := h.git.CommitSigned("ops/fleet", "main", "fleet", files, nil)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return rev
-}
 
 func binOf(t *testing.T, st Status, app string) BinaryStatus {
 	t.Helper()
@@ -53,20 +39,44 @@ func binOf(t *testing.T, st Status, app string) BinaryStatus {
 func TestMaintenanceWindowHoldsDisruptiveChanges(t *testing.T) {
 	h := newHarness(t)
 	clock := &testClock{t: time.Date(2026, 3, 10, 1, 30, 0, 0, time.UTC)}
-	window := "maintenance: [{schedule: \"0 2 * * *\", duration: 1h}]\n"
-	h.commitApp("books", nil)
-	h.commitApp("memo", nil)
-	apps := map[string]string{"books": appYAML("books", []string{"books_server"}, nil)}
-	h.commitFleetMeta(window, []string{"books"}, nil, apps)
+	h.commitApp("books")
+	h.commitApp("memo")
+	// Every commit of this test has this fleet.yaml.
+	const window = `
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+maintenance: [{schedule: "0 2 * * *", duration: 1h}]
+`
+	h.commitFleet(window + `
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+`)
 	a := h.newAgent(nil)
 	a.now = clock.Now
 	mustSync(t, a)
 	pid := binOf(t, a.Status(), "books").PID
 
 	// outside the window: books' args change (a restart) waits, the new app memo is installed at once
-	apps["books"] = appYAML("books", []string{"books_server"}, nil, "--greeting", "hello")
-	apps["memo"] = appYAML("memo", []string{"memo_server"}, nil)
-	change := h.commitFleetMeta(window, []string{"books", "memo"}, nil, apps)
+	change := h.commitFleet(window + `
+-- roles/tester.yaml --
+preinstalled: [books, memo]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock", --greeting, hello], listen: "unix://${sockets}/books_server.sock", health: /health}
+-- apps/memo.yaml --
+source: {repo: https://forge.test/apps/memo.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/memo_server], timeout: 1m}
+binaries:
+  - {name: memo_server, kind: server, path: target/release/memo_server, args: [--listen, "unix://${sockets}/memo_server.sock"], listen: "unix://${sockets}/memo_server.sock", health: /health}
+`)
 	mustSync(t, a)
 	st := a.Status()
 	opens := time.Date(2026, 3, 10, 2, 0, 0, 0, time.UTC)
@@ -97,8 +107,15 @@ func TestMaintenanceWindowHoldsDisruptiveChanges(t *testing.T) {
 
 	// the window closed again: removing memo waits for the next day's window
 	clock.Set(opens.Add(90 * time.Minute))
-	delete(apps, "memo")
-	h.commitFleetMeta(window, []string{"books"}, nil, apps)
+	h.commitFleet(window + `
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock", --greeting, hello], listen: "unix://${sockets}/books_server.sock", health: /health}
+`)
 	mustSync(t, a)
 	m := binOf(t, a.Status(), "memo")
 	if m.State != BinWaiting || !m.Until.Equal(opens.Add(24*time.Hour)) || !strings.Contains(m.Reason, "remove") {
@@ -141,13 +158,27 @@ func TestMaintenanceWindowHoldsDisruptiveChanges(t *testing.T) {
 // nothing new; a click-install from the catalog at the applied commit proceeds. Resume applies the pending change.
 func TestSuspendHoldsNewCommits(t *testing.T) {
 	h := newHarness(t)
-	h.commitApp("books", nil)
-	h.commitApp("chat", nil)
-	apps := map[string]string{
-		"books": appYAML("books", []string{"books_server"}, nil),
-		"chat":  appYAML("chat", []string{"chat_server"}, nil),
-	}
-	applied := h.commitFleetMeta("", []string{"books"}, []string{"chat"}, apps)
+	h.commitApp("books")
+	h.commitApp("chat")
+	const fleet = `
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+catalog: [chat]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+-- apps/chat.yaml --
+source: {repo: https://forge.test/apps/chat.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/chat_server], timeout: 1m}
+binaries:
+  - {name: chat_server, kind: server, path: target/release/chat_server, args: [--listen, "unix://${sockets}/chat_server.sock"], listen: "unix://${sockets}/chat_server.sock", health: /health}
+`
+	applied := h.commitFleet(fleet)
 	a := h.newAgent(nil)
 	mustSync(t, a)
 	pid := binOf(t, a.Status(), "books").PID
@@ -155,8 +186,13 @@ func TestSuspendHoldsNewCommits(t *testing.T) {
 	if err := a.Suspend(); err != nil {
 		t.Fatal(err)
 	}
-	apps["books"] = appYAML("books", []string{"books_server"}, nil, "--greeting", "hello")
-	pending := h.commitFleetMeta("", []string{"books"}, []string{"chat"}, apps)
+	pending := h.commitFleet(fleet + `
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock", --greeting, hello], listen: "unix://${sockets}/books_server.sock", health: /health}
+`)
 	mustSync(t, a)
 	st := a.Status()
 	if st.Fleet.State != "suspended" || st.Fleet.Commit != applied || st.Fleet.Head != pending {

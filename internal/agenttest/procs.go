@@ -1,0 +1,75 @@
+package agenttest
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/herofleet/herofleet/agent/supervise"
+)
+
+// AgentDir makes a fresh agent dir under /tmp (short: unix socket paths are limited to 108 bytes). When the test
+// ends, every process still carrying its marker is killed and the dir removed.
+func AgentDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", "hf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		supervise.KillMarked(supervise.Marker(dir))
+		os.RemoveAll(dir)
+	})
+	return dir
+}
+
+// MarkedProcs counts the live processes carrying dir's marker (those an agent with that dir started), by the base
+// name of their program: {"books_server": 1, "testapp": 1} while books_server runs and a build is under way.
+func MarkedProcs(dir string) map[string]int {
+	out := map[string]int{}
+	for _, pid := range markedPIDs(dir, false) {
+		cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+		argv0, _, _ := strings.Cut(string(cmdline), "\x00")
+		out[filepath.Base(argv0)]++
+	}
+	return out
+}
+
+// MarkedPIDs lists the pids of the processes carrying dir's marker, zombies included.
+func MarkedPIDs(dir string) []int { return markedPIDs(dir, true) }
+
+func markedPIDs(dir string, zombies bool) []int {
+	want := supervise.Marker(dir)
+	var out []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err != nil || !hasEntry(env, want) {
+			continue
+		}
+		if !zombies {
+			stat, _ := os.ReadFile("/proc/" + e.Name() + "/stat")
+			if strings.Contains(string(stat), ") Z ") {
+				continue // a zombie is dead already
+			}
+		}
+		out = append(out, pid)
+	}
+	return out
+}
+
+// hasEntry reports whether a /proc environ (NUL-separated) holds the entry kv.
+func hasEntry(environ []byte, kv string) bool {
+	for _, e := range strings.Split(string(environ), "\x00") {
+		if e == kv {
+			return true
+		}
+	}
+	return false
+}
