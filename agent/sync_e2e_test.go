@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -337,65 +335,5 @@ preinstalled: []
 	}
 	if n := agenttest.MarkedProcs(h3.dir); len(n) != 0 {
 		t.Fatalf("left running after a failing post-start: %v", n)
-	}
-}
-
-func TestAPI(t *testing.T) {
-	h := newHarness(t)
-	h.commitApp("books")
-	h.commitFleet(`
--- fleet.yaml --
-name: test
-sync: {schedule: "@every 1h"}
--- roles/tester.yaml --
-preinstalled: [books]
--- apps/books.yaml --
-source: {repo: https://forge.test/apps/books.git, ref: main}
-build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
-binaries:
-  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
-`)
-	a := h.newAgent(nil)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go NewAPI(a, "s3cret").Serve(ctx, ln)
-	go a.Run(ctx)
-	base := "http://" + ln.Addr().String()
-	post := func(token string) int {
-		req, _ := http.NewRequest("POST", base+"/api/v1/sync", nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	if c := post(""); c != 401 {
-		t.Fatalf("no token: %d", c)
-	}
-	if c := post("wrong"); c != 401 {
-		t.Fatalf("wrong token: %d", c)
-	}
-	agenttest.WaitUntil(t, 20*time.Second, "first converge", func() bool { return appOf(a.Status(), "books").State == AppInstalled })
-	h.commitApp("books")
-	if c := post("s3cret"); c != 202 {
-		t.Fatalf("sync: %d", c)
-	}
-	rev := appOf(a.Status(), "books").Rev
-	agenttest.WaitUntil(t, 20*time.Second, "triggered upgrade", func() bool { return appOf(a.Status(), "books").Rev != rev })
-	resp, err := http.Get(base + "/api/v1/status")
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("status: %v %v", resp, err)
-	}
-	resp.Body.Close()
-	if resp, err := http.Get(base + "/healthz"); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("healthz: %v", err)
 	}
 }

@@ -2,9 +2,6 @@ package agent
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -151,83 +148,5 @@ binaries:
 	}
 	if saved.Actions["memo"].Action != fleet.Remove || saved.Actions["books"].Action != fleet.Restart {
 		t.Fatalf("saved actions: %+v", saved.Actions)
-	}
-}
-
-// Suspended, the agent still fetches (the status shows the newest commit next to the applied one) but applies
-// nothing new; a click-install from the catalog at the applied commit proceeds. Resume applies the pending change.
-func TestSuspendHoldsNewCommits(t *testing.T) {
-	h := newHarness(t)
-	h.commitApp("books")
-	h.commitApp("chat")
-	const fleet = `
--- fleet.yaml --
-name: test
-sync: {schedule: "@every 1h"}
--- roles/tester.yaml --
-preinstalled: [books]
-catalog: [chat]
--- apps/books.yaml --
-source: {repo: https://forge.test/apps/books.git, ref: main}
-build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
-binaries:
-  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
--- apps/chat.yaml --
-source: {repo: https://forge.test/apps/chat.git, ref: main}
-build: {command: [{{testapp}}, build, target/release/chat_server], timeout: 1m}
-binaries:
-  - {name: chat_server, kind: server, path: target/release/chat_server, args: [--listen, "unix://${sockets}/chat_server.sock"], listen: "unix://${sockets}/chat_server.sock", health: /health}
-`
-	applied := h.commitFleet(fleet)
-	a := h.newAgent(nil)
-	mustSync(t, a)
-	pid := binOf(t, a.Status(), "books").PID
-
-	if err := a.Suspend(); err != nil {
-		t.Fatal(err)
-	}
-	pending := h.commitFleet(fleet + `
--- apps/books.yaml --
-source: {repo: https://forge.test/apps/books.git, ref: main}
-build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
-binaries:
-  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock", --greeting, hello], listen: "unix://${sockets}/books_server.sock", health: /health}
-`)
-	mustSync(t, a)
-	st := a.Status()
-	if st.Fleet.State != "suspended" || st.Fleet.Commit != applied || st.Fleet.Head != pending {
-		t.Fatalf("suspended: fleet %+v", st.Fleet)
-	}
-	if b := binOf(t, st, "books"); b.PID != pid {
-		t.Fatalf("books restarted while suspended: %+v", b)
-	}
-	// The cockpit page says which newer commit is held.
-	page := httptest.NewServer(NewAPI(a, "tok").Mux)
-	resp, err := http.Get(page.URL + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	page.Close()
-	if want := "newest " + pending[:12] + " (held while suspended)"; !strings.Contains(string(body), want) {
-		t.Errorf("the cockpit page lacks %q", want)
-	}
-	if _, err := a.Install("chat"); err != nil {
-		t.Fatalf("click-install while suspended: %v", err)
-	}
-	mustSync(t, a)
-	st = a.Status()
-	if appOf(st, "chat").State != AppInstalled || st.Fleet.Commit != applied {
-		t.Fatalf("chat while suspended: %+v, fleet %+v", appOf(st, "chat"), st.Fleet)
-	}
-
-	if err := a.Resume(); err != nil {
-		t.Fatal(err)
-	}
-	mustSync(t, a)
-	st = a.Status()
-	if st.Fleet.State != "ok" || st.Fleet.Commit != pending || binOf(t, st, "books").PID == pid {
-		t.Fatalf("after resume: fleet %+v, books %+v", st.Fleet, binOf(t, st, "books"))
 	}
 }

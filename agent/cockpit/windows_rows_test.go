@@ -1,4 +1,4 @@
-package agent
+package cockpit
 
 import (
 	"encoding/json"
