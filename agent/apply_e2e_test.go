@@ -77,7 +77,7 @@ binaries:
 	}
 
 	// new args: restarted, not rebuilt
-	buildDir := a.installed("books").BuildDir
+	buildDir := a.host.installed("books").BuildDir
 	buildLog, _ := os.Stat(buildDir + ".log")
 	const flavoured = fleet + `
 -- apps/books.yaml --
@@ -94,7 +94,7 @@ needs: [memory]
 		t.Fatalf("new args not applied: %q", body)
 	}
 	again, _ := os.Stat(buildDir + ".log")
-	if a.installed("books").BuildDir != buildDir || !again.ModTime().Equal(buildLog.ModTime()) {
+	if a.host.installed("books").BuildDir != buildDir || !again.ModTime().Equal(buildLog.ModTime()) {
 		t.Fatalf("an args change rebuilt")
 	}
 	// only the running build and the one before it are kept

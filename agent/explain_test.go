@@ -29,25 +29,43 @@ func resolvedBooks(args ...string) fleet.Resolved {
 	}}
 }
 
-// The reasons of a change name the fleet fields that changed and a source branch that moved.
+// The reasons of a change name the fleet fields that changed and a source branch that moved: the agent feeds
+// fleet.Decide with what it runs (revision, key and the spec it was applied from).
 func TestChangeReasons(t *testing.T) {
 	a := explainAgent(t)
 	oldRev, newRev := strings.Repeat("a", 40), strings.Repeat("b", 40)
-	if ch := a.changeOf(nil, &target{app: resolvedBooks(), rev: oldRev}); ch.Action != fleet.Install || ch.Reasons[0] != "preinstalled by role tester" {
-		t.Errorf("install: %+v", ch)
+	decide := func(app fleet.Resolved, w fleet.Wanted) fleet.Decision {
+		t.Helper()
+		d := &fleet.Desired{}
+		if app.App != nil {
+			d.Apps = []fleet.Resolved{app}
+		}
+		decs := fleet.Decide(d, map[string]fleet.Wanted{"books": w}, a.host.decideInput(fleet.Gate{}))
+		if len(decs) != 1 {
+			t.Fatalf("decisions %+v", decs)
+		}
+		return decs[0]
 	}
-	a.setSpec(resolvedBooks())
-	prev := &Installed{App: "books", Rev: oldRev, Key: "k1"}
-	ch := a.changeOf(prev, &target{app: resolvedBooks("--verbose"), rev: oldRev})
-	if ch.Action != fleet.Restart || strings.Join(ch.Reasons, ";") != "binary books_server: args changed" {
-		t.Errorf("restart: %+v", ch)
+	if dec := decide(resolvedBooks(), fleet.Wanted{Rev: oldRev, Key: "k1"}); dec.Action != fleet.Install || dec.Reasons[0] != "preinstalled by role tester" {
+		t.Errorf("install: %+v", dec)
 	}
-	ch = a.changeOf(prev, &target{app: resolvedBooks(), rev: newRev})
-	if ch.Action != fleet.Upgrade || strings.Join(ch.Reasons, ";") != "source main: aaaaaaaaaaaa -> bbbbbbbbbbbb" {
-		t.Errorf("branch moved: %+v", ch)
+	if err := a.host.recordInstalled(&Installed{App: "books", Rev: oldRev, Key: "k1"}); err != nil {
+		t.Fatal(err)
 	}
-	if ch := a.removalOf(prev); ch.Action != fleet.Remove || ch.Reasons[0] != "no longer preinstalled by role tester" {
-		t.Errorf("remove: %+v", ch)
+	a.host.setSpec(resolvedBooks())
+	if dec := decide(resolvedBooks(), fleet.Wanted{Rev: oldRev, Key: "k1"}); dec.Verb != fleet.VerbKeep {
+		t.Errorf("same key: %+v", dec)
+	}
+	dec := decide(resolvedBooks("--verbose"), fleet.Wanted{Rev: oldRev, Key: "k2"})
+	if dec.Action != fleet.Restart || strings.Join(dec.Reasons, ";") != "binary books_server: args changed" {
+		t.Errorf("restart: %+v", dec)
+	}
+	dec = decide(resolvedBooks(), fleet.Wanted{Rev: newRev, Key: "k3"})
+	if dec.Action != fleet.Upgrade || strings.Join(dec.Reasons, ";") != "source main: aaaaaaaaaaaa -> bbbbbbbbbbbb" {
+		t.Errorf("branch moved: %+v", dec)
+	}
+	if dec := decide(fleet.Resolved{}, fleet.Wanted{}); dec.Action != fleet.Remove || dec.Reasons[0] != "no longer preinstalled by role tester" {
+		t.Errorf("remove: %+v", dec)
 	}
 }
 
@@ -58,17 +76,17 @@ func TestLastActionsBounded(t *testing.T) {
 	a.now = func() time.Time { return at }
 	for i := range maxActions + 5 {
 		at = at.Add(time.Minute)
-		a.recordAction(fleet.Change{App: fmt.Sprintf("app%03d", i), Action: fleet.Install, Reasons: []string{"test"}}, "c", nil)
+		a.recordAction(fleet.Change{App: fmt.Sprintf("app%03d", i), Action: fleet.Install, Reasons: []string{"test"}}, "c", Reason{})
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.state.Actions) != maxActions {
-		t.Fatalf("%d actions kept", len(a.state.Actions))
+	a.host.mu.Lock()
+	defer a.host.mu.Unlock()
+	if len(a.host.st.Actions) != maxActions {
+		t.Fatalf("%d actions kept", len(a.host.st.Actions))
 	}
-	if _, ok := a.state.Actions["app004"]; ok {
+	if _, ok := a.host.st.Actions["app004"]; ok {
 		t.Error("the oldest actions were kept")
 	}
-	if _, ok := a.state.Actions[fmt.Sprintf("app%03d", maxActions+4)]; !ok {
+	if _, ok := a.host.st.Actions[fmt.Sprintf("app%03d", maxActions+4)]; !ok {
 		t.Error("the newest action was dropped")
 	}
 }

@@ -122,10 +122,10 @@ binaries:
 }
 
 func TestBackoffGrows(t *testing.T) {
-	a := &Agent{cfg: &Config{BackoffMax: Duration{time.Minute}}}
+	a := &Agent{cfg: &Config{BackoffMax: Duration{time.Minute}}, host: &hostState{}, now: time.Now}
 	var prev time.Duration
 	for f := 1; f <= 10; f++ {
-		a.sync.failures = f
+		a.host.sync.failures = f
 		w := a.nextWait(errors.New("down"))
 		hi := time.Second << (f - 1)
 		if hi > time.Minute {
@@ -232,7 +232,7 @@ binaries:
 	}
 	// remembered across a restart of the agent
 	b := h.newAgent(nil)
-	if got := b.state.Clicked; len(got) != 1 || got[0] != "foundry" {
+	if got := b.host.clicked(); len(got) != 1 || got[0] != "foundry" {
 		t.Fatalf("clicked after restart: %v", got)
 	}
 	if err := a.Uninstall("books"); !errors.Is(err, ErrNotClicked) {
