@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herofleet/herofleet/agent"
 	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
@@ -38,7 +39,7 @@ binaries:
   - {name: chat_server, kind: server, path: target/release/chat_server, args: [--listen, "unix://${sockets}/chat_server.sock"], listen: "unix://${sockets}/chat_server.sock", health: /health}
 `
 	applied := h.commitFleet(fleet)
-	a := h.newAgent(nil)
+	a := h.newAgent()
 	mustSync(t, a)
 	pid := binOf(t, a.Status(), "books").PID
 
@@ -77,7 +78,7 @@ binaries:
 	}
 	mustSync(t, a)
 	st = a.Status()
-	if appOf(st, "chat").State != AppInstalled || st.Fleet.Commit != applied {
+	if appOf(st, "chat").State != agent.AppInstalled || st.Fleet.Commit != applied {
 		t.Fatalf("chat while suspended: %+v, fleet %+v", appOf(st, "chat"), st.Fleet)
 	}
 
@@ -106,15 +107,21 @@ build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
 binaries:
   - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
 `)
-	a := h.newAgent(nil)
+	a := h.newAgent()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go NewAPI(a, "s3cret").Serve(ctx, ln)
-	go a.Run(ctx)
+	served := make(chan error, 1)
+	go func() { served <- NewAPI(a, "s3cret").Serve(ctx, ln) }()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	h.run(a)
 	base := "http://" + ln.Addr().String()
 	post := func(token string) int {
 		req, _ := http.NewRequest("POST", base+"/api/v1/sync", nil)
@@ -134,7 +141,7 @@ binaries:
 	if c := post("wrong"); c != 401 {
 		t.Fatalf("wrong token: %d", c)
 	}
-	agenttest.WaitUntil(t, 20*time.Second, "first converge", func() bool { return appOf(a.Status(), "books").State == AppInstalled })
+	agenttest.WaitUntil(t, 20*time.Second, "first converge", func() bool { return appOf(a.Status(), "books").State == agent.AppInstalled })
 	h.commitApp("books")
 	if c := post("s3cret"); c != 202 {
 		t.Fatalf("sync: %d", c)

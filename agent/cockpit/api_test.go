@@ -1,7 +1,6 @@
 package cockpit
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herofleet/herofleet/agent"
 	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
@@ -20,28 +20,19 @@ const testToken = "s3cret-token"
 // cockpit is a running agent (its sync loop included) behind its HTTP API.
 type cockpit struct {
 	t    *testing.T
-	a    *Agent
+	a    *agent.Agent
 	srv  *httptest.Server
-	stop func() // cancels the agent and waits until it stopped every binary
+	stop func() // stops the agent (every binary stopped) and its API server
 }
 
-func (h *harness) startCockpit(tweak ...func(*Config)) *cockpit {
+// startCockpit runs a new agent on this harness, changed by tweak, behind its API, until the test ends.
+func (h *harness) startCockpit(tweak ...func(*agent.Config)) *cockpit {
 	h.t.Helper()
-	cfg := h.config()
-	for _, f := range tweak {
-		f(cfg)
-	}
-	a, err := New(cfg, testLogger(h.t), nil)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.t.Cleanup(a.shutdown)
+	a := h.newAgent(tweak...)
 	srv := httptest.NewServer(NewAPI(a, testToken).Mux)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = a.Run(ctx); close(done) }()
+	stopAgent := h.run(a)
 	c := &cockpit{t: h.t, a: a, srv: srv}
-	c.stop = func() { cancel(); <-done; srv.Close() }
+	c.stop = func() { stopAgent(); srv.Close() }
 	h.t.Cleanup(c.stop)
 	return c
 }
@@ -134,7 +125,7 @@ binaries:
 	c := h.startCockpit()
 	agenttest.WaitUntil(t, 30*time.Second, "books running and the fleet commit applied", func() bool {
 		apps := c.apps()
-		return rowOf(apps, "books_web").State == BinRunning && apps.Fleet.Commit != ""
+		return rowOf(apps, "books_web").State == string(agent.BinRunning) && apps.Fleet.Commit != ""
 	})
 
 	got := c.apps()
@@ -146,7 +137,7 @@ binaries:
 		t.Fatalf("books rows %+v", rows)
 	}
 	chat := rowsOf(got, "chat")
-	if len(chat) != 1 || chat[0].Type != RowBundle || chat[0].State != AppNotInstalled ||
+	if len(chat) != 1 || chat[0].Type != RowBundle || chat[0].State != string(agent.AppNotInstalled) ||
 		strings.Join(chat[0].Actions, ",") != "install" || strings.Join(chat[0].Binaries, ",") != "chat_server" {
 		t.Fatalf("chat bundle row %+v", chat)
 	}
@@ -176,24 +167,24 @@ binaries:
 	}
 	var accepted struct{ Job string }
 	_ = json.Unmarshal([]byte(body), &accepted)
-	var job Job
-	phases := map[string]bool{}
+	var job agent.Job
+	phases := map[agent.Phase]bool{}
 	agenttest.WaitUntil(t, 60*time.Second, "install job done", func() bool {
 		_, jb := c.do("GET", "/api/v1/jobs/"+accepted.Job, false)
 		_ = json.Unmarshal([]byte(jb), &job)
 		phases[job.Phase] = true
-		return job.Phase == PhaseHealthy || job.Phase == PhaseFailed
+		return job.Phase == agent.PhaseHealthy || job.Phase == agent.PhaseFailed
 	})
-	if job.Phase != PhaseHealthy || job.App != "chat" || !strings.Contains(job.LogTail, "testapp: building") {
+	if job.Phase != agent.PhaseHealthy || job.App != "chat" || !strings.Contains(job.LogTail, "testapp: building") {
 		t.Fatalf("job %+v (phases seen %v)", job, phases)
 	}
 	// the rows may be up to rowsTTL old: the agent changed them by itself
 	agenttest.WaitUntil(t, rowsTTL+5*time.Second, "chat and memory rows running", func() bool {
 		got = c.apps()
-		return rowOf(got, "chat_server").State == BinRunning && rowOf(got, "memory_server").State == BinRunning
+		return rowOf(got, "chat_server").State == string(agent.BinRunning) && rowOf(got, "memory_server").State == string(agent.BinRunning)
 	})
 	for _, bin := range []string{"chat_server", "memory_server"} {
-		if r := rowOf(got, bin); r.Type != RowBinary || r.State != BinRunning {
+		if r := rowOf(got, bin); r.Type != RowBinary || r.State != string(agent.BinRunning) {
 			t.Fatalf("%s after install: %+v", bin, r)
 		}
 	}
@@ -209,7 +200,7 @@ binaries:
 		t.Fatalf("stop: %d %s", code, body)
 	}
 	r := rowOf(c.apps(), "books_web")
-	if r.State != BinStopped || r.Reason != "stopped by a person" || strings.Join(r.Actions, ",") != "start,logs" {
+	if r.State != string(agent.BinStopped) || r.Reason != "stopped by a person" || strings.Join(r.Actions, ",") != "start,logs" {
 		t.Fatalf("stopped row %+v", r)
 	}
 	if code, _ := c.do("POST", "/api/v1/binaries/nope/stop", true); code != 404 {
@@ -230,16 +221,16 @@ binaries:
 	c.stop()
 	c = h.startCockpit()
 	agenttest.WaitUntil(t, 30*time.Second, "chat running after an agent restart", func() bool {
-		return rowOf(c.apps(), "chat_server").State == BinRunning
+		return rowOf(c.apps(), "chat_server").State == string(agent.BinRunning)
 	})
-	if r := rowOf(c.apps(), "books_web"); r.State != BinStopped {
+	if r := rowOf(c.apps(), "books_web"); r.State != string(agent.BinStopped) {
 		t.Fatalf("books_web after an agent restart: %+v", r)
 	}
 	if code, _ := c.do("POST", "/api/v1/binaries/books_web/start", true); code != 202 {
 		t.Fatalf("start: %d", code)
 	}
 	agenttest.WaitUntil(t, 10*time.Second, "books_web running again", func() bool {
-		return rowOf(c.apps(), "books_web").State == BinRunning
+		return rowOf(c.apps(), "books_web").State == string(agent.BinRunning)
 	})
 
 	// uninstall: preinstalled apps refuse, a clicked one goes back to one install row and keeps its data
@@ -255,7 +246,7 @@ binaries:
 	}
 	agenttest.WaitUntil(t, 30*time.Second, "chat back to an install row", func() bool {
 		rows := rowsOf(c.apps(), "chat")
-		return len(rows) == 1 && rows[0].Type == RowBundle && rows[0].State == AppNotInstalled
+		return len(rows) == 1 && rows[0].Type == RowBundle && rows[0].State == string(agent.AppNotInstalled)
 	})
 	if _, err := os.Stat(marker); err != nil {
 		t.Fatalf("chat's data after uninstall: %v", err)
@@ -280,7 +271,7 @@ build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
 binaries:
   - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
 `)
-	a := h.newAgent(nil)
+	a := h.newAgent()
 	srv := httptest.NewServer(NewAPI(a, testToken).Mux)
 	defer srv.Close()
 	c := &cockpit{t: t, a: a, srv: srv}
@@ -288,7 +279,7 @@ binaries:
 		t.Fatalf("suspend: %d", code)
 	}
 	mustSync(t, a)
-	if st := a.Status(); st.Fleet.State != "suspended" || st.Fleet.Commit != "" || appOf(st, "books").State == AppInstalled {
+	if st := a.Status(); st.Fleet.State != "suspended" || st.Fleet.Commit != "" || appOf(st, "books").State == agent.AppInstalled {
 		t.Fatalf("suspended agent synced: %+v", st.Fleet)
 	}
 	if code, body := c.do("POST", "/api/v1/apps/books/install", true); code != 503 || !strings.Contains(body, "no fleet applied yet") {
@@ -298,7 +289,7 @@ binaries:
 		t.Fatalf("resume: %d", code)
 	}
 	mustSync(t, a)
-	if st := a.Status(); st.Fleet.State != "ok" || appOf(st, "books").State != AppInstalled {
+	if st := a.Status(); st.Fleet.State != "ok" || appOf(st, "books").State != agent.AppInstalled {
 		t.Fatalf("resumed agent: %+v %+v", st.Fleet, appOf(st, "books"))
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herofleet/herofleet/agent"
 	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
@@ -46,19 +47,19 @@ binaries:
 	}
 	var accepted struct{ Job string }
 	_ = json.Unmarshal([]byte(body), &accepted)
-	var job Job
+	var job agent.Job
 	agenttest.WaitUntil(t, 60*time.Second, "install job done", func() bool {
 		_, jb := c.do("GET", "/api/v1/jobs/"+accepted.Job, false)
 		_ = json.Unmarshal([]byte(jb), &job)
-		return job.Phase == PhaseHealthy || job.Phase == PhaseFailed
+		return job.Phase == agent.PhaseHealthy || job.Phase == agent.PhaseFailed
 	})
-	if job.Phase != PhaseFailed || job.Error == "" || !strings.Contains(job.LogTail, "FAIL_BUILD present") {
+	if job.Phase != agent.PhaseFailed || job.Error == "" || !strings.Contains(job.LogTail, "FAIL_BUILD present") {
 		t.Fatalf("job %+v", job)
 	}
 	var row []Row
 	agenttest.WaitUntil(t, 5*time.Second, "failed bundle row", func() bool {
 		row = rowsOf(c.apps(), "broken")
-		return len(row) == 1 && row[0].State == AppFailed
+		return len(row) == 1 && row[0].State == string(agent.AppFailed)
 	})
 	if row[0].Type != RowBundle || row[0].Reason == "" || strings.Join(row[0].Actions, ",") != ActionUninstall {
 		t.Fatalf("failed row %+v", row[0])
@@ -92,9 +93,9 @@ binaries:
 	agenttest.WaitUntil(t, 60*time.Second, "second install job done", func() bool {
 		_, jb := c.do("GET", "/api/v1/jobs/"+accepted.Job, false)
 		_ = json.Unmarshal([]byte(jb), &job)
-		return job.Phase == PhaseHealthy || job.Phase == PhaseFailed
+		return job.Phase == agent.PhaseHealthy || job.Phase == agent.PhaseFailed
 	})
-	if job.Phase != PhaseFailed || !strings.Contains(job.Error, "build failed") {
+	if job.Phase != agent.PhaseFailed || !strings.Contains(job.Error, "build failed") {
 		t.Fatalf("second job %+v", job)
 	}
 }
@@ -116,7 +117,7 @@ binaries:
   - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
   - {name: books_web, kind: server, path: target/release/books_web, args: [--listen, "unix://${sockets}/books_web.sock"], listen: "unix://${sockets}/books_web.sock", health: /health}
 `)
-	a := h.newAgent(nil)
+	a := h.newAgent()
 	srv := httptest.NewServer(NewAPI(a, testToken).Mux)
 	defer srv.Close()
 	c := &cockpit{t: t, a: a, srv: srv}
@@ -131,10 +132,10 @@ binaries:
 	if after.Rev == before.Rev {
 		t.Fatalf("books was not upgraded (rev %s)", after.Rev)
 	}
-	if b := after.Binaries[1]; b.Name != "books_web" || b.State != BinStopped || b.Reason != "stopped by a person" {
+	if b := after.Binaries[1]; b.Name != "books_web" || b.State != agent.BinStopped || b.Reason != "stopped by a person" {
 		t.Fatalf("books_web after the upgrade: %+v", b)
 	}
-	if b := after.Binaries[0]; b.State != BinRunning || b.PID == before.Binaries[0].PID {
+	if b := after.Binaries[0]; b.State != agent.BinRunning || b.PID == before.Binaries[0].PID {
 		t.Fatalf("books_server after the upgrade: %+v (pid before %d)", b, before.Binaries[0].PID)
 	}
 }
@@ -155,7 +156,7 @@ build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
 binaries:
   - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
 `)
-	a := h.newAgent(nil)
+	a := h.newAgent()
 	srv := httptest.NewServer(NewAPI(a, testToken).Mux)
 	defer srv.Close()
 	mustSync(t, a)

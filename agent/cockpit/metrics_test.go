@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herofleet/herofleet/agent"
 	"github.com/herofleet/herofleet/internal/agenttest"
 	"github.com/herofleet/herofleet/internal/browsertest"
 )
@@ -69,7 +70,7 @@ binaries:
 	agenttest.WaitUntil(t, 30*time.Second, "books running and the fleet commit applied", func() bool {
 		apps := c.apps()
 		commit = apps.Fleet.Commit
-		return rowOf(apps, "books_server").State == BinRunning && commit != ""
+		return rowOf(apps, "books_server").State == string(agent.BinRunning) && commit != ""
 	})
 
 	// the exposition itself first: cheap to diagnose

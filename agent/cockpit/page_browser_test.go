@@ -9,6 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/herofleet/herofleet/agent"
 	"github.com/herofleet/herofleet/internal/agenttest"
 	"github.com/herofleet/herofleet/internal/browsertest"
 )
@@ -40,8 +41,8 @@ build: {command: [{{testapp}}, build, target/release/notes_web], timeout: 1m}
 binaries:
   - {name: notes_web, kind: web, path: target/release/notes_web, args: [--listen, "tcp://127.0.0.1:{{port}}"], listen: "tcp://127.0.0.1:{{port}}", health: /health, url: "http://${host}:{{port}}/"}
 `, agenttest.Vars{"port": strconv.Itoa(agenttest.FreePort(t))})
-	c := h.startCockpit(func(cfg *Config) { cfg.BuildEnv = map[string]string{"SLOW_BUILD": "1500ms"} })
-	agenttest.WaitUntil(t, 30*time.Second, "books running", func() bool { return rowOf(c.apps(), "books_server").State == BinRunning })
+	c := h.startCockpit(func(cfg *agent.Config) { cfg.BuildEnv = map[string]string{"SLOW_BUILD": "1500ms"} })
+	agenttest.WaitUntil(t, 30*time.Second, "books running", func() bool { return rowOf(c.apps(), "books_server").State == string(agent.BinRunning) })
 
 	ctx := browsertest.New(t)
 	step, cancelStep := context.WithTimeout(ctx, 90*time.Second)

@@ -5,17 +5,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/herofleet/herofleet/agent"
 )
 
 // Rows carry exactly the contract's fields for their type, all present, whatever the state.
 func TestRowJSONFields(t *testing.T) {
 	since := time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
-	st := Status{Host: "t1", Role: "tester", Apps: []AppStatus{
-		{Name: "books", Title: "Hero Books", State: AppInstalled, Binaries: []BinaryStatus{
-			{Name: "books_server", Kind: "server", State: BinRunning, PID: 42, URL: "http://t1:9201/", Restarts: 2, Since: since},
-			{Name: "books_web", Kind: "web", State: BinStopped, Reason: "stopped by a person"},
+	st := agent.Status{Host: "t1", Role: "tester", Apps: []agent.AppStatus{
+		{Name: "books", Title: "Hero Books", State: agent.AppInstalled, Binaries: []agent.BinaryStatus{
+			{Name: "books_server", Kind: "server", State: agent.BinRunning, PID: 42, URL: "http://t1:9201/", Restarts: 2, Since: since},
+			{Name: "books_web", Kind: "web", State: agent.BinStopped, Reason: "stopped by a person"},
 		}},
-		{Name: "voice", State: AppNotInstalled, Offered: true, Binaries: []BinaryStatus{{Name: "voice_server", Kind: "server"}}},
+		{Name: "voice", State: agent.AppNotInstalled, Offered: true, Binaries: []agent.BinaryStatus{{Name: "voice_server", Kind: "server"}}},
 	}}
 	b, err := json.Marshal(AppsOf(st))
 	if err != nil {

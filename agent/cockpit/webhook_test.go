@@ -5,14 +5,17 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
 func sign(secret, body string) string {
@@ -21,28 +24,76 @@ func sign(secret, body string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// Only a correctly signed push to the followed ref asks for a sync; everything else is refused or ignored and
-// changes nothing.
+// webhookFleet has nothing to install: a push of it changes the applied commit only. The agent's own schedule is
+// "@every 1h" (agenttest.AgentConfig), so within a test the agent syncs only when it is asked to.
+const webhookFleet = `
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: []
+`
+
+// pushFleet commits a new fleet commit, its title set to what pushed it, and returns it.
+func pushFleet(h *harness, title string) string {
+	h.t.Helper()
+	return h.commitFleet(webhookFleet + fmt.Sprintf("-- fleet.yaml --\nname: test\ntitle: %q\nsync: {schedule: \"@every 1h\"}\n", title))
+}
+
+// noSync is how long a webhook that must not sync is watched: a sync asks the remote within milliseconds, and the
+// fleet's last_sync moves as it does.
+const noSync = 1500 * time.Millisecond
+
+// expectNoSync fails the test when the agent syncs (its last sync or applied commit moves from before) within
+// noSync.
+func expectNoSync(t *testing.T, a *agent.Agent, before agent.FleetStatus) {
+	t.Helper()
+	deadline := time.Now().Add(noSync)
+	for time.Now().Before(deadline) {
+		if now := a.Status().Fleet; !now.LastSync.Equal(before.LastSync) || now.Commit != before.Commit {
+			t.Fatalf("the agent synced: last sync %s -> %s, commit %.12s -> %.12s", before.LastSync, now.LastSync, before.Commit, now.Commit)
+		}
+		time.Sleep(agenttest.PollInterval)
+	}
+}
+
+// awaitApplied waits until the agent applied the fleet commit rev.
+func awaitApplied(t *testing.T, a *agent.Agent, rev string) {
+	t.Helper()
+	agenttest.WaitUntil(t, 30*time.Second, "fleet commit "+rev[:12]+" applied", func() bool { return a.Status().Fleet.Commit == rev })
+}
+
+// postWebhook posts body to url's webhook with headers and returns the status code.
+func postWebhook(t *testing.T, url, body string, headers map[string]string) int {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url+"/api/v1/webhook", strings.NewReader(body))
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// Only a correctly signed push to the followed ref syncs: the pushed fleet commit is applied at once, although the
+// agent's own schedule would wait an hour. Everything else is refused or ignored and changes nothing: the agent does
+// not even ask the remote, and the commit it could have applied waits for the next signed push.
 func TestWebhook(t *testing.T) {
-	dir := t.TempDir()
-	secretFile := filepath.Join(dir, "webhook-secret")
+	secretFile := filepath.Join(t.TempDir(), "webhook-secret")
 	if err := os.WriteFile(secretFile, []byte("hook-secret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := ParseConfig([]byte("fleet: {repo: https://forge.test/ops/fleet.git, ref: main}\nhost: t1\ndir: " + dir +
-		"\nwebhook_secret_file: " + secretFile + "\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(cfg, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(NewAPI(a, testToken).Mux)
-	defer srv.Close()
+	h := newHarness(t)
+	h.commitFleet(webhookFleet)
+	c := h.startCockpit(func(cfg *agent.Config) { cfg.WebhookSecretFile = secretFile })
+	agenttest.WaitUntil(t, 30*time.Second, "the first fleet commit applied", func() bool { return c.a.Status().Fleet.Commit != "" })
 
 	push := `{"ref":"refs/heads/main","after":"0123"}`
 	other := `{"ref":"refs/heads/dev","after":"0123"}`
+	signed := map[string]string{"X-Forgejo-Signature": sign("hook-secret", push), "X-Forgejo-Event": "push"}
 	for _, tc := range []struct {
 		name    string
 		body    string
@@ -50,7 +101,7 @@ func TestWebhook(t *testing.T) {
 		code    int
 		synced  bool
 	}{
-		{"forgejo push to main", push, map[string]string{"X-Forgejo-Signature": sign("hook-secret", push), "X-Forgejo-Event": "push"}, 202, true},
+		{"forgejo push to main", push, signed, 202, true},
 		{"gitea signature", push, map[string]string{"X-Gitea-Signature": sign("hook-secret", push)}, 202, true},
 		{"no signature", push, nil, 401, false},
 		{"wrong secret", push, map[string]string{"X-Forgejo-Signature": sign("other", push)}, 401, false},
@@ -60,30 +111,31 @@ func TestWebhook(t *testing.T) {
 		{"not a push", push, map[string]string{"X-Forgejo-Signature": sign("hook-secret", push), "X-Forgejo-Event": "issues"}, 200, false},
 		{"bearer token is not enough", push, map[string]string{"Authorization": "Bearer " + testToken}, 401, false},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest("POST", srv.URL+"/api/v1/webhook", strings.NewReader(tc.body))
-			for k, v := range tc.headers {
-				req.Header.Set(k, v)
+		// the commit is pushed before the webhook says so, from the test's own goroutine (the forge fails h.t)
+		before := c.a.Status().Fleet
+		next := pushFleet(h, tc.name)
+		ok := t.Run(tc.name, func(t *testing.T) {
+			if code := postWebhook(t, c.srv.URL, tc.body, tc.headers); code != tc.code {
+				t.Fatalf("got %d, want %d", code, tc.code)
 			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
+			if tc.synced {
+				awaitApplied(t, c.a, next)
+				return
 			}
-			resp.Body.Close()
-			synced := false
-			select {
-			case <-a.trigger:
-				synced = true
-			default:
+			expectNoSync(t, c.a, before)
+			// the agent could have synced all along: the signed push that follows applies the commit
+			if code := postWebhook(t, c.srv.URL, push, signed); code != 202 {
+				t.Fatalf("the signed push that follows: %d", code)
 			}
-			if resp.StatusCode != tc.code || synced != tc.synced {
-				t.Fatalf("got %d synced=%v, want %d synced=%v", resp.StatusCode, synced, tc.code, tc.synced)
-			}
+			awaitApplied(t, c.a, next)
 		})
+		if !ok {
+			return
+		}
 	}
 
 	big := strings.Repeat("x", webhookMaxBody+10)
-	resp, err := http.Post(srv.URL+"/api/v1/webhook", "application/json", strings.NewReader(big))
+	resp, err := http.Post(c.srv.URL+"/api/v1/webhook", "application/json", strings.NewReader(big))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,18 +150,19 @@ func TestWebhook(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { _ = NewAPI(a, testToken).ServeWebhook(ctx, ln) }()
-	req, _ := http.NewRequest("POST", "http://"+ln.Addr().String()+"/api/v1/webhook", strings.NewReader(push))
-	req.Header.Set("X-Forgejo-Signature", sign("hook-secret", push))
-	resp, err = (&http.Client{Timeout: 5 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatal(err)
+	served := make(chan error, 1)
+	go func() { served <- NewAPI(c.a, testToken).ServeWebhook(ctx, ln) }()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("serve the webhook: %v", err)
+		}
+	}()
+	next := pushFleet(h, "webhook_listen")
+	if code := postWebhook(t, "http://"+ln.Addr().String(), push, map[string]string{"X-Forgejo-Signature": sign("hook-secret", push)}); code != 202 {
+		t.Fatalf("webhook_listen: %d", code)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != 202 || len(a.trigger) != 1 {
-		t.Fatalf("webhook_listen: %d, trigger %d", resp.StatusCode, len(a.trigger))
-	}
+	awaitApplied(t, c.a, next)
 	resp, err = http.Get("http://" + ln.Addr().String() + "/api/v1/status")
 	if err != nil {
 		t.Fatal(err)
@@ -120,28 +173,22 @@ func TestWebhook(t *testing.T) {
 	}
 }
 
-// Without a secret file every webhook is refused.
+// Without a secret file every webhook is refused, and syncs nothing; the agent could sync, as a sync asked with
+// the token shows.
 func TestWebhookWithoutSecret(t *testing.T) {
-	dir := t.TempDir()
-	cfg, err := ParseConfig([]byte("fleet: {repo: https://forge.test/ops/fleet.git}\nhost: t1\ndir: " + dir + "\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(cfg, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(NewAPI(a, testToken).Mux)
-	defer srv.Close()
+	h := newHarness(t)
+	h.commitFleet(webhookFleet)
+	c := h.startCockpit()
+	agenttest.WaitUntil(t, 30*time.Second, "the first fleet commit applied", func() bool { return c.a.Status().Fleet.Commit != "" })
+	before := c.a.Status().Fleet
+	next := pushFleet(h, "without a secret")
 	push := `{"ref":"refs/heads/main"}`
-	req, _ := http.NewRequest("POST", srv.URL+"/api/v1/webhook", strings.NewReader(push))
-	req.Header.Set("X-Forgejo-Signature", sign("", push))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	if code := postWebhook(t, c.srv.URL, push, map[string]string{"X-Forgejo-Signature": sign("", push)}); code != 403 {
+		t.Fatalf("got %d, want 403", code)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != 403 || len(a.trigger) != 0 {
-		t.Fatalf("got %d, trigger %d", resp.StatusCode, len(a.trigger))
+	expectNoSync(t, c.a, before)
+	if code, body := c.do("POST", "/api/v1/sync", true); code != 202 {
+		t.Fatalf("sync with the token: %d %s", code, body)
 	}
+	awaitApplied(t, c.a, next)
 }
