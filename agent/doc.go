@@ -21,8 +21,9 @@
 // # One owner of the host's state
 //
 // hostState (host.go) owns everything the agent knows about its host: state.json and the suspended flag (state.go
-// holds their types and the atomic write; save is the one place that writes state.json), the sync's state, each
-// app's phase and reason, held changes, install jobs (jobs.go) and the fleet being run. Every change goes through
+// holds their types and the atomic write; save is the one place that writes state.json), the fleet being run and
+// the sync's state (host_fleet.go), what a person asked for (host_requests.go), each app's phase, reason, held
+// change and last action (host_progress.go), and install jobs (jobs.go). Every change goes through
 // its methods under its one lock; status.go takes snapshots from it. States, phases and reasons are named types
 // (states.go): a reason is a value made where the cause is known and rendered to text only for people.
 //

@@ -1,0 +1,136 @@
+package agent
+
+import (
+	"slices"
+
+	"github.com/herofleet/herofleet/fleet"
+)
+
+// What hostState knows of the fleet: the good commit, refusals, the sync and what the fleet wants here.
+
+func (h *hostState) goodFleet() *fleet.Fleet {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.good
+}
+
+func (h *hostState) appliedCommit() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.st.Fleet.Commit
+}
+
+// accept makes f the good fleet commit; a newer good commit clears the refusals.
+func (h *hostState) accept(f *fleet.Fleet) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.good = f
+	if len(h.st.Refused) == 0 {
+		return nil
+	}
+	h.st.Refused = nil
+	return h.save()
+}
+
+// restoreGood sets the fleet an agent applied before it restarted, and the specs its installed apps run.
+func (h *hostState) restoreGood(f *fleet.Fleet, d *fleet.Desired) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.good = f
+	if d == nil {
+		return
+	}
+	for _, app := range d.Apps {
+		if h.st.Apps[app.Name] != nil {
+			h.specs[app.Name] = app
+		}
+	}
+}
+
+// refuse records a fleet commit that does not validate or is not trusted; the last ten are kept.
+func (h *hostState) refuse(commit, reason string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.st.Refused = append(h.st.Refused, Refused{Commit: commit, Reason: reason})
+	if n := len(h.st.Refused); n > 10 {
+		h.st.Refused = h.st.Refused[n-10:]
+	}
+	h.sync.state, h.sync.err = SyncRefused, ""
+	return h.save()
+}
+
+func (h *hostState) isRefused(commit string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.ContainsFunc(h.st.Refused, func(r Refused) bool { return r.Commit == commit })
+}
+
+// recordHead notes a sync's answer: the newest commit of the followed ref, or a failure (for the backoff).
+func (h *hostState) recordHead(head string, err error) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.sync.lastSync = h.now().UTC()
+	if err != nil {
+		h.sync.failures++
+		return nil
+	}
+	h.sync.failures = 0
+	if h.st.Fleet.Head == head {
+		return nil
+	}
+	h.st.Fleet.Head = head
+	return h.save()
+}
+
+func (h *hostState) syncFailures() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.sync.failures
+}
+
+// setDesired records what the fleet being converged wants here.
+func (h *hostState) setDesired(d *fleet.Desired) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.desired = d
+}
+
+// recordApplied closes a converge of commit on d: the applied commit, nothing held or quarantined for apps that
+// left the host, and the sync ended well (in the same snapshot: the status never shows the commit applied while
+// still syncing).
+func (h *hostState) recordApplied(commit string, d *fleet.Desired) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.sync.state == SyncSyncing {
+		h.sync.state, h.sync.err = SyncOK, ""
+	}
+	for app := range h.waiting {
+		if _, wanted := d.App(app); !wanted && h.st.Apps[app] == nil {
+			delete(h.waiting, app)
+		}
+	}
+	dirty := false
+	for app := range h.st.Quarantine {
+		if _, ok := d.App(app); !ok {
+			delete(h.st.Quarantine, app)
+			dirty = true
+		}
+	}
+	if h.st.Fleet.Commit != commit {
+		h.st.Fleet.Commit, h.st.Fleet.AppliedAt = commit, h.now().UTC()
+		dirty = true
+	}
+	if !dirty {
+		return nil
+	}
+	return h.save()
+}
+
+func (h *hostState) setSync(state SyncState, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.sync.state, h.sync.err = state, ""
+	if err != nil {
+		h.sync.err = err.Error()
+	}
+}

@@ -1,0 +1,95 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+)
+
+// What a person asked of the host, remembered across restarts: clicks, stopped binaries, suspend.
+
+// click remembers an app installed from the catalog, and opens the job that follows it.
+func (h *hostState) click(app string) (Job, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	d := h.desired
+	if d == nil {
+		return Job{}, ErrNoFleet
+	}
+	// Clicked covers a click whose install has not started yet: a second click is a 409, not a second job.
+	if _, ok := d.App(app); ok || h.st.Apps[app] != nil || slices.Contains(h.st.Clicked, app) {
+		return Job{}, fmt.Errorf("%s: %w", app, ErrInstalled)
+	}
+	if !slices.Contains(d.Catalog, app) {
+		return Job{}, fmt.Errorf("%s: %w", app, ErrNotInCatalog)
+	}
+	h.st.Clicked = append(h.st.Clicked, app)
+	if err := h.save(); err != nil {
+		h.st.Clicked = slices.DeleteFunc(h.st.Clicked, func(s string) bool { return s == app })
+		return Job{}, err
+	}
+	return h.jobs.open(app), nil
+}
+
+// unclick forgets a click; the next converge removes the app.
+func (h *hostState) unclick(app string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !slices.Contains(h.st.Clicked, app) {
+		return fmt.Errorf("%s: %w", app, ErrNotClicked)
+	}
+	h.st.Clicked = slices.DeleteFunc(h.st.Clicked, func(s string) bool { return s == app })
+	return h.save()
+}
+
+func (h *hostState) clicked() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.st.Clicked)
+}
+
+// setStopped remembers that a person stopped a binary (or started it again).
+func (h *hostState) setStopped(binary string, stopped bool) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.st.isStopped(binary) == stopped {
+		return nil
+	}
+	h.st.setStopped(binary, stopped)
+	return h.save()
+}
+
+func (h *hostState) isStopped(binary string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.st.isStopped(binary)
+}
+
+// setSuspended holds new fleet commits (or lets them through again); remembered across restarts.
+func (h *hostState) setSuspended(on bool) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if on {
+		if err := writeAtomic(h.suspendedPath, []byte("suspended by a person\n"), 0o600); err != nil {
+			return err
+		}
+		h.suspended, h.sync.state, h.sync.err = true, SyncSuspended, ""
+		return nil
+	}
+	if err := os.Remove(h.suspendedPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	h.suspended = false
+	if h.sync.state == SyncSuspended {
+		h.sync.state = SyncOK
+	}
+	return nil
+}
+
+func (h *hostState) isSuspended() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.suspended
+}
