@@ -22,8 +22,9 @@ var ErrQueued = errors.New("queued behind an apply of the same app")
 // laneWait is how long a control waits for its app's lane before it answers that it is queued.
 const laneWait = 10 * time.Second
 
-// Sync asks for a sync as soon as possible; it never blocks.
+// Sync asks for a sync as soon as possible; it never blocks. Requests that arrive while one is pending are one.
 func (a *Agent) Sync() {
+	a.metrics.syncRequested()
 	select {
 	case a.trigger <- struct{}{}:
 	default:

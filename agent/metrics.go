@@ -16,6 +16,7 @@ type metrics struct {
 	reg          *prometheus.Registry
 	syncs        prometheus.Counter
 	syncFailures prometheus.Counter
+	syncAsked    prometheus.Counter
 	builds       *prometheus.HistogramVec
 	applies      *prometheus.HistogramVec
 }
@@ -32,6 +33,9 @@ func newMetrics(a *Agent) *metrics {
 		syncFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "herofleet_sync_failures_total", Help: "Syncs that failed (remote unreachable, fetch error, host not resolvable).",
 		}),
+		syncAsked: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herofleet_sync_requests_total", Help: "Syncs asked for out of schedule (API, webhook, install on click, resume).",
+		}),
 		builds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "herofleet_build_duration_seconds", Help: "Time to check out and build one app revision.", Buckets: durationBuckets,
 		}, []string{"app", "result"}),
@@ -39,7 +43,7 @@ func newMetrics(a *Agent) *metrics {
 			Name: "herofleet_apply_duration_seconds", Help: "Time to apply one app revision: build, hooks, start, health (or roll back).", Buckets: durationBuckets,
 		}, []string{"app", "result"}),
 	}
-	m.reg.MustRegister(m.syncs, m.syncFailures, m.builds, m.applies,
+	m.reg.MustRegister(m.syncs, m.syncFailures, m.syncAsked, m.builds, m.applies,
 		&stateCollector{a: a},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -60,6 +64,13 @@ func (m *metrics) syncDone(err error) {
 	m.syncs.Inc()
 	if err != nil {
 		m.syncFailures.Inc()
+	}
+}
+
+// syncRequested counts one sync asked for out of schedule.
+func (m *metrics) syncRequested() {
+	if m != nil {
+		m.syncAsked.Inc()
 	}
 }
 

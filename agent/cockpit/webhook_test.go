@@ -40,20 +40,28 @@ func pushFleet(h *harness, title string) string {
 	return h.commitFleet(webhookFleet + fmt.Sprintf("-- fleet.yaml --\nname: test\ntitle: %q\nsync: {schedule: \"@every 1h\"}\n", title))
 }
 
-// noSync is how long a webhook that must not sync is watched: a sync asks the remote within milliseconds, and the
-// fleet's last_sync moves as it does.
-const noSync = 1500 * time.Millisecond
-
-// expectNoSync fails the test when the agent syncs (its last sync or applied commit moves from before) within
-// noSync.
-func expectNoSync(t *testing.T, a *agent.Agent, before agent.FleetStatus) {
+// syncsAsked reads herofleet_sync_requests_total from the agent's /metrics: every sync asked for out of schedule
+// (the webhook's included) counts there before its answer is sent, so it shows at once whether one was asked.
+func syncsAsked(t *testing.T, c *cockpit) string {
 	t.Helper()
-	deadline := time.Now().Add(noSync)
-	for time.Now().Before(deadline) {
-		if now := a.Status().Fleet; !now.LastSync.Equal(before.LastSync) || now.Commit != before.Commit {
-			t.Fatalf("the agent synced: last sync %s -> %s, commit %.12s -> %.12s", before.LastSync, now.LastSync, before.Commit, now.Commit)
+	code, text := c.do("GET", "/metrics", false)
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, "herofleet_sync_requests_total "); ok && code == 200 {
+			return v
 		}
-		time.Sleep(agenttest.PollInterval)
+	}
+	t.Fatalf("/metrics (%d) has no herofleet_sync_requests_total", code)
+	return ""
+}
+
+// expectNoSync fails the test when a sync was asked since asked was read, or the agent synced since before.
+func expectNoSync(t *testing.T, c *cockpit, asked string, before agent.FleetStatus) {
+	t.Helper()
+	if now := syncsAsked(t, c); now != asked {
+		t.Fatalf("a sync was asked: herofleet_sync_requests_total %s -> %s", asked, now)
+	}
+	if now := c.a.Status().Fleet; !now.LastSync.Equal(before.LastSync) || now.Commit != before.Commit {
+		t.Fatalf("the agent synced: last sync %s -> %s, commit %.12s -> %.12s", before.LastSync, now.LastSync, before.Commit, now.Commit)
 	}
 }
 
@@ -112,7 +120,7 @@ func TestWebhook(t *testing.T) {
 		{"bearer token is not enough", push, map[string]string{"Authorization": "Bearer " + testToken}, 401, false},
 	} {
 		// the commit is pushed before the webhook says so, from the test's own goroutine (the forge fails h.t)
-		before := c.a.Status().Fleet
+		before, asked := c.a.Status().Fleet, syncsAsked(t, c)
 		next := pushFleet(h, tc.name)
 		ok := t.Run(tc.name, func(t *testing.T) {
 			if code := postWebhook(t, c.srv.URL, tc.body, tc.headers); code != tc.code {
@@ -122,7 +130,7 @@ func TestWebhook(t *testing.T) {
 				awaitApplied(t, c.a, next)
 				return
 			}
-			expectNoSync(t, c.a, before)
+			expectNoSync(t, c, asked, before)
 			// the agent could have synced all along: the signed push that follows applies the commit
 			if code := postWebhook(t, c.srv.URL, push, signed); code != 202 {
 				t.Fatalf("the signed push that follows: %d", code)
@@ -180,13 +188,13 @@ func TestWebhookWithoutSecret(t *testing.T) {
 	h.commitFleet(webhookFleet)
 	c := h.startCockpit()
 	agenttest.WaitUntil(t, 30*time.Second, "the first fleet commit applied", func() bool { return c.a.Status().Fleet.Commit != "" })
-	before := c.a.Status().Fleet
+	before, asked := c.a.Status().Fleet, syncsAsked(t, c)
 	next := pushFleet(h, "without a secret")
 	push := `{"ref":"refs/heads/main"}`
 	if code := postWebhook(t, c.srv.URL, push, map[string]string{"X-Forgejo-Signature": sign("", push)}); code != 403 {
 		t.Fatalf("got %d, want 403", code)
 	}
-	expectNoSync(t, c.a, before)
+	expectNoSync(t, c, asked, before)
 	if code, body := c.do("POST", "/api/v1/sync", true); code != 202 {
 		t.Fatalf("sync with the token: %d %s", code, body)
 	}
