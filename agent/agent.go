@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/herofleet/herofleet/agent/supervise"
@@ -29,6 +30,7 @@ type Agent struct {
 	host    *hostState    // the one owner of the host's state
 	lanes   lanes         // one app's applies and controls, one at a time
 	runMu   sync.Mutex    // one converge at a time
+	queued  atomic.Int32  // controls waiting for their lanes
 	trigger chan struct{} // a sync asked for (API, webhook, install)
 
 	life context.Context // ends when the agent shuts down: bounds work queued behind a lane
@@ -66,8 +68,7 @@ func New(cfg *Config, log *slog.Logger, hooks HookRunner) (*Agent, error) {
 		now:     time.Now,
 		trigger: make(chan struct{}, 1),
 	}
-	// the host's clock is the agent's, read late: tests set a.now after New
-	a.host, err = openHostState(cfg.Dir, log, func() time.Time { return a.now() })
+	a.host, err = openHostState(cfg.Dir, log)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +124,7 @@ func (a *Agent) restore(ctx context.Context) {
 		}
 		if err := a.startApp(ctx, inst); err != nil {
 			a.log.Error("restart of a recorded app failed; it will be installed again", "app", inst.App, "err", err)
-			_ = a.host.forget(inst.App)
+			_ = a.host.dropInstalled(inst.App)
 		}
 		leave()
 	}
@@ -149,11 +150,13 @@ func (a *Agent) restoreGoodFleet() {
 	a.host.restoreGood(f, d)
 }
 
-// shutdown is the orderly stop: every binary is stopped.
+// shutdown is the orderly stop: queued controls are dropped, the ones under way finish, and then every binary is
+// stopped (nothing can start one after that).
 func (a *Agent) shutdown() {
 	a.end()
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.StopGrace.Duration+5*time.Second)
 	defer cancel()
+	a.lanes.close(ctx)
 	a.sup.StopAll(ctx)
 	a.log.Info("agent stopped; every binary stopped")
 }

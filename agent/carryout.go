@@ -6,39 +6,49 @@ import (
 	"github.com/herofleet/herofleet/fleet"
 )
 
-// carryOut does what one decision says. Everything that touches the app's processes happens inside its lane.
+// carryOut does what one decision says. Everything that touches the app's processes happens inside its lane. Only
+// a hold leaves a change waiting: every other outcome drops what waited for the app, so a held change whose
+// window has passed never wakes the loop again.
 func (a *Agent) carryOut(ctx context.Context, p *pass, dec fleet.Decision) {
 	name := dec.App
-	if dec.Verb == fleet.VerbRemove || dec.Verb == fleet.VerbHoldWindow || dec.Verb == fleet.VerbHoldSuspended {
-		a.carryOutHold(ctx, p, dec)
+	app, desired := p.desired.App(name)
+	if !desired {
+		a.carryOutRemoval(ctx, p, dec)
 		return
 	}
-	app, _ := p.desired.App(name)
 	for _, need := range app.Needs {
 		if a.host.installed(need) == nil {
+			a.host.unhold(name)
 			a.host.setReason(name, Reason{Code: ReasonNeedsMissing, Subject: need})
 			return
 		}
 	}
 	switch dec.Verb {
-	case fleet.VerbUnresolved:
-		a.host.setReason(name, reasonOf(ReasonUnresolved, dec.Err)) // whatever runs keeps running
-	case fleet.VerbKeep:
-		a.host.unhold(name)
-		_ = a.host.liftQuarantine(name) // the spec that failed is no longer wanted
-		a.host.setSpec(app)
-		a.host.setPhase(name, PhaseHealthy)
-	case fleet.VerbQuarantined:
-		a.host.unhold(name)
-		q, _ := a.host.quarantined(name)
-		a.host.setReason(name, Reason{Code: ReasonQuarantined, Detail: q.Reason})
+	case fleet.VerbHoldWindow, fleet.VerbHoldSuspended:
+		a.hold(dec.Change, p.gate)
+		return
 	case fleet.VerbInstall, fleet.VerbUpgrade, fleet.VerbRestart:
 		if dec.Verb != fleet.VerbInstall && a.host.isSuspended() {
 			a.hold(dec.Change, fleet.Gate{Suspended: true}) // suspended while this pass ran
 			return
 		}
-		a.host.unhold(name)
+	}
+	a.host.unhold(name)
+	switch dec.Verb {
+	case fleet.VerbUnresolved:
+		a.host.setReason(name, reasonOf(ReasonUnresolved, dec.Err)) // whatever runs keeps running
+	case fleet.VerbKeep:
+		_ = a.host.liftQuarantine(name) // the spec that failed is no longer wanted
+		a.host.setSpec(app)
+		a.host.setPhase(name, PhaseHealthy)
+	case fleet.VerbQuarantined:
+		q, _ := a.host.quarantined(name)
+		a.host.setReason(name, Reason{Code: ReasonQuarantined, Detail: q.Reason})
+	case fleet.VerbInstall, fleet.VerbUpgrade, fleet.VerbRestart:
 		r := a.applyApp(ctx, p.targets[name])
+		if r.Code == ReasonInterrupted && ctx.Err() != nil {
+			return // the agent stops: nothing was decided about the spec, the next start tries again
+		}
 		a.recordAction(dec.Change, p.fleet.Commit, r)
 		if !r.IsZero() {
 			a.host.setReason(name, r)
@@ -49,8 +59,8 @@ func (a *Agent) carryOut(ctx context.Context, p *pass, dec fleet.Decision) {
 	}
 }
 
-// carryOutHold holds a change behind the gate, or removes an app that left the host.
-func (a *Agent) carryOutHold(ctx context.Context, p *pass, dec fleet.Decision) {
+// carryOutRemoval removes an app that left the host, or holds its removal behind the gate.
+func (a *Agent) carryOutRemoval(ctx context.Context, p *pass, dec fleet.Decision) {
 	if dec.Verb != fleet.VerbRemove {
 		a.hold(dec.Change, p.gate)
 		return
@@ -64,5 +74,9 @@ func (a *Agent) carryOutHold(ctx context.Context, p *pass, dec fleet.Decision) {
 	if inst == nil {
 		return
 	}
-	a.recordAction(dec.Change, p.fleet.Commit, a.removeApp(ctx, inst))
+	r := a.removeApp(ctx, inst)
+	if r.Code == ReasonInterrupted && ctx.Err() != nil {
+		return
+	}
+	a.recordAction(dec.Change, p.fleet.Commit, r)
 }

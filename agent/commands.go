@@ -16,11 +16,18 @@ import (
 // ErrUnknownBinary: no installed app has a binary of that name.
 var ErrUnknownBinary = errors.New("no installed binary of that name")
 
-// ErrQueued: the control waits for an apply of the same app and is carried out right after it.
-var ErrQueued = errors.New("queued behind an apply of the same app")
+// ErrQueued: the control waits for its app's lane (an apply, a removal or an earlier control of the same app) and
+// is carried out in its turn.
+var ErrQueued = errors.New("queued behind the app's apply or an earlier control; carried out in its turn")
 
-// laneWait is how long a control waits for its app's lane before it answers that it is queued.
+// ErrBusy: too many controls already wait for their lanes.
+var ErrBusy = errors.New("too many controls are queued; try again later")
+
+// laneWait is how long a control's caller waits for it before it is told that the control is queued.
 const laneWait = 10 * time.Second
+
+// maxQueuedControls bounds the controls waiting for their lanes.
+const maxQueuedControls = 64
 
 // Sync asks for a sync as soon as possible; it never blocks. Requests that arrive while one is pending are one.
 func (a *Agent) Sync() {
@@ -103,45 +110,60 @@ func (a *Agent) RestartBinary(ctx context.Context, binary string) error {
 	})
 }
 
-// control runs do on an installed binary inside its app's lane, with the binary as the state records it once
-// inside (an apply that ran meanwhile may have changed or removed it). When the lane stays busy past laneWait,
-// the control is carried out as soon as it frees, and ErrQueued says so.
+// control carries do out on an installed binary inside its app's lane, in the order controls came. The caller
+// waits until it is done, at most laneWait (or until ctx ends): then ErrQueued says that it is carried out in its
+// turn. The work itself is bounded by the agent's life and its stop grace, never by the caller's request.
 func (a *Agent) control(ctx context.Context, binary string, do func(context.Context, Proc) error) error {
-	inst, _, ok := a.host.binary(binary)
-	if !ok {
+	if _, _, ok := a.host.binary(binary); !ok {
 		return fmt.Errorf("%s: %w", binary, ErrUnknownBinary)
 	}
-	wait, cancel := context.WithTimeout(ctx, laneWait)
-	leave, err := a.lanes.enter(wait, inst.App)
-	cancel()
-	if err == nil {
-		defer leave()
-		return a.controlInLane(ctx, binary, do)
+	if a.queued.Add(1) > maxQueuedControls {
+		a.queued.Add(-1)
+		return ErrBusy
 	}
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
+	done := make(chan error, 1)
 	go func() {
-		leave, err := a.lanes.enter(a.life, inst.App)
-		if err != nil {
-			return // the agent stops
-		}
-		defer leave()
-		cctx, cancel := context.WithTimeout(a.life, a.cfg.StopGrace.Duration+laneWait)
-		defer cancel()
-		if err := a.controlInLane(cctx, binary, do); err != nil {
-			a.log.Warn("queued control failed", "binary", binary, "err", err)
-		}
+		defer a.queued.Add(-1)
+		done <- a.inLaneOf(binary, do)
 	}()
-	return fmt.Errorf("%s: %w", inst.App, ErrQueued)
+	t := time.NewTimer(laneWait)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return fmt.Errorf("%s: %w", binary, ErrQueued)
 }
 
-func (a *Agent) controlInLane(ctx context.Context, binary string, do func(context.Context, Proc) error) error {
-	_, p, ok := a.host.binary(binary)
-	if !ok {
-		return fmt.Errorf("%s: %w", binary, ErrUnknownBinary)
+// inLaneOf runs do in the lane of the app that owns binary once inside: an apply that ran meanwhile may have
+// changed the binary, removed it or given it to another app.
+func (a *Agent) inLaneOf(binary string, do func(context.Context, Proc) error) error {
+	for {
+		inst, _, ok := a.host.binary(binary)
+		if !ok {
+			return fmt.Errorf("%s: %w", binary, ErrUnknownBinary)
+		}
+		leave, err := a.lanes.enter(a.life, inst.App)
+		if err != nil {
+			return fmt.Errorf("%s: %w", binary, errLanesClosed)
+		}
+		now, p, ok := a.host.binary(binary)
+		if ok && now.App != inst.App {
+			leave()
+			continue // it moved to another app while this waited
+		}
+		if !ok {
+			leave()
+			return fmt.Errorf("%s: %w", binary, ErrUnknownBinary)
+		}
+		ctx, cancel := context.WithTimeout(a.life, a.cfg.StopGrace.Duration+laneWait)
+		err = do(ctx, p)
+		cancel()
+		leave()
+		return err
 	}
-	return do(ctx, p)
 }
 
 // LogPath is the log file of a binary (rotated part: LogPath + ".1").

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -15,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/herofleet/herofleet/agent/supervise"
 	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
@@ -145,8 +145,8 @@ func TestCommandsDuringAppliesNeverMixRevisions(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := commit()
-	agenttest.WaitUntil(t, 60*time.Second, "the last commit applied with beta installed", func() bool {
-		st := a.Status()
+	a.Sync()
+	waitStatus(t, a, 60*time.Second, "the last commit applied with beta installed", func(st Status) bool {
 		return st.Fleet.Commit == last && st.Fleet.State == SyncOK && appOf(st, "beta").State == AppInstalled
 	})
 	for _, bin := range []string{"a1", "a2", "b1"} {
@@ -155,8 +155,7 @@ func TestCommandsDuringAppliesNeverMixRevisions(t *testing.T) {
 		}
 	}
 	a.Sync()
-	agenttest.WaitUntil(t, 60*time.Second, "every binary running the last generation", func() bool {
-		st := a.Status()
+	waitStatus(t, a, 60*time.Second, "every binary running the last generation", func(st Status) bool {
 		for _, app := range []string{"alpha", "beta"} {
 			as := appOf(st, app)
 			if as.State != AppInstalled || as.Reason != "" {
@@ -196,6 +195,23 @@ func TestCommandsDuringAppliesNeverMixRevisions(t *testing.T) {
 				t.Errorf("%s runs generation args %q, the last commit is generation %d", p.Name, p.Args, gen.Load())
 			}
 		}
+	}
+}
+
+// waitStatus waits until cond holds for the agent's status, and shows the status when it never does.
+func waitStatus(t *testing.T, a *Agent, timeout time.Duration, what string, cond func(Status) bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		st := a.Status()
+		if cond(st) {
+			return
+		}
+		if time.Now().After(deadline) {
+			b, _ := json.MarshalIndent(st, "", "  ")
+			t.Fatalf("timed out after %s waiting for %s; status:\n%s", timeout, what, b)
+		}
+		time.Sleep(agenttest.PollInterval)
 	}
 }
 
@@ -329,5 +345,3 @@ func (w *revisionWatcher) err() error {
 	defer w.mu.Unlock()
 	return w.bad
 }
-
-var _ = supervise.Marker

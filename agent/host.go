@@ -2,7 +2,6 @@ package agent
 
 import (
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,18 +19,16 @@ type hostState struct {
 	path          string // <dir>/state.json
 	suspendedPath string // <dir>/suspended: its presence is the whole flag
 	log           *slog.Logger
-	now           func() time.Time
 
-	mu        sync.Mutex
-	st        *State
-	suspended bool
-	sync      syncStatus
-	progress  map[string]*appProgress
-	specs     map[string]fleet.Resolved // the spec each installed app runs, to explain its next change
-	waiting   map[string]*Waiting       // disruptive changes held for a maintenance window or a resume
-	good      *fleet.Fleet              // the last good fleet commit
-	desired   *fleet.Desired            // what the good fleet wants here, clicked apps included
-	jobs      jobBook
+	mu       sync.Mutex
+	st       *State
+	sync     syncStatus
+	progress map[string]*appProgress
+	specs    map[string]fleet.Resolved // the spec each installed app runs, to explain its next change
+	waiting  map[string]*Waiting       // disruptive changes held for a maintenance window or a resume
+	good     *fleet.Fleet              // the last good fleet commit
+	desired  *fleet.Desired            // what the good fleet wants here, clicked apps included
+	jobs     jobBook
 }
 
 // syncStatus is how the last sync went.
@@ -50,9 +47,9 @@ type appProgress struct {
 	failed bool
 }
 
-func openHostState(dir string, log *slog.Logger, now func() time.Time) (*hostState, error) {
+func openHostState(dir string, log *slog.Logger) (*hostState, error) {
 	h := &hostState{
-		path: filepath.Join(dir, "state.json"), suspendedPath: filepath.Join(dir, "suspended"), log: log, now: now,
+		path: filepath.Join(dir, "state.json"), suspendedPath: filepath.Join(dir, "suspended"), log: log,
 		sync:     syncStatus{state: SyncOK},
 		progress: map[string]*appProgress{},
 		specs:    map[string]fleet.Resolved{},
@@ -64,8 +61,6 @@ func openHostState(dir string, log *slog.Logger, now func() time.Time) (*hostSta
 		return nil, err
 	}
 	h.st = st
-	_, err = os.Stat(h.suspendedPath)
-	h.suspended = err == nil
 	return h, nil
 }
 
@@ -121,7 +116,17 @@ func (h *hostState) recordInstalled(inst *Installed) error {
 	return h.save()
 }
 
-// forget drops an app that was removed, or could not be started again after a restart.
+// dropInstalled forgets that an app runs (it could not be started again after a restart): the next converge
+// installs it again, unless its quarantine holds that spec back.
+func (h *hostState) dropInstalled(app string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.st.Apps, app)
+	delete(h.specs, app)
+	return h.save()
+}
+
+// forget drops an app that was removed: nothing runs, nothing is held back.
 func (h *hostState) forget(app string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"slices"
+	"time"
 
 	"github.com/herofleet/herofleet/fleet"
 )
@@ -69,7 +70,7 @@ func (h *hostState) isRefused(commit string) bool {
 func (h *hostState) recordHead(head string, err error) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.sync.lastSync = h.now().UTC()
+	h.sync.lastSync = time.Now().UTC()
 	if err != nil {
 		h.sync.failures++
 		return nil
@@ -117,7 +118,7 @@ func (h *hostState) recordApplied(commit string, d *fleet.Desired) error {
 		}
 	}
 	if h.st.Fleet.Commit != commit {
-		h.st.Fleet.Commit, h.st.Fleet.AppliedAt = commit, h.now().UTC()
+		h.st.Fleet.Commit, h.st.Fleet.AppliedAt = commit, time.Now().UTC()
 		dirty = true
 	}
 	if !dirty {

@@ -75,21 +75,20 @@ func (h *hostState) setSuspended(on bool) error {
 		if err := writeAtomic(h.suspendedPath, []byte("suspended by a person\n"), 0o600); err != nil {
 			return err
 		}
-		h.suspended, h.sync.state, h.sync.err = true, SyncSuspended, ""
+		h.sync.state, h.sync.err = SyncSuspended, ""
 		return nil
 	}
 	if err := os.Remove(h.suspendedPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	h.suspended = false
 	if h.sync.state == SyncSuspended {
 		h.sync.state = SyncOK
 	}
 	return nil
 }
 
+// isSuspended reads the flag from disk each time: its presence is the whole flag.
 func (h *hostState) isSuspended() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.suspended
+	_, err := os.Stat(h.suspendedPath)
+	return err == nil
 }

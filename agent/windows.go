@@ -51,11 +51,12 @@ func (a *Agent) hold(ch fleet.Change, g fleet.Gate) {
 	}
 }
 
-// untilWake shortens d to the time left to the next held change's window, if that comes first.
+// untilWake shortens d to the time left to the next held change's window, if that comes first. A window that
+// opened already was converged at when it opened: it wakes nothing any more.
 func (a *Agent) untilWake(d time.Duration) time.Duration {
 	wake := a.host.nextWake()
-	if wake.IsZero() {
+	if wake.IsZero() || !wake.After(a.now()) {
 		return d
 	}
-	return max(min(d, wake.Sub(a.now())), 0)
+	return min(d, wake.Sub(a.now()))
 }

@@ -29,8 +29,10 @@ func (api *API) registerControls(rows *rowsCache) {
 			switch {
 			case errors.Is(err, agent.ErrUnknownBinary):
 				writeError(w, http.StatusNotFound, err.Error())
+			case errors.Is(err, agent.ErrBusy):
+				writeError(w, http.StatusServiceUnavailable, err.Error())
 			case errors.Is(err, agent.ErrQueued):
-				WriteJSON(w, http.StatusAccepted, map[string]string{"binary": bin, "status": "queued: " + err.Error() + "; carried out when it is done"})
+				WriteJSON(w, http.StatusAccepted, map[string]string{"binary": bin, "status": err.Error()})
 			case err != nil:
 				writeError(w, http.StatusInternalServerError, err.Error())
 			default:
