@@ -143,11 +143,11 @@ func (a *Agent) restoreGoodFleet() {
 		a.log.Warn("applied fleet commit not readable locally", "commit", short(commit), "err", err)
 		return
 	}
-	d, err := a.desiredSet(f)
+	base, d, err := a.desiredSet(f)
 	if err != nil {
-		d = nil
+		base, d = nil, nil
 	}
-	a.host.restoreGood(f, d)
+	a.host.restoreGood(f, base, d)
 }
 
 // shutdown is the orderly stop: queued controls are dropped, the ones under way finish, and then every binary is

@@ -139,11 +139,11 @@ func (a *Agent) refuse(commit, reason string) {
 // resolveStep works out the host's apps (the fleet's and the clicked ones) and each one's revision: a source
 // fetched when the ref moved, or an artifact's sha256. An app that cannot be resolved keeps what it runs.
 func (a *Agent) resolveStep(ctx context.Context, p *pass) (bool, error) {
-	d, err := a.desiredSet(p.fleet)
+	base, d, err := a.desiredSet(p.fleet)
 	if err != nil {
 		return true, err
 	}
-	a.host.setDesired(d)
+	a.host.setDesired(base, d)
 	p.desired = d
 	p.targets = map[string]*target{}
 	p.wanted = map[string]fleet.Wanted{}
@@ -165,21 +165,23 @@ func (a *Agent) resolveStep(ctx context.Context, p *pass) (bool, error) {
 	return false, nil
 }
 
-// desiredSet is what f wants on this host plus the apps installed on click (those no longer offered are dropped).
-func (a *Agent) desiredSet(f *fleet.Fleet) (*fleet.Desired, error) {
-	d, err := f.Resolve(fleet.Target{Host: a.cfg.Host, Role: a.cfg.Role, Address: a.cfg.Address})
+// desiredSet is what f wants on this host, on its own (base) and with the apps installed on click (those no
+// longer offered are dropped).
+func (a *Agent) desiredSet(f *fleet.Fleet) (base, d *fleet.Desired, err error) {
+	base, err = f.Resolve(fleet.Target{Host: a.cfg.Host, Role: a.cfg.Role, Address: a.cfg.Address})
 	if err != nil {
-		return nil, fmt.Errorf("resolve host: %w", err)
+		return nil, nil, fmt.Errorf("resolve host: %w", err)
 	}
 	var keep []string
 	for _, c := range a.host.clicked() {
-		if slices.Contains(d.Catalog, c) || slices.Contains(d.Names(), c) {
+		if slices.Contains(base.Catalog, c) || slices.Contains(base.Names(), c) {
 			keep = append(keep, c)
 		} else {
 			a.log.Warn("clicked app is no longer in the catalog; dropping it", "app", c)
 		}
 	}
-	return f.With(d, keep)
+	d, err = f.With(base, keep)
+	return base, d, err
 }
 
 // decideStep decides what happens to each app: fleet.Decide, the code `herofleet plan` decides with, fed with

@@ -20,15 +20,16 @@ type hostState struct {
 	suspendedPath string // <dir>/suspended: its presence is the whole flag
 	log           *slog.Logger
 
-	mu       sync.Mutex
-	st       *State
-	sync     syncStatus
-	progress map[string]*appProgress
-	specs    map[string]fleet.Resolved // the spec each installed app runs, to explain its next change
-	waiting  map[string]*Waiting       // disruptive changes held for a maintenance window or a resume
-	good     *fleet.Fleet              // the last good fleet commit
-	desired  *fleet.Desired            // what the good fleet wants here, clicked apps included
-	jobs     jobBook
+	mu         sync.Mutex
+	st         *State
+	sync       syncStatus
+	progress   map[string]*appProgress
+	specs      map[string]fleet.Resolved // the spec each installed app runs, to explain its next change
+	waiting    map[string]*Waiting       // disruptive changes held for a maintenance window or a resume
+	good       *fleet.Fleet              // the last good fleet commit
+	desired    *fleet.Desired            // what the good fleet wants here, clicked apps included
+	fleetWants *fleet.Desired            // the same without the clicked apps
+	jobs       jobBook
 }
 
 // syncStatus is how the last sync went.

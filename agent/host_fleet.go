@@ -34,10 +34,11 @@ func (h *hostState) accept(f *fleet.Fleet) error {
 }
 
 // restoreGood sets the fleet an agent applied before it restarted, and the specs its installed apps run.
-func (h *hostState) restoreGood(f *fleet.Fleet, d *fleet.Desired) {
+func (h *hostState) restoreGood(f *fleet.Fleet, base, d *fleet.Desired) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.good = f
+	h.fleetWants, h.desired = base, d
 	if d == nil {
 		return
 	}
@@ -89,11 +90,11 @@ func (h *hostState) syncFailures() int {
 	return h.sync.failures
 }
 
-// setDesired records what the fleet being converged wants here.
-func (h *hostState) setDesired(d *fleet.Desired) {
+// setDesired records what the fleet being converged wants here: fleetWants on its own, d with the clicked apps.
+func (h *hostState) setDesired(fleetWants, d *fleet.Desired) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.desired = d
+	h.fleetWants, h.desired = fleetWants, d
 }
 
 // recordApplied closes a converge of commit on d: the applied commit, nothing held or quarantined for apps that

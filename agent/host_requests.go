@@ -10,19 +10,20 @@ import (
 
 // What a person asked of the host, remembered across restarts: clicks, stopped binaries, suspend.
 
-// click remembers an app installed from the catalog, and opens the job that follows it.
+// click remembers an app installed from the catalog, and opens the job that follows it. An app the fleet itself
+// wants, or one already clicked (even if its install has not started yet), is a conflict: a second click is not a
+// second job. An app uninstalled whose removal has not run yet may be clicked again: it then stays.
 func (h *hostState) click(app string) (Job, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	d := h.desired
-	if d == nil {
+	base := h.fleetWants
+	if base == nil {
 		return Job{}, ErrNoFleet
 	}
-	// Clicked covers a click whose install has not started yet: a second click is a 409, not a second job.
-	if _, ok := d.App(app); ok || h.st.Apps[app] != nil || slices.Contains(h.st.Clicked, app) {
+	if _, ok := base.App(app); ok || slices.Contains(h.st.Clicked, app) {
 		return Job{}, fmt.Errorf("%s: %w", app, ErrInstalled)
 	}
-	if !slices.Contains(d.Catalog, app) {
+	if !slices.Contains(base.Catalog, app) {
 		return Job{}, fmt.Errorf("%s: %w", app, ErrNotInCatalog)
 	}
 	h.st.Clicked = append(h.st.Clicked, app)
@@ -33,7 +34,8 @@ func (h *hostState) click(app string) (Job, error) {
 	return h.jobs.open(app), nil
 }
 
-// unclick forgets a click; the next converge removes the app.
+// unclick forgets a click; the next converge removes the app. An install job still open for it ends: no install
+// follows any more.
 func (h *hostState) unclick(app string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -41,6 +43,12 @@ func (h *hostState) unclick(app string) error {
 		return fmt.Errorf("%s: %w", app, ErrNotClicked)
 	}
 	h.st.Clicked = slices.DeleteFunc(h.st.Clicked, func(s string) bool { return s == app })
+	if j := h.jobs.active(app); j != nil && h.st.Apps[app] == nil {
+		j.fail("uninstalled before the install finished")
+		if p := h.progress[app]; p != nil {
+			p.phase = ""
+		}
+	}
 	return h.save()
 }
 

@@ -1,0 +1,58 @@
+package agent
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/herofleet/herofleet/internal/agenttest"
+)
+
+// A click and an uninstall that cross before the converge: an install job never stays open for work that will not
+// run, and an app clicked again before its removal ran stays installed.
+func TestClickUninstallCross(t *testing.T) {
+	h := newHarness(t)
+	h.commitApp("alpha")
+	h.commitApp("beta")
+	h.commitFleet(stressFleet, agenttest.Vars{"gen": "1"})
+	a := h.newAgent(nil)
+	mustSync(t, a)
+
+	j1, err := a.Install("beta")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Uninstall("beta"); err != nil {
+		t.Fatal(err)
+	}
+	if j, _ := a.JobStatus(j1.ID); j.Phase != PhaseFailed || j.Error != "uninstalled before the install finished" {
+		t.Fatalf("the job of an install uninstalled before it ran: %+v", j)
+	}
+	mustSync(t, a)
+	if as := appOf(a.Status(), "beta"); as.State != AppNotInstalled || as.Phase != "" {
+		t.Fatalf("beta after the crossed click: %+v", as)
+	}
+
+	if _, err := a.Install("beta"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Install("beta"); !errors.Is(err, ErrInstalled) {
+		t.Fatalf("a second click: %v", err)
+	}
+	mustSync(t, a)
+	pid := binOf(t, a.Status(), "beta").PID
+	if err := a.Uninstall("beta"); err != nil {
+		t.Fatal(err)
+	}
+	j3, err := a.Install("beta") // clicked again before the removal ran
+	if err != nil {
+		t.Fatalf("a click after an uninstall whose removal has not run: %v", err)
+	}
+	mustSync(t, a)
+	st := a.Status()
+	if as := appOf(st, "beta"); as.State != AppInstalled || !as.Clicked || binOf(t, st, "beta").PID != pid {
+		t.Fatalf("beta was not kept as it ran: %+v", as)
+	}
+	if j, _ := a.JobStatus(j3.ID); j.Phase != PhaseHealthy {
+		t.Fatalf("the job of the click that kept it: %+v", j)
+	}
+}
