@@ -81,7 +81,7 @@ func New(cfg *Config, log *slog.Logger, hooks HookRunner) (*Agent, error) {
 // left running and starts the recorded apps again (see the package doc: replace, not adopt).
 func (a *Agent) Run(ctx context.Context) error {
 	a.restore(ctx)
-	defer a.shutdown()
+	defer a.Shutdown()
 	for {
 		err := a.SyncNow(ctx)
 		if ctx.Err() != nil {
@@ -150,9 +150,10 @@ func (a *Agent) restoreGoodFleet() {
 	a.host.restoreGood(f, base, d)
 }
 
-// shutdown is the orderly stop: queued controls are dropped, the ones under way finish, and then every binary is
-// stopped (nothing can start one after that).
-func (a *Agent) shutdown() {
+// Shutdown is the orderly stop, which Run does when its context ends (an agent driven by SyncNow alone calls it):
+// queued controls are dropped, the ones under way finish, and then every binary is stopped (nothing can start one
+// after that). Calling it again does nothing more.
+func (a *Agent) Shutdown() {
 	a.end()
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.StopGrace.Duration+5*time.Second)
 	defer cancel()

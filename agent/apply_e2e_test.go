@@ -204,6 +204,7 @@ binaries:
 `
 	h.commitFleet(fleet)
 	a := h.newAgent(nil)
+	a.cfg.HealthTimeout.Duration = time.Second // the wait for a health that never comes is all this test costs
 	mustSync(t, a)
 	before := appOf(a.Status(), "books")
 
@@ -385,7 +386,7 @@ binaries:
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(a.shutdown)
+	t.Cleanup(a.Shutdown)
 	mustSync(t, a)
 	if b := appOf(a.Status(), "books"); b.State != AppFailed || !strings.Contains(b.Reason, "build timed out after 500ms") {
 		t.Fatalf("%+v", b)

@@ -123,7 +123,7 @@ func TestArtifactApps(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(a.shutdown)
+		t.Cleanup(a.Shutdown)
 		return a
 	}
 
@@ -172,7 +172,7 @@ binaries:
 	pid := books.Binaries[0].PID
 
 	// cached by sha256: an agent that lost its state installs again without downloading
-	a.shutdown()
+	a.Shutdown()
 	os.Remove(filepath.Join(h.dir, "state.json"))
 	a = newAgent()
 	mustSync(t, a)

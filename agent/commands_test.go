@@ -3,9 +3,27 @@ package agent
 import (
 	"errors"
 	"testing"
-
-	"github.com/herofleet/herofleet/internal/agenttest"
 )
+
+// clickFleet: alpha is preinstalled, beta installs on click.
+const clickFleet = `
+-- fleet.yaml --
+name: click
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [alpha]
+catalog: [beta]
+-- apps/alpha.yaml --
+source: {repo: https://forge.test/apps/alpha.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/a1], timeout: 1m}
+binaries:
+  - {name: a1, kind: server, path: target/release/a1, args: [--listen, "unix://${sockets}/a1.sock"], listen: "unix://${sockets}/a1.sock", health: /health}
+-- apps/beta.yaml --
+source: {repo: https://forge.test/apps/beta.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/b1], timeout: 1m}
+binaries:
+  - {name: b1, kind: server, path: target/release/b1, args: [--listen, "unix://${sockets}/b1.sock"], listen: "unix://${sockets}/b1.sock", health: /health}
+`
 
 // A click and an uninstall that cross before the converge: an install job never stays open for work that will not
 // run, and an app clicked again before its removal ran stays installed.
@@ -13,7 +31,7 @@ func TestClickUninstallCross(t *testing.T) {
 	h := newHarness(t)
 	h.commitApp("alpha")
 	h.commitApp("beta")
-	h.commitFleet(stressFleet, agenttest.Vars{"gen": "1"})
+	h.commitFleet(clickFleet)
 	a := h.newAgent(nil)
 	mustSync(t, a)
 

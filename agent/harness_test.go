@@ -100,7 +100,7 @@ func (h *harness) newAgent(hooks HookRunner) *Agent {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	h.t.Cleanup(a.shutdown)
+	h.t.Cleanup(a.Shutdown)
 	return a
 }
 

@@ -289,7 +289,7 @@ hooks:
 	if b := appOf(a.Status(), "books"); b.State != AppFailed || !strings.Contains(b.Reason, "no hook runner") {
 		t.Fatalf("%+v", b)
 	}
-	a.shutdown()
+	a.Shutdown()
 
 	h2 := newHarness(t)
 	h2.commitApp("books")

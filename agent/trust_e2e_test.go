@@ -52,7 +52,7 @@ func (h *harness) newAgentWith(extra string) *Agent {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	h.t.Cleanup(a.shutdown)
+	h.t.Cleanup(a.Shutdown)
 	return a
 }
 

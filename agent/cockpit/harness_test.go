@@ -74,18 +74,14 @@ func (h *harness) config(tweak ...func(*agent.Config)) *agent.Config {
 }
 
 // newAgent makes an in-process agent that the test drives with SyncNow, unless it runs it (see run). When the
-// test ends, the agent stops every binary: Run with an ended context is its orderly stop.
+// test ends, the agent stops every binary (Shutdown, or Run's end).
 func (h *harness) newAgent(tweak ...func(*agent.Config)) *agent.Agent {
 	h.t.Helper()
 	a, err := agent.New(h.config(tweak...), testLogger(h.t), nil)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	h.stops[a] = func() {
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		_ = a.Run(ctx)
-	}
+	h.stops[a] = a.Shutdown
 	h.t.Cleanup(func() { h.stops[a]() })
 	return a
 }

@@ -73,3 +73,51 @@ func hasEntry(environ []byte, kv string) bool {
 	}
 	return false
 }
+
+// Process is one live process carrying an agent's marker.
+type Process struct {
+	PID   int
+	Start string // field 22 of /proc/<pid>/stat, its start time: with the pid, the process's identity
+	Argv  []string
+}
+
+// Processes lists the live processes carrying dir's marker, with their command lines.
+func Processes(dir string) []Process {
+	var out []Process
+	for _, pid := range markedPIDs(dir, false) {
+		start, ok := processStart(pid)
+		if !ok {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		out = append(out, Process{PID: pid, Start: start, Argv: strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")})
+	}
+	return out
+}
+
+// StillRunning reports whether p is still the same live process (not exited, its pid not reused).
+func (p Process) StillRunning() bool {
+	start, ok := processStart(p.PID)
+	return ok && start == p.Start
+}
+
+// processStart reads a live process's start time; false when it is gone or a zombie.
+func processStart(pid int) (string, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return "", false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return "", false
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 || f[0] == "Z" {
+		return "", false
+	}
+	return f[19], true
+}

@@ -1,21 +1,21 @@
-package agent
+package cockpit
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
-	"os"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/herofleet/herofleet/agent"
 	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
@@ -59,10 +59,11 @@ needs: [alpha]
 `
 
 // TestCommandsDuringAppliesNeverMixRevisions drives install, uninstall, stop, start, restart, sync and fleet
-// commits at the same time against a running agent (30s; 5s with -short). Throughout, a watcher samples the
-// processes: the running binaries of one app always belong to one revision (same build, same fleet generation),
-// and no binary ever runs twice. At the end, with the commands stopped, the agent converges on the last commit
-// with every binary of every installed app running that revision exactly as the state records it: no half-app.
+// commits at the same time through the cockpit API of a running agent (30s; 5s with -short), as several people and
+// the forge would. Throughout, a watcher samples the processes: the running binaries of one app always belong to
+// one revision (same build, same fleet generation), and no binary ever runs twice. At the end, with the commands
+// stopped, the agent converges on the last commit with every binary of every installed app running that revision
+// exactly as the state records it: no half-app. -race watches for data races all along.
 func TestCommandsDuringAppliesNeverMixRevisions(t *testing.T) {
 	length := 30 * time.Second
 	if testing.Short() {
@@ -76,29 +77,38 @@ func TestCommandsDuringAppliesNeverMixRevisions(t *testing.T) {
 		return h.commitFleet(stressFleet, agenttest.Vars{"gen": strconv.FormatInt(gen.Add(1), 10)})
 	}
 	commit()
-	a := h.newAgent(nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	ran := make(chan struct{})
-	go func() { defer close(ran); _ = a.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-ran })
-	agenttest.WaitUntil(t, 30*time.Second, "alpha installed", func() bool { return appOf(a.Status(), "alpha").State == AppInstalled })
+	c := h.startCockpit()
+	a := c.a
+	agenttest.WaitUntil(t, 30*time.Second, "alpha installed", func() bool { return appOf(a.Status(), "alpha").State == agent.AppInstalled })
 
 	w := watchRevisions(t, h.dir, map[string]string{"a1": "alpha", "a2": "alpha", "b1": "beta"})
 	load, stopLoad := context.WithTimeout(context.Background(), length)
 	defer stopLoad()
+	client := &http.Client{Timeout: time.Minute}
+	call := func(method, path string, ok ...int) {
+		req, _ := http.NewRequest(method, c.srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Errorf("%s %s: %v", method, path, err)
+			return
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if !slices.Contains(ok, resp.StatusCode) {
+			t.Errorf("%s %s: %d %s", method, path, resp.StatusCode, body)
+		}
+	}
 	var wg sync.WaitGroup
 	var counts sync.Map // what each driver did, for the log
-	count := func(what string) {
-		n, _ := counts.LoadOrStore(what, new(atomic.Int64))
-		n.(*atomic.Int64).Add(1)
-	}
 	drive := func(name string, pause time.Duration, do func()) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for load.Err() == nil {
 				do()
-				count(name)
+				n, _ := counts.LoadOrStore(name, new(atomic.Int64))
+				n.(*atomic.Int64).Add(1)
 				select { // pacing of the load, not synchronisation
 				case <-load.Done():
 				case <-time.After(pause/2 + rand.N(pause)):
@@ -111,58 +121,44 @@ func TestCommandsDuringAppliesNeverMixRevisions(t *testing.T) {
 			h.commitApp("alpha") // an upgrade: a new build
 		}
 		commit()
-		a.Sync()
+		call("POST", "/api/v1/sync", 202)
 	})
-	drive("install/uninstall", 300*time.Millisecond, func() {
-		err := a.Uninstall("beta")
-		if errors.Is(err, ErrNotClicked) {
-			_, err = a.Install("beta")
-		}
-		if err != nil && !errors.Is(err, ErrInstalled) && !errors.Is(err, ErrNotClicked) {
-			t.Errorf("install/uninstall: %v", err)
-		}
-	})
-	control := func(do func(context.Context, string) error) func() {
+	drive("install", 300*time.Millisecond, func() { call("POST", "/api/v1/apps/beta/install", 202, 409) })
+	drive("uninstall", 300*time.Millisecond, func() { call("DELETE", "/api/v1/apps/beta", 202, 404, 409) })
+	control := func(verb string) func() {
 		return func() {
 			bin := []string{"a1", "a2", "b1"}[rand.N(3)]
-			cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := do(cctx, bin); err != nil && !errors.Is(err, ErrUnknownBinary) && !errors.Is(err, ErrQueued) {
-				t.Errorf("control %s: %v", bin, err)
-			}
+			call("POST", "/api/v1/binaries/"+bin+"/"+verb, 202, 404)
 		}
 	}
-	drive("restart", 100*time.Millisecond, control(a.RestartBinary))
-	drive("stop", 200*time.Millisecond, control(a.StopBinary))
-	drive("start", 150*time.Millisecond, control(a.StartBinary))
-	drive("sync", 250*time.Millisecond, func() { a.Sync() })
-	drive("status", 50*time.Millisecond, func() { _ = a.Status() })
+	drive("restart", 100*time.Millisecond, control("restart"))
+	drive("stop", 200*time.Millisecond, control("stop"))
+	drive("start", 150*time.Millisecond, control("start"))
+	drive("sync", 250*time.Millisecond, func() { call("POST", "/api/v1/sync", 202) })
+	drive("rows", 50*time.Millisecond, func() { call("GET", "/api/v1/apps?fresh=1", 200) })
+	drive("status", 50*time.Millisecond, func() { call("GET", "/api/v1/status", 200) })
 	wg.Wait()
 	counts.Range(func(k, v any) bool { t.Logf("%s: %d", k, v.(*atomic.Int64).Load()); return true })
 
-	// at rest: every binary started again, beta wanted, one last commit
-	if _, err := a.Install("beta"); err != nil && !errors.Is(err, ErrInstalled) {
-		t.Fatal(err)
-	}
+	// at rest: beta wanted, one last commit, every binary started again
+	call("POST", "/api/v1/apps/beta/install", 202, 409)
 	last := commit()
-	a.Sync()
-	waitStatus(t, a, 60*time.Second, "the last commit applied with beta installed", func(st Status) bool {
-		return st.Fleet.Commit == last && st.Fleet.State == SyncOK && appOf(st, "beta").State == AppInstalled
+	call("POST", "/api/v1/sync", 202)
+	waitStatus(t, a, 60*time.Second, "the last commit applied with beta installed", func(st agent.Status) bool {
+		return st.Fleet.Commit == last && st.Fleet.State == agent.SyncOK && appOf(st, "beta").State == agent.AppInstalled
 	})
 	for _, bin := range []string{"a1", "a2", "b1"} {
-		if err := a.StartBinary(context.Background(), bin); err != nil {
-			t.Fatalf("start %s: %v", bin, err)
-		}
+		call("POST", "/api/v1/binaries/"+bin+"/start", 202)
 	}
-	a.Sync()
-	waitStatus(t, a, 60*time.Second, "every binary running the last generation", func(st Status) bool {
+	call("POST", "/api/v1/sync", 202)
+	waitStatus(t, a, 60*time.Second, "every binary running the last generation", func(st agent.Status) bool {
 		for _, app := range []string{"alpha", "beta"} {
 			as := appOf(st, app)
-			if as.State != AppInstalled || as.Reason != "" {
+			if as.State != agent.AppInstalled || as.Reason != "" {
 				return false
 			}
 			for _, b := range as.Binaries {
-				if b.State != BinRunning {
+				if b.State != agent.BinRunning {
 					return false
 				}
 			}
@@ -178,17 +174,17 @@ func TestCommandsDuringAppliesNeverMixRevisions(t *testing.T) {
 		t.Fatal(err)
 	}
 	// no half-app, no mixed revision: the processes are exactly what the state records, one each
-	procs := sampleProcs(h.dir)
+	procs := agenttest.Processes(h.dir)
 	for _, app := range []string{"alpha", "beta"} {
 		for _, p := range a.Installed(app) {
-			var found []proc
+			var found []agenttest.Process
 			for _, pr := range procs {
-				if filepath.Base(pr.argv[0]) == p.Name {
+				if filepath.Base(pr.Argv[0]) == p.Name {
 					found = append(found, pr)
 				}
 			}
 			want := append([]string{p.Path}, p.Args...)
-			if len(found) != 1 || !slices.Equal(found[0].argv, want) {
+			if len(found) != 1 || !slices.Equal(found[0].Argv, want) {
 				t.Errorf("%s: running %v, the state records %q", p.Name, found, want)
 			}
 			if !slices.Contains(p.Args, strconv.FormatInt(gen.Load(), 10)) {
@@ -199,7 +195,7 @@ func TestCommandsDuringAppliesNeverMixRevisions(t *testing.T) {
 }
 
 // waitStatus waits until cond holds for the agent's status, and shows the status when it never does.
-func waitStatus(t *testing.T, a *Agent, timeout time.Duration, what string, cond func(Status) bool) {
+func waitStatus(t *testing.T, a *agent.Agent, timeout time.Duration, what string, cond func(agent.Status) bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -213,47 +209,6 @@ func waitStatus(t *testing.T, a *Agent, timeout time.Duration, what string, cond
 		}
 		time.Sleep(agenttest.PollInterval)
 	}
-}
-
-// proc is one process carrying an agent's marker.
-type proc struct {
-	pid   int
-	start string // field 22 of /proc/<pid>/stat: with the pid, a process's identity
-	argv  []string
-}
-
-// sampleProcs lists the live processes carrying dir's marker.
-func sampleProcs(dir string) []proc {
-	var out []proc
-	for _, pid := range agenttest.MarkedPIDs(dir) {
-		start, ok := procStart(pid)
-		if !ok {
-			continue
-		}
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		if err != nil || len(b) == 0 {
-			continue
-		}
-		out = append(out, proc{pid: pid, start: start, argv: strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")})
-	}
-	return out
-}
-
-func procStart(pid int) (string, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return "", false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return "", false
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 20 || f[0] == "Z" {
-		return "", false
-	}
-	return f[19], true
 }
 
 // revisionWatcher samples an agent's processes until stopped and keeps the first violation it sees.
@@ -277,12 +232,10 @@ func watchRevisions(t *testing.T, dir string, apps map[string]string) *revisionW
 				return
 			case <-time.After(10 * time.Millisecond):
 			}
-			procs := sampleProcs(dir)
+			procs := agenttest.Processes(dir)
 			alive := true
 			for _, p := range procs {
-				if s, ok := procStart(p.pid); !ok || s != p.start {
-					alive = false
-				}
+				alive = alive && p.StillRunning()
 			}
 			if !alive {
 				continue // something started or ended while sampling: not a moment in time
@@ -303,11 +256,11 @@ func watchRevisions(t *testing.T, dir string, apps map[string]string) *revisionW
 
 // checkSample: no binary runs twice, and the running binaries of one app share one revision: one build directory
 // and one fleet generation.
-func checkSample(procs []proc, apps map[string]string) error {
+func checkSample(procs []agenttest.Process, apps map[string]string) error {
 	seen := map[string]int{}
 	revs := map[string]map[string]bool{}
 	for _, p := range procs {
-		bin := filepath.Base(p.argv[0])
+		bin := filepath.Base(p.Argv[0])
 		app, ok := apps[bin]
 		if !ok {
 			continue // a build
@@ -316,10 +269,10 @@ func checkSample(procs []proc, apps map[string]string) error {
 			return fmt.Errorf("%s runs twice: %v", bin, procs)
 		}
 		g := ""
-		if i := slices.Index(p.argv, "--gen"); i >= 0 && i+1 < len(p.argv) {
-			g = p.argv[i+1]
+		if i := slices.Index(p.Argv, "--gen"); i >= 0 && i+1 < len(p.Argv) {
+			g = p.Argv[i+1]
 		}
-		rev := filepath.Dir(p.argv[0]) + " gen " + g
+		rev := filepath.Dir(p.Argv[0]) + " gen " + g
 		if revs[app] == nil {
 			revs[app] = map[string]bool{}
 		}
