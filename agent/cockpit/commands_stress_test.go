@@ -116,27 +116,27 @@ func TestCommandsDuringAppliesNeverMixRevisions(t *testing.T) {
 			}
 		}()
 	}
-	drive("fleet commit", 400*time.Millisecond, func() {
+	drive("fleet commit", 500*time.Millisecond, func() {
 		if rand.N(3) == 0 {
 			h.commitApp("alpha") // an upgrade: a new build
 		}
 		commit()
 		call("POST", "/api/v1/sync", 202)
 	})
-	drive("install", 300*time.Millisecond, func() { call("POST", "/api/v1/apps/beta/install", 202, 409) })
-	drive("uninstall", 300*time.Millisecond, func() { call("DELETE", "/api/v1/apps/beta", 202, 404, 409) })
+	drive("install", 400*time.Millisecond, func() { call("POST", "/api/v1/apps/beta/install", 202, 409) })
+	drive("uninstall", 400*time.Millisecond, func() { call("DELETE", "/api/v1/apps/beta", 202, 404, 409) })
 	control := func(verb string) func() {
 		return func() {
 			bin := []string{"a1", "a2", "b1"}[rand.N(3)]
 			call("POST", "/api/v1/binaries/"+bin+"/"+verb, 202, 404)
 		}
 	}
-	drive("restart", 100*time.Millisecond, control("restart"))
-	drive("stop", 200*time.Millisecond, control("stop"))
-	drive("start", 150*time.Millisecond, control("start"))
-	drive("sync", 250*time.Millisecond, func() { call("POST", "/api/v1/sync", 202) })
-	drive("rows", 50*time.Millisecond, func() { call("GET", "/api/v1/apps?fresh=1", 200) })
-	drive("status", 50*time.Millisecond, func() { call("GET", "/api/v1/status", 200) })
+	drive("restart", 200*time.Millisecond, control("restart"))
+	drive("stop", 300*time.Millisecond, control("stop"))
+	drive("start", 250*time.Millisecond, control("start"))
+	drive("sync", 400*time.Millisecond, func() { call("POST", "/api/v1/sync", 202) })
+	drive("rows", 200*time.Millisecond, func() { call("GET", "/api/v1/apps?fresh=1", 200) })
+	drive("status", 200*time.Millisecond, func() { call("GET", "/api/v1/status", 200) })
 	wg.Wait()
 	counts.Range(func(k, v any) bool { t.Logf("%s: %d", k, v.(*atomic.Int64).Load()); return true })
 
@@ -230,7 +230,7 @@ func watchRevisions(t *testing.T, dir string, apps map[string]string) *revisionW
 			select {
 			case <-w.done:
 				return
-			case <-time.After(10 * time.Millisecond):
+			case <-time.After(50 * time.Millisecond):
 			}
 			procs := agenttest.Processes(dir)
 			alive := true
