@@ -35,13 +35,14 @@ deps:
 	  else echo "missing Debian packages (run as root or install them):$$missing" >&2; exit 1; fi; \
 	fi
 
-## test: vet, then every test with the race detector (what CI runs)
+## test: vet, then every test with the race detector (what CI runs). Packages run four at a time: most tests wait
+## on processes, git and health checks rather than on the two cores; go test's own vet is off (go vet ran above).
 test: deps build
 	$(GO) vet ./...
 	$(GO) tool actionlint -config-file .forgejo/actionlint.yaml .forgejo/workflows/*.yml
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted" >&2; exit 1; fi
-	HEROFLEET_BIN=$(CURDIR)/$(BIN) $(GO) test -race -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...
+	HEROFLEET_BIN=$(CURDIR)/$(BIN) $(GO) test -race -p 4 -vet=off -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...
 
 ## test-short: the fast tests only
 test-short:
