@@ -144,7 +144,13 @@ func changeOf(run Running, app Resolved, w Wanted) (Change, bool) {
 	}
 	if run.Rev != "" && w.Rev != "" && run.Rev != w.Rev {
 		ch.Action = Upgrade
-		ch.Reasons = append(ch.Reasons, fmt.Sprintf("source %s: %s -> %s", app.Ref, shortRev(run.Rev), shortRev(w.Rev)))
+		why := fmt.Sprintf("source %s: %s -> %s", app.Ref, shortRev(run.Rev), shortRev(w.Rev))
+		if app.Locked != "" && app.Artifact == nil {
+			why = lockMove(app.Name, app.Ref, run.Rev, w.Rev)
+		}
+		if !slices.Contains(ch.Reasons, why) {
+			ch.Reasons = append(ch.Reasons, why)
+		}
 	}
 	if len(ch.Reasons) == 0 {
 		if run.Key == "" && w.Key == "" {
@@ -199,6 +205,19 @@ func leaving(d *Desired, running map[string]Running) []string {
 func shortRev(rev string) string {
 	if len(rev) > 12 {
 		return rev[:12]
+	}
+	return rev
+}
+
+// lockMove is the reason a moved lock entry gives, in plan and agent alike: "fleet.lock: books main 1a2b3c4 -> 5d6e7f8".
+func lockMove(app, ref, from, to string) string {
+	return fmt.Sprintf("fleet.lock: %s %s %s -> %s", app, ref, shortCommit(from), shortCommit(to))
+}
+
+// shortCommit is a commit as git log --oneline shows it.
+func shortCommit(rev string) string {
+	if len(rev) > 7 {
+		return rev[:7]
 	}
 	return rev
 }

@@ -90,8 +90,8 @@ func LoadFS(fsys fs.FS) (*Fleet, error) { return load(readFS(fsys), "") }
 
 func readFS(fsys fs.FS) *files {
 	fl := &files{data: map[string][]byte{}}
-	names := []string{"fleet.yaml"}
-	modes := []fs.FileMode{fs.ModeIrregular} // unknown: stat it
+	names := []string{"fleet.yaml", LockFile}
+	modes := []fs.FileMode{fs.ModeIrregular, fs.ModeIrregular} // unknown: stat it
 	for _, f := range folders {
 		entries, err := fs.ReadDir(fsys, f.dir)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -156,8 +156,8 @@ func (fl *files) readFSFile(fsys fs.FS, name string, mode fs.FileMode) {
 	if !mode.IsRegular() {
 		st, err := fs.Stat(fsys, name)
 		switch {
-		case errors.Is(err, fs.ErrNotExist) && name == "fleet.yaml" && mode == fs.ModeIrregular:
-			return // reported as missing by load
+		case errors.Is(err, fs.ErrNotExist) && (name == "fleet.yaml" || name == LockFile) && mode == fs.ModeIrregular:
+			return // fleet.yaml is reported as missing by load; fleet.lock is optional
 		case errors.Is(err, fs.ErrNotExist):
 			fl.errs.add(name, Pos{}, "broken symlink")
 			return
@@ -198,6 +198,7 @@ func readTree(c *object.Commit) (*files, error) {
 	}
 	fs := &files{data: map[string][]byte{}}
 	fs.readTreeEntry(tree, "fleet.yaml")
+	fs.readTreeEntry(tree, LockFile)
 	for _, f := range folders {
 		sub, err := tree.Tree(f.dir)
 		if errors.Is(err, object.ErrDirectoryNotFound) {
@@ -281,6 +282,8 @@ func load(fs *files, commit string) (*Fleet, error) {
 		switch o := objects[i].(type) {
 		case *Meta:
 			f.Meta = *o
+		case *Lock:
+			f.Lock = o
 		case *App:
 			f.Apps[o.Name] = o
 		case *Role:
@@ -295,6 +298,7 @@ func load(fs *files, commit string) (*Fleet, error) {
 		}
 	}
 	validate(f, e)
+	validateLock(f, e)
 	return f, e.err()
 }
 
@@ -302,12 +306,14 @@ func load(fs *files, commit string) (*Fleet, error) {
 func decodeOne(name string, data []byte, e *errs) any {
 	dir, base := path.Split(name)
 	stem, ext := strings.TrimSuffix(base, path.Ext(base)), path.Ext(base)
-	switch dir {
-	case "":
+	switch {
+	case name == LockFile:
+		return parseLock(data, e)
+	case dir == "":
 		m := &Meta{File: name}
 		m.pos = decodeFile(name, data, m, e)
 		return m
-	case "runbook/":
+	case dir == "runbook/":
 		if ext != ".md" {
 			e.add(name, Pos{}, "runbook/ holds only .md pages")
 			return nil

@@ -130,6 +130,9 @@ func diffApp(o, n Resolved) (Change, bool) {
 	if o.Ref != n.Ref {
 		upgrade = append(upgrade, fmt.Sprintf("source.ref %s -> %s", o.Ref, n.Ref))
 	}
+	if o.Ref == n.Ref && o.Locked != "" && n.Locked != "" && o.Locked != n.Locked {
+		upgrade = append(upgrade, lockMove(n.Name, n.Ref, o.Locked, n.Locked))
+	}
 	if o.Source.Repo != n.Source.Repo {
 		upgrade = append(upgrade, fmt.Sprintf("source.repo %s -> %s", o.Source.Repo, n.Source.Repo))
 	}

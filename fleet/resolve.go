@@ -27,6 +27,7 @@ type Resolved struct {
 	*App
 	Ref    string // source.ref, or the host's pin
 	Pinned bool   // Ref comes from the host's pin
+	Locked string // the commit fleet.lock pins (App, Ref) to; empty without a lock: Ref is followed
 	Why    string // why the app is on the host: "preinstalled by role tester", "added by hosts/x.yaml", "needed by books"
 }
 
@@ -118,6 +119,23 @@ func (f *Fleet) resolved(n, why string, h *Host) Resolved {
 	ra := Resolved{App: f.Apps[n], Ref: f.Apps[n].Source.RefOrDefault(), Why: why}
 	if h != nil && h.Pin[n] != "" {
 		ra.Ref, ra.Pinned = h.Pin[n], true
+	}
+	return f.locked(ra)
+}
+
+// locked applies fleet.lock to an app: the commit its ref is pinned to and, when the lock pins an archive built
+// from that commit, the artifact the host installs instead of building.
+func (f *Fleet) locked(ra Resolved) Resolved {
+	ent, ok := f.Lock.Find(ra.Name, ra.Ref)
+	if !ok {
+		return ra
+	}
+	ra.Locked = ent.Commit
+	if ent.Artifact != nil {
+		app := *ra.App // the fleet's App stays as the files say
+		art := *ent.Artifact
+		app.Artifact = &art
+		ra.App = &app
 	}
 	return ra
 }

@@ -12,6 +12,7 @@ type Fleet struct {
 	Roles   map[string]*Role // roles/<role>.yaml
 	Hosts   map[string]*Host // hosts/<host>.yaml
 	Runbook []RunbookPage    // runbook/*.md, sorted by file name
+	Lock    *Lock            // fleet.lock; nil when the repo has none (branches are followed)
 	// Commit is the git commit the fleet was loaded from; empty for a directory.
 	Commit string
 
