@@ -51,7 +51,7 @@ func CheckManifests(ctx context.Context, f *Fleet, src AppSources) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if err := checkManifest(ctx, a, ref, src, e); err != nil {
+			if err := checkManifest(ctx, f, a, ref, src, e); err != nil {
 				return err
 			}
 		}
@@ -73,10 +73,21 @@ func refsInUse(f *Fleet, a *App) []string {
 }
 
 // checkManifest adds the app's problems at ref to e; an error means the check could not be made.
-func checkManifest(ctx context.Context, a *App, ref string, src AppSources, e *errs) error {
+// With a lock, the app is read at its locked commit (what agents install), and a commit missing from the repo is
+// the lock's problem.
+func checkManifest(ctx context.Context, f *Fleet, a *App, ref string, src AppSources, e *errs) error {
 	where := fmt.Sprintf("%s@%s", a.Source.Repo, ref)
-	files, commit, err := src.ServiceFiles(ctx, a.Source.Repo, ref)
+	read := ref
+	ent, locked := f.Lock.Find(a.Name, ref)
+	if locked {
+		read = ent.Commit
+	}
+	files, commit, err := src.ServiceFiles(ctx, a.Source.Repo, read)
 	switch {
+	case locked && errors.Is(err, ErrNoRef):
+		e.add(LockFile, Pos{Line: ent.Line, Col: 1}, "%s: commit %s is not in %s; run herofleet lock --update %s",
+			ent.Key(), ent.Commit, a.Source.Repo, a.Name)
+		return nil
 	case errors.Is(err, ErrNoRef) || errors.Is(err, transport.ErrRepositoryNotFound):
 		e.add(a.File, a.pos.at("source.repo"), "app %s: cannot read its source at %s: %v", a.Name, ref, err)
 		return nil
