@@ -39,7 +39,11 @@ func (a *Agent) resolveTarget(ctx context.Context, f *fleet.Fleet, d *fleet.Desi
 		return a.artifactTarget(f, d, app), nil
 	}
 	url := a.cfg.RewriteURL(app.Source.Repo)
-	repo, h, err := a.sources.Resolve(ctx, url, app.Ref)
+	ref := app.Ref
+	if app.Locked != "" {
+		ref = app.Locked // fleet.lock pins the commit: no ref listing, a fetch only when the clone lacks it
+	}
+	repo, h, err := a.sources.Resolve(ctx, url, ref)
 	if err != nil {
 		return nil, err
 	}

@@ -100,6 +100,7 @@ var planWriters = map[string]func(io.Writer, []fleet.Plan, string) error{
 func writePlanJSON(w io.Writer, plans []fleet.Plan, against string) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // reasons read "main 1a2b3c4 -> 5d6e7f8", not "-\u003e"
 	return enc.Encode(struct {
 		Against string       `json:"against,omitempty"`
 		Plans   []fleet.Plan `json:"plans"`

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/cgi"
 	"os"
+	"slices"
 	"sync"
 	"time"
 )
@@ -22,6 +23,42 @@ type Server struct {
 	mu   sync.Mutex
 	addr string // kept across Stop/Start so URLs stay valid
 	srv  *http.Server
+
+	logMu    sync.Mutex
+	requests []string // "GET /ops/fleet.git/info/refs?service=git-upload-pack", in arrival order
+}
+
+// maxLogged bounds the request log: a benchmark's forge serves millions of requests.
+const maxLogged = 100_000
+
+// Requests lists the requests served since the last ResetRequests (at most maxLogged), as "METHOD PATH?QUERY":
+// what a client cost the forge, request by request.
+func (s *Server) Requests() []string {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return slices.Clone(s.requests)
+}
+
+// ResetRequests empties the request log.
+func (s *Server) ResetRequests() {
+	s.logMu.Lock()
+	s.requests = nil
+	s.logMu.Unlock()
+}
+
+func (s *Server) logRequest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		line := r.Method + " " + r.URL.Path
+		if r.URL.RawQuery != "" {
+			line += "?" + r.URL.RawQuery
+		}
+		s.logMu.Lock()
+		if len(s.requests) < maxLogged {
+			s.requests = append(s.requests, line)
+		}
+		s.logMu.Unlock()
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Start serves root on 127.0.0.1 (a fresh port the first time, the same port after a Stop).
@@ -65,7 +102,7 @@ func (s *Server) Start() error {
 			"GIT_HTTP_EXPORT_ALL=1",
 		},
 	}
-	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.srv = &http.Server{Handler: s.logRequest(h), ReadHeaderTimeout: 10 * time.Second}
 	go func(srv *http.Server) {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			_ = err // the listener is gone; Stop or a test's end closed it
