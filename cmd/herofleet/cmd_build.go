@@ -98,6 +98,9 @@ func buildArtifact(ctx context.Context, o buildOptions, stdout, stderr io.Writer
 		return invalid(fmt.Errorf("%s: %w", app.File, err))
 	}
 	ref := app.Source.RefOrDefault()
+	if ent, ok := f.Lock.Find(app.Name, ref); ok {
+		ref = ent.Commit // with a lock, the archive is built from the commit agents would install
+	}
 	cache := &source.Cache{Dir: o.cache, Rewrite: o.rewrite.Apply}
 	repo, h, err := cache.Resolve(ctx, app.Source.Repo, ref)
 	if err != nil {

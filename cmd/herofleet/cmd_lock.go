@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"net/url"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -41,15 +43,17 @@ Exit status: 0 written (or already right), 1 the fleet is invalid, 2 a ref could
 }
 
 type lockOptions struct {
-	update   bool
-	rewrites []string
-	cacheDir string
+	update    bool
+	rewrites  []string
+	cacheDir  string
+	artifacts []string // APP=URL@SHA256
 }
 
 func (o *lockOptions) AddFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.update, "update", false, "re-resolve the named apps (all when none is named) to their refs' newest commits")
 	f.StringArrayVar(&o.rewrites, "rewrite", nil, "rewrite URLs starting with FROM to start with TO (`FROM=TO`)")
 	f.StringVar(&o.cacheDir, "cache", "", "where app clones are kept (default: $XDG_CACHE_HOME/herofleet/sources)")
+	f.StringArrayVar(&o.artifacts, "artifact", nil, "record the archive built from APP's locked commit (`APP=URL@SHA256`, from herofleet build)")
 }
 
 func runLock(ctx context.Context, opts lockOptions, _ *globals, s streams, args []string) error {
@@ -81,6 +85,9 @@ func runLock(ctx context.Context, opts lockOptions, _ *globals, s streams, args 
 	lock, moves, err := cache.Lock(ctx, f, update)
 	if err != nil {
 		return fmt.Errorf("lock: %w", err) // nothing is written: the lock stays as it was
+	}
+	if err := recordArtifacts(f, lock, opts.artifacts); err != nil {
+		return invalid(err)
 	}
 	path := filepath.Join(dir, fleet.LockFile)
 	data := lock.Format()
@@ -154,4 +161,33 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// recordArtifacts pins archives to the lock entries of their apps' own refs: APP=URL@SHA256, split at the last @
+// (a sha256 holds none).
+func recordArtifacts(f *fleet.Fleet, lock *fleet.Lock, flags []string) error {
+	for _, flag := range flags {
+		app, rest, ok := strings.Cut(flag, "=")
+		i := strings.LastIndex(rest, "@")
+		if !ok || i < 0 {
+			return fmt.Errorf("--artifact %q: write APP=URL@SHA256", flag)
+		}
+		art := &fleet.Artifact{URL: rest[:i], SHA256: rest[i+1:]}
+		a := f.Apps[app]
+		if a == nil {
+			return fmt.Errorf("--artifact: unknown app %q", app)
+		}
+		if !fleet.ValidSHA256(art.SHA256) {
+			return fmt.Errorf("--artifact %s: sha256 must be 64 lowercase hex digits", app)
+		}
+		if u, err := url.Parse(art.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "file") {
+			return fmt.Errorf("--artifact %s: %q is not an http(s) or file URL", app, art.URL)
+		}
+		idx := slices.IndexFunc(lock.Entries, func(e fleet.LockEntry) bool { return e.App == app && e.Ref == a.Source.RefOrDefault() })
+		if idx < 0 {
+			return fmt.Errorf("--artifact: app %s has no lock entry (no source to lock)", app)
+		}
+		lock.Entries[idx].Artifact = art
+	}
+	return nil
 }
