@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/internal/gitserver"
@@ -16,6 +17,10 @@ import (
 var templates embed.FS
 
 var tmpl = template.Must(template.ParseFS(templates, "template/*.tmpl"))
+
+// sourceTime is the time of every generated app commit: the same app gives the same commit on every run, so the
+// example fleet's fleet.lock names exactly what the demo publishes (TestExampleLock checks it).
+var sourceTime = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Forge is the URL prefix of the example fleet's app repos; the demo's agents rewrite it to the local git server.
 const Forge = "https://forge.ourworld.tf/"
@@ -115,7 +120,7 @@ func publish(g *gitserver.Server, fsys fs.FS, f *fleet.Fleet) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if _, err := g.Commit(repo, a.Source.RefOrDefault(), "demo source of "+name, af); err != nil {
+		if _, err := g.CommitAt(repo, a.Source.RefOrDefault(), "demo source of "+name, af, sourceTime); err != nil {
 			return "", err
 		}
 	}

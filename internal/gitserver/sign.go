@@ -48,6 +48,20 @@ func (s *Server) CommitOn(name, branch, parent, msg string, files Files, signer 
 // commitOn writes files as the whole tree of a commit on branch (parent "": the branch's tip, if any), signed by
 // signer when it is not nil, and moves the branch to it.
 func commitOn(r *git.Repository, branch, parent, msg string, files Files, signer Signer) (string, error) {
+	return commitOnAt(r, branch, parent, msg, files, signer, time.Now())
+}
+
+// CommitAt is Commit with a fixed author and committer time: a first commit of the same files, message and time
+// has the same hash on every run (the demo's app repos, which the example fleet's lock names).
+func (s *Server) CommitAt(name, branch, msg string, files Files, when time.Time) (string, error) {
+	r, err := s.Init(name)
+	if err != nil {
+		return "", err
+	}
+	return commitOnAt(r, branch, "", msg, files, nil, when)
+}
+
+func commitOnAt(r *git.Repository, branch, parent, msg string, files Files, signer Signer, when time.Time) (string, error) {
 	st := r.Storer
 	tree, err := writeTree(st, files, "")
 	if err != nil {
@@ -63,7 +77,7 @@ func commitOn(r *git.Repository, branch, parent, msg string, files Files, signer
 			parents = append(parents, cur.Hash())
 		}
 	}
-	sig := object.Signature{Name: "herofleet test", Email: "test@herofleet.invalid", When: time.Now()}
+	sig := object.Signature{Name: "herofleet test", Email: "test@herofleet.invalid", When: when}
 	c := &object.Commit{Author: sig, Committer: sig, Message: msg, TreeHash: tree, ParentHashes: parents}
 	if signer != nil {
 		unsigned := &plumbing.MemoryObject{}
