@@ -70,9 +70,10 @@ func childAgent(path string) int {
 
 // setup is a git server with one app of two binaries (on unix sockets) and an in-process agent that applied it.
 type setup struct {
-	git *gitserver.Server
-	dir string
-	a   *agent.Agent
+	git   *gitserver.Server
+	dir   string
+	a     *agent.Agent
+	books string // the app's commit
 }
 
 func fleetFiles(args string) gitserver.Files {
@@ -97,7 +98,8 @@ func newSetup(tb testing.TB) *setup {
 	tb.Cleanup(g.Stop)
 	dir, _ := os.MkdirTemp("/tmp", "hfb")
 	tb.Cleanup(func() { supervise.KillMarked(supervise.Marker(dir)); os.RemoveAll(dir) })
-	if _, err := g.Commit("apps/books", "main", "books", gitserver.Text(map[string]string{"README": "books"})); err != nil {
+	books, err := g.Commit("apps/books", "main", "books", gitserver.Text(map[string]string{"README": "books"}))
+	if err != nil {
 		tb.Fatal(err)
 	}
 	if _, err := g.Commit("ops/fleet", "main", "fleet", fleetFiles("v0")); err != nil {
@@ -119,7 +121,7 @@ func newSetup(tb testing.TB) *setup {
 	if err := a.SyncNow(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
-	return &setup{git: g, dir: dir, a: a}
+	return &setup{git: g, dir: dir, a: a, books: books}
 }
 
 func getUnix(sock string) (string, error) {
@@ -179,6 +181,27 @@ func BenchmarkArgsChangeConverge(b *testing.B) {
 func BenchmarkNoopPoll(b *testing.B) {
 	s := newSetup(b)
 	defer s.a.SyncNow(context.Background())
+	noopPolls(b, s)
+}
+
+// BenchmarkNoopPollLocked is BenchmarkNoopPoll with fleet.lock in the fleet: the app is resolved at its locked
+// commit, so the poll asks the forge one ref list, not two. requests/op is counted at the forge.
+func BenchmarkNoopPollLocked(b *testing.B) {
+	s := newSetup(b)
+	files := fleetFiles("v0")
+	files["fleet.lock"] = gitserver.File{Data: []byte("books main " + s.books + "\n")}
+	if _, err := s.git.Commit("ops/fleet", "main", "lock", files); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.a.SyncNow(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	noopPolls(b, s)
+}
+
+// noopPolls times b.N idle polls: the agent's CPU, the forge's git processes' CPU and the forge's requests.
+func noopPolls(b *testing.B, s *setup) {
+	s.git.ResetRequests()
 	self0, kids0 := rusage(syscall.RUSAGE_SELF), rusage(syscall.RUSAGE_CHILDREN)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -190,6 +213,7 @@ func BenchmarkNoopPoll(b *testing.B) {
 	self, kids := rusage(syscall.RUSAGE_SELF)-self0, rusage(syscall.RUSAGE_CHILDREN)-kids0
 	b.ReportMetric(float64(self.Microseconds())/1000/float64(b.N), "cpu-ms/op")
 	b.ReportMetric(float64(kids.Microseconds())/1000/float64(b.N), "git-ms/op")
+	b.ReportMetric(float64(len(s.git.Requests()))/float64(b.N), "requests/op")
 }
 
 func rusage(who int) time.Duration {
