@@ -127,6 +127,7 @@ type Host struct {
 	Address string            `yaml:"address" json:"address,omitempty"`
 	Add     []string          `yaml:"add" json:"add,omitempty"`
 	Pin     map[string]string `yaml:"pin" json:"pin,omitempty"`
+	Agent   string            `yaml:"agent" json:"agent,omitempty" jsonschema:"description=where fleet tools reach the agent's metrics_listen: http://HOST:PORT (default http://<address>:7072)"`
 
 	File string `yaml:"-" json:"-"`
 	pos  positions

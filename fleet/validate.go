@@ -113,6 +113,11 @@ func validateHost(f *Fleet, h *Host, e *errs) {
 	if strings.ContainsAny(h.Address, " \t/") {
 		bad("address", "address %q is a host name or IP address (IPv6 in brackets), nothing more", h.Address)
 	}
+	if h.Agent != "" {
+		if err := checkAgentURL(h.Agent); err != nil {
+			bad("agent", "agent: %v", err)
+		}
+	}
 	seen := map[string]bool{}
 	for i, n := range h.Add {
 		p := fmt.Sprintf("add[%d]", i)
