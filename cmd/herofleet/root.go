@@ -73,6 +73,7 @@ reports status to the cockpit. "herofleet site" renders the deployment runbook f
 		newBuildCommand(g),
 		newSchemaCommand(g),
 		newVersionCommand(g),
+		newFleetCommand(g),
 		newPrometheusCommand(g),
 	)
 	return root
