@@ -115,9 +115,16 @@ type Role struct {
 	Description  string   `yaml:"description" json:"description,omitempty"`
 	Preinstalled []string `yaml:"preinstalled" json:"preinstalled,omitempty"`
 	Catalog      []string `yaml:"catalog" json:"catalog,omitempty"`
+	Links        []Link   `yaml:"links" json:"links,omitempty" jsonschema:"description=links the cockpit of every host of the role shows, e.g. the fleet view on the admin VM"`
 
 	File string `yaml:"-" json:"-"`
 	pos  positions
+}
+
+// Link is a page a role's cockpit links to; its url may use ${host}, the host's address.
+type Link struct {
+	Title string `yaml:"title" json:"title"`
+	URL   string `yaml:"url" json:"url"`
 }
 
 // Host is an optional per-VM file.
