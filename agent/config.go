@@ -32,6 +32,7 @@ type Config struct {
 	WebhookSecretFile string            `yaml:"webhook_secret_file"`
 	Verify            Verify            `yaml:"verify"`
 	AllowRewind       bool              `yaml:"allow_rewind"`
+	MetricsListen     string            `yaml:"metrics_listen"` // read-only, no token: /metrics, /healthz, /api/v1/status
 
 	// Fields of this agent, beyond the public contract.
 	Path          string            `yaml:"path"`           // PATH of builds and binaries

@@ -44,7 +44,7 @@ func newMetrics(a *Agent) *metrics {
 		}, []string{"app", "result"}),
 	}
 	m.reg.MustRegister(m.syncs, m.syncFailures, m.syncAsked, m.builds, m.applies,
-		&stateCollector{a: a},
+		&stateCollector{a: a}, &fleetViewCollector{a: a},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

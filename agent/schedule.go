@@ -25,14 +25,7 @@ func (a *Agent) nextWait(err error) time.Duration {
 		}
 		return d/2 + rand.N(d/2+1)
 	}
-	spec := a.cfg.Schedule
-	if spec == "" {
-		spec = meta.Sync.Schedule
-	}
-	if spec == "" {
-		spec = fleet.DefaultSchedule
-	}
-	sched, perr := fleet.ParseSchedule(spec)
+	sched, perr := fleet.ParseSchedule(a.syncSpec(meta))
 	if perr != nil {
 		sched, _ = fleet.ParseSchedule(fleet.DefaultSchedule)
 	}
@@ -42,4 +35,29 @@ func (a *Agent) nextWait(err error) time.Duration {
 		d += rand.N(j)
 	}
 	return a.untilWake(max(d, 0)) // a held change applies when its window opens, not at the next poll
+}
+
+// syncSpec is the schedule in effect: the config's, else the fleet's, else the default.
+func (a *Agent) syncSpec(meta fleet.Meta) string {
+	spec := a.cfg.Schedule
+	if spec == "" {
+		spec = meta.Sync.Schedule
+	}
+	if spec == "" {
+		spec = fleet.DefaultSchedule
+	}
+	return spec
+}
+
+// syncPeriod is the time between two scheduled syncs (fleet tools call a host stale after three).
+func (a *Agent) syncPeriod() time.Duration {
+	var meta fleet.Meta
+	if good := a.host.goodFleet(); good != nil {
+		meta = good.Meta
+	}
+	d, err := fleet.SchedulePeriod(a.syncSpec(meta), time.Now())
+	if err != nil {
+		d, _ = fleet.SchedulePeriod(fleet.DefaultSchedule, time.Now())
+	}
+	return d
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent/supervise"
+	"github.com/herofleet/herofleet/fleet"
 )
 
 // Status is a snapshot of the host, for the cockpit API.
@@ -17,8 +18,9 @@ type Status struct {
 	Fleet       FleetStatus  `json:"fleet"`
 	Refused     []Refused    `json:"refused"`
 	Quarantined []Quarantine `json:"quarantined"`
-	Apps        []AppStatus  `json:"apps"`    // desired apps in apply order, then the catalog, then leftovers
-	Catalog     []string     `json:"catalog"` // installable on click
+	Apps        []AppStatus  `json:"apps"`            // desired apps in apply order, then the catalog, then leftovers
+	Catalog     []string     `json:"catalog"`         // installable on click
+	Links       []fleet.Link `json:"links,omitempty"` // the role's links (the fleet view on an admin VM)
 }
 
 // FleetStatus is the fleet part of the status.
@@ -109,6 +111,7 @@ func (h *hostState) status(cfg *Config, sup *supervise.Supervisor) Status {
 	if d := h.desired; d != nil {
 		st.Role, st.Address = d.Role, d.Address
 		st.Catalog = slices.Clone(d.Catalog)
+		st.Links = slices.Clone(d.Links)
 		for _, app := range d.Apps {
 			seen[app.Name] = true
 			as := h.appStatusOf(sup, app.Name)

@@ -20,6 +20,7 @@ type Desired struct {
 	Address string
 	Apps    []Resolved // needs first, then by name
 	Catalog []string   // apps installable on click (with their needs), not already in Apps; sorted
+	Links   []Link     // the role's links, ${host} expanded
 }
 
 // Resolved is an app as it applies to one host.
@@ -83,6 +84,11 @@ func (f *Fleet) Resolve(t Target) (*Desired, error) {
 			return nil, fmt.Errorf("host %q has no hosts file and no role", t.Host)
 		}
 		return nil, fmt.Errorf("unknown role %q", d.Role)
+	}
+	for _, l := range r.Links {
+		if u, err := Expand(l.URL, Vars{Host: d.Address}); err == nil {
+			d.Links = append(d.Links, Link{Title: l.Title, URL: u})
+		}
 	}
 	why := map[string]string{}
 	var roots []string
@@ -162,7 +168,7 @@ func (f *Fleet) With(d *Desired, clicked []string) (*Desired, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Desired{Host: d.Host, Role: d.Role, Address: d.Address}
+	out := &Desired{Host: d.Host, Role: d.Role, Address: d.Address, Links: d.Links}
 	h := f.Hosts[d.Host]
 	for _, n := range order {
 		if ra, ok := d.App(n); ok {

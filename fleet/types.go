@@ -116,9 +116,16 @@ type Role struct {
 	Description  string   `yaml:"description" json:"description,omitempty"`
 	Preinstalled []string `yaml:"preinstalled" json:"preinstalled,omitempty"`
 	Catalog      []string `yaml:"catalog" json:"catalog,omitempty"`
+	Links        []Link   `yaml:"links" json:"links,omitempty" jsonschema:"description=links the cockpit of every host of the role shows, e.g. the fleet view on the admin VM"`
 
 	File string `yaml:"-" json:"-"`
 	pos  positions
+}
+
+// Link is a page a role's cockpit links to; its url may use ${host}, the host's address.
+type Link struct {
+	Title string `yaml:"title" json:"title"`
+	URL   string `yaml:"url" json:"url"`
 }
 
 // Host is an optional per-VM file.
@@ -128,6 +135,7 @@ type Host struct {
 	Address string            `yaml:"address" json:"address,omitempty"`
 	Add     []string          `yaml:"add" json:"add,omitempty"`
 	Pin     map[string]string `yaml:"pin" json:"pin,omitempty"`
+	Agent   string            `yaml:"agent" json:"agent,omitempty" jsonschema:"description=where fleet tools reach the agent's metrics_listen: http://HOST:PORT (default http://<address>:7072)"`
 
 	File string `yaml:"-" json:"-"`
 	pos  positions

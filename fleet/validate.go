@@ -17,6 +17,7 @@ func validate(f *Fleet, e *errs) {
 	checkNeedsCycles(f, e)
 	for _, name := range sortedKeys(f.Roles) {
 		validateRole(f, f.Roles[name], e)
+		validateLinks(f.Roles[name], e)
 	}
 	for _, name := range sortedKeys(f.Hosts) {
 		validateHost(f, f.Hosts[name], e)
@@ -97,6 +98,26 @@ func validateRole(f *Fleet, r *Role, e *errs) {
 	}
 }
 
+// validateLinks checks a role's links: a title, and an http(s) URL that may use ${host} and nothing else.
+func validateLinks(r *Role, e *errs) {
+	for i, l := range r.Links {
+		p := fmt.Sprintf("links[%d]", i)
+		if l.Title == "" {
+			e.add(r.File, r.pos.at(p), "%s.title is required", p)
+		}
+		u, err := Expand(l.URL, Vars{Host: "host.example"})
+		switch {
+		case strings.Contains(strings.ReplaceAll(l.URL, "${host}", ""), "${"):
+			err = errors.New("only ${host} may be used in a link")
+		case err == nil && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://"):
+			err = errors.New("must be an http:// or https:// URL")
+		}
+		if err != nil {
+			e.add(r.File, r.pos.at(p+".url"), "%s.url: %v", p, err)
+		}
+	}
+}
+
 // validateHost checks one hosts/<host>.yaml: its role, address, add and pins.
 func validateHost(f *Fleet, h *Host, e *errs) {
 	if h.pos.broken() {
@@ -112,6 +133,11 @@ func validateHost(f *Fleet, h *Host, e *errs) {
 	}
 	if strings.ContainsAny(h.Address, " \t/") {
 		bad("address", "address %q is a host name or IP address (IPv6 in brackets), nothing more", h.Address)
+	}
+	if h.Agent != "" {
+		if err := checkAgentURL(h.Agent); err != nil {
+			bad("agent", "agent: %v", err)
+		}
 	}
 	seen := map[string]bool{}
 	for i, n := range h.Add {

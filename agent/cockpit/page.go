@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"net/http"
 	"time"
+
+	"github.com/herofleet/herofleet/fleet"
 )
 
 // The cockpit page is server-rendered from the same rows as GET /api/v1/apps and then kept fresh by polling that
@@ -45,7 +47,12 @@ func (api *API) registerCockpit() {
 	api.Mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:")
-		if err := cockpitPage.Execute(w, AppsOf(api.Agent.Status())); err != nil {
+		st := api.Agent.Status()
+		page := struct {
+			Apps
+			Links []fleet.Link
+		}{AppsOf(st), st.Links}
+		if err := cockpitPage.Execute(w, page); err != nil {
 			api.Agent.Logger().Warn("cockpit page", "err", err)
 		}
 	})

@@ -29,8 +29,9 @@ func newAgentCommand(g *globals) *cobra.Command {
 		Short: "Run the agent: sync the fleet repo, install and supervise this host's apps, serve the status API",
 		Long: `Run the pull agent of this VM. It polls the fleet repo on the fleet's schedule, applies every app that
 belongs on this host as a whole (rolling it back when any step fails), supervises the binaries and serves
-the cockpit (page at /, API under /api/v1/, /metrics, /healthz) on the config's listen address, and the
-Forgejo push webhook there or on webhook_listen. SIGINT or SIGTERM stops
+the cockpit (page at /, API under /api/v1/, /metrics, /healthz) on the config's listen address, the
+Forgejo push webhook there or on webhook_listen, and, on metrics_listen, GET /metrics, /healthz and
+/api/v1/status without a token (read-only, credentials redacted) for Prometheus and "herofleet fleet status". SIGINT or SIGTERM stops
 every binary and exits.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -91,6 +92,20 @@ func serveAgent(ctx context.Context, cfg *agent.Config, log *slog.Logger) error 
 		go func() {
 			if err := api.ServeWebhook(ctx, wln); err != nil {
 				log.Error("webhook server", "err", err)
+			}
+		}()
+	}
+	if cfg.MetricsListen != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			cancel()
+			<-served
+			return fmt.Errorf("agent metrics_listen: %w", err)
+		}
+		log.Info("metrics and status listening, read-only", "listen", mln.Addr().String())
+		go func() {
+			if err := api.ServeReadOnly(ctx, mln); err != nil {
+				log.Error("metrics server", "err", err)
 			}
 		}()
 	}

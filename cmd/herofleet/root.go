@@ -74,6 +74,8 @@ reports status to the cockpit. "herofleet site" renders the deployment runbook f
 		newSchemaCommand(g),
 		newVersionCommand(g),
 		newLockCommand(g),
+		newFleetCommand(g),
+		newPrometheusCommand(g),
 	)
 	return root
 }

@@ -1,0 +1,89 @@
+package agent
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// fleetViewCollector exports what `herofleet fleet status --prometheus`, the alerting rules of `herofleet
+// prometheus rules` and a rollout gate read: who the host is, which commit it runs and since when, how often it
+// syncs, and its Verdict. Label values are current values only (an info series per host, app and problem), so the
+// number of series stays bounded by the apps and binaries of the host, never by its history.
+type fleetViewCollector struct{ a *Agent }
+
+var (
+	descHostInfo = prometheus.NewDesc("herofleet_host_info",
+		"The host's name and role (value 1).", []string{"host", "role"}, nil)
+	descHeadInfo = prometheus.NewDesc("herofleet_fleet_head_info",
+		"The newest fleet commit this host has seen (value 1; the commit is a label).", []string{"commit"}, nil)
+	descAppliedAt = prometheus.NewDesc("herofleet_fleet_applied_timestamp_seconds",
+		"When the applied fleet commit was applied (Unix time).", nil, nil)
+	descSyncPeriod = prometheus.NewDesc("herofleet_sync_period_seconds",
+		"Time between two scheduled syncs; a host whose last sync is older than three is stale.", nil, nil)
+	descAppInfo = prometheus.NewDesc("herofleet_app_info",
+		"Each app the host should run, its installed revision and state (not-installed, installing, failed, "+
+			"quarantined, installed); value 1.", []string{"app", "rev", "state"}, nil)
+	descAppsExpected = prometheus.NewDesc("herofleet_apps_expected",
+		"Apps the host should run: its desired apps and those installed on click.", nil, nil)
+	descAppsRunning = prometheus.NewDesc("herofleet_apps_running",
+		"Of the apps the host should run, those installed with every binary running.", nil, nil)
+	descHealthy = prometheus.NewDesc("herofleet_host_healthy",
+		"1 when the fleet state is fine and every app the host should run runs with every binary running.", nil, nil)
+	descProblem = prometheus.NewDesc("herofleet_problem_info",
+		"Each app or binary that is not fine (value 1): its state and reason code.", []string{"app", "binary", "state", "code"}, nil)
+)
+
+func (c *fleetViewCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descHostInfo, descHeadInfo, descAppliedAt, descSyncPeriod, descAppInfo,
+		descAppsExpected, descAppsRunning, descHealthy, descProblem} {
+		ch <- d
+	}
+}
+
+func (c *fleetViewCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.a.Status()
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	gauge(descHostInfo, 1, st.Host, st.Role)
+	if st.Fleet.Head != "" {
+		gauge(descHeadInfo, 1, st.Fleet.Head)
+	}
+	if !st.Fleet.AppliedAt.IsZero() {
+		gauge(descAppliedAt, float64(st.Fleet.AppliedAt.UnixMilli())/1000)
+	}
+	gauge(descSyncPeriod, c.a.syncPeriod().Seconds())
+	quarantined := map[string]bool{}
+	for _, q := range st.Quarantined {
+		quarantined[q.App] = true
+	}
+	for _, app := range st.Apps {
+		if !app.Expected() && !quarantined[app.Name] {
+			continue
+		}
+		state := string(app.State)
+		if quarantined[app.Name] {
+			state = StateQuarantined
+		}
+		gauge(descAppInfo, 1, app.Name, app.Rev, state)
+	}
+	v := st.Verdict()
+	gauge(descAppsExpected, float64(v.Expected))
+	gauge(descAppsRunning, float64(v.Running))
+	healthy := 0.0
+	if st.Healthy() {
+		healthy = 1
+	}
+	gauge(descHealthy, healthy)
+	seen := map[[4]string]bool{} // two problems of one binary in one state are one series
+	for _, p := range v.Problems {
+		code := string(p.Code)
+		if code == "" {
+			code = p.State
+		}
+		key := [4]string{p.App, p.Binary, p.State, code}
+		if !seen[key] {
+			seen[key] = true
+			gauge(descProblem, 1, key[:]...)
+		}
+	}
+}

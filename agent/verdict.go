@@ -1,0 +1,98 @@
+package agent
+
+import "slices"
+
+// Verdict is how fleet tools judge a host from its status: how many of the apps it should run do run, and every
+// app or binary that is not fine with its reason. The agent exports it as series (herofleet_host_healthy,
+// herofleet_apps_expected, herofleet_apps_running, herofleet_problem_info) and `herofleet fleet status` computes
+// it from a status it fetched, so both ways of looking at the fleet agree.
+type Verdict struct {
+	Expected int       `json:"expected"` // apps the host should run: its desired apps and those installed on click
+	Running  int       `json:"running"`  // of those, installed with every binary running (or waiting for a window)
+	Problems []Problem `json:"problems"`
+}
+
+// Problem is one app or binary that is not fine.
+type Problem struct {
+	App    string     `json:"app"`
+	Binary string     `json:"binary,omitempty"`
+	State  string     `json:"state"`            // quarantined, failed, installing, not-installed, or a binary state
+	Code   ReasonCode `json:"code,omitempty"`   // the reason, for machines
+	Reason string     `json:"reason,omitempty"` // the reason, for people
+}
+
+// StateQuarantined is a Problem's state for an app held until its spec changes (the app may still run its
+// previous revision).
+const StateQuarantined = "quarantined"
+
+// Healthy reports a host whose fleet state is fine and that runs every app it should, each binary running.
+func (st Status) Healthy() bool {
+	v := st.Verdict()
+	return fleetStateFine(st.Fleet.State) && len(v.Problems) == 0 && v.Running == v.Expected
+}
+
+// fleetStateFine: ok, or a sync under way, or held by a person on purpose.
+func fleetStateFine(s SyncState) bool {
+	return s == SyncOK || s == SyncSyncing || s == SyncSuspended
+}
+
+// Expected reports whether the host should run the app: it is desired, or was installed on click.
+func (a AppStatus) Expected() bool {
+	if a.Offered {
+		return a.Clicked || a.State != AppNotInstalled
+	}
+	return a.Why != ""
+}
+
+// Verdict judges the snapshot.
+func (st Status) Verdict() Verdict {
+	v := Verdict{Problems: []Problem{}}
+	quarantined := map[string]Quarantine{}
+	for _, q := range st.Quarantined {
+		quarantined[q.App] = q
+	}
+	for _, app := range st.Apps {
+		if !app.Expected() {
+			continue
+		}
+		v.Expected++
+		before := len(v.Problems)
+		switch app.State {
+		case AppInstalled:
+			running := true
+			for _, b := range app.Binaries {
+				if b.State == BinRunning {
+					continue
+				}
+				if b.State != BinWaiting {
+					running = false
+				}
+				v.Problems = append(v.Problems, Problem{App: app.Name, Binary: b.Name, State: string(b.State), Reason: b.Reason})
+			}
+			if running {
+				v.Running++
+			}
+		case AppInstalling:
+			v.Problems = append(v.Problems, Problem{App: app.Name, State: string(app.State), Code: app.Code, Reason: orText(app.Reason, string(app.Phase))})
+		default:
+			v.Problems = append(v.Problems, Problem{App: app.Name, State: string(app.State), Code: app.Code, Reason: app.Reason})
+		}
+		if q, ok := quarantined[app.Name]; ok && !slices.ContainsFunc(v.Problems[before:], func(p Problem) bool { return p.Binary == "" }) {
+			v.Problems = append(v.Problems, Problem{App: app.Name, State: StateQuarantined, Code: ReasonQuarantined, Reason: q.Reason})
+		}
+		delete(quarantined, app.Name)
+	}
+	for _, q := range st.Quarantined {
+		if _, left := quarantined[q.App]; left { // a quarantined app the host no longer lists
+			v.Problems = append(v.Problems, Problem{App: q.App, State: StateQuarantined, Code: ReasonQuarantined, Reason: q.Reason})
+		}
+	}
+	return v
+}
+
+func orText(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
+}

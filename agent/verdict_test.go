@@ -1,0 +1,54 @@
+package agent
+
+import "testing"
+
+// The verdict fleet tools give a host: what counts as expected and running, and each problem once.
+func TestVerdict(t *testing.T) {
+	running := func(name string) BinaryStatus { return BinaryStatus{Name: name, State: BinRunning} }
+	st := Status{
+		Fleet:       FleetStatus{State: SyncOK},
+		Quarantined: []Quarantine{{App: "books", Reason: "health: timeout"}, {App: "gone", Reason: "build failed"}},
+		Apps: []AppStatus{
+			{Name: "cockpit", Why: "preinstalled by role tester", State: AppInstalled, Binaries: []BinaryStatus{running("cockpit_web")}},
+			// quarantined while its previous revision runs: one problem, the quarantine
+			{Name: "books", Why: "preinstalled by role tester", State: AppInstalled, Binaries: []BinaryStatus{running("books_server")}},
+			{Name: "memory", Why: "needed by books", State: AppInstalled, Binaries: []BinaryStatus{running("memory_server"),
+				{Name: "memory_admin", State: BinCrashloop, Reason: "exited 1"}}},
+			{Name: "voice", Why: "preinstalled by role tester", State: AppInstalled, Binaries: []BinaryStatus{
+				{Name: "voice_web", State: BinWaiting, Reason: "upgrade waits for the window"}}},
+			{Name: "agent", Why: "preinstalled by role tester", State: AppFailed, Code: ReasonApplyFailed, Reason: "build failed"},
+			{Name: "foundry", Offered: true, State: AppNotInstalled},                                                   // offered: not expected
+			{Name: "notes", Offered: true, Clicked: true, State: AppInstalled, Binaries: []BinaryStatus{running("n")}}, // clicked
+		},
+	}
+	v := st.Verdict()
+	if v.Expected != 6 || v.Running != 4 {
+		t.Errorf("expected %d running %d, want 6 and 4 (cockpit, books, voice waiting, notes)", v.Expected, v.Running)
+	}
+	want := []Problem{
+		{App: "books", State: StateQuarantined, Code: ReasonQuarantined, Reason: "health: timeout"},
+		{App: "memory", Binary: "memory_admin", State: "crashloop", Reason: "exited 1"},
+		{App: "voice", Binary: "voice_web", State: "waiting", Reason: "upgrade waits for the window"},
+		{App: "agent", State: "failed", Code: ReasonApplyFailed, Reason: "build failed"},
+		{App: "gone", State: StateQuarantined, Code: ReasonQuarantined, Reason: "build failed"},
+	}
+	if len(v.Problems) != len(want) {
+		t.Fatalf("problems %+v, want %+v", v.Problems, want)
+	}
+	for i := range want {
+		if v.Problems[i] != want[i] {
+			t.Errorf("problem %d: %+v, want %+v", i, v.Problems[i], want[i])
+		}
+	}
+	if st.Healthy() {
+		t.Error("a host with problems is not healthy")
+	}
+	fine := Status{Fleet: FleetStatus{State: SyncSuspended}, Apps: st.Apps[:1]}
+	if !fine.Healthy() {
+		t.Error("a suspended host running all it should is healthy")
+	}
+	fine.Fleet.State = SyncRefused
+	if fine.Healthy() {
+		t.Error("a host that refused its newest commit is not healthy")
+	}
+}

@@ -1,0 +1,74 @@
+package fleetview
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// RulesOptions tune the alerting rules.
+type RulesOptions struct {
+	SyncPeriod time.Duration // the fleet's sync period (fleet.yaml sync.schedule): 1m by default
+	Periods    int           // how many sync periods a host may lag behind its newest commit: 3 by default
+}
+
+// Rules is the Prometheus rule file of the fleet's alerts. Each alert names the host (instance) and says what to
+// look at; none of them needs a label that grows with the fleet's history.
+//
+//   - HerofleetHostNotOnHead: the host has seen a newer fleet commit than it runs, for longer than N sync periods.
+//   - HerofleetCommitRefused: the newest fleet commit was refused; the host keeps the last good one.
+//   - HerofleetAppQuarantined: an app failed to apply, was rolled back and waits for its spec to change.
+//   - HerofleetBinaryCrashlooping: a binary keeps exiting; the supervisor backs off.
+//   - HerofleetAgentStale: Prometheus cannot scrape the agent, or its last sync is older than N sync periods.
+func Rules(o RulesOptions) string {
+	if o.SyncPeriod <= 0 {
+		o.SyncPeriod = time.Minute
+	}
+	if o.Periods <= 0 {
+		o.Periods = 3
+	}
+	lag := model(time.Duration(o.Periods) * o.SyncPeriod)
+	r := strings.NewReplacer("{{job}}", Job, "{{lag}}", lag, "{{n}}", fmt.Sprint(o.Periods))
+	return r.Replace(rulesTemplate)
+}
+
+const rulesTemplate = `# Alerting rules of a herofleet fleet, written by herofleet prometheus rules.
+groups:
+  - name: herofleet
+    rules:
+      - alert: HerofleetHostNotOnHead
+        expr: herofleet_fleet_head_info unless on (job, instance, commit) herofleet_fleet_applied_info
+        for: {{lag}}
+        labels: {severity: warning}
+        annotations:
+          summary: "{{ $labels.instance }} has not applied fleet commit {{ $labels.commit }} after {{n}} sync periods"
+          description: "Run: herofleet fleet status; the host's cockpit says which app holds it (a maintenance window, a suspend, a failing apply)."
+      - alert: HerofleetCommitRefused
+        expr: herofleet_fleet_applied_info{state="refused"} == 1
+        labels: {severity: warning}
+        annotations:
+          summary: "{{ $labels.instance }} refused the newest fleet commit; it keeps running {{ $labels.commit }}"
+          description: "GET /api/v1/status on the host lists the refused commit and why (validation, signature, rewind)."
+      - alert: HerofleetAppQuarantined
+        expr: herofleet_app_quarantined == 1
+        labels: {severity: warning}
+        annotations:
+          summary: "{{ $labels.app }} is quarantined on {{ $labels.instance }}"
+          description: "Its apply failed and was rolled back; it stays quarantined until its spec (rev, build, binaries, hooks) changes."
+      - alert: HerofleetBinaryCrashlooping
+        expr: herofleet_binary_state{state="crashloop"} == 1
+        for: 1m
+        labels: {severity: warning}
+        annotations:
+          summary: "{{ $labels.binary }} ({{ $labels.app }}) is crashlooping on {{ $labels.instance }}"
+          description: "herofleet logs {{ $labels.binary }} on the host shows why it exits."
+      - alert: HerofleetAgentStale
+        expr: >-
+          up{job="{{job}}"} == 0
+          or (time() - herofleet_fleet_last_sync_timestamp_seconds) > {{n}} * herofleet_sync_period_seconds
+        for: {{lag}}
+        labels: {severity: critical}
+        annotations:
+          summary: "the agent of {{ $labels.instance }} is stale: not scraped, or no sync for {{n}} sync periods"
+          description: "Check the VM and its herofleet agent service; the host keeps running what it had."
+`

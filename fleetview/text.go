@@ -1,0 +1,132 @@
+package fleetview
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// ANSI colours: each is five bytes, so that a whole coloured line keeps the table's columns aligned.
+const (
+	red    = "\x1b[31m"
+	yellow = "\x1b[33m"
+	green  = "\x1b[32m"
+	bold   = "\x1b[01m"
+	reset  = "\x1b[0m"
+)
+
+// WriteText writes the report as a person reads it: a heading, one aligned row per host with problems first, then
+// every app or binary that is not fine, and a count. colour is for a terminal only.
+func WriteText(w io.Writer, r Report, colour bool) error {
+	paint := func(c, s string) string {
+		if !colour {
+			return s
+		}
+		return c + s + reset
+	}
+	fmt.Fprintf(w, "fleet %s at HEAD %s, from %s\n\n", r.Fleet, orDash(short(r.Head)), r.Source)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, paint(bold, "HOST\tROLE\tCOMMIT\tON HEAD\tSTATE\tAPPS\tLAST SYNC\t"))
+	counts := map[string]int{}
+	for _, h := range r.Hosts {
+		onHead, apps, colourOf, what := "no", fmt.Sprintf("%d/%d", h.Running, h.Expected), yellow, "behind HEAD"
+		if h.OnHead {
+			onHead = "yes"
+		}
+		switch {
+		case h.Stale != "":
+			colourOf, what, apps = red, "stale", "-"
+		case !h.Healthy:
+			colourOf, what = red, "not healthy"
+		case h.OnHead:
+			colourOf, what = green, "fine"
+		}
+		counts[what]++
+		fmt.Fprintln(tw, paint(colourOf, strings.Join([]string{h.Host, orDash(h.Role), orDash(short(h.Commit)), onHead,
+			orDash(h.State), apps, age(r.At, h.LastSync), ""}, "\t")))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	var notes []string
+	for _, h := range r.Hosts {
+		if h.Stale != "" {
+			notes = append(notes, h.Host+"\t(agent)\t"+StateStale+"\t"+h.Stale)
+		}
+		for _, p := range h.Problems {
+			what := p.App
+			if p.Binary != "" {
+				what += "/" + p.Binary
+			}
+			notes = append(notes, h.Host+"\t"+what+"\t"+p.State+"\t"+oneLine(p.Reason))
+		}
+	}
+	if len(notes) > 0 {
+		fmt.Fprintf(w, "\n%s\n", paint(bold, "not fine:"))
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, n := range notes {
+			fmt.Fprintln(tw, "  "+n)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	var parts []string
+	for _, what := range []string{"fine", "behind HEAD", "not healthy", "stale"} {
+		if counts[what] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[what], what))
+		}
+	}
+	_, err := fmt.Fprintf(w, "\n%d hosts: %s\n", len(r.Hosts), strings.Join(parts, ", "))
+	return err
+}
+
+// WriteJSON writes the report for machines.
+func WriteJSON(w io.Writer, r Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+func short(rev string) string {
+	if len(rev) > 12 {
+		return rev[:12]
+	}
+	return rev
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// age is how long ago t was, rounded for a glance ("12s", "4m", "3h"); "-" for never.
+func age(now, t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	d := max(now.Sub(t), 0)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
+
+// oneLine keeps a reason on its row: a build error can span lines.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 160 {
+		s = s[:157] + "..."
+	}
+	return s
+}

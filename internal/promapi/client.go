@@ -1,0 +1,137 @@
+package promapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MaxAnswer bounds what one query's answer may weigh: a fleet of thousands of hosts answers in a few MiB.
+const MaxAnswer = 64 << 20
+
+// Client asks one Prometheus server.
+type Client struct {
+	base string
+	http *http.Client
+}
+
+// New is a client of the Prometheus server at base (http://HOST:PORT, optionally with a path prefix). Every
+// query is bounded by timeout.
+func New(base string, timeout time.Duration) (*Client, error) {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("prometheus URL %q: want http://HOST:PORT", Redact(base))
+	}
+	return &Client{base: strings.TrimRight(base, "/"), http: &http.Client{Timeout: timeout}}, nil
+}
+
+// Sample is one series of an instant vector.
+type Sample struct {
+	Labels map[string]string
+	Value  float64
+}
+
+// Query evaluates an instant query now (at the zero time) or at a time, and returns its vector. A scalar answer
+// is one sample without labels.
+func (c *Client) Query(ctx context.Context, query string, at time.Time) ([]Sample, error) {
+	form := url.Values{"query": {query}}
+	if !at.IsZero() {
+		form.Set("time", strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/api/v1/query", strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("prometheus: %w", err) // net/http hides a URL's password
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswer+1))
+	if err != nil {
+		return nil, fmt.Errorf("prometheus at %s: %w", Redact(c.base), err)
+	}
+	if len(body) > MaxAnswer {
+		return nil, fmt.Errorf("prometheus at %s: the answer to %q exceeds %d MiB", Redact(c.base), query, MaxAnswer>>20)
+	}
+	return decode(body, resp.Status, query)
+}
+
+// answer is Prometheus' envelope (https://prometheus.io/docs/prometheus/latest/querying/api/).
+type answer struct {
+	Status    string `json:"status"`
+	ErrorType string `json:"errorType"`
+	Error     string `json:"error"`
+	Data      struct {
+		ResultType string          `json:"resultType"`
+		Result     json.RawMessage `json:"result"`
+	} `json:"data"`
+}
+
+func decode(body []byte, status, query string) ([]Sample, error) {
+	var a answer
+	if err := json.Unmarshal(body, &a); err != nil {
+		return nil, fmt.Errorf("query %q: %s: not a Prometheus answer", query, status)
+	}
+	if a.Status != "success" {
+		return nil, fmt.Errorf("query %q: %s: %s", query, a.ErrorType, a.Error)
+	}
+	switch a.Data.ResultType {
+	case "vector":
+		var rs []struct {
+			Metric map[string]string `json:"metric"`
+			Value  [2]any            `json:"value"`
+		}
+		if err := json.Unmarshal(a.Data.Result, &rs); err != nil {
+			return nil, fmt.Errorf("query %q: %w", query, err)
+		}
+		out := make([]Sample, 0, len(rs))
+		for _, r := range rs {
+			v, err := value(r.Value)
+			if err != nil {
+				return nil, fmt.Errorf("query %q: %w", query, err)
+			}
+			out = append(out, Sample{Labels: r.Metric, Value: v})
+		}
+		return out, nil
+	case "scalar":
+		var r [2]any
+		if err := json.Unmarshal(a.Data.Result, &r); err != nil {
+			return nil, fmt.Errorf("query %q: %w", query, err)
+		}
+		v, err := value(r)
+		if err != nil {
+			return nil, fmt.Errorf("query %q: %w", query, err)
+		}
+		return []Sample{{Labels: map[string]string{}, Value: v}}, nil
+	}
+	return nil, fmt.Errorf("query %q: a %s answer, want an instant vector", query, a.Data.ResultType)
+}
+
+// value reads [time, "value"].
+func value(p [2]any) (float64, error) {
+	s, ok := p[1].(string)
+	if !ok {
+		return 0, fmt.Errorf("sample value %v is not a string", p[1])
+	}
+	return strconv.ParseFloat(s, 64)
+}
+
+// Redact hides credentials in a Prometheus URL before it reaches a message.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// Quote makes a string a PromQL string literal, for a label value in a query ("commit", "host").
+func Quote(s string) string { return strconv.Quote(s) }
