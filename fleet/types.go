@@ -12,6 +12,7 @@ type Fleet struct {
 	Roles   map[string]*Role // roles/<role>.yaml
 	Hosts   map[string]*Host // hosts/<host>.yaml
 	Runbook []RunbookPage    // runbook/*.md, sorted by file name
+	Secrets []SecretFile     // secrets/<host>/<name>.age, sorted by file name (ciphertext only)
 	// Commit is the git commit the fleet was loaded from; empty for a directory.
 	Commit string
 
@@ -28,6 +29,7 @@ type Meta struct {
 	Sync        Sync              `yaml:"sync" json:"sync,omitempty"`
 	Maintenance []Window          `yaml:"maintenance" json:"maintenance,omitempty"`
 	Plugins     map[string]string `yaml:"plugins" json:"plugins,omitempty" jsonschema:"description=plugin name -> sha256 of its executable (pins)"`
+	Secrets     SecretsMeta       `yaml:"secrets" json:"secrets,omitempty"`
 
 	File string `yaml:"-" json:"-"`
 	pos  positions
@@ -127,6 +129,8 @@ type Host struct {
 	Address string            `yaml:"address" json:"address,omitempty"`
 	Add     []string          `yaml:"add" json:"add,omitempty"`
 	Pin     map[string]string `yaml:"pin" json:"pin,omitempty"`
+	// Recipient is the host's age X25519 recipient (age1…): its secrets are encrypted to it.
+	Recipient string `yaml:"recipient" json:"recipient,omitempty" jsonschema:"description=the host's age recipient (age1…)"`
 
 	File string `yaml:"-" json:"-"`
 	pos  positions
