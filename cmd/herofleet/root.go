@@ -73,6 +73,8 @@ reports status to the cockpit. "herofleet site" renders the deployment runbook f
 		newBuildCommand(g),
 		newSchemaCommand(g),
 		newVersionCommand(g),
+		newRecipientCommand(g),
+		newSecretsCommand(g),
 	)
 	return root
 }

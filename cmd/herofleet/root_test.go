@@ -12,6 +12,7 @@ func TestRootHasEveryCommand(t *testing.T) {
 	for _, path := range []string{
 		"validate", "plan", "agent", "status", "sync", "suspend", "resume", "install", "uninstall",
 		"start", "stop", "restart", "logs", "site build", "site serve", "demo", "bootstrap", "build", "schema", "version",
+		"recipient", "secrets set", "secrets list", "secrets rekey", "secrets issue",
 	} {
 		args := strings.Fields(path)
 		cmd, rest, err := root.Find(args)
