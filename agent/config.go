@@ -32,6 +32,7 @@ type Config struct {
 	WebhookSecretFile string            `yaml:"webhook_secret_file"`
 	Verify            Verify            `yaml:"verify"`
 	AllowRewind       bool              `yaml:"allow_rewind"`
+	IdentityFile      string            `yaml:"identity_file"` // the host's age identity: decrypts secrets/<host>/*.age
 
 	// Fields of this agent, beyond the public contract.
 	Path          string            `yaml:"path"`           // PATH of builds and binaries
