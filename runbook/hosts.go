@@ -70,7 +70,7 @@ func (w writer) hosts() sitegen.Page {
 
 // expandHost fills in ${host} for display, as the agent would (so $$ is a $); other variables are shown as written.
 func expandHost(s, addr string) string {
-	out, err := fleet.Expand(s, fleet.Vars{Host: addr, App: "${app}", Data: "${data}", Rev: "${rev}", Sockets: "${sockets}"})
+	out, err := fleet.Expand(s, fleet.Vars{Host: addr, App: "${app}", Data: "${data}", Rev: "${rev}", Sockets: "${sockets}", Secrets: "${secrets}"})
 	if err != nil {
 		return s // a validated fleet has no bad variable; show it as written if one slips through
 	}

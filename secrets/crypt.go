@@ -50,8 +50,9 @@ func Encrypt(value []byte, recipients []string) ([]byte, error) {
 
 // Decrypt decrypts an age file, armored or binary, with any of ids. A value over MaxValue is refused.
 func Decrypt(data []byte, ids ...age.Identity) ([]byte, error) {
-	var in io.Reader = bytes.NewReader(data)
-	br := bufio.NewReader(in)
+	// Leading whitespace before the armor is allowed, as fleet.IsAgeFile allows it; a binary file starts at once.
+	br := bufio.NewReader(bytes.NewReader(bytes.TrimLeft(data, " \t\r\n")))
+	var in io.Reader
 	if start, _ := br.Peek(len(armor.Header)); string(start) == armor.Header {
 		in = armor.NewReader(br)
 	} else {

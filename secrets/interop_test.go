@@ -152,6 +152,11 @@ func TestDebianAgeIsReadByDecrypt(t *testing.T) {
 		if err != nil || string(got) != "tok-123" {
 			t.Errorf("armor=%v: Decrypt = %q, %v", armor, got, err)
 		}
+		if armor {
+			if got, err := Decrypt(append([]byte("\n  "), ct...), id); err != nil || string(got) != "tok-123" {
+				t.Errorf("armored after blank space: Decrypt = %q, %v", got, err)
+			}
+		}
 	}
 }
 
