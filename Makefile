@@ -7,8 +7,9 @@ COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 PLUGINS := seed-git config-file
 # Debian packages the tests drive for real: chromium (cockpit and runbook pages), prometheus (scrapes /metrics),
-# systemd (systemd-analyze verify of the bootstrap unit), git (http-backend serves repos on loopback).
-DEBS := chromium prometheus systemd git
+# systemd (systemd-analyze verify of the bootstrap unit), git (http-backend serves repos on loopback),
+# age (proves that secrets interoperate with Debian's age).
+DEBS := chromium prometheus systemd git age
 TEST_TIMEOUT ?= 14m
 # CI passes TESTFLAGS=-count=1: results that depend on Chromium, Prometheus or git must not come from the test cache.
 TESTFLAGS ?=

@@ -28,6 +28,7 @@ type Agent struct {
 	metrics *metrics         // nil-safe: counts syncs, builds and applies
 
 	host    *hostState    // the one owner of the host's state
+	secrets *secretsDir   // the one writer of the secrets dir
 	lanes   lanes         // one app's applies and controls, one at a time
 	runMu   sync.Mutex    // one converge at a time
 	queued  atomic.Int32  // controls waiting for their lanes
@@ -65,6 +66,7 @@ func New(cfg *Config, log *slog.Logger, hooks HookRunner) (*Agent, error) {
 		sources: &source.Cache{Dir: filepath.Join(cfg.Dir, "sources")},
 		fleet:   &fleetRepo{dir: filepath.Join(cfg.Dir, "fleet.git"), url: cfg.RewriteURL(cfg.Fleet.Repo), ref: cfg.Fleet.Ref},
 		trust:   policy,
+		secrets: &secretsDir{dir: cfg.SecretsDir, identityFile: cfg.IdentityFile, host: cfg.Host, log: log},
 		now:     time.Now,
 		trigger: make(chan struct{}, 1),
 	}

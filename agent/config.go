@@ -33,6 +33,7 @@ type Config struct {
 	Verify            Verify            `yaml:"verify"`
 	AllowRewind       bool              `yaml:"allow_rewind"`
 	MetricsListen     string            `yaml:"metrics_listen"` // read-only, no token: /metrics, /healthz, /api/v1/status
+	IdentityFile      string            `yaml:"identity_file"`  // the host's age identity: decrypts secrets/<host>/*.age
 
 	// Fields of this agent, beyond the public contract.
 	Path          string            `yaml:"path"`           // PATH of builds and binaries

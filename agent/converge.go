@@ -29,12 +29,13 @@ type step struct {
 	run  func(context.Context, *pass) (done bool, err error)
 }
 
-// converge runs one pass: sync, verify, load, resolve, decide, apply, record.
+// converge runs one pass: sync, verify, load, secrets, resolve, decide, apply, record.
 func (a *Agent) converge(ctx context.Context) error {
 	steps := []step{
 		{"sync", a.syncStep},       // where the followed ref points; fetched only when it moved
 		{"verify", a.verifyStep},   // a new commit is signed as the config asks and does not rewind
 		{"load", a.loadStep},       // a new commit loads and validates, or is refused whole
+		{"secrets", a.secretsStep}, // the host's secrets decrypted into secrets_dir before any hook, or the commit refused whole
 		{"resolve", a.resolveStep}, // the host's apps, each resolved to a revision
 		{"decide", a.decideStep},   // one decision per app, with its reason, and no side effects
 		{"apply", a.applyStep},     // each decision carried out, an app at a time in its lane
@@ -114,19 +115,44 @@ func (a *Agent) loadStep(ctx context.Context, p *pass) (bool, error) {
 		switch {
 		case errors.As(err, &ferrs):
 			a.refuse(p.head, ferrs.Error())
-			p.fleet = a.host.goodFleet()
+			p.fresh, p.fleet = false, a.host.goodFleet()
 		case err != nil:
 			return true, err
 		default:
-			_ = a.host.accept(f) // a failed save is logged; the commit applies, and the next save records it
-			a.log.Info("fleet commit accepted", "commit", short(p.head))
-			p.fleet = f
+			p.fleet = f // accepted by secretsStep, once its secrets are in place
 		}
 	}
 	if p.fleet == nil {
 		return true, nil // no good commit yet: the status says why
 	}
 	a.sources.NewRound()
+	return false, nil
+}
+
+// secretsStep decrypts this host's secrets of the commit into the secrets dir, before any hook can read them. A
+// new commit carrying a file this host cannot decrypt is refused whole, naming the file; the last good commit's
+// secrets stay in place.
+func (a *Agent) secretsStep(ctx context.Context, p *pass) (bool, error) {
+	if !p.fresh && a.secrets.holds(p.fleet.Commit) {
+		return false, nil
+	}
+	err := a.secrets.write(p.fleet)
+	var bad *undecryptable
+	if p.fresh && errors.As(err, &bad) {
+		a.refuse(p.head, "secret "+bad.Error())
+		p.fresh, p.fleet = false, a.host.goodFleet()
+		if p.fleet == nil {
+			return true, nil
+		}
+		return a.secretsStep(ctx, p)
+	}
+	if err != nil {
+		return true, fmt.Errorf("secrets of fleet commit %s: %w", short(p.fleet.Commit), err)
+	}
+	if p.fresh {
+		_ = a.host.accept(p.fleet) // a failed save is logged; the commit applies, and the next save records it
+		a.log.Info("fleet commit accepted", "commit", short(p.head))
+	}
 	return false, nil
 }
 

@@ -68,6 +68,7 @@ func (a *Agent) resolveTarget(ctx context.Context, f *fleet.Fleet, d *fleet.Desi
 func (a *Agent) fillTarget(t *target, f *fleet.Fleet, d *fleet.Desired) {
 	t.vars = fleet.Vars{
 		App: t.app.Name, Data: a.dataDir(t.app.Name), Host: d.Address, Rev: t.rev, Sockets: a.socketsDir(),
+		Secrets: a.cfg.SecretsDir,
 	}
 	for _, b := range t.app.Binaries {
 		t.binaryNames = append(t.binaryNames, b.Name)
@@ -166,5 +167,5 @@ func (a *Agent) varsFor(inst *Installed) fleet.Vars {
 	if d := a.host.desiredSet(); d != nil {
 		addr = d.Address
 	}
-	return fleet.Vars{App: inst.App, Data: a.dataDir(inst.App), Host: addr, Rev: inst.Rev, Sockets: a.socketsDir()}
+	return fleet.Vars{App: inst.App, Data: a.dataDir(inst.App), Host: addr, Rev: inst.Rev, Sockets: a.socketsDir(), Secrets: a.cfg.SecretsDir}
 }

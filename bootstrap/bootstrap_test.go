@@ -40,7 +40,7 @@ func TestWriteTwiceChangesNothingTheSecondTime(t *testing.T) {
 	}
 	modes := map[string]os.FileMode{
 		EtcDir: 0o755, SecretsDir: 0o700, StateDir: 0o700, PluginsDir: 0o755,
-		ConfigPath: 0o644, TokenPath: 0o600, UnitPath: 0o644, ZinitPath: 0o644,
+		ConfigPath: 0o644, TokenPath: 0o600, IdentityPath: 0o600, UnitPath: 0o644, ZinitPath: 0o644,
 	}
 	for p, want := range modes {
 		fi, err := os.Stat(filepath.Join(root, p))
@@ -88,7 +88,7 @@ func TestConfigLoadsWithTheAgentsLoader(t *testing.T) {
 	if c.Fleet != want || c.Host != "tester-07" || c.Role != "tester" || c.Address != o.Address {
 		t.Errorf("config = %+v", c)
 	}
-	if c.Dir != StateDir || c.Listen != Listen || c.TokenFile != TokenPath || c.PluginsDir != PluginsDir || c.SecretsDir != SecretsDir {
+	if c.Dir != StateDir || c.Listen != Listen || c.TokenFile != TokenPath || c.IdentityFile != IdentityPath || c.PluginsDir != PluginsDir || c.SecretsDir != SecretsDir {
 		t.Errorf("config paths = %+v", c)
 	}
 	if got := c.RewriteURL("https://forge.ourworld.tf/x.git"); got != "http://127.0.0.1:8080/x.git" {
@@ -156,7 +156,7 @@ func TestLooseModesAreTightened(t *testing.T) {
 	if _, err := Write(options(root)); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{TokenPath, SecretsDir} {
+	for _, p := range []string{TokenPath, SecretsDir, IdentityPath} {
 		if err := os.Chmod(filepath.Join(root, p), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -166,7 +166,7 @@ func TestLooseModesAreTightened(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := actions(cs)
-	if a[TokenPath] != Updated || a[SecretsDir] != Updated {
+	if a[TokenPath] != Updated || a[SecretsDir] != Updated || a[IdentityPath] != Updated {
 		t.Errorf("changes = %+v", cs)
 	}
 	if fi, _ := os.Stat(filepath.Join(root, TokenPath)); fi.Mode().Perm() != 0o600 {

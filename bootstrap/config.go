@@ -13,7 +13,7 @@ import (
 )
 
 const configHeader = `herofleet agent config, written by "herofleet bootstrap" (docs/provisioning.md).
-bootstrap owns fleet, host, role, address, dir, listen, token_file, rewrite, plugins_dir and secrets_dir;
+bootstrap owns fleet, host, role, address, dir, listen, token_file, rewrite, plugins_dir, secrets_dir and identity_file;
 other keys added here (verify, webhook_listen, …) are kept when it runs again.`
 
 // field is one config key bootstrap owns; a nil value leaves the key out.
@@ -39,6 +39,7 @@ func (o *Options) fields() []field {
 		{"rewrite", nil},
 		{"plugins_dir", PluginsDir},
 		{"secrets_dir", SecretsDir},
+		{"identity_file", IdentityPath},
 	}
 	if o.Address != "" {
 		f[3].value = o.Address

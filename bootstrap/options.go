@@ -14,18 +14,20 @@ import (
 
 // Where bootstrap puts things on the VM (under Options.Root).
 const (
-	ConfigPath  = "/etc/herofleet/agent.yaml"
-	TokenPath   = "/etc/herofleet/token"
-	EtcDir      = "/etc/herofleet"
-	SecretsDir  = "/etc/herofleet/secrets"
-	StateDir    = "/var/lib/herofleet"
-	PluginsDir  = "/usr/lib/herofleet/plugins"
-	UnitPath    = "/etc/systemd/system/herofleet-agent.service"
-	ZinitPath   = "/etc/zinit/herofleet-agent.yaml"
-	Listen      = "127.0.0.1:7070"
-	DefaultBin  = "/usr/bin/herofleet"
-	DefaultRef  = fleet.DefaultRef
-	defaultRoot = "/"
+	ConfigPath = "/etc/herofleet/agent.yaml"
+	TokenPath  = "/etc/herofleet/token"
+	EtcDir     = "/etc/herofleet"
+	SecretsDir = "/etc/herofleet/secrets"
+	// IdentityPath is the host's age identity: the fleet's secrets/<host>/*.age are encrypted to its recipient.
+	IdentityPath = "/etc/herofleet/host.key"
+	StateDir     = "/var/lib/herofleet"
+	PluginsDir   = "/usr/lib/herofleet/plugins"
+	UnitPath     = "/etc/systemd/system/herofleet-agent.service"
+	ZinitPath    = "/etc/zinit/herofleet-agent.yaml"
+	Listen       = "127.0.0.1:7070"
+	DefaultBin   = "/usr/bin/herofleet"
+	DefaultRef   = fleet.DefaultRef
+	defaultRoot  = "/"
 )
 
 // Options are bootstrap's flags.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/herofleet/herofleet/packaging"
+	"github.com/herofleet/herofleet/secrets"
 )
 
 // Action is what bootstrap did to one path.
@@ -58,6 +59,7 @@ func Write(o *Options) ([]Change, error) {
 		func() error { return w.dir(PluginsDir, 0o755) },
 		func() error { return w.config(o) },
 		w.token,
+		w.identity,
 		func() error { return w.service(UnitPath, svc.SystemdUnit) },
 		func() error { return w.service(ZinitPath, svc.ZinitService) },
 	}
@@ -135,6 +137,39 @@ func (w *writer) token() error {
 		return fmt.Errorf("token: %w", err)
 	}
 	return w.file(TokenPath, []byte(hex.EncodeToString(b)+"\n"), 0o600)
+}
+
+// identity makes the host's age identity (0600) unless there is one: a kept key keeps every secret readable.
+func (w *writer) identity() error {
+	full := w.path(IdentityPath)
+	if fi, err := os.Stat(full); err == nil && fi.Mode().Perm() != 0o600 {
+		w.note(IdentityPath, Updated, fmt.Sprintf("mode %04o -> 0600", fi.Mode().Perm()))
+		return os.Chmod(full, 0o600)
+	}
+	_, created, err := secrets.CreateIdentity(full)
+	if err != nil {
+		return err
+	}
+	if created {
+		w.note(IdentityPath, Created)
+	} else {
+		w.note(IdentityPath, Unchanged)
+	}
+	return nil
+}
+
+// Recipient is the age recipient of the host identity bootstrap wrote under o.Root: it goes into the fleet's
+// hosts/<host>.yaml as recipient.
+func Recipient(o *Options) (string, error) {
+	root := o.Root
+	if o.OnRunningSystem() {
+		root = defaultRoot
+	}
+	id, err := secrets.LoadIdentity(filepath.Join(root, filepath.FromSlash(IdentityPath)))
+	if err != nil {
+		return "", err
+	}
+	return id.Recipient().String(), nil
 }
 
 func (w *writer) service(p string, render func() ([]byte, error)) error {

@@ -55,8 +55,7 @@ func Run(ctx context.Context, o Options) error {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	start := time.Now()
-	f, err := fleet.LoadFS(o.Fleet)
-	if err != nil {
+	if _, err := fleet.LoadFS(o.Fleet); err != nil {
 		return fmt.Errorf("example fleet: %w", err)
 	}
 	root, err := os.MkdirTemp("/tmp", "hfdemo") // short: unix socket paths stay under 108 bytes
@@ -66,12 +65,20 @@ func Run(ctx context.Context, o Options) error {
 	if !o.Keep {
 		defer os.RemoveAll(root)
 	}
+	fleetDir, keys, err := provision(root, o.Fleet)
+	if err != nil {
+		return err
+	}
+	f, err := fleet.LoadDir(fleetDir)
+	if err != nil {
+		return fmt.Errorf("example fleet with the demo's hosts: %w", err)
+	}
 	g, err := gitserver.Start(filepath.Join(root, "git"))
 	if err != nil {
 		return err
 	}
 	defer g.Stop()
-	fleetURL, err := publish(g, o.Fleet, f)
+	fleetURL, err := publish(g, os.DirFS(fleetDir), f)
 	if err != nil {
 		return err
 	}
@@ -90,12 +97,12 @@ func Run(ctx context.Context, o Options) error {
 	}()
 	var hosts []*host
 	for _, h := range []struct{ name, role, listen string }{
-		{"demo-admin", "admin", "127.0.0.1:7071"}, {"demo-tester", "tester", "127.0.0.1:7070"},
+		{engineHost, adminRole, "127.0.0.1:7071"}, {testerHost, testerRole, "127.0.0.1:7070"},
 	} {
 		if f.Roles[h.role] == nil {
 			continue
 		}
-		hs, err := startHost(ctx, &wg, o, f, root, fleetURL, g.URL(), token, h.name, h.role, h.listen)
+		hs, err := startHost(ctx, &wg, o, f, root, fleetURL, g.URL(), token, h.name, h.role, h.listen, keys[h.name])
 		if err != nil {
 			return err
 		}
@@ -110,7 +117,10 @@ func Run(ctx context.Context, o Options) error {
 		if err := checkHooks(o.Out, f, hosts); err != nil {
 			return err
 		}
-		return checkURLs(ctx, o.Out, urls)
+		if err := checkURLs(ctx, o.Out, urls); err != nil {
+			return err
+		}
+		return checkMission(ctx, o.Out, g, fleetDir, f, hosts, urls)
 	}
 	fmt.Fprintf(o.Out, "token for mutating calls: %s\nCtrl-C stops the demo.\n", token)
 	<-ctx.Done()
@@ -127,7 +137,7 @@ func writeToken(root string) (string, error) {
 }
 
 // startHost runs one agent with its API; it listens on listen when that is free, else on any port.
-func startHost(ctx context.Context, wg *sync.WaitGroup, o Options, f *fleet.Fleet, root, fleetURL, gitURL, token, name, role, listen string) (*host, error) {
+func startHost(ctx context.Context, wg *sync.WaitGroup, o Options, f *fleet.Fleet, root, fleetURL, gitURL, token, name, role, listen, identity string) (*host, error) {
 	// The fleet's hosts sit on the Mycelium overlay; on this machine every VM is 127.0.0.1, so their addresses are
 	// rewritten like any URL (this is how `uses` of the admin VM's engines reaches them here).
 	rewrite := map[string]string{Forge: gitURL}
@@ -137,16 +147,17 @@ func startHost(ctx context.Context, wg *sync.WaitGroup, o Options, f *fleet.Flee
 		}
 	}
 	cfg := &agent.Config{
-		Fleet:     agent.FleetRepo{Repo: fleetURL, Ref: "main"},
-		Host:      name,
-		Role:      role,
-		Address:   "127.0.0.1",
-		Dir:       filepath.Join(root, role),
-		TokenFile: filepath.Join(root, "token"),
-		Rewrite:   rewrite,
-		Path:      BuildPath(),
-		BuildEnv:  GoBuildEnv(root),
-		Schedule:  "@every 10s",
+		Fleet:        agent.FleetRepo{Repo: fleetURL, Ref: "main"},
+		Host:         name,
+		Role:         role,
+		Address:      "127.0.0.1",
+		Dir:          filepath.Join(root, role),
+		TokenFile:    filepath.Join(root, "token"),
+		IdentityFile: identity, // made as herofleet bootstrap makes it; the fleet's secrets/<host>/ are encrypted to it
+		Rewrite:      rewrite,
+		Path:         BuildPath(),
+		BuildEnv:     GoBuildEnv(root),
+		Schedule:     "@every 10s",
 	}
 	data, err := marshalConfig(cfg)
 	if err != nil {
@@ -161,10 +172,6 @@ func startHost(ctx context.Context, wg *sync.WaitGroup, o Options, f *fleet.Flee
 		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 			return nil, err
 		}
-	}
-	if err := writeSecrets(f, cfg.SecretsDir); err != nil {
-		ln.Close()
-		return nil, err
 	}
 	runner := &plugins.Runner{Dirs: append(slices.Clone(o.PluginDirs), plugins.Dirs(cfg.PluginsDir, cfg.Dir)...), Logger: o.Log.With("host", name)}
 	a, err := agent.New(cfg, o.Log.With("host", name), runner)

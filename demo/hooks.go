@@ -1,8 +1,6 @@
 package demo
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -11,30 +9,6 @@ import (
 
 	"github.com/herofleet/herofleet/fleet"
 )
-
-// writeSecrets puts a fresh secret in the agent's secrets dir for every secret a config-file hook reads: on a
-// real VM the provisioning puts the tester's own credentials there; the fleet repo never holds them.
-func writeSecrets(f *fleet.Fleet, dir string) error {
-	for _, name := range f.AppNames() {
-		for _, h := range f.Apps[name].Hooks {
-			secret, _ := h.With["secret"].(string)
-			if h.Plugin != "config-file" || secret == "" {
-				continue
-			}
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return err
-			}
-			b := make([]byte, 16)
-			if _, err := rand.Read(b); err != nil {
-				return err
-			}
-			if err := os.WriteFile(filepath.Join(dir, filepath.Base(secret)), []byte(hex.EncodeToString(b)+"\n"), 0o600); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
 
 // checkHooks verifies, on every demo host, what the example fleet's hooks promise: each seed-git library cloned
 // into its directory, and each config-file written with mode 0600 and pointing at the engine it uses.

@@ -50,7 +50,7 @@ func parseListen(s string, v Vars) (Listen, error) {
 
 // symbolicVars stand for values only an agent knows, so that two strings can be compared.
 func symbolicVars(app string) Vars {
-	return Vars{App: app, Data: "${data}/" + app, Host: "${host}", Rev: "${rev}", Sockets: "${sockets}"}
+	return Vars{App: app, Data: "${data}/" + app, Host: "${host}", Rev: "${rev}", Sockets: "${sockets}", Secrets: "${secrets}"}
 }
 
 // listenKey is what two binaries on one host must not share.

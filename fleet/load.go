@@ -118,6 +118,7 @@ func readFS(fsys fs.FS) *files {
 			modes = append(modes, e.Type())
 		}
 	}
+	names, modes = listSecretsFS(fsys, names, modes, &fl.errs)
 	// Reading thousands of small files is mostly waiting on system calls: overlap them.
 	read := make([]files, len(names))
 	parallel(len(names), func(i int) {
@@ -224,6 +225,7 @@ func readTree(c *object.Commit) (*files, error) {
 			fs.readTreeEntry(tree, name)
 		}
 	}
+	fs.readSecretsTree(tree)
 	return fs, nil
 }
 
@@ -292,6 +294,8 @@ func load(fs *files, commit string) (*Fleet, error) {
 			f.Hosts[o.Name] = o
 		case RunbookPage:
 			f.Runbook = append(f.Runbook, o)
+		case SecretFile:
+			f.Secrets = append(f.Secrets, o)
 		case nil:
 		default:
 			panic(fmt.Sprintf("fleet: decoded %s into %T", name, o))
@@ -304,6 +308,9 @@ func load(fs *files, commit string) (*Fleet, error) {
 
 // decodeOne decodes one file of the repo into what it describes, by its folder; nil for a file that is refused.
 func decodeOne(name string, data []byte, e *errs) any {
+	if strings.HasPrefix(name, SecretsDir+"/") {
+		return decodeSecret(name, data, e)
+	}
 	dir, base := path.Split(name)
 	stem, ext := strings.TrimSuffix(base, path.Ext(base)), path.Ext(base)
 	switch {

@@ -13,6 +13,7 @@ type Fleet struct {
 	Hosts   map[string]*Host // hosts/<host>.yaml
 	Runbook []RunbookPage    // runbook/*.md, sorted by file name
 	Lock    *Lock            // fleet.lock; nil when the repo has none (branches are followed)
+	Secrets []SecretFile     // secrets/<host>/<name>.age, sorted by file name (ciphertext only)
 	// Commit is the git commit the fleet was loaded from; empty for a directory.
 	Commit string
 
@@ -29,6 +30,7 @@ type Meta struct {
 	Sync        Sync              `yaml:"sync" json:"sync,omitempty"`
 	Maintenance []Window          `yaml:"maintenance" json:"maintenance,omitempty"`
 	Plugins     map[string]string `yaml:"plugins" json:"plugins,omitempty" jsonschema:"description=plugin name -> sha256 of its executable (pins)"`
+	Secrets     SecretsMeta       `yaml:"secrets" json:"secrets,omitempty"`
 
 	File string `yaml:"-" json:"-"`
 	pos  positions
@@ -136,6 +138,8 @@ type Host struct {
 	Add     []string          `yaml:"add" json:"add,omitempty"`
 	Pin     map[string]string `yaml:"pin" json:"pin,omitempty"`
 	Agent   string            `yaml:"agent" json:"agent,omitempty" jsonschema:"description=where fleet tools reach the agent's metrics_listen: http://HOST:PORT (default http://<address>:7072)"`
+	// Recipient is the host's age X25519 recipient (age1…): its secrets are encrypted to it.
+	Recipient string `yaml:"recipient" json:"recipient,omitempty" jsonschema:"description=the host's age recipient (age1…)"`
 
 	File string `yaml:"-" json:"-"`
 	pos  positions

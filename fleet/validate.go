@@ -23,6 +23,7 @@ func validate(f *Fleet, e *errs) {
 		validateHost(f, f.Hosts[name], e)
 	}
 	checkListenClashes(f, e)
+	validateSecrets(f, e)
 }
 
 // validateMeta checks fleet.yaml.

@@ -6,7 +6,7 @@ import (
 )
 
 // Variables an app's strings may name as ${name}.
-var Variables = []string{"app", "data", "host", "rev", "sockets"}
+var Variables = []string{"app", "data", "host", "rev", "secrets", "sockets"}
 
 // Vars are the values of Variables for one app on one host.
 type Vars struct {
@@ -15,6 +15,7 @@ type Vars struct {
 	Host    string // the host's address
 	Rev     string // the app's resolved source commit; for an app installed from an artifact, the artifact's sha256
 	Sockets string // <dir>/run
+	Secrets string // the agent's secrets dir: where it decrypts this host's secrets/<host>/*.age (a path, never a value)
 }
 
 func (v Vars) lookup(name string) (string, bool) {
@@ -29,6 +30,8 @@ func (v Vars) lookup(name string) (string, bool) {
 		return v.Rev, true
 	case "sockets":
 		return v.Sockets, true
+	case "secrets":
+		return v.Secrets, true
 	}
 	return "", false
 }

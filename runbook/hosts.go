@@ -62,6 +62,7 @@ func (w writer) hosts() sitegen.Page {
 			b.WriteString("What the cockpit links to on this host:\n\n")
 			table(&b, []string{"App", "Binary", "URL"}, rows)
 		}
+		w.hostSecrets(&b, h, d)
 	}
 	return sitegen.Page{Path: "hosts", Title: "Hosts", Markdown: []byte(b.String()), Source: "(generated) hosts",
 		Section: sectionStart, Weight: 1}
@@ -69,9 +70,36 @@ func (w writer) hosts() sitegen.Page {
 
 // expandHost fills in ${host} for display, as the agent would (so $$ is a $); other variables are shown as written.
 func expandHost(s, addr string) string {
-	out, err := fleet.Expand(s, fleet.Vars{Host: addr, App: "${app}", Data: "${data}", Rev: "${rev}", Sockets: "${sockets}"})
+	out, err := fleet.Expand(s, fleet.Vars{Host: addr, App: "${app}", Data: "${data}", Rev: "${rev}", Sockets: "${sockets}", Secrets: "${secrets}"})
 	if err != nil {
 		return s // a validated fleet has no bad variable; show it as written if one slips through
 	}
 	return out
+}
+
+// hostSecrets lists a host's secrets by name (never a value) and the apps whose hooks read each one.
+func (w writer) hostSecrets(b *strings.Builder, host string, d *fleet.Desired) {
+	files := w.f.SecretsOf(host)
+	if len(files) == 0 {
+		return
+	}
+	readers := map[string][]string{}
+	for _, a := range d.Apps {
+		for _, hk := range a.Hooks {
+			if name, ok := hk.With["secret"].(string); ok {
+				readers[name] = append(readers[name], w.appLink(a.Name)+" ("+code(hk.Plugin)+", "+hk.On+")")
+			}
+		}
+	}
+	b.WriteString("Secrets, decrypted by the agent into its secrets dir before any hook runs (names only; the values " +
+		"are encrypted in the fleet repo to this host and the operators):\n\n")
+	var rows [][]string
+	for _, s := range files {
+		by := strings.Join(readers[s.Name], ", ")
+		if by == "" {
+			by = "no hook names it (read by the app or an engine)"
+		}
+		rows = append(rows, []string{code(s.Name), by, code(s.File)})
+	}
+	table(b, []string{"Secret", "Read by", "File"}, rows)
 }

@@ -90,7 +90,7 @@ func (w writer) topologyText(b *strings.Builder) {
 		fmt.Fprintf(b, " runs %s.", list(pre))
 		if uses := w.roleUses(r); len(uses) > 0 {
 			fmt.Fprintf(b, " It reaches %s over the Mycelium overlay network, authenticating as its own tester "+
-				"(credentials from the VM's secrets dir, never from the fleet repo).", strings.Join(uses, " and "))
+				"(its own token, encrypted to it in the fleet repo and decrypted by its agent).", strings.Join(uses, " and "))
 		}
 		b.WriteString("\n")
 	}

@@ -46,14 +46,15 @@ func (w writer) provisionTester() string {
 		"from the fleet repo.\n\n", w.roleLink(role))
 	b.WriteString("## Steps\n\n")
 	b.WriteString("1. Create the VM (Debian) and bring up Mycelium on it; note its overlay address.\n")
-	fmt.Fprintf(&b, "2. Optional: commit `hosts/<name>.yaml` with `role: %s` and the address, to add apps for this "+
-		"tester or pin a ref. Without a host file the VM runs the role as is.\n", role)
-	fmt.Fprintf(&b, "3. Put the tester's credentials for the shared engines in the VM's secrets dir "+
-		"(the agent config's `secrets_dir`, `<dir>/secrets` by default). They never go into the fleet repo.\n")
-	fmt.Fprintf(&b, "4. Run, as root:\n\n   ```sh\n   herofleet bootstrap --fleet %s --role %s --host <name> --address <mycelium-address>\n   ```\n\n",
+	fmt.Fprintf(&b, "2. Run, as root:\n\n   ```sh\n   herofleet bootstrap --fleet %s --role %s --host <name> --address <mycelium-address>\n   ```\n\n"+
+		"   It makes the VM's age identity (`/etc/herofleet/host.key`, kept when present) and prints its recipient (`age1…`).\n",
 		w.opts.FleetURL, role)
-	b.WriteString("5. Watch it converge: `herofleet status` on the VM, or the cockpit. Every preinstalled binary " +
-		"reaches `running`; a failing app is rolled back and quarantined with a reason instead of blocking the others.\n\n")
+	fmt.Fprintf(&b, "3. Commit `hosts/<name>.yaml` with `role: %s`, the address and `recipient: age1…` (the line bootstrap "+
+		"printed). Fleet CI then runs `herofleet secrets issue`, which gives the new tester its own token for each shared "+
+		"engine, encrypted to it, and the engine the token's sha256; no one copies a credential by hand.\n", role)
+	b.WriteString("4. Watch it converge: `herofleet status` on the VM, or the cockpit. The agent decrypts the tester's " +
+		"secrets into its secrets dir before any hook runs; every preinstalled binary reaches `running`; a failing app is " +
+		"rolled back and quarantined with a reason instead of blocking the others.\n\n")
 	w.engineVMs(&b, role)
 	b.WriteString("## Check\n\n")
 	fmt.Fprintf(&b, "The %s page lists what the VM runs and the URLs the cockpit shows. ", w.roleLink(role))

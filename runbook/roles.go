@@ -85,8 +85,8 @@ func (w writer) bringUp(b *strings.Builder, role string) {
 	b.WriteString("2. The agent clones the fleet repo, resolves this role (and `hosts/<name>.yaml` when it exists), and " +
 		"installs every preinstalled app in the order above: fetch, build, hooks, start, health.\n")
 	if uses := w.roleUses(role); len(uses) > 0 {
-		fmt.Fprintf(b, "3. Apps that use %s find them at the address of the hosts that preinstall them; put this "+
-			"tester's credentials in the VM's secrets dir (never in the fleet repo).\n", strings.Join(uses, " and "))
+		fmt.Fprintf(b, "3. Apps that use %s find them at the address of the hosts that preinstall them; the "+
+			"tester authenticates with its own token, issued by `herofleet secrets issue` and decrypted by the agent into its secrets dir.\n", strings.Join(uses, " and "))
 	}
 	b.WriteString("\nThe VM is converged when the cockpit (or `herofleet status`) shows every binary `running` and the " +
 		"fleet state `ok` at the fleet's newest commit.\n")

@@ -184,3 +184,24 @@ func TestRunbookIndexLinksFromItsFolder(t *testing.T) {
 		}
 	}
 }
+
+// The runbook names each host's secrets and the hooks that read them, and never carries a ciphertext or a value.
+func TestSecretsNamesOnly(t *testing.T) {
+	f := loadTxtar(t, "small.txtar", nil)
+	site, err := Site(f, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hosts string
+	for _, p := range site.Pages {
+		if strings.Contains(string(p.Markdown), "AGE ENCRYPTED") || strings.Contains(string(p.Markdown), "YWdl") {
+			t.Errorf("page %s carries a secret's ciphertext", p.Path)
+		}
+		if p.Path == "hosts" {
+			hosts = string(p.Markdown)
+		}
+	}
+	if !strings.Contains(hosts, "| `engine-token` | [Tester UI](/apps/ui.md) (`config-file`, pre-start) |") {
+		t.Errorf("hosts page does not say which hook reads engine-token:\n%s", hosts)
+	}
+}

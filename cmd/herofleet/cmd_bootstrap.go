@@ -75,6 +75,11 @@ func runBootstrap(ctx context.Context, opts bootstrapOptions, _ *globals, s stre
 	if !bootstrap.Changed(changes) {
 		fmt.Fprintln(out, "nothing changed")
 	}
+	recipient, err := bootstrap.Recipient(o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "recipient: %s (put it in hosts/%s.yaml as recipient, then: herofleet secrets issue / rekey)\n", recipient, o.Host)
 	if o.OnRunningSystem() {
 		done, err := bootstrap.Start(ctx, bootstrap.InitSystem("/proc"), o, changes, bootstrap.Exec)
 		for _, d := range done {

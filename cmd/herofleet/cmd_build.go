@@ -141,13 +141,13 @@ func checkPortableBuild(app *fleet.App) error {
 	if app.Build == nil {
 		return nil
 	}
-	probe := fleet.Vars{App: "a", Rev: "r", Data: "\x00data", Host: "\x00host", Sockets: "\x00sockets"}
+	probe := fleet.Vars{App: "a", Rev: "r", Data: "\x00data", Host: "\x00host", Sockets: "\x00sockets", Secrets: "\x00secrets"}
 	for i, arg := range app.Build.Command {
 		v, err := fleet.Expand(arg, probe)
 		if err != nil {
 			return fmt.Errorf("build.command[%d]: %w", i, err)
 		}
-		for _, name := range []string{"data", "host", "sockets"} {
+		for _, name := range []string{"data", "host", "secrets", "sockets"} {
 			if strings.Contains(v, "\x00"+name) {
 				return fmt.Errorf("build.command[%d] uses ${%s}, which differs per host: it cannot be built once for the fleet", i, name)
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/internal/source"
 	"github.com/herofleet/herofleet/plugins"
+	"github.com/herofleet/herofleet/secrets"
 )
 
 func newValidateCommand(g *globals) *cobra.Command {
@@ -38,12 +39,14 @@ type validateOptions struct {
 	rewrites   []string // FROM=TO, for --deep
 	cacheDir   string
 	pluginDirs []string
+	identity   string // an operator's age identity: every secret must decrypt with it
 }
 
 func (o *validateOptions) AddFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.deep, "deep", false, "also clone each app at its ref and compare its binaries with its service.toml")
 	f.StringArrayVar(&o.rewrites, "rewrite", nil, "rewrite URLs starting with FROM to start with TO (`FROM=TO`), for --deep")
 	f.StringVar(&o.cacheDir, "cache", "", "where --deep keeps its clones (default: $XDG_CACHE_HOME/herofleet/sources)")
+	f.StringVar(&o.identity, "identity", "", "also check that every secret decrypts with this operator's age identity `FILE`")
 	f.StringArrayVar(&o.pluginDirs, "plugins-dir", nil, "also refuse hooks naming a plugin not found in `DIR` (repeatable)")
 }
 
@@ -55,6 +58,11 @@ func runValidate(ctx context.Context, opts validateOptions, _ *globals, s stream
 	}
 	if len(opts.pluginDirs) > 0 {
 		if err := fleetProblems(fleet.CheckPlugins(f, plugins.Available(opts.pluginDirs)), dir); err != nil {
+			return err
+		}
+	}
+	if opts.identity != "" {
+		if err := checkSecrets(f, opts.identity); err != nil {
 			return err
 		}
 	}
@@ -110,4 +118,16 @@ func loadFleet(dir string) (*fleet.Fleet, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// checkSecrets decrypts every secret with an operator's identity; values are dropped at once.
+func checkSecrets(f *fleet.Fleet, identity string) error {
+	id, err := secrets.LoadIdentity(identity)
+	if err != nil {
+		return invalid(err)
+	}
+	if err := secrets.Check(f, id); err != nil {
+		return invalid(fmt.Errorf("%w\nsecrets that %s cannot decrypt (run herofleet secrets rekey after a recipient change)", err, identity))
+	}
+	return nil
 }

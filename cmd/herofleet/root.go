@@ -76,6 +76,8 @@ reports status to the cockpit. "herofleet site" renders the deployment runbook f
 		newLockCommand(g),
 		newFleetCommand(g),
 		newPrometheusCommand(g),
+		newRecipientCommand(g),
+		newSecretsCommand(g),
 	)
 	return root
 }

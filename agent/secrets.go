@@ -1,0 +1,149 @@
+package agent
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"filippo.io/age"
+
+	"github.com/herofleet/herofleet/fleet"
+	"github.com/herofleet/herofleet/secrets"
+)
+
+// managedList names, inside the secrets dir, the files this agent wrote there: only those are removed when their
+// secret leaves the fleet repo (a file put there by other means is left alone).
+const managedList = ".herofleet-managed"
+
+// secretsDir is the one writer of the agent's secrets dir: it decrypts this host's files of a fleet commit into
+// <secrets_dir>/<name> (0600, each written whole through a rename) and removes those that left the repo.
+type secretsDir struct {
+	dir, identityFile, host string
+	log                     *slog.Logger
+
+	mu     sync.Mutex
+	commit string // the fleet commit the dir holds; empty until the first write
+}
+
+// undecryptable is a secret of this host that the agent cannot open: the commit carrying it is refused.
+type undecryptable struct {
+	file string
+	err  error
+}
+
+func (u *undecryptable) Error() string { return fmt.Sprintf("%s: %v", u.file, u.err) }
+
+// holds says whether the dir holds commit's secrets already.
+func (s *secretsDir) holds(commit string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.commit != "" && s.commit == commit
+}
+
+// write decrypts every secret of this host in f, then writes them all; nothing is written unless all decrypt.
+// An *undecryptable error names the file that could not be opened; any other error is the disk's.
+func (s *secretsDir) write(f *fleet.Fleet) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	files := f.SecretsOf(s.host)
+	values := make(map[string][]byte, len(files))
+	var ids []age.Identity
+	if len(files) > 0 {
+		if s.identityFile == "" {
+			return &undecryptable{file: files[0].File, err: errors.New("the agent config names no identity_file")}
+		}
+		id, err := secrets.LoadIdentity(s.identityFile)
+		if err != nil {
+			return &undecryptable{file: files[0].File, err: err}
+		}
+		ids = []age.Identity{id}
+	}
+	for _, sf := range files {
+		v, err := secrets.Decrypt(sf.Data, ids...)
+		if err != nil {
+			return &undecryptable{file: sf.File, err: fmt.Errorf("%w (is hosts/%s.yaml's recipient this host's identity_file?)", err, s.host)}
+		}
+		values[sf.Name] = v
+	}
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return fmt.Errorf("secrets dir: %w", err)
+	}
+	before := s.managed()
+	names := make([]string, 0, len(values))
+	for _, sf := range files {
+		if err := writePrivate(s.dir, sf.Name, values[sf.Name]); err != nil {
+			return err
+		}
+		names = append(names, sf.Name)
+	}
+	if err := writePrivate(s.dir, managedList, []byte(strings.Join(names, "\n")+"\n")); err != nil {
+		return err
+	}
+	var gone []string
+	for _, n := range before {
+		if !slices.Contains(names, n) {
+			if err := os.Remove(filepath.Join(s.dir, n)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("remove secret %s: %w", n, err)
+			}
+			gone = append(gone, n)
+		}
+	}
+	s.commit = f.Commit
+	if len(names) > 0 || len(gone) > 0 {
+		s.log.Info("secrets written", "commit", short(f.Commit), "names", names, "removed", gone)
+	}
+	return nil
+}
+
+// managed reads the names written before; a name that breaks the name rule is ignored (never a path to remove).
+func (s *secretsDir) managed() []string {
+	fh, err := os.Open(filepath.Join(s.dir, managedList))
+	if err != nil {
+		return nil
+	}
+	defer fh.Close()
+	var out []string
+	sc := bufio.NewScanner(io.LimitReader(fh, 1<<20))
+	for sc.Scan() {
+		if n := strings.TrimSpace(sc.Text()); fleet.ValidName(n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// writePrivate writes dir/name with mode 0600 through a temporary file and a rename: a plugin reading it sees the
+// old value or the new one, never half of one.
+func writePrivate(dir, name string, data []byte) error {
+	tmp, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write secret %s: %w", name, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write secret %s: %w", name, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write secret %s: %w", name, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write secret %s: %w", name, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write secret %s: %w", name, err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
+		return fmt.Errorf("write secret %s: %w", name, err)
+	}
+	return nil
+}
