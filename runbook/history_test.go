@@ -146,7 +146,7 @@ func TestRemovedAppInCodeSpanFailsTheBuild(t *testing.T) {
 		`runbook/notes.md:3: stale name ` + "`old_web`" + `: binary "old_web" is no longer in the fleet (removed in ` + short + ` "drop old: replaced by extra")`,
 		`runbook/notes.md:4: stale name ` + "`old`" + `: app "old" is no longer in the fleet (removed in ` + short + ` "drop old: replaced by extra")`,
 	}
-	if got := strings.Join(be.Problems, "\n"); got != strings.Join(want, "\n") {
+	if got := be.Error(); got != strings.Join(want, "\n") {
 		t.Fatalf("problems:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
 	}
 

@@ -2,7 +2,6 @@ package sitegen
 
 import (
 	"context"
-	"fmt"
 	"html"
 	"sort"
 	"strings"
@@ -73,13 +72,13 @@ func newMarkdown() goldmark.Markdown {
 
 // parseAll parses every page in parallel. Problems found while parsing (front matter, rejected code spans) are
 // returned beside the pages, so that they are reported together with broken links.
-func (b Builder) parseAll(ctx context.Context, site Site) ([]*parsedPage, []string, error) {
+func (b Builder) parseAll(ctx context.Context, site Site) ([]*parsedPage, []Problem, error) {
 	pages := make([]*parsedPage, len(site.Pages))
 	mds := make(chan goldmark.Markdown, b.Workers)
 	for range b.Workers {
 		mds <- newMarkdown()
 	}
-	probs := make([][]string, len(site.Pages))
+	probs := make([][]Problem, len(site.Pages))
 	err := forEach(ctx, b.Workers, len(site.Pages), func(i int) error {
 		md := <-mds
 		defer func() { mds <- md }()
@@ -89,7 +88,7 @@ func (b Builder) parseAll(ctx context.Context, site Site) ([]*parsedPage, []stri
 	if err != nil {
 		return nil, nil, err
 	}
-	var all []string
+	var all []Problem
 	for _, p := range probs {
 		all = append(all, p...)
 	}
@@ -97,16 +96,16 @@ func (b Builder) parseAll(ctx context.Context, site Site) ([]*parsedPage, []stri
 	return pages, all, nil
 }
 
-func parsePage(md goldmark.Markdown, pg Page, checkCode func(string) string) (*parsedPage, []string) {
+func parsePage(md goldmark.Markdown, pg Page, checkCode func(string) string) (*parsedPage, []Problem) {
 	p := &parsedPage{Page: pg, src: pg.Markdown}
 	p.lines = lineStarts(p.src)
 	pc := parser.NewContext()
 	p.doc = md.Parser().Parse(text.NewReader(p.src), parser.WithContext(pc))
-	var probs []string
+	var probs []Problem
 	if d := frontmatter.Get(pc); d != nil {
 		var fm frontMatter
 		if err := d.Decode(&fm); err != nil {
-			probs = append(probs, fmt.Sprintf("%s:1: front matter: %v", p.source(), err))
+			probs = append(probs, problemf(p.source(), 1, "front matter: %v", err))
 		}
 		if p.Title == "" {
 			p.Title = fm.Title
@@ -143,7 +142,7 @@ func parsePage(md goldmark.Markdown, pg Page, checkCode func(string) string) (*p
 			if checkCode != nil {
 				code := plainText(n, p.src)
 				if msg := checkCode(code); msg != "" {
-					probs = append(probs, fmt.Sprintf("%s:%d: %s", p.source(), p.lineOf(n), msg))
+					probs = append(probs, Problem{File: p.source(), Line: p.lineOf(n), Msg: msg})
 				}
 			}
 		case *ast.Text:
