@@ -28,6 +28,7 @@ type parsedPage struct {
 	codes    []codeRef
 	hasH1    bool
 	escTitle string // Title, HTML-escaped once for the navigation of every page
+	navIndex int    // position among its section's pages in the navigation
 	summary  string
 	words    []string
 }
@@ -110,8 +111,8 @@ func parsePage(md goldmark.Markdown, pg Page, checkCode func(string) string) (*p
 		if p.Title == "" {
 			p.Title = fm.Title
 		}
-		if p.Section == "" {
-			p.Section = fm.Section
+		if fm.Section != "" {
+			p.Section = fm.Section // the page's author knows better than the caller's default
 		}
 		if fm.Weight != nil && p.Weight == 0 {
 			p.Weight = *fm.Weight

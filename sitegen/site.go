@@ -26,7 +26,8 @@ type Page struct {
 	Markdown []byte
 	// Source names the page in error messages ("runbook/ops.md"); defaults to Path+".md".
 	Source string
-	// Section groups pages in the navigation; Weight orders pages (and sections, by their lightest page).
+	// Section groups pages in the navigation (a front matter "section" overrides it); Weight orders pages (and
+	// sections, by their lightest page).
 	Section string
 	Weight  int
 }
