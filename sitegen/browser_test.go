@@ -36,11 +36,19 @@ func TestBrowserFileURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Reading a page does not load the whole site's search index; using search does.
+	indexLoaded := `document.querySelector('script[src$="search-index.js"]') !== null`
+	if loaded, err := chromedp.Run(step, chromedp.Evaluate[bool](indexLoaded)); err != nil || loaded {
+		t.Fatalf("search index loaded before search was used (%v)", err)
+	}
 	if err := chromedp.Do(step,
 		chromedp.SendKeys(chromedp.CSS("#search"), "restart"),
 		chromedp.WaitVisible(chromedp.CSS("#search-results a")),
 	); err != nil {
 		t.Fatalf("search: %v", err)
+	}
+	if loaded, err := chromedp.Run(step, chromedp.Evaluate[bool](indexLoaded)); err != nil || !loaded {
+		t.Fatalf("search worked without loading the index? (%v)", err)
 	}
 	first, err := chromedp.Run(step, chromedp.Text(chromedp.CSS("#search-results li:first-child .r-title")))
 	if err != nil {
