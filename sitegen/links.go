@@ -5,8 +5,6 @@ import (
 	"net/url"
 	"path"
 	"strings"
-
-	"github.com/yuin/goldmark/ast"
 )
 
 // checkLinks resolves every local link and image of every page, rewrites it to a relative URL that works from
@@ -34,12 +32,7 @@ func checkLinks(site Site, pages []*parsedPage, probs []Problem) error {
 				probs = append(probs, Problem{File: p.source(), Line: l.line, Msg: msg})
 				continue
 			}
-			switch n := l.node.(type) {
-			case *ast.Link:
-				n.Destination = []byte(dest)
-			case *ast.Image:
-				n.Destination = []byte(dest)
-			}
+			l.dest = dest
 		}
 	}
 	return Problems(probs)

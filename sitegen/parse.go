@@ -16,13 +16,14 @@ import (
 	"go.abhg.dev/goldmark/frontmatter"
 )
 
-// parsedPage is a page after parsing: its AST, what the TOC, links check and search index need, and its metadata
-// merged from the Page and its front matter.
+// parsedPage is what the TOC, links check, navigation and search index need of a page, and its metadata merged
+// from the Page and its front matter. It does not keep the page's syntax tree: a site's trees would all be held at
+// once between parsing and rendering, so each page is parsed again when it is rendered, and memory is bounded by
+// the pages being rendered rather than by the site.
 type parsedPage struct {
 	Page
 	src      []byte
-	doc      ast.Node
-	lines    []int // byte offset of each line start, for file:line
+	lines    []int // byte offset of each line start, for file:line; only while parsing
 	headings []heading
 	links    []*linkRef
 	codes    []codeRef
@@ -39,9 +40,8 @@ type heading struct {
 	Text  string
 }
 
-// linkRef is a local link or image found in a page, resolved by checkLinks.
+// linkRef is a link or image found in a page, in document order; checkLinks replaces dest with the URL written.
 type linkRef struct {
-	node ast.Node // *ast.Link or *ast.Image
 	dest string
 	line int
 }
@@ -101,7 +101,7 @@ func parsePage(md goldmark.Markdown, pg Page, checkCode func(string) string) (*p
 	p := &parsedPage{Page: pg, src: pg.Markdown}
 	p.lines = lineStarts(p.src)
 	pc := parser.NewContext()
-	p.doc = md.Parser().Parse(text.NewReader(p.src), parser.WithContext(pc))
+	doc := md.Parser().Parse(text.NewReader(p.src), parser.WithContext(pc))
 	var probs []Problem
 	if d := frontmatter.Get(pc); d != nil {
 		var fm frontMatter
@@ -119,7 +119,7 @@ func parsePage(md goldmark.Markdown, pg Page, checkCode func(string) string) (*p
 		}
 	}
 	var words wordSet
-	_ = ast.Walk(p.doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 		if !entering {
 			return ast.WalkContinue, nil
 		}
@@ -136,9 +136,9 @@ func parsePage(md goldmark.Markdown, pg Page, checkCode func(string) string) (*p
 				}
 			}
 		case *ast.Link:
-			p.links = append(p.links, &linkRef{node: n, dest: string(n.Destination), line: p.lineOf(n)})
+			p.links = append(p.links, &linkRef{dest: string(n.Destination), line: p.lineOf(n)})
 		case *ast.Image:
-			p.links = append(p.links, &linkRef{node: n, dest: string(n.Destination), line: p.lineOf(n)})
+			p.links = append(p.links, &linkRef{dest: string(n.Destination), line: p.lineOf(n)})
 		case *ast.CodeSpan:
 			if checkCode != nil {
 				code := plainText(n, p.src)
@@ -164,7 +164,8 @@ func parsePage(md goldmark.Markdown, pg Page, checkCode func(string) string) (*p
 	}
 	p.escTitle = html.EscapeString(p.Title)
 	p.words = words.list
-	p.summary = summarize(p.doc, p.src)
+	p.summary = summarize(doc, p.src)
+	p.lines = nil
 	return p, probs
 }
 
