@@ -6,9 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	chromahtml "github.com/alecthomas/chroma/v2/formatters/html"
 	"github.com/yuin/goldmark"
-	highlighting "github.com/yuin/goldmark-highlighting/v2"
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/extension"
 	"github.com/yuin/goldmark/parser"
@@ -58,17 +56,12 @@ type frontMatter struct {
 }
 
 func newMarkdown() goldmark.Markdown {
-	return goldmark.New(
-		goldmark.WithExtensions(
-			extension.GFM,
-			&frontmatter.Extender{},
-			highlighting.NewHighlighting(
-				highlighting.WithStyle("github"),
-				highlighting.WithFormatOptions(chromahtml.WithClasses(true)),
-			),
-		),
+	md := goldmark.New(
+		goldmark.WithExtensions(extension.GFM, &frontmatter.Extender{}),
 		goldmark.WithParserOptions(parser.WithAutoHeadingID()),
 	)
+	newCodeBlocks().Extend(md)
+	return md
 }
 
 // parseAll parses every page in parallel. Problems found while parsing (front matter, rejected code spans) are
