@@ -198,8 +198,8 @@ func readTree(c *object.Commit) (*files, error) {
 		return nil, fmt.Errorf("fleet commit %s: %w", c.Hash, err)
 	}
 	fs := &files{data: map[string][]byte{}}
-	fs.readTreeEntry(tree, "fleet.yaml")
-	fs.readTreeEntry(tree, LockFile)
+	fs.readTreeEntry(tree, "fleet.yaml", "fleet.yaml")
+	fs.readTreeEntry(tree, LockFile, LockFile)
 	for _, f := range folders {
 		sub, err := tree.Tree(f.dir)
 		if errors.Is(err, object.ErrDirectoryNotFound) {
@@ -222,17 +222,18 @@ func readTree(c *object.Commit) (*files, error) {
 				fs.errs.add(name, Pos{}, "unexpected folder: %s/ holds only %s files", f.dir, f.ext)
 				continue
 			}
-			fs.readTreeEntry(tree, name)
+			// Looked up in the folder's tree: a path from the root would decode the folder again for every file.
+			fs.readTreeEntry(sub, e.Name, name)
 		}
 	}
 	fs.readSecretsTree(tree)
 	return fs, nil
 }
 
-// readTreeEntry reads one blob. Symlinks are refused in a git fleet: git stores only their target, which an agent
-// must not follow.
-func (fs *files) readTreeEntry(tree *object.Tree, name string) {
-	e, err := tree.FindEntry(name)
+// readTreeEntry reads the blob at path entry of tree as the fleet file name. Symlinks are refused in a git fleet:
+// git stores only their target, which an agent must not follow.
+func (fs *files) readTreeEntry(tree *object.Tree, entry, name string) {
+	e, err := tree.FindEntry(entry)
 	if errors.Is(err, object.ErrEntryNotFound) || errors.Is(err, object.ErrDirectoryNotFound) {
 		return
 	}

@@ -74,7 +74,7 @@ func (fs *files) readSecretsTree(tree *object.Tree) {
 		}
 		dir := SecretsDir + "/" + h.Name
 		if h.Mode != filemode.Dir {
-			fs.readTreeEntry(tree, dir)
+			fs.readTreeEntry(sub, h.Name, dir)
 			continue
 		}
 		hostTree, err := sub.Tree(h.Name)
@@ -93,7 +93,7 @@ func (fs *files) readSecretsTree(tree *object.Tree) {
 			case f.Mode == filemode.Dir:
 				fs.errs.add(name, Pos{}, "unexpected folder: secrets/<host>/ holds only %s files", SecretExt)
 			default:
-				fs.readTreeEntry(tree, name)
+				fs.readTreeEntry(hostTree, f.Name, name)
 			}
 		}
 	}

@@ -38,16 +38,19 @@ func (w writer) changelog() sitegen.Page {
 		for _, r := range c.Roles {
 			items = append(items, "changed role "+w.roleOrGone(r))
 		}
+		var hosts, pages []string
 		for _, h := range c.Hosts {
 			if _, ok := w.f.Hosts[h]; ok {
-				items = append(items, "changed host "+hostLink(h))
+				hosts = append(hosts, hostLink(h))
 			} else {
-				items = append(items, "changed host **"+esc(h)+"**")
+				hosts = append(hosts, "**"+esc(h)+"**")
 			}
 		}
 		for _, p := range c.Pages {
-			items = append(items, "edited runbook page "+code(p))
+			pages = append(pages, code(p))
 		}
+		items = append(items, summarized("changed host", "changed %d hosts", hosts)...)
+		items = append(items, summarized("edited runbook page", "edited %d runbook pages", pages)...)
 		for _, it := range items {
 			b.WriteString("- " + it + "\n")
 		}
@@ -73,4 +76,22 @@ func (w writer) roleOrGone(name string) string {
 		return w.roleLink(name)
 	}
 	return "**" + esc(name) + "**"
+}
+
+// maxItemsPerKind bounds what one commit lists of hosts or pages: a commit that touches thousands of them (the first
+// one, a rename) must not make the changelog, a page read often, grow with the size of the fleet.
+const maxItemsPerKind = 5
+
+// summarized lists each of names as "one NAME", or, when there are more than maxItemsPerKind, one line with the
+// count and the first few.
+func summarized(one, many string, names []string) []string {
+	if len(names) <= maxItemsPerKind {
+		items := make([]string, len(names))
+		for i, n := range names {
+			items[i] = one + " " + n
+		}
+		return items
+	}
+	return []string{fmt.Sprintf(many, len(names)) + ": " + strings.Join(names[:maxItemsPerKind], ", ") +
+		fmt.Sprintf(" and %d more", len(names)-maxItemsPerKind)}
 }

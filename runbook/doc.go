@@ -25,5 +25,6 @@
 // file:line of a later problem (a broken link, a stale name) is the line in the page as written.
 //
 // Pages link to each other with ordinary markdown links relative to the file (../apps/books.md#binaries); sitegen
-// checks and rewrites them.
+// checks and rewrites them. A page's front matter may name its navigation section ("section: On call"); pages
+// without one are listed under "Runbook".
 package runbook

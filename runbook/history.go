@@ -46,13 +46,21 @@ type Commit struct {
 
 // LoadHistory reads up to MaxHistory commits reachable from head (first parents, newest first) and loads the
 // fleet at each, so the changelog can say what each commit did and the runbook can reject names that are gone.
+// It holds two fleets at a time (a commit's and its parent's) and only the names of the others, so memory does not
+// grow with the history times the size of the fleet.
 func LoadHistory(repo *git.Repository, head plumbing.Hash) (*History, error) {
 	type loaded struct {
 		c      *object.Commit
 		f      *fleet.Fleet
 		broken bool
 	}
-	var chain []loaded
+	type named struct {
+		c     *object.Commit
+		names map[string]string
+	}
+	h := &History{removed: map[string]string{}}
+	var chain []named
+	var newer *loaded
 	c, err := repo.CommitObject(head)
 	if err != nil {
 		return nil, fmt.Errorf("history: %w", err)
@@ -66,7 +74,11 @@ func LoadHistory(repo *git.Repository, head plumbing.Hash) (*History, error) {
 		if f == nil {
 			f = &fleet.Fleet{}
 		}
-		chain = append(chain, loaded{c, f, err != nil})
+		if newer != nil {
+			h.Commits = append(h.Commits, describe(newer.c, newer.f, f, newer.broken))
+		}
+		newer = &loaded{c, f, err != nil}
+		chain = append(chain, named{c, names(f)})
 		if c.NumParents() == 0 {
 			break
 		}
@@ -79,22 +91,14 @@ func LoadHistory(repo *git.Repository, head plumbing.Hash) (*History, error) {
 		}
 		c = p
 	}
-	h := &History{removed: map[string]string{}}
-	for i, l := range chain {
-		if i == MaxHistory {
-			break
-		}
-		var parent *fleet.Fleet
-		if i+1 < len(chain) {
-			parent = chain[i+1].f
-		}
-		h.Commits = append(h.Commits, describe(l.c, l.f, parent, l.broken))
+	if len(chain) <= MaxHistory {
+		h.Commits = append(h.Commits, describe(newer.c, newer.f, nil, newer.broken)) // the oldest commit read
 	}
 	// Walk from oldest to newest so that each gone name records the latest commit that removed it.
-	headNames := names(chain[0].f)
+	headNames := chain[0].names
 	h.atHead = headNames
 	for i := len(chain) - 1; i >= 1; i-- {
-		older, newer := names(chain[i].f), names(chain[i-1].f)
+		older, newer := chain[i].names, chain[i-1].names
 		for n, kind := range older {
 			if _, still := newer[n]; still {
 				continue

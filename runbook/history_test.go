@@ -3,6 +3,7 @@ package runbook
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -146,7 +147,7 @@ func TestRemovedAppInCodeSpanFailsTheBuild(t *testing.T) {
 		`runbook/notes.md:3: stale name ` + "`old_web`" + `: binary "old_web" is no longer in the fleet (removed in ` + short + ` "drop old: replaced by extra")`,
 		`runbook/notes.md:4: stale name ` + "`old`" + `: app "old" is no longer in the fleet (removed in ` + short + ` "drop old: replaced by extra")`,
 	}
-	if got := strings.Join(be.Problems, "\n"); got != strings.Join(want, "\n") {
+	if got := be.Error(); got != strings.Join(want, "\n") {
 		t.Fatalf("problems:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
 	}
 
@@ -243,5 +244,36 @@ func TestBrokenCommitInHistory(t *testing.T) {
 	}
 	if len(refused) != 1 || refused[0] != bad.String() {
 		t.Fatalf("refused commits = %v, want [%s]", refused, bad)
+	}
+}
+
+// TestChangelogSummarizesABigCommit: a commit that adds many runbook pages is one line in the changelog, with a
+// count and the first few names, so the changelog does not grow with the size of the runbook.
+func TestChangelogSummarizesABigCommit(t *testing.T) {
+	r := newFleetRepo(t)
+	r.commit("initial")
+	for i := range 7 {
+		r.write(fmt.Sprintf("runbook/p%d.md", i), fmt.Sprintf("# Page %d\n", i))
+	}
+	r.commit("seven pages")
+	r.write("runbook/p0.md", "# Page zero\n")
+	r.commit("one page")
+	site, _ := r.site()
+	var changelog string
+	for _, p := range site.Pages {
+		if p.Path == "changelog" {
+			changelog = string(p.Markdown)
+		}
+	}
+	for _, want := range []string{
+		"- edited 7 runbook pages: `runbook/p0.md`, `runbook/p1.md`, `runbook/p2.md`, `runbook/p3.md`, `runbook/p4.md` and 2 more\n",
+		"- edited runbook page `runbook/p0.md`\n",
+	} {
+		if !strings.Contains(changelog, want) {
+			t.Errorf("changelog lacks %q:\n%s", want, changelog)
+		}
+	}
+	if strings.Contains(changelog, "runbook/p6.md") {
+		t.Errorf("changelog lists every page of the big commit:\n%s", changelog)
 	}
 }

@@ -185,6 +185,35 @@ func TestRunbookIndexLinksFromItsFolder(t *testing.T) {
 	}
 }
 
+// TestRunbookPageNamesItsSection: a runbook page whose front matter names a section is listed there, the others
+// under "Runbook"; each page lists only its own section's pages.
+func TestRunbookPageNamesItsSection(t *testing.T) {
+	f := loadTxtar(t, "small.txtar", map[string]string{
+		"runbook/pager.md": "---\nsection: On call\n---\n# Pager\n\nWho carries it.\n",
+	})
+	site, err := Site(f, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if err := sitegen.Build(context.Background(), site, out); err != nil {
+		t.Fatal(err)
+	}
+	pager, err := os.ReadFile(filepath.Join(out, "runbook", "pager", "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<div class="nav-title">On call</div>`, `aria-current="page">Pager</a>`,
+		`<a class="nav-title" href="../../runbook/oncall/index.html">Runbook</a>`} {
+		if !bytes.Contains(pager, []byte(want)) {
+			t.Errorf("runbook/pager lacks %s", want)
+		}
+	}
+	if bytes.Contains(pager, []byte(`>On call</a></li>`)) {
+		t.Error("runbook/pager lists the pages of the Runbook section")
+	}
+}
+
 // The runbook names each host's secrets and the hooks that read them, and never carries a ciphertext or a value.
 func TestSecretsNamesOnly(t *testing.T) {
 	f := loadTxtar(t, "small.txtar", nil)

@@ -6,6 +6,7 @@ import (
 	"path"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"text/template"
 
@@ -39,47 +40,46 @@ var Helpers = map[string]string{
 func (w writer) runbookPages() ([]sitegen.Page, error) {
 	data := TemplateData{Name: w.f.Meta.Name, Title: fleetTitle(w.f), Commit: w.f.Commit, FleetURL: w.opts.FleetURL}
 	var pages []sitegen.Page
-	var probs []string
+	var probs []sitegen.Problem
 	for i, rp := range w.f.Runbook {
 		name := strings.TrimSuffix(path.Base(rp.File), ".md")
 		p := "runbook/" + name
 		if name == "index" {
 			p = "runbook"
 		}
-		out, err := w.execute(rp.File, rp.Content, data)
-		if err != nil {
-			probs = append(probs, err.Error())
+		out, prob := w.execute(rp.File, rp.Content, data)
+		if prob != nil {
+			probs = append(probs, *prob)
 			continue
 		}
 		pages = append(pages, sitegen.Page{Path: p, Markdown: out, Source: rp.File, LinkDir: path.Dir(rp.File),
 			Section: sectionRunbook, Weight: weightRunbook + i})
 	}
-	if len(probs) > 0 {
-		sort.Strings(probs)
-		return nil, &sitegen.BuildError{Problems: probs}
+	if err := sitegen.Problems(probs); err != nil {
+		return nil, err
 	}
 	return pages, nil
 }
 
-func (w writer) execute(file string, src []byte, data TemplateData) ([]byte, error) {
+func (w writer) execute(file string, src []byte, data TemplateData) ([]byte, *sitegen.Problem) {
 	t, err := template.New(file).Option("missingkey=error").Funcs(w.funcs()).Parse(string(src))
 	if err != nil {
-		return nil, templateError(file, err)
+		return nil, templateProblem(file, err)
 	}
 	var out bytes.Buffer
 	if err := t.Execute(&out, data); err != nil {
-		return nil, templateError(file, err)
+		return nil, templateProblem(file, err)
 	}
 	return out.Bytes(), nil
 }
 
 var templateErrRe = regexp.MustCompile(`^template: (.*?):(\d+)(?::\d+)?: (.*)$`)
 
-// templateError turns text/template's message into file:line: what is wrong.
-func templateError(file string, err error) error {
+// templateProblem reads the line out of text/template's message, which is the only place the package gives it.
+func templateProblem(file string, err error) *sitegen.Problem {
 	m := templateErrRe.FindStringSubmatch(err.Error())
 	if m == nil {
-		return fmt.Errorf("%s: %v", file, err)
+		return &sitegen.Problem{File: file, Msg: err.Error()}
 	}
 	msg := m[3]
 	if _, after, ok := strings.Cut(msg, ": error calling "); ok {
@@ -87,7 +87,8 @@ func templateError(file string, err error) error {
 			msg = reason
 		}
 	}
-	return fmt.Errorf("%s:%s: %s", file, m[2], msg)
+	line, _ := strconv.Atoi(m[2])
+	return &sitegen.Problem{File: file, Line: line, Msg: msg}
 }
 
 func (w writer) funcs() template.FuncMap {

@@ -36,11 +36,19 @@ func TestBrowserFileURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Reading a page does not load the whole site's search index; using search does.
+	indexLoaded := `document.querySelector('script[src$="search-index.js"]') !== null`
+	if loaded, err := chromedp.Run(step, chromedp.Evaluate[bool](indexLoaded)); err != nil || loaded {
+		t.Fatalf("search index loaded before search was used (%v)", err)
+	}
 	if err := chromedp.Do(step,
 		chromedp.SendKeys(chromedp.CSS("#search"), "restart"),
 		chromedp.WaitVisible(chromedp.CSS("#search-results a")),
 	); err != nil {
 		t.Fatalf("search: %v", err)
+	}
+	if loaded, err := chromedp.Run(step, chromedp.Evaluate[bool](indexLoaded)); err != nil || !loaded {
+		t.Fatalf("search worked without loading the index? (%v)", err)
 	}
 	first, err := chromedp.Run(step, chromedp.Text(chromedp.CSS("#search-results li:first-child .r-title")))
 	if err != nil {
@@ -144,5 +152,43 @@ func assertNotBlank(t *testing.T, shot []byte) {
 	}
 	if len(colors) < 8 {
 		t.Fatalf("screenshot looks blank: %d distinct colours", len(colors))
+	}
+}
+
+// TestBrowserPagedNavigation follows the sidebar of a site with a big section from file://: a group link leads to
+// that group's first page, which is marked current; another section's title leads to its first page; search
+// finds a page the sidebar does not list.
+func TestBrowserPagedNavigation(t *testing.T) {
+	ctx := browsertest.New(t)
+	out := buildTo(t, bigSectionSite(120))
+	step, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	start := "file://" + filepath.ToSlash(filepath.Join(out, "big", "p0000", "index.html"))
+	if err := chromedp.Do(step,
+		chromedp.Navigate(start),
+		chromedp.Click(chromedp.CSS(`.sidebar .nav-group a[href$="big/p0050/index.html"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.sidebar a[aria-current="page"][href$="big/p0050/index.html"]`)),
+	); err != nil {
+		t.Fatalf("follow a group link: %v", err)
+	}
+	current, err := chromedp.Run(step, chromedp.Text(chromedp.CSS(`.sidebar a[aria-current="page"]`)))
+	if err != nil || current != "Big page 50" {
+		t.Fatalf("current page after the group link = %q (%v)", current, err)
+	}
+	if err := chromedp.Do(step,
+		chromedp.Click(chromedp.CSS(`.sidebar a.nav-title`)),
+		chromedp.WaitVisible(chromedp.CSS(`.sidebar a[aria-current="page"][href$="small/s0/index.html"]`)),
+	); err != nil {
+		t.Fatalf("follow a section title: %v", err)
+	}
+	if err := chromedp.Do(step,
+		chromedp.SendKeys(chromedp.CSS("#search"), "119"),
+		chromedp.WaitVisible(chromedp.CSS("#search-results a")),
+	); err != nil {
+		t.Fatalf("search: %v", err)
+	}
+	first, err := chromedp.Run(step, chromedp.Text(chromedp.CSS("#search-results li:first-child .r-title")))
+	if err != nil || first != "Big page 119" {
+		t.Fatalf("first search result = %q (%v), want Big page 119", first, err)
 	}
 }

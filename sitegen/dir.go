@@ -14,6 +14,7 @@ const maxSourceBytes = 16 << 20
 
 // ReadDir turns a tree of markdown files into pages ("a/b.md" becomes page "a/b", "index.md" the home page, and
 // "a/index.md" page "a") and every other regular file into a static file. Names starting with "." are skipped.
+// Pages in a folder are in the navigation section named after their top folder, unless their front matter says.
 func ReadDir(fsys fs.FS) ([]Page, []File, error) {
 	var names []string
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
@@ -56,7 +57,11 @@ func ReadDir(fsys fs.FS) ([]Page, []File, error) {
 			page = ""
 		}
 		page = strings.TrimSuffix(page, "/index")
-		pages = append(pages, Page{Path: page, Markdown: data[i], Source: p, LinkDir: path.Dir(p)})
+		section, _, inFolder := strings.Cut(p, "/")
+		if !inFolder {
+			section = ""
+		}
+		pages = append(pages, Page{Path: page, Markdown: data[i], Source: p, LinkDir: path.Dir(p), Section: section})
 	}
 	return pages, files, nil
 }

@@ -5,14 +5,12 @@ import (
 	"net/url"
 	"path"
 	"strings"
-
-	"github.com/yuin/goldmark/ast"
 )
 
 // checkLinks resolves every local link and image of every page, rewrites it to a relative URL that works from
 // file:// (directory pages end in index.html), and reports every broken target or #anchor with file:line, together
 // with the problems parsing already found.
-func checkLinks(site Site, pages []*parsedPage, probs []string) error {
+func checkLinks(site Site, pages []*parsedPage, probs []Problem) error {
 	byPath := make(map[string]*parsedPage, len(pages))
 	anchors := make(map[string]map[string]bool, len(pages))
 	for _, p := range pages {
@@ -31,22 +29,13 @@ func checkLinks(site Site, pages []*parsedPage, probs []string) error {
 		for _, l := range p.links {
 			dest, msg := resolveLink(p.Path, p.linkDir(), l.dest, byPath, anchors, files)
 			if msg != "" {
-				probs = append(probs, fmt.Sprintf("%s:%d: %s", p.source(), l.line, msg))
+				probs = append(probs, Problem{File: p.source(), Line: l.line, Msg: msg})
 				continue
 			}
-			switch n := l.node.(type) {
-			case *ast.Link:
-				n.Destination = []byte(dest)
-			case *ast.Image:
-				n.Destination = []byte(dest)
-			}
+			l.dest = dest
 		}
 	}
-	if len(probs) > 0 {
-		sortProblems(probs)
-		return &BuildError{Problems: probs}
-	}
-	return nil
+	return Problems(probs)
 }
 
 // resolveLink returns the rewritten destination of a link written on page from, or a message saying why it is

@@ -1,6 +1,7 @@
 package sitegen
 
 import (
+	"fmt"
 	"html"
 	"sort"
 	"strings"
@@ -33,6 +34,9 @@ func buildNav(pages []*parsedPage) nav {
 	}
 	for name, ps := range bySection {
 		sort.Slice(ps, func(i, j int) bool { return lessPage(ps[i], ps[j]) })
+		for i, p := range ps {
+			p.navIndex = i
+		}
 		n.Sections = append(n.Sections, navSection{Name: name, Pages: ps})
 	}
 	sort.Slice(n.Sections, func(i, j int) bool {
@@ -55,27 +59,33 @@ func lessPage(a, b *parsedPage) bool {
 	return a.Path < b.Path
 }
 
-// navCache keeps the sidebar of each (section, root prefix) pair: pages of one section share it and differ only in
-// which link is marked current. The sidebar is the largest part of every page.
+// navCache keeps the sidebar of each (section, group, root prefix): pages of one group share it and differ only in
+// which link is marked current.
 type navCache struct {
 	nav nav
 	mu  sync.Mutex
-	m   map[[2]string]string
+	m   map[navKey]string
 }
 
-func newNavCache(n nav) *navCache { return &navCache{nav: n, m: map[[2]string]string{}} }
+type navKey struct {
+	section string
+	group   int
+	root    string
+}
+
+func newNavCache(n nav) *navCache { return &navCache{nav: n, m: map[navKey]string{}} }
 
 // forPage returns the sidebar for page p with its own link marked as the current page.
 func (c *navCache) forPage(p *parsedPage, root string) string {
-	key := [2]string{p.Section, root}
+	key := navKey{section: p.Section, group: p.navIndex / navGroupSize, root: root}
 	if p.Path == "" {
-		key[0] = "\x00home"
+		key.section = "\x00home"
 	}
 	c.mu.Lock()
 	side, ok := c.m[key]
 	c.mu.Unlock()
 	if !ok {
-		side = navHTML(c.nav, p, root)
+		side = navHTML(c.nav, p, key.group, root)
 		c.mu.Lock()
 		c.m[key] = side
 		c.mu.Unlock()
@@ -88,39 +98,63 @@ func (c *navCache) forPage(p *parsedPage, root string) string {
 	return side
 }
 
-// navHTML writes the sidebar seen from the section of page p, with links relative to root.
-func navHTML(n nav, p *parsedPage, root string) string {
+// navGroupSize is how many pages of a section the sidebar lists at once: a bigger section is paged into groups of
+// this size, and a page lists its own group's pages and one link to the start of every other group.
+const navGroupSize = 50
+
+// navHTML writes the sidebar seen from page p: every section's title, linked to its first page, and the pages of
+// p's own section (of its group, when the section is paged), with links relative to root. What a page carries does
+// not grow with the pages of other sections.
+func navHTML(n nav, p *parsedPage, group int, root string) string {
 	var sb strings.Builder
+	link := func(class string, sp *parsedPage, text string) {
+		sb.WriteString(`<a`)
+		if class != "" {
+			sb.WriteString(` class="` + class + `"`)
+		}
+		sb.WriteString(` href="`)
+		sb.WriteString(root)
+		sb.WriteString(pageURL(sp.Path))
+		sb.WriteString(`">`)
+		sb.WriteString(text)
+		sb.WriteString("</a>")
+	}
 	for _, s := range n.Sections {
 		open := s.Name == p.Section && (p.Path != "" || p.Section != "")
-		sb.WriteString(`<div class="nav-section`)
-		if open {
-			sb.WriteString(` open`)
+		if !open {
+			sb.WriteString(`<div class="nav-section">`)
+			if s.Name != "" {
+				link("nav-title", s.Pages[0], html.EscapeString(s.Name))
+			} else {
+				sb.WriteString("<ul>\n<li>")
+				link("", s.Pages[0], s.Pages[0].escTitle)
+				sb.WriteString("</li>\n</ul>\n")
+			}
+			sb.WriteString("</div>\n")
+			continue
 		}
-		sb.WriteString(`">`)
+		sb.WriteString(`<div class="nav-section open">`)
 		if s.Name != "" {
 			sb.WriteString(`<div class="nav-title">`)
 			sb.WriteString(html.EscapeString(s.Name))
 			sb.WriteString(`</div>`)
 		}
 		sb.WriteString("<ul>\n")
-		pages := s.Pages
-		if !open && len(pages) > maxClosedSection {
-			// A big section that is not the current one shows only its first page, to keep every page small.
-			pages = pages[:1]
-		}
-		for _, sp := range pages {
-			sb.WriteString(`<li><a href="`)
-			sb.WriteString(root)
-			sb.WriteString(pageURL(sp.Path))
-			sb.WriteString(`">`)
-			sb.WriteString(sp.escTitle)
-			sb.WriteString("</a></li>\n")
+		for start := 0; start < len(s.Pages); start += navGroupSize {
+			end := min(start+navGroupSize, len(s.Pages))
+			if len(s.Pages) > navGroupSize && start/navGroupSize != group {
+				sb.WriteString(`<li class="nav-group">`)
+				link("", s.Pages[start], fmt.Sprintf("Pages %d–%d of %d", start+1, end, len(s.Pages)))
+				sb.WriteString("</li>\n")
+				continue
+			}
+			for _, sp := range s.Pages[start:end] {
+				sb.WriteString("<li>")
+				link("", sp, sp.escTitle)
+				sb.WriteString("</li>\n")
+			}
 		}
 		sb.WriteString("</ul>\n</div>\n")
 	}
 	return sb.String()
 }
-
-// maxClosedSection is how many pages a section other than the current one may have and still be listed in full.
-const maxClosedSection = 12

@@ -2,14 +2,11 @@ package sitegen
 
 import (
 	"context"
-	"fmt"
 	"html"
 	"sort"
 	"strings"
 
-	chromahtml "github.com/alecthomas/chroma/v2/formatters/html"
 	"github.com/yuin/goldmark"
-	highlighting "github.com/yuin/goldmark-highlighting/v2"
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/extension"
 	"github.com/yuin/goldmark/parser"
@@ -17,18 +14,20 @@ import (
 	"go.abhg.dev/goldmark/frontmatter"
 )
 
-// parsedPage is a page after parsing: its AST, what the TOC, links check and search index need, and its metadata
-// merged from the Page and its front matter.
+// parsedPage is what the TOC, links check, navigation and search index need of a page, and its metadata merged
+// from the Page and its front matter. It does not keep the page's syntax tree: a site's trees would all be held at
+// once between parsing and rendering, so each page is parsed again when it is rendered, and memory is bounded by
+// the pages being rendered rather than by the site.
 type parsedPage struct {
 	Page
 	src      []byte
-	doc      ast.Node
-	lines    []int // byte offset of each line start, for file:line
+	lines    []int // byte offset of each line start, for file:line; only while parsing
 	headings []heading
 	links    []*linkRef
 	codes    []codeRef
 	hasH1    bool
 	escTitle string // Title, HTML-escaped once for the navigation of every page
+	navIndex int    // position among its section's pages in the navigation
 	summary  string
 	words    []string
 }
@@ -39,9 +38,8 @@ type heading struct {
 	Text  string
 }
 
-// linkRef is a local link or image found in a page, resolved by checkLinks.
+// linkRef is a link or image found in a page, in document order; checkLinks replaces dest with the URL written.
 type linkRef struct {
-	node ast.Node // *ast.Link or *ast.Image
 	dest string
 	line int
 }
@@ -58,28 +56,23 @@ type frontMatter struct {
 }
 
 func newMarkdown() goldmark.Markdown {
-	return goldmark.New(
-		goldmark.WithExtensions(
-			extension.GFM,
-			&frontmatter.Extender{},
-			highlighting.NewHighlighting(
-				highlighting.WithStyle("github"),
-				highlighting.WithFormatOptions(chromahtml.WithClasses(true)),
-			),
-		),
+	md := goldmark.New(
+		goldmark.WithExtensions(extension.GFM, &frontmatter.Extender{}),
 		goldmark.WithParserOptions(parser.WithAutoHeadingID()),
 	)
+	newCodeBlocks().Extend(md)
+	return md
 }
 
 // parseAll parses every page in parallel. Problems found while parsing (front matter, rejected code spans) are
 // returned beside the pages, so that they are reported together with broken links.
-func (b Builder) parseAll(ctx context.Context, site Site) ([]*parsedPage, []string, error) {
+func (b Builder) parseAll(ctx context.Context, site Site) ([]*parsedPage, []Problem, error) {
 	pages := make([]*parsedPage, len(site.Pages))
 	mds := make(chan goldmark.Markdown, b.Workers)
 	for range b.Workers {
 		mds <- newMarkdown()
 	}
-	probs := make([][]string, len(site.Pages))
+	probs := make([][]Problem, len(site.Pages))
 	err := forEach(ctx, b.Workers, len(site.Pages), func(i int) error {
 		md := <-mds
 		defer func() { mds <- md }()
@@ -89,7 +82,7 @@ func (b Builder) parseAll(ctx context.Context, site Site) ([]*parsedPage, []stri
 	if err != nil {
 		return nil, nil, err
 	}
-	var all []string
+	var all []Problem
 	for _, p := range probs {
 		all = append(all, p...)
 	}
@@ -97,29 +90,29 @@ func (b Builder) parseAll(ctx context.Context, site Site) ([]*parsedPage, []stri
 	return pages, all, nil
 }
 
-func parsePage(md goldmark.Markdown, pg Page, checkCode func(string) string) (*parsedPage, []string) {
+func parsePage(md goldmark.Markdown, pg Page, checkCode func(string) string) (*parsedPage, []Problem) {
 	p := &parsedPage{Page: pg, src: pg.Markdown}
 	p.lines = lineStarts(p.src)
 	pc := parser.NewContext()
-	p.doc = md.Parser().Parse(text.NewReader(p.src), parser.WithContext(pc))
-	var probs []string
+	doc := md.Parser().Parse(text.NewReader(p.src), parser.WithContext(pc))
+	var probs []Problem
 	if d := frontmatter.Get(pc); d != nil {
 		var fm frontMatter
 		if err := d.Decode(&fm); err != nil {
-			probs = append(probs, fmt.Sprintf("%s:1: front matter: %v", p.source(), err))
+			probs = append(probs, problemf(p.source(), 1, "front matter: %v", err))
 		}
 		if p.Title == "" {
 			p.Title = fm.Title
 		}
-		if p.Section == "" {
-			p.Section = fm.Section
+		if fm.Section != "" {
+			p.Section = fm.Section // the page's author knows better than the caller's default
 		}
 		if fm.Weight != nil && p.Weight == 0 {
 			p.Weight = *fm.Weight
 		}
 	}
 	var words wordSet
-	_ = ast.Walk(p.doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 		if !entering {
 			return ast.WalkContinue, nil
 		}
@@ -136,14 +129,14 @@ func parsePage(md goldmark.Markdown, pg Page, checkCode func(string) string) (*p
 				}
 			}
 		case *ast.Link:
-			p.links = append(p.links, &linkRef{node: n, dest: string(n.Destination), line: p.lineOf(n)})
+			p.links = append(p.links, &linkRef{dest: string(n.Destination), line: p.lineOf(n)})
 		case *ast.Image:
-			p.links = append(p.links, &linkRef{node: n, dest: string(n.Destination), line: p.lineOf(n)})
+			p.links = append(p.links, &linkRef{dest: string(n.Destination), line: p.lineOf(n)})
 		case *ast.CodeSpan:
 			if checkCode != nil {
 				code := plainText(n, p.src)
 				if msg := checkCode(code); msg != "" {
-					probs = append(probs, fmt.Sprintf("%s:%d: %s", p.source(), p.lineOf(n), msg))
+					probs = append(probs, Problem{File: p.source(), Line: p.lineOf(n), Msg: msg})
 				}
 			}
 		case *ast.Text:
@@ -164,7 +157,8 @@ func parsePage(md goldmark.Markdown, pg Page, checkCode func(string) string) (*p
 	}
 	p.escTitle = html.EscapeString(p.Title)
 	p.words = words.list
-	p.summary = summarize(p.doc, p.src)
+	p.summary = summarize(doc, p.src)
+	p.lines = nil
 	return p, probs
 }
 

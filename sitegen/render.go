@@ -12,6 +12,8 @@ import (
 
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/parser"
+	"github.com/yuin/goldmark/text"
 )
 
 //go:embed layout.html
@@ -90,7 +92,11 @@ func (b Builder) renderAll(ctx context.Context, site Site, pages []*parsedPage, 
 }
 
 func (b Builder) renderPage(out *bytes.Buffer, md goldmark.Markdown, site Site, p *parsedPage, navs *navCache) error {
-	addHeadingAnchors(p.doc)
+	doc, err := p.reparse(md)
+	if err != nil {
+		return err
+	}
+	addHeadingAnchors(doc)
 	root := rootPrefix(p.Path)
 	d := layoutData{
 		SiteTitle:  site.Title,
@@ -113,13 +119,44 @@ func (b Builder) renderPage(out *bytes.Buffer, md goldmark.Markdown, site Site, 
 	if err := layout.ExecuteTemplate(out, "article", d); err != nil {
 		return err
 	}
-	if err := md.Renderer().Render(out, p.src, p.doc); err != nil {
+	if err := md.Renderer().Render(out, p.src, doc); err != nil {
 		return err
 	}
 	if err := layout.ExecuteTemplate(out, "bottom", d); err != nil {
 		return err
 	}
 	return nil
+}
+
+// reparse parses the page again for rendering and gives its links and images the destinations checkLinks wrote.
+// The same parser finds the same links in the same order as the first parse did.
+func (p *parsedPage) reparse(md goldmark.Markdown) (ast.Node, error) {
+	doc := md.Parser().Parse(text.NewReader(p.src), parser.WithContext(parser.NewContext()))
+	k := 0
+	err := ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		var dest *[]byte
+		switch n := n.(type) {
+		case *ast.Link:
+			dest = &n.Destination
+		case *ast.Image:
+			dest = &n.Destination
+		default:
+			return ast.WalkContinue, nil
+		}
+		if k >= len(p.links) {
+			return ast.WalkStop, fmt.Errorf("second parse found more links than the first")
+		}
+		*dest = []byte(p.links[k].dest)
+		k++
+		return ast.WalkContinue, nil
+	})
+	if err == nil && k != len(p.links) {
+		err = fmt.Errorf("second parse found %d links, the first %d", k, len(p.links))
+	}
+	return doc, err
 }
 
 // makeDirs creates every page directory once, before the workers write into them.

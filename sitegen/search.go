@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// maxWordsPerPage bounds the search index: the index is loaded by every page, so it must stay small.
+// maxWordsPerPage bounds the search index, which a reader loads whole on first using search.
 const maxWordsPerPage = 3000
 
 // wordSet collects the distinct lower-case words of a page in order of first appearance.

@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"sort"
-	"strconv"
 	"strings"
 )
 
@@ -28,7 +26,8 @@ type Page struct {
 	Markdown []byte
 	// Source names the page in error messages ("runbook/ops.md"); defaults to Path+".md".
 	Source string
-	// Section groups pages in the navigation; Weight orders pages (and sections, by their lightest page).
+	// Section groups pages in the navigation (a front matter "section" overrides it); Weight orders pages (and
+	// sections, by their lightest page).
 	Section string
 	Weight  int
 }
@@ -110,18 +109,18 @@ func (b Builder) Build(ctx context.Context, site Site, outDir string) error {
 }
 
 func validateSite(site Site) error {
-	var probs []string
+	var probs []Problem
 	seen := map[string]bool{}
 	for _, p := range site.Pages {
 		if p.Path != "" && !pathRe.MatchString(p.Path) {
-			probs = append(probs, fmt.Sprintf("%s: invalid page path %q", p.source(), p.Path))
+			probs = append(probs, problemf(p.source(), 0, "invalid page path %q", p.Path))
 			continue
 		}
 		if p.Path == assetsDir || strings.HasPrefix(p.Path, assetsDir+"/") {
-			probs = append(probs, fmt.Sprintf("%s: page path %q is reserved", p.source(), p.Path))
+			probs = append(probs, problemf(p.source(), 0, "page path %q is reserved", p.Path))
 		}
 		if seen[p.Path] {
-			probs = append(probs, fmt.Sprintf("%s: duplicate page path %q", p.source(), p.Path))
+			probs = append(probs, problemf(p.source(), 0, "duplicate page path %q", p.Path))
 		}
 		seen[p.Path] = true
 	}
@@ -129,19 +128,15 @@ func validateSite(site Site) error {
 	for _, f := range site.Files {
 		switch {
 		case !pathRe.MatchString(f.Path):
-			probs = append(probs, fmt.Sprintf("invalid file path %q", f.Path))
+			probs = append(probs, problemf("", 0, "invalid file path %q", f.Path))
 		case strings.HasPrefix(f.Path, assetsDir+"/") || f.Path == markerFile:
-			probs = append(probs, fmt.Sprintf("file path %q is reserved", f.Path))
+			probs = append(probs, problemf("", 0, "file path %q is reserved", f.Path))
 		case files[f.Path] || seen[f.Path] || (path2page(f.Path) != f.Path && seen[path2page(f.Path)]):
-			probs = append(probs, fmt.Sprintf("file path %q clashes with another file or page", f.Path))
+			probs = append(probs, problemf("", 0, "file path %q clashes with another file or page", f.Path))
 		}
 		files[f.Path] = true
 	}
-	if len(probs) > 0 {
-		sortProblems(probs)
-		return &BuildError{Problems: probs}
-	}
-	return nil
+	return Problems(probs)
 }
 
 // path2page maps "a/index.html" to the page "a" it would overwrite.
@@ -160,15 +155,6 @@ func (p Page) source() string {
 		return "index.md"
 	}
 	return p.Path + ".md"
-}
-
-// BuildError lists every problem a build found, as "file:line: message" lines sorted for stable output.
-type BuildError struct {
-	Problems []string
-}
-
-func (e *BuildError) Error() string {
-	return strings.Join(e.Problems, "\n")
 }
 
 // prepareOutDir creates outDir, or clears it when a previous build left its marker there. Anything else is refused
@@ -207,29 +193,4 @@ func writeFile(outDir, rel string, data []byte) error {
 		return err
 	}
 	return os.WriteFile(dst, data, 0o644)
-}
-
-var problemPos = regexp.MustCompile(`^(.*?):(\d+): `)
-
-// sortProblems orders "file:line: message" strings by file, then line as a number, then message.
-func sortProblems(probs []string) {
-	key := func(s string) (string, int) {
-		m := problemPos.FindStringSubmatch(s)
-		if m == nil {
-			return s, 0
-		}
-		n, _ := strconv.Atoi(m[2])
-		return m[1], n
-	}
-	sort.SliceStable(probs, func(i, j int) bool {
-		fi, li := key(probs[i])
-		fj, lj := key(probs[j])
-		if fi != fj {
-			return fi < fj
-		}
-		if li != lj {
-			return li < lj
-		}
-		return probs[i] < probs[j]
-	})
 }

@@ -8,8 +8,10 @@ import (
 	"strings"
 )
 
-// corpus writes the same markdown pages twice: as a plain tree for sitegen and as a Hugo project's content.
-// Pages are generated from a fixed seed, so every run renders the same corpus.
+// corpus writes the same runbook pages twice: as a fleet repo whose runbook/ folder holds them (for `herofleet site
+// build`) and as a Hugo project's content. Pages are generated from a fixed seed, so every run renders the same
+// corpus. A fleet's runbook/ is one folder: with sections > 1 the pages name their section in front matter (Hugo
+// gets one content folder per section, its way of saying the same).
 type corpus struct {
 	pages    int
 	sections int
@@ -25,33 +27,70 @@ var snippets = []struct{ lang, code string }{
 	{"sh", "herofleet validate --deep .\nherofleet plan --role tester\ngit push origin main"},
 }
 
-func (c corpus) write(siteDir, hugoDir string) error {
+// fleetFiles is the smallest fleet the runbook pages can name: one app, one role, one host.
+var fleetFiles = map[string]string{
+	"fleet.yaml": "name: bench\ntitle: Benchmark fleet\n",
+	"apps/books.yaml": `title: Hero Books
+description: Library server and reader web UI.
+source: {repo: https://forge.example/hero_books.git, ref: main}
+build: {command: [make, build]}
+binaries:
+  - name: hero_books_server
+    kind: server
+    path: bin/hero_books_server
+    listen: tcp://${host}:9201
+    health: /health
+    url: "http://${host}:9201/"
+`,
+	"roles/tester.yaml":    "title: Tester VM\ndescription: One per tester.\npreinstalled: [books]\n",
+	"hosts/tester-01.yaml": "role: tester\naddress: \"[4a5::7]\"\n",
+}
+
+func (c corpus) write(fleetDir, hugoDir string) error {
 	rng := rand.New(rand.NewPCG(42, 2000))
 	perSection := (c.pages + c.sections - 1) / c.sections
 	for i := 0; i < c.pages; i++ {
 		sec, n := i/perSection, i%perSection
-		md := c.page(rng, i, sec, n, perSection)
-		rel := filepath.Join(fmt.Sprintf("sec-%02d", sec), fmt.Sprintf("page-%04d.md", n))
-		for _, dst := range []string{filepath.Join(siteDir, rel), filepath.Join(hugoDir, "content", rel)} {
-			if err := writeFile(dst, md); err != nil {
-				return err
-			}
+		page := c.page(rng, i, sec, n, perSection)
+		name := fmt.Sprintf("page-%04d.md", i)
+		// The fleet's pages name the app through a helper; Hugo's through a plain link.
+		md := strings.ReplaceAll(page, "{{APP}}", `{{ app "books" }}`)
+		if err := writeFile(filepath.Join(fleetDir, "runbook", name), md); err != nil {
+			return err
+		}
+		hugoMD := strings.ReplaceAll(page, "{{APP}}", "[Hero Books](/apps/books/)")
+		if err := writeFile(filepath.Join(hugoDir, "content", c.hugoSection(sec), name), hugoMD); err != nil {
+			return err
 		}
 	}
-	home := "---\ntitle: Benchmark corpus\n---\nA generated corpus of " + fmt.Sprint(c.pages) + " pages.\n\nStart at [the first page](sec-00/page-0000.md).\n"
-	if err := writeFile(filepath.Join(siteDir, "index.md"), home); err != nil {
-		return err
+	for name, data := range fleetFiles {
+		if err := writeFile(filepath.Join(fleetDir, filepath.FromSlash(name)), data); err != nil {
+			return err
+		}
 	}
+	home := "---\ntitle: Benchmark fleet\n---\nA generated runbook of " + fmt.Sprint(c.pages) + " pages.\n"
 	if err := writeFile(filepath.Join(hugoDir, "content", "_index.md"), home); err != nil {
 		return err
 	}
 	return writeHugoProject(hugoDir)
 }
 
+func (c corpus) hugoSection(sec int) string {
+	if c.sections == 1 {
+		return "runbook"
+	}
+	return fmt.Sprintf("sec-%02d", sec)
+}
+
 func (c corpus) page(rng *rand.Rand, i, sec, n, perSection int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "---\ntitle: \"%s %d\"\nweight: %d\n---\n", title(rng), i, n)
-	b.WriteString(para(rng, 3) + "\n\n")
+	// Weights start at 1 (Hugo reads 0 as "none"), so a page's place in its section is its weight - 1.
+	fmt.Fprintf(&b, "---\ntitle: \"%s %d\"\nweight: %d\n", title(rng), i, n+1)
+	if c.sections > 1 {
+		fmt.Fprintf(&b, "section: \"Section %02d\"\n", sec)
+	}
+	b.WriteString("---\n")
+	b.WriteString(para(rng, 3) + " Served by {{APP}}.\n\n")
 	for h := 0; h < 4; h++ {
 		fmt.Fprintf(&b, "## Part %d %s\n\n%s\n\n", h, title(rng), para(rng, 4))
 		if h%2 == 0 {
@@ -69,13 +108,10 @@ func (c corpus) page(rng *rand.Rand, i, sec, n, perSection int) string {
 			b.WriteString("\n")
 		}
 	}
-	// Links to other pages and to their headings, which sitegen checks and rewrites.
+	// Links to other pages and to a heading of the page itself, which sitegen checks and rewrites.
 	for l := 0; l < 3; l++ {
-		ts, tn := rng.IntN(c.sections), rng.IntN(perSection)
-		if ts*perSection+tn >= c.pages {
-			ts, tn = 0, 0
-		}
-		fmt.Fprintf(&b, "See [page %d of section %d](../sec-%02d/page-%04d.md). ", tn, ts, ts, tn)
+		t := rng.IntN(c.pages)
+		fmt.Fprintf(&b, "See [page %d](page-%04d.md). ", t, t)
 	}
 	fmt.Fprintf(&b, "Back to [the first part](#part-0-%s).\n", "")
 	return fixSelfAnchor(b.String())
@@ -110,12 +146,13 @@ func para(rng *rand.Rand, sentences int) string {
 	return strings.Join(s, " ")
 }
 
-// writeHugoProject gives Hugo the same job: class-based highlighting, heading ids, a TOC, and a sidebar listing
-// the current section's pages, with relative URLs.
+// writeHugoProject gives Hugo the same job: class-based highlighting, heading ids, a TOC (h2-h3), relative URLs,
+// and the navigation sitegen writes: every section's title linked to its first page, and the current section's
+// pages in groups of 50 (its own group listed, one link to the start of every other group).
 func writeHugoProject(dir string) error {
 	files := map[string]string{
 		"config.toml": `baseURL = "/"
-title = "Benchmark corpus"
+title = "Benchmark fleet"
 relativeURLs = true
 disableKinds = ["taxonomy", "term", "RSS", "sitemap", "robotsTXT", "404"]
 [markup.highlight]
@@ -130,7 +167,11 @@ endLevel = 3
 <html lang="en"><head><meta charset="utf-8"><title>{{ .Title }} · {{ .Site.Title }}</title>
 <link rel="stylesheet" href="{{ "style.css" | relURL }}"></head>
 <body><header><a href="{{ "/" | relURL }}">{{ .Site.Title }}</a></header>
-<nav>{{ range .Site.Sections }}<div>{{ .Title }}<ul>{{ if eq . $.CurrentSection }}{{ range .RegularPages }}<li><a href="{{ .RelPermalink }}">{{ .Title }}</a></li>{{ end }}{{ end }}</ul></div>{{ end }}</nav>
+<nav>{{ range .Site.Sections }}{{ $pages := .RegularPages }}{{ if eq . $.CurrentSection }}<div>{{ .Title }}<ul>
+{{ $g := div (sub $.Weight 1) 50 }}{{ $groups := div (add (len $pages) 49) 50 }}
+{{ range $i := seq 0 (sub $groups 1) }}{{ if eq $i $g }}{{ range first 50 (after (mul $i 50) $pages) }}<li><a href="{{ .RelPermalink }}">{{ .Title }}</a></li>
+{{ end }}{{ else }}<li><a href="{{ (index $pages (mul $i 50)).RelPermalink }}">Pages {{ add (mul $i 50) 1 }}</a></li>
+{{ end }}{{ end }}</ul></div>{{ else }}<div><a href="{{ (index $pages 0).RelPermalink }}">{{ .Title }}</a></div>{{ end }}{{ end }}</nav>
 <main>{{ block "main" . }}{{ end }}</main>
 </body></html>
 `,

@@ -29,6 +29,9 @@ an overview with the topology, a page per role, app and the hosts, procedures, t
 work tree) and the fleet's own runbook/*.md pages. Broken links, unknown names and names of apps or binaries the
 fleet no longer has fail the build with file:line (exit 1).
 
+A runbook page is listed under "Runbook" in the navigation unless its front matter names another section
+("section: On call"); a page lists every section by its title and the pages of its own section, fifty at a time.
+
 Pages in runbook/*.md are Go templates; these helpers name fleet objects and fail on unknown names:
 ` + siteHelpers(),
 	}

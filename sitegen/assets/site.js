@@ -1,4 +1,6 @@
 // sitegen: theme toggle, offline search over window.SITEGEN_INDEX, and live reload under `site serve`.
+// The search index is a script (file:// forbids fetch) added to the page only when the reader first uses search, so
+// reading a page never loads the whole site's index.
 (function () {
   "use strict";
   var html = document.documentElement;
@@ -17,15 +19,29 @@
 
   var input = document.getElementById("search");
   var list = document.getElementById("search-results");
-  var index = window.SITEGEN_INDEX || [];
-  var prepared = index.map(function (e) {
-    return {
-      e: e,
-      title: e.t.toLowerCase(),
-      heads: (e.h || []).join(" ").toLowerCase(),
-      words: " " + e.w + " "
+  var prepared = null; // the index, once loaded
+  var loading = false;
+
+  function loadIndex() {
+    if (prepared || loading) return;
+    loading = true;
+    var s = document.createElement("script");
+    s.src = root + "_assets/search-index.js";
+    s.onload = function () {
+      prepared = (window.SITEGEN_INDEX || []).map(function (e) {
+        return {
+          e: e,
+          title: e.t.toLowerCase(),
+          heads: (e.h || []).join(" ").toLowerCase(),
+          words: " " + e.w + " "
+        };
+      });
+      window.SITEGEN_INDEX = null;
+      if (input) show(search(input.value), input.value.trim());
     };
-  });
+    s.onerror = function () { loading = false; };
+    document.head.appendChild(s);
+  }
 
   function score(p, terms) {
     var total = 0;
@@ -42,7 +58,7 @@
 
   function search(q) {
     var terms = q.toLowerCase().split(/[^\p{L}\p{N}_]+/u).filter(function (t) { return t.length > 0; });
-    if (terms.length === 0) return [];
+    if (terms.length === 0 || !prepared) return [];
     var hits = [];
     for (var i = 0; i < prepared.length; i++) {
       var s = score(prepared[i], terms);
@@ -83,7 +99,11 @@
   }
 
   if (input && list) {
-    input.addEventListener("input", function () { show(search(input.value), input.value.trim()); });
+    input.addEventListener("focus", loadIndex);
+    input.addEventListener("input", function () {
+      loadIndex();
+      if (prepared) show(search(input.value), input.value.trim());
+    });
     input.addEventListener("keydown", function (ev) {
       if (ev.key === "Enter") {
         var first = list.querySelector("a");
