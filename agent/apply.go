@@ -188,7 +188,7 @@ func (a *Agent) pruneBuilds(app string, keep ...string) {
 	}
 	for _, e := range entries {
 		p := filepath.Join(a.cfg.Dir, "builds", app, e.Name())
-		base := strings.TrimSuffix(p, ".log")
+		base := strings.TrimSuffix(strings.TrimSuffix(p, ".1"), ".log")
 		if slices.Contains(keep, base) {
 			continue
 		}

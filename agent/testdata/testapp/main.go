@@ -1,5 +1,5 @@
 // Command testapp is the app the agent's tests install. Called as "testapp build OUT..." it is the build: it copies
-// itself to every OUT (failing when the tree holds FAIL_BUILD, pausing for $SLOW_BUILD). Under any other name it
+// itself to every OUT (failing when the tree holds FAIL_BUILD, pausing for $SLOW_BUILD, printing $NOISY_BUILD bytes without a newline). Under any other name it
 // is a binary: it serves /health and / on --listen tcp://HOST:PORT or unix://PATH.
 package main
 
@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -29,6 +30,12 @@ func build(outs []string) {
 	if _, err := os.Stat("FAIL_BUILD"); err == nil {
 		fmt.Println("testapp: FAIL_BUILD present: failing")
 		os.Exit(1)
+	}
+	if n, err := strconv.Atoi(os.Getenv("NOISY_BUILD")); err == nil { // n bytes of output without a newline
+		chunk := []byte(strings.Repeat("x", 64<<10))
+		for ; n > 0; n -= len(chunk) {
+			os.Stdout.Write(chunk[:min(n, len(chunk))])
+		}
 	}
 	if d, err := time.ParseDuration(os.Getenv("SLOW_BUILD")); err == nil {
 		fmt.Println("testapp: slow build", d)
