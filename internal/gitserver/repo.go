@@ -15,10 +15,11 @@ import (
 	"github.com/go-git/go-git/v5/storage"
 )
 
-// File is one file of a commit. Exec marks it executable.
+// File is one file of a commit. Exec marks it executable; Link makes it a symlink whose target is Data.
 type File struct {
 	Data []byte
 	Exec bool
+	Link bool
 }
 
 // Files is a whole tree: slash path -> file. A commit holds exactly these files.
@@ -105,6 +106,9 @@ func writeTree(st storage.Storer, files Files, dir string) (plumbing.Hash, error
 		mode := filemode.Regular
 		if f.Exec {
 			mode = filemode.Executable
+		}
+		if f.Link {
+			mode = filemode.Symlink
 		}
 		entries = append(entries, object.TreeEntry{Name: rest, Mode: mode, Hash: h})
 	}
