@@ -2,8 +2,8 @@ package agent
 
 import (
 	"bytes"
-	"strings"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
