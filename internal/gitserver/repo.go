@@ -136,6 +136,9 @@ func writeTree(st storage.Storer, files Files, dir string) (plumbing.Hash, error
 }
 
 func writeBlob(st storage.Storer, data []byte) (plumbing.Hash, error) {
+	if h := plumbing.ComputeHash(plumbing.BlobObject, data); st.HasEncodedObject(h) == nil {
+		return h, nil // stored already: many files of one tree may share a blob
+	}
 	obj := st.NewEncodedObject()
 	obj.SetType(plumbing.BlobObject)
 	w, err := obj.Writer()

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -81,6 +82,11 @@ func serve(args []string) {
 			healthDelay, _ = time.ParseDuration(next())
 		case "--exit-after":
 			exitAfter, _ = time.ParseDuration(next())
+		case "--fork-worker": // a worker in the binary's process group, its pid written to the given file
+			w := exec.Command("sleep", "300")
+			if err := w.Start(); err == nil {
+				os.WriteFile(next(), []byte(strconv.Itoa(w.Process.Pid)), 0o644)
+			}
 		}
 	}
 	if exitAfter > 0 {
