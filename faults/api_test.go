@@ -114,4 +114,3 @@ func TestHugeWebhookBody(t *testing.T) {
 type zeros struct{}
 
 func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
-
