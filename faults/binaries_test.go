@@ -2,6 +2,7 @@ package faults
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herofleet/herofleet/agent"
 	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
@@ -112,4 +114,32 @@ func zombie(pid int) bool {
 	}
 	i := strings.LastIndexByte(string(b), ')')
 	return i < 0 || len(b) < i+3 || b[i+2] == 'Z'
+}
+
+// A binary that ignores SIGTERM is stopped by a person all the same: SIGKILL after the grace period.
+func TestBinaryIgnoringSIGTERM(t *testing.T) {
+	p := startAgent(t, oneApp("unix://${sockets}/books_server.sock", ", --ignore-term"), "", "books")
+	before := p.waitRunning("books", "books_server", 60*time.Second)
+	req, _ := http.NewRequest("POST", "http://"+p.api+"/api/v1/binaries/books_server/stop", nil)
+	req.Header.Set("Authorization", "Bearer "+p.token)
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("stop: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	agenttest.WaitUntil(t, 30*time.Second, "books_server gone", func() bool {
+		return (syscall.Kill(before.PID, 0) != nil || zombie(before.PID)) && p.binary("books", "books_server").State == agent.BinStopped
+	})
+	took := time.Since(start)
+	if took < 1500*time.Millisecond {
+		t.Fatalf("stopped in %s: the grace period (stop_grace 2s) was skipped", took)
+	}
+	record(Row{
+		Fault:    "a binary that ignores SIGTERM",
+		Injected: "books_server ignores SIGTERM; a person stops it (POST /api/v1/binaries/books_server/stop)",
+		Did:      "SIGTERM to its process group, then SIGKILL after stop_grace (2s); the row says stopped by a person",
+		Figure:   fmt.Sprintf("gone %s after the stop", took.Round(time.Millisecond)),
+		Lost:     "nothing",
+	})
 }

@@ -65,6 +65,7 @@ func serve(args []string) {
 	var listen string
 	var healthFail bool
 	var healthDelay, exitAfter time.Duration
+	var ignoreTerm bool
 	for i := 0; i < len(args); i++ {
 		next := func() string {
 			if i+1 < len(args) {
@@ -82,6 +83,9 @@ func serve(args []string) {
 			healthDelay, _ = time.ParseDuration(next())
 		case "--exit-after":
 			exitAfter, _ = time.ParseDuration(next())
+		case "--ignore-term": // a binary that ignores SIGTERM: only SIGKILL ends it
+			signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
+			ignoreTerm = true
 		case "--fork-worker": // a worker in the binary's process group, its pid written to the given file
 			w := exec.Command("sleep", "300")
 			if err := w.Start(); err == nil {
@@ -115,6 +119,9 @@ func serve(args []string) {
 		fail(err)
 	}
 	go func() {
+		if ignoreTerm {
+			return
+		}
 		c := make(chan os.Signal, 1)
 		signal.Notify(c, syscall.SIGTERM, syscall.SIGINT)
 		<-c
