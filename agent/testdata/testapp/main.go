@@ -65,7 +65,7 @@ func serve(args []string) {
 	var listen string
 	var healthFail bool
 	var healthDelay, exitAfter time.Duration
-	var ignoreTerm bool
+	var ignoreTerm, healthHang bool
 	for i := 0; i < len(args); i++ {
 		next := func() string {
 			if i+1 < len(args) {
@@ -86,6 +86,8 @@ func serve(args []string) {
 		case "--ignore-term": // a binary that ignores SIGTERM: only SIGKILL ends it
 			signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
 			ignoreTerm = true
+		case "--health-hang": // /health accepts and never answers
+			healthHang = true
 		case "--fork-worker": // a worker in the binary's process group, its pid written to the given file
 			w := exec.Command("sleep", "300")
 			if err := w.Start(); err == nil {
@@ -99,6 +101,10 @@ func serve(args []string) {
 	started := time.Now()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
+		if healthHang {
+			<-r.Context().Done()
+			return
+		}
 		if healthFail || time.Since(started) < healthDelay {
 			http.Error(w, "not healthy", http.StatusServiceUnavailable)
 			return
