@@ -172,6 +172,15 @@ func (p *proc) peakRSS() string {
 
 func dial(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, 5*time.Second) }
 
+// notYet are the faults of issue 13 this suite does not inject yet.
+var notYet = []string{
+	"`kill -9` of the agent in each apply phase (fetch, build, hook, start, health wait): agent/crash_e2e_test.go kills a child agent, not yet once per phase",
+	"a person's start/stop/restart during an upgrade, a removal and a click-install: agent/cockpit/commands_stress_test.go (in-process agent)",
+	"the git server down during a sync and for an hour on an injected clock",
+	"a full disk during a build (a loop-mounted filesystem)",
+	"a fleet commit of 20,000 entries sharing one blob: fleet/bounds_test.go (TestSharedBlobFleetIsBounded, 100 entries of one 1 MiB blob, loader only)",
+}
+
 // writeDoc writes the recorded rows as docs/faults.md.
 func writeDoc(path string) error {
 	var b strings.Builder
@@ -182,6 +191,10 @@ func writeDoc(path string) error {
 	b.WriteString("| fault | injected | what the agent did | figure | lost |\n|---|---|---|---|---|\n")
 	for _, r := range rows {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", r.Fault, r.Injected, r.Did, r.Figure, r.Lost)
+	}
+	b.WriteString("\nNot injected by this suite yet (some are covered by package tests, named):\n\n")
+	for _, n := range notYet {
+		b.WriteString("- " + n + "\n")
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
