@@ -19,6 +19,7 @@ import (
 	"github.com/herofleet/herofleet/agent/supervise"
 	"github.com/herofleet/herofleet/demo"
 	"github.com/herofleet/herofleet/examples"
+	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/internal/gitserver"
 )
 
@@ -43,6 +44,13 @@ func BenchmarkIdleRSS(b *testing.B) {
 		if o, err := exec.Command("go", "build", "-o", out, "../../cmd/herofleet-plugin-"+p).CombinedOutput(); err != nil {
 			b.Fatalf("build plugin %s: %v\n%s", p, err, o)
 		}
+	}
+	hero, err := fleet.LoadFS(examples.Hero())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := demo.WriteSecrets(hero, filepath.Join(dir, "secrets")); err != nil { // the config-file hooks' secrets
+		b.Fatal(err)
 	}
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	listen := ln.Addr().String()
