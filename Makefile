@@ -14,7 +14,7 @@ TEST_TIMEOUT ?= 14m
 # CI passes TESTFLAGS=-count=1: results that depend on Chromium, Prometheus or git must not come from the test cache.
 TESTFLAGS ?=
 
-.PHONY: all build deps test test-short demo demo-check bench fuzz lint vet fmt clean
+.PHONY: all build deps test test-short demo demo-check bench fuzz faults lint vet fmt clean
 
 all: build
 
@@ -60,6 +60,11 @@ demo-check: build
 ## bench: the benchmarks under bench/ (see bench/README.md)
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./bench/fleet/
+
+## faults: the fault-injection suite against a real agent process, slow rows included (make test runs the fast
+## ones); writes docs/faults.md, one row per fault (see faults/doc.go)
+faults:
+	FAULTS=all FAULTS_DOC=$(CURDIR)/docs/faults.md $(GO) test -count=1 -timeout 20m -v ./faults/
 
 ## fuzz: fuzz the fleet loader (FUZZTIME=5m for a longer run)
 FUZZTIME ?= 60s

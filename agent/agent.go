@@ -12,6 +12,7 @@ import (
 
 	"github.com/herofleet/herofleet/agent/supervise"
 	"github.com/herofleet/herofleet/agent/trust"
+	"github.com/herofleet/herofleet/internal/redact"
 	"github.com/herofleet/herofleet/internal/source"
 )
 
@@ -44,6 +45,7 @@ func New(cfg *Config, log *slog.Logger, hooks HookRunner) (*Agent, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	log = slog.New(redact.Handler(log.Handler())) // no credentials of a URL in the agent's log
 	for _, d := range []string{cfg.Dir, filepath.Join(cfg.Dir, "sources"), filepath.Join(cfg.Dir, "builds"), filepath.Join(cfg.Dir, "logs")} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			return nil, fmt.Errorf("agent dir: %w", err)

@@ -10,8 +10,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/herofleet/herofleet/agent/build"
 )
 
 // applyApp moves one app to its target revision as a transaction, alone in the app's lane: build, check, hooks,
@@ -59,7 +57,7 @@ func (a *Agent) prepareApp(ctx context.Context, t *target) (*Installed, error) {
 			}
 		}
 	}
-	if !fileExists(filepath.Join(t.buildDir, build.DoneMarker)) {
+	if !builtFor(t) {
 		phase := PhaseBuilding
 		if t.app.Artifact != nil {
 			phase = PhaseFetching
@@ -190,7 +188,7 @@ func (a *Agent) pruneBuilds(app string, keep ...string) {
 	}
 	for _, e := range entries {
 		p := filepath.Join(a.cfg.Dir, "builds", app, e.Name())
-		base := strings.TrimSuffix(p, ".log")
+		base := strings.TrimSuffix(strings.TrimSuffix(p, ".1"), ".log")
 		if slices.Contains(keep, base) {
 			continue
 		}

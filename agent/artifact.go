@@ -40,7 +40,7 @@ func (a *Agent) artifactTarget(f *fleet.Fleet, d *fleet.Desired, app fleet.Resol
 	}{t.rev, nil, app.Binaries, app.Hooks, d.Address})
 	// The URL is not part of the identity (a mirror move restarts nothing), but fixing it lifts a quarantine.
 	t.specKey = hashJSON(struct{ Key, URL string }{t.key, app.Artifact.URL})
-	t.buildDir = filepath.Join(a.cfg.Dir, "builds", app.Name, short(t.rev)+"-artifact")
+	t.buildDir = filepath.Join(a.cfg.Dir, "builds", app.Name, t.rev+"-artifact")
 	return t
 }
 

@@ -166,7 +166,7 @@ binaries:
 	if q := quarantineOf(st, "notes"); q == nil || !strings.Contains(q.Reason, "404") {
 		t.Fatalf("notes quarantine: %+v", st.Quarantined)
 	}
-	if _, err := os.Stat(filepath.Join(h.dir, "builds", "notes", short(good)+"-artifact")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(h.dir, "builds", "notes", good+"-artifact")); !os.IsNotExist(err) {
 		t.Fatalf("a failed artifact left its tree: %v", err)
 	}
 	pid := books.Binaries[0].PID
@@ -228,7 +228,7 @@ binaries:
 			if q := quarantineOf(st, "books"); q == nil || q.Rev != sum || !strings.Contains(q.Reason, c.reason) {
 				t.Fatalf("quarantine: %+v", st.Quarantined)
 			}
-			if left, _ := os.ReadDir(filepath.Join(h.dir, "builds", "books")); len(left) != 1 || left[0].Name() != short(good)+"-artifact" {
+			if left, _ := os.ReadDir(filepath.Join(h.dir, "builds", "books")); len(left) != 1 || left[0].Name() != good+"-artifact" {
 				t.Fatalf("left in builds/books: %v", left)
 			}
 			if _, err := os.Stat(filepath.Join(h.dir, "builds", "escaped")); err == nil {

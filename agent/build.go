@@ -2,8 +2,10 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -14,7 +16,7 @@ import (
 
 // buildTree checks the target's revision out into its build directory and runs the app's build command there,
 // then marks the directory built (a directory with the marker is reused by prepareApp and never built again).
-// The log is kept beside the directory (<dir>.log).
+// The log is kept beside the directory (<dir>.log), at most buildLogMax bytes plus its rotated part.
 func (a *Agent) buildTree(ctx context.Context, t *target, progress io.Writer) (err error) {
 	dir := t.buildDir // prepareApp calls this only when dir has no built marker
 	start := time.Now()
@@ -27,7 +29,12 @@ func (a *Agent) buildTree(ctx context.Context, t *target, progress io.Writer) (e
 	}
 	if b := t.app.Build; b != nil {
 		logPath := dir + ".log"
-		logf, err := os.Create(logPath)
+		for _, p := range []string{logPath, logPath + ".1"} { // a build's log is its own, never appended to
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("build log: %w", err)
+			}
+		}
+		logf, err := supervise.OpenLog(logPath, buildLogMax)
 		if err != nil {
 			return fmt.Errorf("build log: %w", err)
 		}
@@ -45,3 +52,7 @@ func (a *Agent) buildTree(ctx context.Context, t *target, progress io.Writer) (e
 	}
 	return nil
 }
+
+// buildLogMax caps a build's log: past it the log rotates once to <dir>.log.1, so a build printing gigabytes keeps
+// its newest output in at most twice this on disk.
+const buildLogMax = 8 << 20

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/fleet"
+	"github.com/herofleet/herofleet/internal/redact"
 )
 
 // What hostState knows of the fleet: the good commit, refusals, the sync and what the fleet wants here.
@@ -133,6 +134,6 @@ func (h *hostState) setSync(state SyncState, err error) {
 	defer h.mu.Unlock()
 	h.sync.state, h.sync.err = state, ""
 	if err != nil {
-		h.sync.err = err.Error()
+		h.sync.err = redact.Text(err.Error())
 	}
 }

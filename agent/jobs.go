@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 )
@@ -33,10 +32,13 @@ type Job struct {
 type job struct {
 	mu sync.Mutex
 	Job
-	log []string
+	tail []byte // the newest output, at most 2*jobTailBytes
 }
 
 const jobLogLines = 50
+
+// jobTailBytes bounds a job's log_tail: a build printing gigabytes without a newline keeps its last 16 KiB.
+const jobTailBytes = 16 << 10
 
 // maxJobs bounds the finished jobs an agent remembers; an unfinished job is never dropped.
 const maxJobs = 100
@@ -70,32 +72,49 @@ func (j *job) isDone() bool {
 	return j.done()
 }
 
-// Write takes build output for the log tail.
+// Write takes build output for the log tail. It keeps the newest bytes only, in a buffer it compacts once it
+// holds twice the tail: memory is bounded and each byte is copied a bounded number of times, so the lock (which a
+// status read takes too) is held for a short copy whatever the output looks like.
 func (j *job) Write(p []byte) (int, error) {
+	n := len(p)
+	if len(p) > jobTailBytes {
+		p = p[len(p)-jobTailBytes:]
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	for _, line := range strings.SplitAfter(string(p), "\n") {
-		if line == "" {
-			continue
-		}
-		if n := len(j.log); n > 0 && !strings.HasSuffix(j.log[n-1], "\n") {
-			j.log[n-1] += line
-		} else {
-			j.log = append(j.log, line)
-		}
+	if len(j.tail)+len(p) > 2*jobTailBytes {
+		keep := jobTailBytes - len(p)
+		j.tail = append(j.tail[:0], j.tail[len(j.tail)-keep:]...)
 	}
-	if n := len(j.log); n > jobLogLines {
-		j.log = j.log[n-jobLogLines:]
+	if j.tail == nil {
+		j.tail = make([]byte, 0, 2*jobTailBytes)
 	}
-	return len(p), nil
+	j.tail = append(j.tail, p...)
+	return n, nil
 }
 
 func (j *job) snapshot() Job {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	out := j.Job
-	out.LogTail = strings.Join(j.log, "")
+	out.LogTail = lastLines(j.tail[max(0, len(j.tail)-jobTailBytes):], jobLogLines)
 	return out
+}
+
+// lastLines is the last n lines of b (the unfinished last line counts as one).
+func lastLines(b []byte, n int) string {
+	end := len(b)
+	if end > 0 && b[end-1] == '\n' {
+		end--
+	}
+	for i := end - 1; i >= 0; i-- {
+		if b[i] == '\n' {
+			if n--; n == 0 {
+				return string(b[i+1:])
+			}
+		}
+	}
+	return string(b)
 }
 
 // jobBook is the install jobs of a host; hostState owns it and holds its lock around every call.

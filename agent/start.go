@@ -2,9 +2,7 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -79,30 +77,24 @@ func (a *Agent) stopNames(ctx context.Context, names []string) {
 	wg.Wait()
 }
 
-// prepareListen makes a unix socket's folder and removes a stale socket left by a previous run.
-func prepareListen(listen string) error {
+// socketOf is the unix socket a binary listens on, or "" for TCP or no listen address. The supervisor clears it
+// before every start of the binary, restarts after a crash included.
+func socketOf(listen string) (string, error) {
 	if listen == "" {
-		return nil
+		return "", nil
 	}
 	l, err := fleet.ParseListen(listen, fleet.Vars{})
 	if err != nil || l.Network != "unix" {
-		return err
+		return "", err
 	}
-	if err := os.MkdirAll(filepath.Dir(l.Address), 0o750); err != nil {
-		return err
-	}
-	if st, err := os.Lstat(l.Address); err == nil && st.Mode()&fs.ModeSocket != 0 {
-		if err := os.Remove(l.Address); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-	}
-	return nil
+	return l.Address, nil
 }
 
-// startProc starts one binary under the supervisor, its listen socket's folder made first.
+// startProc starts one binary under the supervisor.
 func (a *Agent) startProc(p Proc) error {
-	if err := prepareListen(p.Listen); err != nil {
+	sock, err := socketOf(p.Listen)
+	if err != nil {
 		return fmt.Errorf("binary %s: %w", p.Name, err)
 	}
-	return a.sup.Start(supervise.Spec{Name: p.Name, Path: p.Path, Args: p.Args, Env: p.Env, Dir: p.Dir, Log: a.logPath(p.Name)})
+	return a.sup.Start(supervise.Spec{Name: p.Name, Path: p.Path, Args: p.Args, Env: p.Env, Dir: p.Dir, Log: a.logPath(p.Name), Socket: sock})
 }

@@ -1,6 +1,10 @@
 package agent
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/herofleet/herofleet/internal/redact"
+)
 
 // SyncState is the fleet part of the host: the cockpit contract's fleet.state.
 type SyncState string
@@ -77,7 +81,9 @@ type Reason struct {
 // IsZero reports a fine state.
 func (r Reason) IsZero() bool { return r.Code == "" }
 
-func (r Reason) String() string {
+func (r Reason) String() string { return redact.Text(r.text()) }
+
+func (r Reason) text() string {
 	switch r.Code {
 	case "":
 		return ""
@@ -100,4 +106,6 @@ func (r Reason) String() string {
 }
 
 // reasonOf is the reason of a failed step.
-func reasonOf(code ReasonCode, err error) Reason { return Reason{Code: code, Detail: err.Error()} }
+func reasonOf(code ReasonCode, err error) Reason {
+	return Reason{Code: code, Detail: redact.Text(err.Error())}
+}

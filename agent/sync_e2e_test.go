@@ -286,8 +286,8 @@ hooks:
 	// no runner: the app fails with a clear reason
 	a := h.newAgent(nil)
 	mustSync(t, a)
-	if b := appOf(a.Status(), "books"); b.State != AppFailed || !strings.Contains(b.Reason, "no hook runner") {
-		t.Fatalf("%+v", b)
+	if b := appOf(a.Status(), "books"); b.State != AppFailed || !strings.Contains(b.Reason, "no hook runner") || b.Phase != "" {
+		t.Fatalf("%+v (an idle agent shows no phase)", b)
 	}
 	a.Shutdown()
 

@@ -1,6 +1,8 @@
 package demo
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"os"
@@ -59,6 +61,31 @@ func issue(dir string, revoke ...string) error {
 	}
 	if _, err := fleet.LoadDir(dir); err != nil {
 		return fmt.Errorf("the fleet after secrets issue: %w", err)
+	}
+	return nil
+}
+
+// WriteSecrets puts a fresh random value in dir for every secret a config-file hook of f reads: for a benchmark or
+// a test that runs an agent of its own on the example fleet without provisioning its age identity. The demo itself
+// never does this: its agents decrypt their secrets from the fleet repo.
+func WriteSecrets(f *fleet.Fleet, dir string) error {
+	for _, name := range f.AppNames() {
+		for _, h := range f.Apps[name].Hooks {
+			secret, _ := h.With["secret"].(string)
+			if h.Plugin != "config-file" || secret == "" {
+				continue
+			}
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return err
+			}
+			b := make([]byte, 16)
+			if _, err := rand.Read(b); err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(dir, filepath.Base(secret)), []byte(hex.EncodeToString(b)+"\n"), 0o600); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

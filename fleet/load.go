@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -25,11 +26,41 @@ const maxFiles = 100_000
 // folders of a fleet repo and the extension their files carry.
 var folders = []struct{ dir, ext string }{{"apps", ".yaml"}, {"roles", ".yaml"}, {"hosts", ".yaml"}, {"runbook", ".md"}}
 
+// maxFleetBytes bounds the bytes of all of a fleet's files together (each is also at most maxFileSize), an entry
+// counted whole even when its blob is shared with others: a small commit whose thousands of entries name one
+// large blob cannot make the loader read and decode it thousands of times.
+const maxFleetBytes = 64 << 20
+
 // files is a fleet repo read into memory: slash path -> content. Problems met while reading (a symlink leaving the
 // repo, a file too large) are collected beside it, so they are reported with the rest.
 type files struct {
-	data map[string][]byte
-	errs errs
+	data   map[string][]byte
+	errs   errs
+	budget *budget                  // shared by the goroutines reading one fleet
+	blobs  map[plumbing.Hash][]byte // a git fleet's blobs already read
+}
+
+// budget is what is left of maxFleetBytes while a fleet is read.
+type budget struct {
+	left atomic.Int64
+	over atomic.Bool // the error was reported
+}
+
+func newBudget() *budget {
+	b := &budget{}
+	b.left.Store(maxFleetBytes)
+	return b
+}
+
+// take counts n bytes of name against the budget; false (with the error reported once) when they do not fit.
+func (fs *files) take(name string, n int) bool {
+	if fs.budget.left.Add(-int64(n)) >= 0 {
+		return true
+	}
+	if !fs.budget.over.Swap(true) {
+		fs.errs.add(name, Pos{}, "the fleet's files together are more than %d MiB; a fleet holds at most %d MiB", maxFleetBytes>>20, maxFleetBytes>>20)
+	}
+	return false
 }
 
 // LoadDir loads and validates the fleet in dir. A fleet with problems returns the Fleet as far as it could be read
@@ -89,7 +120,7 @@ func readDir(dir string) (*files, error) {
 func LoadFS(fsys fs.FS) (*Fleet, error) { return load(readFS(fsys), "") }
 
 func readFS(fsys fs.FS) *files {
-	fl := &files{data: map[string][]byte{}}
+	fl := &files{data: map[string][]byte{}, budget: newBudget()}
 	names := []string{"fleet.yaml", LockFile}
 	modes := []fs.FileMode{fs.ModeIrregular, fs.ModeIrregular} // unknown: stat it
 	for _, f := range folders {
@@ -122,7 +153,7 @@ func readFS(fsys fs.FS) *files {
 	// Reading thousands of small files is mostly waiting on system calls: overlap them.
 	read := make([]files, len(names))
 	parallel(len(names), func(i int) {
-		read[i].data = map[string][]byte{}
+		read[i].data, read[i].budget = map[string][]byte{}, fl.budget
 		read[i].readFSFile(fsys, names[i], modes[i])
 	})
 	for i := range read {
@@ -184,12 +215,18 @@ func (fl *files) readFSFile(fsys fs.FS, name string, mode fs.FileMode) {
 
 // put reads at most one byte over the limit, so decodeFile can say the file is too large without reading it all.
 func (fs *files) put(name string, r io.Reader) {
+	if fs.budget.left.Load() <= 0 {
+		fs.take(name, 1)
+		return
+	}
 	data, err := io.ReadAll(io.LimitReader(r, maxFileSize+1))
 	if err != nil {
 		fs.errs.add(name, Pos{}, "cannot read: %v", err)
 		return
 	}
-	fs.data[name] = data
+	if fs.take(name, len(data)) {
+		fs.data[name] = data
+	}
 }
 
 func readTree(c *object.Commit) (*files, error) {
@@ -197,7 +234,7 @@ func readTree(c *object.Commit) (*files, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fleet commit %s: %w", c.Hash, err)
 	}
-	fs := &files{data: map[string][]byte{}}
+	fs := &files{data: map[string][]byte{}, budget: newBudget(), blobs: map[plumbing.Hash][]byte{}}
 	fs.readTreeEntry(tree, "fleet.yaml", "fleet.yaml")
 	fs.readTreeEntry(tree, LockFile, LockFile)
 	for _, f := range folders {
@@ -250,6 +287,12 @@ func (fs *files) readTreeEntry(tree *object.Tree, entry, name string) {
 		fs.errs.add(name, Pos{}, "not a regular file")
 		return
 	}
+	if data, ok := fs.blobs[e.Hash]; ok { // a blob shared by several entries is read and held once
+		if fs.take(name, len(data)) {
+			fs.data[name] = data
+		}
+		return
+	}
 	blob, err := tree.TreeEntryFile(e)
 	if err != nil {
 		fs.errs.add(name, Pos{}, "cannot read: %v", err)
@@ -262,6 +305,9 @@ func (fs *files) readTreeEntry(tree *object.Tree, entry, name string) {
 	}
 	defer r.Close()
 	fs.put(name, r)
+	if data, ok := fs.data[name]; ok {
+		fs.blobs[e.Hash] = data
+	}
 }
 
 // load decodes every file (in parallel: thousands of host files decode independently), then validates the whole

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/herofleet/herofleet/fleet"
+	"github.com/herofleet/herofleet/internal/redact"
 	"github.com/herofleet/herofleet/sitegen"
 )
 
@@ -37,6 +38,7 @@ func Site(f *fleet.Fleet, opts Options) (sitegen.Site, error) {
 	if opts.FleetURL == "" {
 		opts.FleetURL = "https://forge.example/ops/" + f.Meta.Name + "-fleet.git"
 	}
+	opts.FleetURL = redact.URL(opts.FleetURL) // a checkout's origin remote may carry a token
 	w := writer{f: f, opts: opts}
 	site := sitegen.Site{Title: orDash(fleetTitle(f)) + " runbook"}
 	site.Pages = append(site.Pages, w.overview(), w.hosts())

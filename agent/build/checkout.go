@@ -15,8 +15,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
-// Checkout writes the tree of commit h into dir, which must not exist yet. Symlinks are written only when they
-// stay inside the tree.
+// Checkout writes the tree of commit h into dir, which must not exist yet. Symlinks are written last and only
+// when they really lead inside the tree (see writeSymlinks).
 func Checkout(repo *git.Repository, h plumbing.Hash, dir string) error {
 	c, err := repo.CommitObject(h)
 	if err != nil {
@@ -29,14 +29,19 @@ func Checkout(repo *git.Repository, h plumbing.Hash, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("checkout: %w", err)
 	}
-	err = tree.Files().ForEach(func(f *object.File) error { return writeTreeFile(dir, f) })
+	links := map[string]string{} // written last, once checked (see writeSymlinks)
+	err = tree.Files().ForEach(func(f *object.File) error { return writeTreeFile(dir, f, links) })
+	if err == nil {
+		err = writeSymlinks(dir, links)
+	}
 	if err != nil {
 		return fmt.Errorf("checkout %s: %w", h, err)
 	}
 	return nil
 }
 
-func writeTreeFile(dir string, f *object.File) error {
+// writeTreeFile writes a regular file; a symlink is only noted in links: no file is ever written through one.
+func writeTreeFile(dir string, f *object.File, links map[string]string) error {
 	name := f.Name
 	if path.IsAbs(name) || path.Clean(name) != name || strings.HasPrefix(name, "../") || name == ".." || strings.HasPrefix(name, ".git/") {
 		return fmt.Errorf("refusing tree path %q", name)
@@ -51,10 +56,8 @@ func writeTreeFile(dir string, f *object.File) error {
 		if err != nil {
 			return err
 		}
-		if path.IsAbs(target) || strings.HasPrefix(path.Clean(path.Join(path.Dir(name), target)), "..") {
-			return nil // leaves the tree: skipped
-		}
-		return os.Symlink(target, dst)
+		links[name] = target
+		return nil
 	case filemode.Regular, filemode.Executable, filemode.Deprecated:
 	default:
 		return nil // submodules and the like are not checked out

@@ -18,6 +18,10 @@ type API struct {
 	Agent *agent.Agent
 	Token string // bearer token for mutating calls; empty refuses them all
 	Mux   *http.ServeMux
+
+	// ReadTimeout bounds reading a whole request, body included (30s); IdleTimeout closes a keep-alive connection
+	// with no request (2m). Zero takes the default.
+	ReadTimeout, IdleTimeout time.Duration
 }
 
 // NewAPI registers every route of the agent's listen address.
@@ -41,13 +45,18 @@ func NewAPI(a *agent.Agent, token string) *API {
 // RequireToken lets a request through only with "Authorization: Bearer <token>" (constant-time compare).
 func (api *API) RequireToken(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || api.Token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(api.Token)) != 1 {
+		if !api.authorized(r) {
 			WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong bearer token"})
 			return
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// authorized reports whether r carries "Authorization: Bearer <token>" (constant-time compare).
+func (api *API) authorized(r *http.Request) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && api.Token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(api.Token)) == 1
 }
 
 // WriteJSON answers with v as JSON.
@@ -61,7 +70,14 @@ func WriteJSON(w http.ResponseWriter, code int, v any) {
 
 // Serve serves the API on ln until ctx ends.
 func (api *API) Serve(ctx context.Context, ln net.Listener) error {
-	return serveUntil(ctx, ln, &http.Server{Handler: api.Mux, ReadHeaderTimeout: 10 * time.Second})
+	read, idle := api.ReadTimeout, api.IdleTimeout
+	if read <= 0 {
+		read = 30 * time.Second
+	}
+	if idle <= 0 {
+		idle = 2 * time.Minute
+	}
+	return serveUntil(ctx, ln, &http.Server{Handler: api.Mux, ReadHeaderTimeout: min(10*time.Second, read), ReadTimeout: read, IdleTimeout: idle})
 }
 
 // serveUntil serves srv on ln until ctx ends, then shuts it down, giving open requests two seconds.

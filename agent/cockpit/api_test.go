@@ -175,8 +175,13 @@ binaries:
 		phases[job.Phase] = true
 		return job.Phase == agent.PhaseHealthy || job.Phase == agent.PhaseFailed
 	})
-	if job.Phase != agent.PhaseHealthy || job.App != "chat" || !strings.Contains(job.LogTail, "testapp: building") {
-		t.Fatalf("job %+v (phases seen %v)", job, phases)
+	// phase and error are open; the build's output (which can hold secrets) needs the token
+	if job.Phase != agent.PhaseHealthy || job.App != "chat" || job.LogTail != "" {
+		t.Fatalf("job without the token %+v (phases seen %v)", job, phases)
+	}
+	_, jb := c.do("GET", "/api/v1/jobs/"+accepted.Job, true)
+	if err := json.Unmarshal([]byte(jb), &job); err != nil || !strings.Contains(job.LogTail, "testapp: building") {
+		t.Fatalf("job with the token %s", jb)
 	}
 	// the rows may be up to rowsTTL old: the agent changed them by itself
 	agenttest.WaitUntil(t, rowsTTL+5*time.Second, "chat and memory rows running", func() bool {

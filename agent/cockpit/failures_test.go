@@ -49,7 +49,7 @@ binaries:
 	_ = json.Unmarshal([]byte(body), &accepted)
 	var job agent.Job
 	agenttest.WaitUntil(t, 60*time.Second, "install job done", func() bool {
-		_, jb := c.do("GET", "/api/v1/jobs/"+accepted.Job, false)
+		_, jb := c.do("GET", "/api/v1/jobs/"+accepted.Job, true)
 		_ = json.Unmarshal([]byte(jb), &job)
 		return job.Phase == agent.PhaseHealthy || job.Phase == agent.PhaseFailed
 	})

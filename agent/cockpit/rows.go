@@ -278,6 +278,9 @@ func (api *API) registerApps(rows *rowsCache) {
 			writeError(w, http.StatusNotFound, "no job "+r.PathValue("id"))
 			return
 		}
+		if !api.authorized(r) {
+			j.LogTail = "" // a build's output can hold secrets, like a binary's log: it needs the token
+		}
 		WriteJSON(w, http.StatusOK, j)
 	})
 }

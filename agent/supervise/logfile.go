@@ -48,14 +48,21 @@ func (l *LogFile) Write(p []byte) (int, error) {
 	if l.f == nil {
 		return 0, os.ErrClosed
 	}
+	n := len(p)
+	if l.Max > 0 && int64(len(p)) > l.Max { // one write bigger than the cap: its newest part
+		p = p[int64(len(p))-l.Max:]
+	}
 	if l.Max > 0 && l.size > 0 && l.size+int64(len(p)) > l.Max {
 		if err := l.rotate(); err != nil {
 			return 0, err
 		}
 	}
-	n, err := l.f.Write(p)
-	l.size += int64(n)
-	return n, err
+	w, err := l.f.Write(p)
+	l.size += int64(w)
+	if err != nil {
+		return w, err
+	}
+	return n, nil
 }
 
 func (l *LogFile) rotate() error {

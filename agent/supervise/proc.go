@@ -19,6 +19,7 @@ type proc struct {
 
 	mu       sync.Mutex
 	cmd      *exec.Cmd
+	grp      *group // the current run's process group
 	log      *LogFile
 	state    string
 	reason   string
@@ -50,11 +51,19 @@ func (p *proc) status() Status {
 	return st
 }
 
-// launch starts one run of the process.
+// launch starts one run of the process, its listen socket cleared first.
 func (p *proc) launch() error {
 	log, err := OpenLog(p.spec.Log, p.opt.LogMax)
 	if err != nil {
 		return err
+	}
+	if err := clearSocket(p.spec.Socket); err != nil {
+		fmt.Fprintf(log, "herofleet: start failed: %v\n", err)
+		log.Close()
+		p.mu.Lock()
+		p.setState(Failed, err.Error())
+		p.mu.Unlock()
+		return fmt.Errorf("start %s: %w", p.spec.Name, err)
 	}
 	env := append([]string{}, p.spec.Env...)
 	if p.opt.Marker != "" {
@@ -76,15 +85,16 @@ func (p *proc) launch() error {
 		return fmt.Errorf("start %s: %w", p.spec.Name, err)
 	}
 	exited := make(chan struct{})
+	grp := &group{pgid: cmd.Process.Pid}
 	go func() {
-		err := cmd.Wait()
+		err := grp.end(cmd.Wait) // the whole group is gone when exited closes
 		p.mu.Lock()
 		p.exitErr = err
 		p.mu.Unlock()
 		close(exited)
 	}()
 	p.mu.Lock()
-	p.cmd, p.log, p.started, p.exited = cmd, log, time.Now(), exited
+	p.cmd, p.grp, p.log, p.started, p.exited = cmd, grp, log, time.Now(), exited
 	state := Running
 	if p.fast > 0 && p.state == Crashloop {
 		state = Crashloop // stays in crash loop until a run lasts
@@ -164,7 +174,7 @@ func (p *proc) terminate(ctx context.Context) error {
 	close(p.stop)
 	<-p.done
 	p.mu.Lock()
-	cmd, exited, log := p.cmd, p.exited, p.log
+	cmd, grp, exited, log := p.cmd, p.grp, p.exited, p.log
 	p.mu.Unlock()
 	defer func() {
 		p.mu.Lock()
@@ -174,14 +184,10 @@ func (p *proc) terminate(ctx context.Context) error {
 	if cmd == nil || cmd.Process == nil {
 		return nil
 	}
-	pgid := cmd.Process.Pid
-	select {
-	case <-exited:
-		_ = syscall.Kill(-pgid, syscall.SIGKILL) // leftovers of the group
-		return nil
-	default:
+	if isClosed(exited) {
+		return nil // the run ended on its own and its whole group went with it
 	}
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	grp.signal(syscall.SIGTERM)
 	t := time.NewTimer(p.opt.Grace)
 	defer t.Stop()
 	select {
@@ -190,8 +196,8 @@ func (p *proc) terminate(ctx context.Context) error {
 		p.opt.Logger.Warn("binary ignored SIGTERM; killing", "binary", p.spec.Name, "grace", p.opt.Grace)
 	case <-ctx.Done():
 	}
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
-	<-exited
+	grp.signal(syscall.SIGKILL)
+	<-exited // closed once no process of the group is left
 	if log != nil {
 		fmt.Fprintf(log, "herofleet: %s stopped\n", time.Now().UTC().Format(time.RFC3339))
 		log.Close()

@@ -18,6 +18,9 @@ type Spec struct {
 	Env  []string // the whole environment, KEY=VALUE: nothing is inherited
 	Dir  string   // working directory
 	Log  string   // log file path
+	// Socket is the unix socket the binary listens on, if any: its folder is made and a stale socket file (left by
+	// a run that was killed) is removed before every start, restarts included.
+	Socket string
 }
 
 // States a process can be in.

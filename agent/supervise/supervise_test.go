@@ -28,10 +28,15 @@ func TestMain(m *testing.M) {
 	case "ignoreterm":
 		signal.Ignore(syscall.SIGTERM)
 		os.Stdout.WriteString("ignoring SIGTERM\n")
-		select {}
+		for {
+			time.Sleep(time.Hour) // not select{}: with nothing else to run, Go ends that with a deadlock error
+		}
 	case "exit":
 		os.Stderr.WriteString("boom\n")
 		os.Exit(3)
+	default:
+		childMode(os.Getenv("SUPERVISE_CHILD"))
+		os.Exit(99)
 	}
 }
 
@@ -95,6 +100,9 @@ func TestStopEscalatesToSIGKILL(t *testing.T) {
 	}
 	waitFor(t, "child ready", func() bool { b, _ := os.ReadFile(sp.Log); return strings.Contains(string(b), "ignoring") })
 	st, _ := s.Status("stubborn")
+	if !alive(st.PID) || st.Restarts != 0 {
+		t.Fatalf("the child that ignores SIGTERM is not running before the stop: %+v", st)
+	}
 	start := time.Now()
 	s.StopAll(context.Background())
 	if alive(st.PID) {

@@ -2,9 +2,11 @@ package supervise
 
 import (
 	"bytes"
+	"log/slog"
 	"os"
 	"strconv"
 	"syscall"
+	"time"
 )
 
 // MarkerVar is the environment variable set in every process the supervisor (or a build) starts. Its value names
@@ -15,7 +17,7 @@ const MarkerVar = "HEROFLEET_AGENT_DIR"
 func Marker(dir string) string { return MarkerVar + "=" + dir }
 
 // KillMarked sends SIGKILL to the process group of every process (other than this one) whose environment carries
-// marker, and returns the pids it found. It reads /proc; processes of other users are skipped.
+// marker, waits until they are gone, and returns the pids it found. It reads /proc; processes of other users are skipped.
 func KillMarked(marker string) []int {
 	want := []byte(marker)
 	entries, err := os.ReadDir("/proc")
@@ -45,6 +47,13 @@ func KillMarked(marker string) []int {
 			_ = syscall.Kill(-pgid, syscall.SIGKILL)
 		}
 		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	// SIGKILL is not instant: wait until each is gone (or a zombie, which holds no port) so that replacements
+	// started next never race them for a port or a socket.
+	for _, pid := range found {
+		if !waitGone(func() bool { return !exited(pid) }, 5*time.Second) {
+			slog.Warn("a killed process is still running after 5s", "pid", pid)
+		}
 	}
 	return found
 }

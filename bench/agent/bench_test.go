@@ -23,6 +23,7 @@ import (
 	"github.com/herofleet/herofleet/agent/cockpit"
 	"github.com/herofleet/herofleet/agent/supervise"
 	"github.com/herofleet/herofleet/internal/gitserver"
+	"github.com/herofleet/herofleet/plugins"
 )
 
 var testapp string
@@ -51,7 +52,9 @@ func childAgent(path string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	a, err := agent.New(cfg, slog.New(slog.DiscardHandler), nil)
+	// the example fleet's apps have hooks (seed-git, config-file): the plugins the benchmark built into <dir>/plugins
+	runner := &plugins.Runner{Dirs: plugins.Dirs(cfg.PluginsDir, cfg.Dir), Logger: slog.New(slog.DiscardHandler)}
+	a, err := agent.New(cfg, slog.New(slog.DiscardHandler), runner)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2

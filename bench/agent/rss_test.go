@@ -3,6 +3,7 @@ package agentbench
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/herofleet/herofleet/agent/supervise"
 	"github.com/herofleet/herofleet/demo"
 	"github.com/herofleet/herofleet/examples"
+	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/internal/gitserver"
 )
 
@@ -37,6 +39,19 @@ func BenchmarkIdleRSS(b *testing.B) {
 	dir, _ := os.MkdirTemp("/tmp", "hfr")
 	defer os.RemoveAll(dir)
 	defer supervise.KillMarked(supervise.Marker(dir))
+	for _, p := range []string{"seed-git", "config-file"} { // the hooks of the example fleet, as make build ships them
+		out := filepath.Join(dir, "plugins", "herofleet-plugin-"+p)
+		if o, err := exec.Command("go", "build", "-o", out, "../../cmd/herofleet-plugin-"+p).CombinedOutput(); err != nil {
+			b.Fatalf("build plugin %s: %v\n%s", p, err, o)
+		}
+	}
+	hero, err := fleet.LoadFS(examples.Hero())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := demo.WriteSecrets(hero, filepath.Join(dir, "secrets")); err != nil { // the config-file hooks' secrets
+		b.Fatal(err)
+	}
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	listen := ln.Addr().String()
 	ln.Close()
@@ -55,6 +70,12 @@ func BenchmarkIdleRSS(b *testing.B) {
 	deadline := time.Now().Add(5 * time.Minute)
 	for !converged("http://" + listen) {
 		if time.Now().After(deadline) {
+			resp, err := http.Get("http://" + listen + "/api/v1/status")
+			if err == nil {
+				body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+				resp.Body.Close()
+				b.Logf("last status: %s", body)
+			}
 			b.Fatal("the agent did not converge on the example fleet")
 		}
 		time.Sleep(200 * time.Millisecond)

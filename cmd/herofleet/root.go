@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/herofleet/herofleet/internal/redact"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -28,7 +29,7 @@ func (g *globals) logger() *slog.Logger {
 	if g.verbose {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	return slog.New(redact.Handler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 }
 
 // streams are where a command writes: its answer to out, progress and notes to err. They are the command's own

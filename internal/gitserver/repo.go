@@ -15,10 +15,11 @@ import (
 	"github.com/go-git/go-git/v5/storage"
 )
 
-// File is one file of a commit. Exec marks it executable.
+// File is one file of a commit. Exec marks it executable; Link makes it a symlink whose target is Data.
 type File struct {
 	Data []byte
 	Exec bool
+	Link bool
 }
 
 // Files is a whole tree: slash path -> file. A commit holds exactly these files.
@@ -106,6 +107,9 @@ func writeTree(st storage.Storer, files Files, dir string) (plumbing.Hash, error
 		if f.Exec {
 			mode = filemode.Executable
 		}
+		if f.Link {
+			mode = filemode.Symlink
+		}
 		entries = append(entries, object.TreeEntry{Name: rest, Mode: mode, Hash: h})
 	}
 	for sub := range subdirs {
@@ -132,6 +136,9 @@ func writeTree(st storage.Storer, files Files, dir string) (plumbing.Hash, error
 }
 
 func writeBlob(st storage.Storer, data []byte) (plumbing.Hash, error) {
+	if h := plumbing.ComputeHash(plumbing.BlobObject, data); st.HasEncodedObject(h) == nil {
+		return h, nil // stored already: many files of one tree may share a blob
+	}
 	obj := st.NewEncodedObject()
 	obj.SetType(plumbing.BlobObject)
 	w, err := obj.Writer()

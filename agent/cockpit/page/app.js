@@ -121,7 +121,9 @@
       if (!resp.ok) throw new Error(resp.status + " " + resp.statusText);
       const data = await resp.json();
       await Promise.all(data.rows.filter((r) => r.job).map(async (r) => {
-        const jr = await fetch("/api/v1/jobs/" + encodeURIComponent(r.job), { cache: "no-store" });
+        // the build's output comes only with the token; phase and error without
+        const headers = token() ? { Authorization: "Bearer " + token() } : {};
+        const jr = await fetch("/api/v1/jobs/" + encodeURIComponent(r.job), { cache: "no-store", headers });
         if (jr.ok) jobs[r.job] = await jr.json();
       }));
       render(data);

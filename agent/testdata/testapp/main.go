@@ -1,5 +1,5 @@
 // Command testapp is the app the agent's tests install. Called as "testapp build OUT..." it is the build: it copies
-// itself to every OUT (failing when the tree holds FAIL_BUILD, pausing for $SLOW_BUILD). Under any other name it
+// itself to every OUT (failing when the tree holds FAIL_BUILD, pausing for $SLOW_BUILD, printing $NOISY_BUILD bytes without a newline). Under any other name it
 // is a binary: it serves /health and / on --listen tcp://HOST:PORT or unix://PATH.
 package main
 
@@ -9,8 +9,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -29,6 +31,12 @@ func build(outs []string) {
 	if _, err := os.Stat("FAIL_BUILD"); err == nil {
 		fmt.Println("testapp: FAIL_BUILD present: failing")
 		os.Exit(1)
+	}
+	if n, err := strconv.Atoi(os.Getenv("NOISY_BUILD")); err == nil { // n bytes of output without a newline
+		chunk := []byte(strings.Repeat("x", 64<<10))
+		for ; n > 0; n -= len(chunk) {
+			os.Stdout.Write(chunk[:min(n, len(chunk))])
+		}
 	}
 	if d, err := time.ParseDuration(os.Getenv("SLOW_BUILD")); err == nil {
 		fmt.Println("testapp: slow build", d)
@@ -57,6 +65,7 @@ func serve(args []string) {
 	var listen string
 	var healthFail bool
 	var healthDelay, exitAfter time.Duration
+	var ignoreTerm, healthHang bool
 	for i := 0; i < len(args); i++ {
 		next := func() string {
 			if i+1 < len(args) {
@@ -74,6 +83,16 @@ func serve(args []string) {
 			healthDelay, _ = time.ParseDuration(next())
 		case "--exit-after":
 			exitAfter, _ = time.ParseDuration(next())
+		case "--ignore-term": // a binary that ignores SIGTERM: only SIGKILL ends it
+			signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
+			ignoreTerm = true
+		case "--health-hang": // /health accepts and never answers
+			healthHang = true
+		case "--fork-worker": // a worker in the binary's process group, its pid written to the given file
+			w := exec.Command("sleep", "300")
+			if err := w.Start(); err == nil {
+				os.WriteFile(next(), []byte(strconv.Itoa(w.Process.Pid)), 0o644)
+			}
 		}
 	}
 	if exitAfter > 0 {
@@ -82,6 +101,10 @@ func serve(args []string) {
 	started := time.Now()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
+		if healthHang {
+			<-r.Context().Done()
+			return
+		}
 		if healthFail || time.Since(started) < healthDelay {
 			http.Error(w, "not healthy", http.StatusServiceUnavailable)
 			return
@@ -102,6 +125,9 @@ func serve(args []string) {
 		fail(err)
 	}
 	go func() {
+		if ignoreTerm {
+			return
+		}
 		c := make(chan os.Signal, 1)
 		signal.Notify(c, syscall.SIGTERM, syscall.SIGINT)
 		<-c
