@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
-	"regexp"
 	"time"
+
+	"github.com/herofleet/herofleet/internal/redact"
 )
 
 // ReadOnlyMux is what the config's metrics_listen serves, to Prometheus and fleet tools, without a token: GET
@@ -31,13 +32,7 @@ func (api *API) ServeReadOnly(ctx context.Context, ln net.Listener) error {
 		ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second})
 }
 
-// userinfo is the credentials part of a URL anywhere in a text: scheme://user:secret@.
-var userinfo = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#@\s]*@`)
-
-// RedactURLs hides the credentials of every URL in s: "https://u:tok@forge/x" becomes "https://xxxxx@forge/x".
-func RedactURLs(s string) string { return userinfo.ReplaceAllString(s, "${1}xxxxx@") }
-
-// redactAll returns v as JSON values with RedactURLs applied to every string in it (errors, reasons, URLs),
+// redactAll returns v as JSON values with redact.Text (the one redaction) applied to every string in it (errors, reasons, URLs),
 // wherever a field carries one: what a field may hold is not trusted to the field's name.
 func redactAll(v any) any {
 	b, err := json.Marshal(v)
@@ -54,7 +49,7 @@ func redactAll(v any) any {
 func redactTree(v any) any {
 	switch t := v.(type) {
 	case string:
-		return RedactURLs(t)
+		return redact.Text(t)
 	case []any:
 		for i := range t {
 			t[i] = redactTree(t[i])

@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/herofleet/herofleet/fleet"
-	"github.com/herofleet/herofleet/internal/source"
 )
 
 func newLockCommand(g *globals) *cobra.Command {
@@ -71,17 +70,10 @@ func runLock(ctx context.Context, opts lockOptions, _ *globals, s streams, args 
 		}
 	}
 	update := func(app string) bool { return opts.update && (len(apps) == 0 || slices.Contains(apps, app)) }
-	rw, err := source.ParseRewrites(opts.rewrites)
+	cache, err := sourceCache(opts.rewrites, opts.cacheDir)
 	if err != nil {
-		return invalid(err)
+		return err
 	}
-	cacheDir := opts.cacheDir
-	if cacheDir == "" {
-		if cacheDir, err = defaultCacheDir(); err != nil {
-			return err
-		}
-	}
-	cache := &source.Cache{Dir: cacheDir, Rewrite: rw.Apply}
 	lock, moves, err := cache.Lock(ctx, f, update)
 	if err != nil {
 		return fmt.Errorf("lock: %w", err) // nothing is written: the lock stays as it was

@@ -67,17 +67,10 @@ func runValidate(ctx context.Context, opts validateOptions, _ *globals, s stream
 		}
 	}
 	if opts.deep {
-		rw, err := source.ParseRewrites(opts.rewrites)
+		cache, err := sourceCache(opts.rewrites, opts.cacheDir)
 		if err != nil {
-			return invalid(err)
+			return err
 		}
-		cacheDir := opts.cacheDir
-		if cacheDir == "" {
-			if cacheDir, err = defaultCacheDir(); err != nil {
-				return err
-			}
-		}
-		cache := &source.Cache{Dir: cacheDir, Rewrite: rw.Apply}
 		if err := fleetProblems(fleet.CheckManifests(ctx, f, cache), dir); err != nil {
 			return err
 		}
@@ -101,6 +94,21 @@ func fleetProblems(err error, dir string) error {
 		return invalid(fmt.Errorf("%v\n%d problem(s) in %s", fe, len(fe), dir))
 	}
 	return err
+}
+
+// sourceCache is the clone cache that validate --deep and lock reach app repos through: --rewrite applied, in
+// --cache or the user's cache directory.
+func sourceCache(rewrites []string, dir string) (*source.Cache, error) {
+	rw, err := source.ParseRewrites(rewrites)
+	if err != nil {
+		return nil, invalid(err)
+	}
+	if dir == "" {
+		if dir, err = defaultCacheDir(); err != nil {
+			return nil, err
+		}
+	}
+	return &source.Cache{Dir: dir, Rewrite: rw.Apply}, nil
 }
 
 func defaultCacheDir() (string, error) {
