@@ -170,8 +170,6 @@ func (a *Agent) removeApp(ctx context.Context, inst *Installed) Reason {
 	return Reason{}
 }
 
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
-
 func prevBuildDir(prev *Installed) string {
 	if prev == nil {
 		return ""

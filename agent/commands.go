@@ -71,9 +71,6 @@ func (a *Agent) Resume() error {
 	return nil
 }
 
-// Suspended reports whether a person suspended applying new fleet commits.
-func (a *Agent) Suspended() bool { return a.host.isSuspended() }
-
 // StartBinary starts a binary a person stopped; it stays supervised from then on.
 func (a *Agent) StartBinary(ctx context.Context, binary string) error {
 	return a.control(ctx, binary, func(ctx context.Context, p Proc) error {

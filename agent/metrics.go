@@ -44,7 +44,7 @@ func newMetrics(a *Agent) *metrics {
 		}, []string{"app", "result"}),
 	}
 	m.reg.MustRegister(m.syncs, m.syncFailures, m.syncAsked, m.builds, m.applies,
-		&stateCollector{a: a}, &fleetViewCollector{a: a},
+		&stateCollector{a: a},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -120,10 +120,13 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descFleetInfo, descLastSync, descRefused, descQuarantined, descAppState, descBinaryState, descRestarts} {
 		ch <- d
 	}
+	describeFleetView(ch)
 }
 
+// Collect takes one snapshot per scrape, for every series.
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.a.Status()
+	collectFleetView(ch, st, c.a.syncPeriod())
 	ch <- prometheus.MustNewConstMetric(descFleetInfo, prometheus.GaugeValue, 1, st.Fleet.Commit, string(st.Fleet.State))
 	if !st.Fleet.LastSync.IsZero() {
 		ch <- prometheus.MustNewConstMetric(descLastSync, prometheus.GaugeValue, float64(st.Fleet.LastSync.UnixMilli())/1000)

@@ -1,14 +1,15 @@
 package agent
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// fleetViewCollector exports what `herofleet fleet status --prometheus`, the alerting rules of `herofleet
+// The fleet view's series (collectFleetView) export what `herofleet fleet status --prometheus`, the alerting rules of `herofleet
 // prometheus rules` and a rollout gate read: who the host is, which commit it runs and since when, how often it
 // syncs, and its Verdict. Label values are current values only (an info series per host, app and problem), so the
 // number of series stays bounded by the apps and binaries of the host, never by its history.
-type fleetViewCollector struct{ a *Agent }
 
 var (
 	descHostInfo = prometheus.NewDesc("herofleet_host_info",
@@ -32,15 +33,16 @@ var (
 		"Each app or binary that is not fine (value 1): its state and reason code.", []string{"app", "binary", "state", "code"}, nil)
 )
 
-func (c *fleetViewCollector) Describe(ch chan<- *prometheus.Desc) {
+// describeFleetView sends the fleet view's descriptions.
+func describeFleetView(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descHostInfo, descHeadInfo, descAppliedAt, descSyncPeriod, descAppInfo,
 		descAppsExpected, descAppsRunning, descHealthy, descProblem} {
 		ch <- d
 	}
 }
 
-func (c *fleetViewCollector) Collect(ch chan<- prometheus.Metric) {
-	st := c.a.Status()
+// collectFleetView sends the fleet view's series from st, the snapshot the scrape's other series come from.
+func collectFleetView(ch chan<- prometheus.Metric, st Status, period time.Duration) {
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
@@ -51,7 +53,7 @@ func (c *fleetViewCollector) Collect(ch chan<- prometheus.Metric) {
 	if !st.Fleet.AppliedAt.IsZero() {
 		gauge(descAppliedAt, float64(st.Fleet.AppliedAt.UnixMilli())/1000)
 	}
-	gauge(descSyncPeriod, c.a.syncPeriod().Seconds())
+	gauge(descSyncPeriod, period.Seconds())
 	quarantined := map[string]bool{}
 	for _, q := range st.Quarantined {
 		quarantined[q.App] = true
@@ -70,7 +72,7 @@ func (c *fleetViewCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descAppsExpected, float64(v.Expected))
 	gauge(descAppsRunning, float64(v.Running))
 	healthy := 0.0
-	if st.Healthy() {
+	if st.healthyWith(v) {
 		healthy = 1
 	}
 	gauge(descHealthy, healthy)

@@ -119,30 +119,10 @@ func (s *secretsDir) managed() []string {
 	return out
 }
 
-// writePrivate writes dir/name with mode 0600 through a temporary file and a rename: a plugin reading it sees the
-// old value or the new one, never half of one.
+// writePrivate writes dir/name with mode 0600 through writeAtomic: a plugin reading it sees the old value or the
+// new one, never half of one.
 func writePrivate(dir, name string, data []byte) error {
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write secret %s: %w", name, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write secret %s: %w", name, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write secret %s: %w", name, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write secret %s: %w", name, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write secret %s: %w", name, err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
+	if err := writeAtomic(filepath.Join(dir, name), data, 0o600); err != nil {
 		return fmt.Errorf("write secret %s: %w", name, err)
 	}
 	return nil

@@ -65,7 +65,6 @@ const (
 	ReasonQuarantined     ReasonCode = "quarantined"       // the spec that failed is still wanted
 	ReasonInterrupted     ReasonCode = "interrupted"       // the agent's own stop cut the apply short
 	ReasonPreRemoveFailed ReasonCode = "pre-remove-failed" // removed anyway
-	ReasonHeld            ReasonCode = "held"              // a change waits for a window or a resume
 	ReasonStoppedByPerson ReasonCode = "stopped-by-person"
 	ReasonNotRunning      ReasonCode = "not-running"
 )
@@ -102,7 +101,7 @@ func (r Reason) text() string {
 	case ReasonNotRunning:
 		return "not running"
 	}
-	return r.Detail // apply-failed, held: the detail says it whole
+	return r.Detail // apply-failed: the detail says it whole
 }
 
 // reasonOf is the reason of a failed step.

@@ -26,8 +26,10 @@ type Problem struct {
 const StateQuarantined = "quarantined"
 
 // Healthy reports a host whose fleet state is fine and that runs every app it should, each binary running.
-func (st Status) Healthy() bool {
-	v := st.Verdict()
+func (st Status) Healthy() bool { return st.healthyWith(st.Verdict()) }
+
+// healthyWith is Healthy with the status's verdict already worked out.
+func (st Status) healthyWith(v Verdict) bool {
 	return fleetStateFine(st.Fleet.State) && len(v.Problems) == 0 && v.Running == v.Expected
 }
 

@@ -38,7 +38,7 @@ func Site(f *fleet.Fleet, opts Options) (sitegen.Site, error) {
 	if opts.FleetURL == "" {
 		opts.FleetURL = "https://forge.example/ops/" + f.Meta.Name + "-fleet.git"
 	}
-	opts.FleetURL = redact.URL(opts.FleetURL) // a checkout's origin remote may carry a token
+	opts.FleetURL = redact.Text(opts.FleetURL) // a checkout's origin remote may carry a token
 	w := writer{f: f, opts: opts}
 	site := sitegen.Site{Title: orDash(fleetTitle(f)) + " runbook"}
 	site.Pages = append(site.Pages, w.overview(), w.hosts())

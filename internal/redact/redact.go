@@ -32,9 +32,6 @@ func Text(s string) string {
 	})
 }
 
-// URL is Text for one URL.
-func URL(u string) string { return Text(u) }
-
 // Handler wraps a slog.Handler so that the message and every string, error or Stringer attribute of a record
 // pass through Text.
 func Handler(h slog.Handler) slog.Handler {
