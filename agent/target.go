@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
-	"strings"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -92,7 +91,7 @@ func (a *Agent) usesURLs(f *fleet.Fleet, app *fleet.App) map[string]string {
 				continue
 			}
 			_, port, _ := net.SplitHostPort(l.Address)
-			out[u] = a.cfg.RewriteURL("http://" + joinHostPort(hosts[0], port) + "/")
+			out[u] = a.cfg.RewriteURL("http://" + fleet.JoinHostPort(hosts[0], port) + "/")
 			break
 		}
 	}
@@ -154,11 +153,6 @@ func (a *Agent) procs(t *target, extra map[string]string) ([]Proc, error) {
 		out = append(out, p)
 	}
 	return out, nil
-}
-
-func joinHostPort(host, port string) string {
-	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	return net.JoinHostPort(host, port)
 }
 
 // varsFor is the variables of an installed app, with the host's current address.

@@ -21,11 +21,11 @@ func AgentURL(name string, h *Host) string {
 	if h != nil && h.Address != "" {
 		addr = h.Address
 	}
-	return "http://" + joinHostPort(addr, DefaultAgentPort)
+	return "http://" + JoinHostPort(addr, DefaultAgentPort)
 }
 
-// joinHostPort joins an address that may already carry IPv6 brackets ("[4a5::7]") and a port.
-func joinHostPort(addr, port string) string {
+// JoinHostPort joins an address that may already carry IPv6 brackets ("[4a5::7]") and a port.
+func JoinHostPort(addr, port string) string {
 	return net.JoinHostPort(strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]"), port)
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/fleetview"
 	"github.com/herofleet/herofleet/internal/promapi"
+	"github.com/herofleet/herofleet/internal/redact"
 )
 
 func newFleetCommand(g *globals) *cobra.Command {
@@ -82,7 +83,7 @@ func runFleetStatus(ctx context.Context, opts fleetStatusOptions, _ *globals, s 
 		if err != nil {
 			return &exitError{code: exitFailed, err: err}
 		}
-		report, err = fleetview.FromPrometheus(ctx, c, promapi.Redact(opts.prometheus), f, f.Commit, period)
+		report, err = fleetview.FromPrometheus(ctx, c, redact.Text(opts.prometheus), f, f.Commit, period)
 		if err != nil {
 			return &exitError{code: exitFailed, err: err}
 		}

@@ -116,7 +116,7 @@ type prometheusRulesOptions struct {
 
 func (o *prometheusRulesOptions) AddFlags(f *pflag.FlagSet) {
 	f.DurationVar(&o.syncPeriod, "sync-period", time.Minute, "the fleet's sync period (fleet.yaml sync.schedule)")
-	f.IntVar(&o.periods, "periods", 3, "sync periods a host may lag before an alert fires")
+	f.IntVar(&o.periods, "periods", fleetview.StalePeriods, "sync periods a host may lag before an alert fires")
 }
 
 func runPrometheusRules(_ context.Context, opts prometheusRulesOptions, _ *globals, s streams) error {
@@ -131,7 +131,7 @@ func runPrometheusRules(_ context.Context, opts prometheusRulesOptions, _ *globa
 func fleetSyncPeriod(f *fleet.Fleet) time.Duration {
 	d, err := fleet.SchedulePeriod(f.Meta.Sync.Schedule, time.Now())
 	if err != nil {
-		return time.Minute
+		d, _ = fleet.SchedulePeriod(fleet.DefaultSchedule, time.Now()) // the agents' own fallback
 	}
 	return d
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/herofleet/herofleet/internal/redact"
 )
 
 // MaxAnswer bounds what one query's answer may weigh: a fleet of thousands of hosts answers in a few MiB.
@@ -26,7 +28,7 @@ type Client struct {
 func New(base string, timeout time.Duration) (*Client, error) {
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("prometheus URL %q: want http://HOST:PORT", Redact(base))
+		return nil, fmt.Errorf("prometheus URL %q: want http://HOST:PORT", redact.Text(base))
 	}
 	return &Client{base: strings.TrimRight(base, "/"), http: &http.Client{Timeout: timeout}}, nil
 }
@@ -56,10 +58,10 @@ func (c *Client) Query(ctx context.Context, query string, at time.Time) ([]Sampl
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswer+1))
 	if err != nil {
-		return nil, fmt.Errorf("prometheus at %s: %w", Redact(c.base), err)
+		return nil, fmt.Errorf("prometheus at %s: %w", redact.Text(c.base), err)
 	}
 	if len(body) > MaxAnswer {
-		return nil, fmt.Errorf("prometheus at %s: the answer to %q exceeds %d MiB", Redact(c.base), query, MaxAnswer>>20)
+		return nil, fmt.Errorf("prometheus at %s: the answer to %q exceeds %d MiB", redact.Text(c.base), query, MaxAnswer>>20)
 	}
 	return decode(body, resp.Status, query)
 }
@@ -122,15 +124,6 @@ func value(p [2]any) (float64, error) {
 		return 0, fmt.Errorf("sample value %v is not a string", p[1])
 	}
 	return strconv.ParseFloat(s, 64)
-}
-
-// Redact hides credentials in a Prometheus URL before it reaches a message.
-func Redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
 }
 
 // Quote makes a string a PromQL string literal, for a label value in a query ("commit", "host").
