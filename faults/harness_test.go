@@ -185,9 +185,6 @@ func dial(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, 5
 var notYet = []string{
 	"`kill -9` of the agent in each apply phase (fetch, build, hook, start, health wait): agent/crash_e2e_test.go kills a child agent, not yet once per phase",
 	"a person's start/stop/restart during an upgrade, a removal and a click-install: agent/cockpit/commands_stress_test.go (in-process agent)",
-	"the git server down during a sync and for an hour on an injected clock",
-	"a full disk during a build (a loop-mounted filesystem)",
-	"a fleet commit of 20,000 entries sharing one blob: fleet/bounds_test.go (TestSharedBlobFleetIsBounded, 100 entries of one 1 MiB blob, loader only)",
 }
 
 // writeDoc writes the recorded rows as docs/faults.md.
