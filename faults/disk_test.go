@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -42,15 +43,16 @@ func free(t *testing.T, dir string) int64 {
 	return int64(st.Bfree) * st.Bsize
 }
 
-// The disk the builds are written to fills up during an upgrade's build: the old revision keeps running, the
-// status says "no space left on device", nothing is lost, and once space is freed the next try succeeds.
+// The disk of the agent's dir (its state, the sources, the builds) fills up during an upgrade's build: the old
+// revision keeps running, the status says "no space left on device", nothing is lost (the state on disk still
+// records the running revision), and once space is freed the next try succeeds.
 func TestFullDiskDuringBuild(t *testing.T) {
 	forge := agenttest.StartForge(t, agenttest.Vars{"testapp": testapp})
 	forge.CommitApp("books")
 	forge.CommitFleet(oneApp("unix://${sockets}/books_server.sock", ""))
 	p := &proc{t: t, forge: forge, dir: agenttest.AgentDir(t), token: "faults-token"}
-	builds := filepath.Join(p.dir, "builds")
-	smallDisk(t, builds, "24m") // the test app is ~8 MiB: one revision built, and room for a second
+	disk := p.dir // the agent's whole dir (state, sources, builds, logs) on a disk with room for two revisions of ~8 MiB
+	smallDisk(t, disk, "32m")
 	p.api = fmt.Sprintf("127.0.0.1:%d", agenttest.FreePort(t))
 	os.WriteFile(filepath.Join(p.dir, "token"), []byte(p.token+"\n"), 0o600)
 	os.WriteFile(filepath.Join(p.dir, "agent.yaml"), []byte(agenttest.AgentConfig(p.dir, forge)+
@@ -60,14 +62,14 @@ func TestFullDiskDuringBuild(t *testing.T) {
 	old := p.app("books").Rev
 
 	// Something else fills the disk: 1 MiB is left, less than the build writes.
-	ballast := filepath.Join(builds, "ballast")
+	ballast := filepath.Join(disk, "ballast")
 	fill, err := os.Create(ballast)
 	if err != nil {
 		t.Fatal(err)
 	}
 	chunk := make([]byte, 1<<20)
-	for free(t, builds) > 1<<20 {
-		if _, err := fill.Write(chunk[:min(len(chunk), int(free(t, builds)-1<<20))]); err != nil {
+	for free(t, disk) > 1<<20 {
+		if _, err := fill.Write(chunk[:min(len(chunk), int(free(t, disk)-1<<20))]); err != nil {
 			break
 		}
 	}
@@ -90,6 +92,11 @@ func TestFullDiskDuringBuild(t *testing.T) {
 		t.Fatalf("the old revision was disturbed: %+v %+v", st, b)
 	}
 
+	state, err := os.ReadFile(filepath.Join(p.dir, "state.json"))
+	if err != nil || !json.Valid(state) || !strings.Contains(string(state), old) {
+		t.Fatalf("the state on the full disk: %v %.300s", err, state)
+	}
+
 	if err := os.Remove(ballast); err != nil { // space is freed
 		t.Fatal(err)
 	}
@@ -103,8 +110,8 @@ func TestFullDiskDuringBuild(t *testing.T) {
 	t.Logf("said so %s after the sync; upgraded %s after space was freed", said, took)
 	record(Row{
 		Fault:    "a full disk during a build",
-		Injected: "the builds' filesystem (a 24 MiB tmpfs) filled to 1 MiB free; an upgrade of books whose build writes 8 MiB",
-		Did:      "the build failed with ENOSPC; the old revision kept running untouched; the app's reason says \"no space left on device\"; not quarantined (the disk, not the spec, failed): the next sync after space was freed upgraded it",
+		Injected: "the agent's dir (state, sources, builds, logs) on a 32 MiB tmpfs, filled to 1 MiB free; an upgrade of books whose build writes 8 MiB",
+		Did:      "the build failed with ENOSPC and its partial tree was removed; the old revision kept running untouched and state.json still records it; the app's reason says \"no space left on device\"; not quarantined (the disk, not the spec, failed): the next sync after space was freed upgraded it",
 		Figure:   fmt.Sprintf("reason shown %s after the sync; 0 restarts of the old revision; upgraded %s after space was freed", said.Round(time.Millisecond), took.Round(time.Millisecond)),
 		Lost:     "nothing",
 	})
