@@ -88,7 +88,7 @@ func killInPhase(t *testing.T, ph killPhase) {
 	ph.arm(g)
 	g.sync()
 	ph.reach(g)
-	phase := g.app("books").Phase
+	seen := g.app("books") // what the status showed when the agent was killed
 	survivors := agenttest.Processes(g.dir)
 	plugin := filepath.Join(filepath.Dir(herofleet), "herofleet-plugin-seed-git")
 	hooks := len(pidsOf(plugin))
@@ -156,8 +156,9 @@ func killInPhase(t *testing.T, ph killPhase) {
 		t.Fatalf("last action %+v", st.Last)
 	}
 	record(Row{
-		Fault:    "`kill -9` of the agent in the " + ph.name + " phase",
-		Injected: ph.injected + "; `kill -9` of the agent (status phase " + orNone(string(phase)) + "); the agent started again on the same dir",
+		Fault: "`kill -9` of the agent in the " + ph.name + " phase",
+		Injected: fmt.Sprintf("%s; `kill -9` of the agent (the status showed books %s, phase %s, %s); the agent started again on the same dir",
+			ph.injected, seen.State, orNone(string(seen.Phase)), binaryStates(seen)),
 		Did: "the state still recorded the old revision whole; the new agent killed what the old one left, started the old revision, " +
 			"redid the upgrade and switched to the new revision; the row says installed, last action upgrade",
 		Figure: fmt.Sprintf("converged %s after the restart; %d processes of the killed agent ran on until the restart (%s; %d of 2 binaries answered /health meanwhile)%s, 0 after it; %d crash restarts; %d samples, never a binary twice or two revisions",
