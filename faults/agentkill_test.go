@@ -175,7 +175,7 @@ func orNone(s string) string {
 }
 
 // leftovers lists what a converge should not leave in dir: build dirs or logs of books other than the running
-// build and the one before it, half-seeded libraries, temporary packs of the source clones.
+// build and the one before it, half-seeded libraries, go-git's temporary files in the fleet and source clones.
 func leftovers(dir string, keep ...string) []string {
 	var out []string
 	builds, _ := os.ReadDir(filepath.Join(dir, "builds", "books"))
@@ -191,11 +191,13 @@ func leftovers(dir string, keep ...string) []string {
 			out = append(out, filepath.Join(dir, "data", "books", "libraries", e.Name()))
 		}
 	}
-	_ = filepath.WalkDir(filepath.Join(dir, "sources"), func(p string, d os.DirEntry, err error) error {
-		if err == nil && strings.HasPrefix(d.Name(), "tmp") {
-			out = append(out, p)
-		}
-		return nil
-	})
+	for _, clones := range []string{"sources", "fleet.git"} {
+		_ = filepath.WalkDir(filepath.Join(dir, clones), func(p string, d os.DirEntry, err error) error {
+			if err == nil && (strings.HasPrefix(d.Name(), "tmp_") || strings.HasPrefix(d.Name(), "._packed-refs")) {
+				out = append(out, p)
+			}
+			return nil
+		})
+	}
 	return out
 }
