@@ -207,6 +207,12 @@ func TestFleetStatusThreeAgentsAndPrometheus(t *testing.T) {
 
 func startLabAgent(t *testing.T, root, host, metricsPort, token, forge string) labAgent {
 	t.Helper()
+	return startLabAgentEvery(t, root, host, metricsPort, token, forge, "@every 1h")
+}
+
+// startLabAgentEvery is startLabAgent with the agent's sync schedule.
+func startLabAgentEvery(t *testing.T, root, host, metricsPort, token, forge, schedule string) labAgent {
+	t.Helper()
 	dir := filepath.Join(root, host)
 	addr := freeAddr(t)
 	cfg, err := agent.ParseConfig([]byte(fmt.Sprintf(`fleet: {repo: "https://forge.test/ops/fleet.git", ref: main}
@@ -218,15 +224,20 @@ listen: %s
 metrics_listen: 127.0.0.1:%s
 token_file: %s
 rewrite: {"https://forge.test/": %q}
-schedule: "@every 1h"
+schedule: %q
 stop_grace: 2s
-`, host, dir, addr, metricsPort, token, forge)))
+health_timeout: 5s
+`, host, dir, addr, metricsPort, token, forge, schedule)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serveAgent(ctx, cfg, slog.New(slog.DiscardHandler)) }()
+	lg := slog.New(slog.DiscardHandler)
+	if os.Getenv("HF_DEBUG_AGENT") != "" {
+		lg = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("host", host)
+	}
+	go func() { done <- serveAgent(ctx, cfg, lg) }()
 	stopped := false
 	return labAgent{api: "http://" + addr, stop: func() {
 		if stopped {
@@ -245,6 +256,15 @@ stop_grace: 2s
 func startPrometheus(t *testing.T, prom, dir string) string {
 	t.Helper()
 	listen := freeAddr(t)
+	t.Cleanup(runPrometheus(t, prom, dir, listen))
+	return "http://" + listen
+}
+
+// runPrometheus runs Debian's prometheus on the config and data in dir, listening on listen, and returns once it
+// is ready; stop ends it (a second call does nothing). Run again on the same dir and address, it comes back with
+// the series it had.
+func runPrometheus(t *testing.T, prom, dir, listen string) (stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, prom, "--config.file="+filepath.Join(dir, "prometheus.yml"),
 		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+listen, "--log.level=warn")
@@ -253,13 +273,18 @@ func startPrometheus(t *testing.T, prom, dir string) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cancel()
 		_ = cmd.Wait()
 		if t.Failed() {
 			t.Logf("prometheus:\n%s", logs.String())
 		}
-	})
+	}
 	base := "http://" + listen
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -267,10 +292,11 @@ func startPrometheus(t *testing.T, prom, dir string) string {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return base
+				return stop
 			}
 		}
 		if time.Now().After(deadline) {
+			stop()
 			t.Fatalf("prometheus never became ready: %v\n%s", err, logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
