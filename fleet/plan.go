@@ -32,9 +32,9 @@ type Plan struct {
 	Host    string   `json:"host,omitempty"`
 	Role    string   `json:"role"`
 	Address string   `json:"address,omitempty"`
-	Apps    []string `json:"apps"`    // apply order
-	Catalog []string `json:"catalog"` // installable on click
-	Wave    string   `json:"wave,omitempty"`    // its rollout wave, when the fleet has waves: "canary (1 of 3)"
+	Apps    []string `json:"apps"`           // apply order
+	Catalog []string `json:"catalog"`        // installable on click
+	Wave    string   `json:"wave,omitempty"` // its rollout wave, when the fleet has waves: "canary (1 of 3)"
 	Changes []Change `json:"changes,omitempty"`
 	Error   string   `json:"error,omitempty"` // the target could not be resolved on one side
 }
