@@ -24,9 +24,10 @@ type Agent struct {
 	sup     *supervise.Supervisor
 	sources *source.Cache
 	fleet   *fleetRepo
-	trust   *trust.Policy    // what a fleet commit must satisfy to be applied
-	now     func() time.Time // the clock of maintenance windows; tests set their own before Run
-	metrics *metrics         // nil-safe: counts syncs, builds and applies
+	trust   *trust.Policy                        // what a fleet commit must satisfy to be applied
+	now     func() time.Time                     // the clock of maintenance windows and schedules (see Clock)
+	after   func(time.Duration) <-chan time.Time // the wait between two syncs (see Clock)
+	metrics *metrics                             // nil-safe: counts syncs, builds and applies
 
 	host    *hostState    // the one owner of the host's state
 	secrets *secretsDir   // the one writer of the secrets dir
@@ -70,6 +71,7 @@ func New(cfg *Config, log *slog.Logger, hooks HookRunner) (*Agent, error) {
 		trust:   policy,
 		secrets: &secretsDir{dir: cfg.SecretsDir, identityFile: cfg.IdentityFile, host: cfg.Host, log: log},
 		now:     time.Now,
+		after:   time.After,
 		trigger: make(chan struct{}, 1),
 	}
 	a.host, err = openHostState(cfg.Dir, log)
@@ -93,15 +95,31 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 		wait := a.nextWait(err)
 		a.log.Debug("next sync", "in", wait)
-		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return nil
 		case <-a.trigger:
-			t.Stop()
-		case <-t.C:
+		case <-a.after(wait):
 		}
+	}
+}
+
+// Clock is the agent's time: Now dates maintenance windows and reads the sync schedule, After is the wait between
+// two syncs (the schedule's, or the backoff after failures). An agent runs on the machine's clock; a simulation sets
+// its own with SetClock before Run — the fault suite plays an hour without a git server in a second of real time.
+// Nothing else sets it: there is no flag or config key for it.
+type Clock struct {
+	Now   func() time.Time
+	After func(time.Duration) <-chan time.Time
+}
+
+// SetClock replaces the agent's clock (a nil field keeps the machine's). Call it before Run.
+func (a *Agent) SetClock(c Clock) {
+	if c.Now != nil {
+		a.now = c.Now
+	}
+	if c.After != nil {
+		a.after = c.After
 	}
 }
 

@@ -92,10 +92,16 @@ func (a *Agent) prepareApp(ctx context.Context, t *target) (*Installed, error) {
 
 // buildOrFetch makes the revision's tree: built from source, or unpacked from the app's artifact.
 func (a *Agent) buildOrFetch(ctx context.Context, t *target, progress io.Writer) error {
+	var err error
 	if t.app.Artifact != nil {
-		return a.fetchArtifact(ctx, t, progress)
+		err = a.fetchArtifact(ctx, t, progress)
+	} else {
+		err = a.buildTree(ctx, t, progress)
 	}
-	return a.buildTree(ctx, t, progress)
+	if err != nil && ctx.Err() == nil {
+		err = a.failedTree(t, err)
+	}
+	return err
 }
 
 // switchOn starts the new revision, waits for its health and runs the post-start hooks.
@@ -133,6 +139,13 @@ func (a *Agent) failApp(ctx context.Context, t *target, err error) Reason {
 	if ctx.Err() != nil {
 		a.log.Warn("apply interrupted by the agent's stop; not quarantined", "app", t.app.Name, "err", err)
 		return reasonOf(ReasonInterrupted, err)
+	}
+	if errors.Is(err, errDiskFull) { // the host's fault, not the spec's: tried again at the next sync
+		r := reasonOf(ReasonDiskFull, err)
+		a.host.setReason(t.app.Name, r)
+		a.host.setPhase(t.app.Name, PhaseFailed)
+		a.log.Error("apply failed on a full disk; not quarantined", "app", t.app.Name, "rev", short(t.rev), "err", err)
+		return r
 	}
 	r := reasonOf(ReasonApplyFailed, err)
 	a.host.setReason(t.app.Name, r) // first: it ends the app's job with the reason, not just "failed"

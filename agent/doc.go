@@ -42,7 +42,9 @@
 // converge does the work.
 //
 // The other files: config.go (the agent's own config), schedule.go (when the next sync runs: the fleet's cron
-// spec with jitter, backoff after failures, or a held change's window), metrics.go (Prometheus instruments).
+// spec with jitter, backoff after failures, or a held change's window, all read on the agent's Clock, which only a
+// simulation replaces), metrics.go (Prometheus instruments), diskfull.go (a build or fetch that failed on a full
+// disk: the host's fault, so the app is not quarantined and the next sync tries again).
 //
 // # Crash safety: replace, not adopt
 //

@@ -29,7 +29,7 @@ func (a *Agent) nextWait(err error) time.Duration {
 	if perr != nil {
 		sched, _ = fleet.ParseSchedule(fleet.DefaultSchedule)
 	}
-	now := time.Now()
+	now := a.now()
 	d := sched.Next(now).Sub(now)
 	if j := meta.Sync.Jitter.Duration; j > 0 && a.cfg.Schedule == "" {
 		d += rand.N(j)
@@ -55,9 +55,9 @@ func (a *Agent) syncPeriod() time.Duration {
 	if good := a.host.goodFleet(); good != nil {
 		meta = good.Meta
 	}
-	d, err := fleet.SchedulePeriod(a.syncSpec(meta), time.Now())
+	d, err := fleet.SchedulePeriod(a.syncSpec(meta), a.now())
 	if err != nil {
-		d, _ = fleet.SchedulePeriod(fleet.DefaultSchedule, time.Now())
+		d, _ = fleet.SchedulePeriod(fleet.DefaultSchedule, a.now())
 	}
 	return d
 }

@@ -65,6 +65,7 @@ const (
 	ReasonApplyFailed     ReasonCode = "apply-failed"      // rolled back (or removed) and quarantined
 	ReasonQuarantined     ReasonCode = "quarantined"       // the spec that failed is still wanted
 	ReasonInterrupted     ReasonCode = "interrupted"       // the agent's own stop cut the apply short
+	ReasonDiskFull        ReasonCode = "disk-full"         // the disk filled during the apply: not quarantined
 	ReasonPreRemoveFailed ReasonCode = "pre-remove-failed" // removed anyway
 	ReasonStoppedByPerson ReasonCode = "stopped-by-person"
 	ReasonNotRunning      ReasonCode = "not-running"
@@ -95,6 +96,8 @@ func (r Reason) text() string {
 		return "quarantined: " + r.Detail
 	case ReasonInterrupted:
 		return "interrupted: " + r.Detail
+	case ReasonDiskFull:
+		return r.Detail + " (not quarantined: the next sync tries again)"
 	case ReasonPreRemoveFailed:
 		return "pre-remove hook failed: " + r.Detail
 	case ReasonStoppedByPerson:

@@ -160,14 +160,23 @@ func (p *proc) waitRunning(app, bin string, timeout time.Duration) agent.BinaryS
 
 // peakRSS is the agent's peak resident memory (VmHWM), read from /proc: never from the agent itself.
 func (p *proc) peakRSS() string {
+	kb := p.peakKB()
+	if kb == 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.0f MiB", float64(kb)/1024)
+}
+
+// peakKB is the agent's VmHWM in kB (0 when /proc cannot tell).
+func (p *proc) peakKB() int {
 	b, _ := os.ReadFile("/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/status")
 	for _, line := range strings.Split(string(b), "\n") {
 		if k, v, ok := strings.Cut(line, ":"); ok && k == "VmHWM" {
 			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			return fmt.Sprintf("%.0f MiB", float64(kb)/1024)
+			return kb
 		}
 	}
-	return "?"
+	return 0
 }
 
 func dial(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, 5*time.Second) }
@@ -176,9 +185,6 @@ func dial(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, 5
 var notYet = []string{
 	"`kill -9` of the agent in each apply phase (fetch, build, hook, start, health wait): agent/crash_e2e_test.go kills a child agent, not yet once per phase",
 	"a person's start/stop/restart during an upgrade, a removal and a click-install: agent/cockpit/commands_stress_test.go (in-process agent)",
-	"the git server down during a sync and for an hour on an injected clock",
-	"a full disk during a build (a loop-mounted filesystem)",
-	"a fleet commit of 20,000 entries sharing one blob: fleet/bounds_test.go (TestSharedBlobFleetIsBounded, 100 entries of one 1 MiB blob, loader only)",
 }
 
 // writeDoc writes the recorded rows as docs/faults.md.
