@@ -76,15 +76,7 @@ func TestFleetStatusThreeAgentsAndPrometheus(t *testing.T) {
 	if _, err := g.Commit("ops/fleet", "main", "three testers", fleetFiles(ports, false)); err != nil {
 		t.Fatal(err)
 	}
-	root, err := os.MkdirTemp("/tmp", "hffleet")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(root)
-	token := filepath.Join(root, "token")
-	if err := os.WriteFile(token, []byte("tok\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	root, token := labRoot(t)
 	var agents [3]labAgent
 	for i := range agents {
 		agents[i] = startLabAgent(t, root, fmt.Sprintf("t%d", i+1), ports[i], token, g.URL())
@@ -129,21 +121,7 @@ func TestFleetStatusThreeAgentsAndPrometheus(t *testing.T) {
 	}
 
 	// Prometheus, set up as the runbook says, from the fleet's own files.
-	pdir := t.TempDir()
-	targets, rules := filepath.Join(pdir, "herofleet-targets.json"), filepath.Join(pdir, "herofleet.rules.yml")
-	for file, args := range map[string][]string{
-		filepath.Join(pdir, "prometheus.yml"): {"prometheus", "config", dir, "--targets-file", targets, "--rules-file", rules, "--scrape-interval", "1s"},
-		targets:                               {"prometheus", "targets", dir},
-		rules:                                 {"prometheus", "rules", "--sync-period", "1h"},
-	} {
-		code, out := runCLI(t, args...)
-		if code != 0 {
-			t.Fatalf("herofleet %v: exit %d\n%s", args, code, out)
-		}
-		if err := os.WriteFile(file, []byte(out), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pdir := prometheusFiles(t, dir, "--sync-period", "1h")
 	if out, err := exec.Command(promtool, "check", "config", filepath.Join(pdir, "prometheus.yml")).CombinedOutput(); err != nil {
 		t.Fatalf("promtool check config: %v\n%s", err, out)
 	}
@@ -203,6 +181,43 @@ func TestFleetStatusThreeAgentsAndPrometheus(t *testing.T) {
 	if code, out := runCLI(t, "fleet", "status", dir, "--prometheus", "http://127.0.0.1:1"); code != 2 {
 		t.Errorf("Prometheus unreachable: exit %d, want 2\n%s", code, out)
 	}
+}
+
+// labRoot is a short dir for the lab's agents (unix socket paths stay short) with the API token file.
+func labRoot(t *testing.T) (root, token string) {
+	t.Helper()
+	root, err := os.MkdirTemp("/tmp", "hflab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	token = filepath.Join(root, "token")
+	if err := os.WriteFile(token, []byte("tok\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return root, token
+}
+
+// prometheusFiles writes, in a new dir, Prometheus' configuration (scraping every second), targets and rules
+// (herofleet prometheus rules with ruleArgs) for the fleet repo in dir, as the runbook says, and returns the dir.
+func prometheusFiles(t *testing.T, dir string, ruleArgs ...string) string {
+	t.Helper()
+	pdir := t.TempDir()
+	targets, rules := filepath.Join(pdir, "herofleet-targets.json"), filepath.Join(pdir, "herofleet.rules.yml")
+	for file, args := range map[string][]string{
+		filepath.Join(pdir, "prometheus.yml"): {"prometheus", "config", dir, "--targets-file", targets, "--rules-file", rules, "--scrape-interval", "1s"},
+		targets:                               {"prometheus", "targets", dir},
+		rules:                                 append([]string{"prometheus", "rules"}, ruleArgs...),
+	} {
+		code, out := runCLI(t, args...)
+		if code != 0 {
+			t.Fatalf("herofleet %v: exit %d\n%s", args, code, out)
+		}
+		if err := os.WriteFile(file, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return pdir
 }
 
 func startLabAgent(t *testing.T, root, host, metricsPort, token, forge string) labAgent {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -71,15 +70,7 @@ func TestRolloutWavesThreeAgentsAndPrometheus(t *testing.T) {
 	forge.CommitApp("notes")
 	commitA := forge.CommitFleet(rolloutFleet)
 
-	root, err := os.MkdirTemp("/tmp", "hfroll")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(root)
-	token := filepath.Join(root, "token")
-	if err := os.WriteFile(token, []byte("tok\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	root, token := labRoot(t)
 	var agents [3]labAgent
 	for i := range agents {
 		agents[i] = startLabAgentEvery(t, root, fmt.Sprintf("t%d", i+1), vars[fmt.Sprintf("port%d", i+1)], token, forge.URL(), "@every 1s")
@@ -114,21 +105,7 @@ func TestRolloutWavesThreeAgentsAndPrometheus(t *testing.T) {
 	if _, err := git.PlainClone(dir, false, &git.CloneOptions{URL: forge.URL() + "ops/fleet.git"}); err != nil {
 		t.Fatal(err)
 	}
-	pdir := t.TempDir()
-	targets, rules := filepath.Join(pdir, "herofleet-targets.json"), filepath.Join(pdir, "herofleet.rules.yml")
-	for file, args := range map[string][]string{
-		filepath.Join(pdir, "prometheus.yml"): {"prometheus", "config", dir, "--targets-file", targets, "--rules-file", rules, "--scrape-interval", "1s"},
-		targets:                               {"prometheus", "targets", dir},
-		rules:                                 {"prometheus", "rules"},
-	} {
-		code, out := runCLI(t, args...)
-		if code != 0 {
-			t.Fatalf("herofleet %v: exit %d\n%s", args, code, out)
-		}
-		if err := os.WriteFile(file, []byte(out), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pdir := prometheusFiles(t, dir)
 	stopProm := runPrometheus(t, prom, pdir, promAddr)
 	defer func() { stopProm() }()
 	pull := func() {
