@@ -29,7 +29,7 @@ type FleetStatus struct {
 	Head      string         `json:"head"`       // newest seen
 	AppliedAt time.Time      `json:"applied_at"` // RFC 3339 UTC; null before the first apply
 	LastSync  time.Time      `json:"last_sync"`  // RFC 3339 UTC; null before the first sync
-	State     SyncState      `json:"state"`      // ok | syncing | refused | suspended | error
+	State     SyncState      `json:"state"`      // ok | syncing | refused | suspended | error | waiting
 	Error     string         `json:"error"`
 	Rollout   *RolloutStatus `json:"rollout,omitempty"` // the host's wave and what a held commit waits for
 }
