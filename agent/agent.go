@@ -131,7 +131,8 @@ func (a *Agent) SyncNow(ctx context.Context) (err error) {
 	return a.converge(ctx)
 }
 
-// restore kills survivors of a previous run and starts every recorded app from its recorded build.
+// restore kills survivors of a previous run, clears what its fetches left half-written and starts every recorded
+// app from its recorded build.
 func (a *Agent) restore(ctx context.Context) {
 	if len(a.sup.Names()) > 0 {
 		return // this agent already runs binaries (SyncNow before Run): nothing was left by another process
@@ -139,6 +140,7 @@ func (a *Agent) restore(ctx context.Context) {
 	if pids := supervise.KillMarked(supervise.Marker(a.cfg.Dir)); len(pids) > 0 {
 		a.log.Warn("killed processes left by a previous agent", "pids", pids)
 	}
+	a.clearInterrupted()
 	for _, inst := range a.host.installedApps() {
 		leave, err := a.lanes.enter(ctx, inst.App)
 		if err != nil {

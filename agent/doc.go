@@ -60,7 +60,8 @@
 // an agent crash, but needs no trust in pid files (pids are reused) and always ends with exactly one instance of
 // each binary. A build directory is used only when its ".herofleet-built" marker exists; a build killed half-way
 // is wiped and redone. A source or fleet clone that cannot be read after a kill during a fetch is thrown away and
-// cloned again. An apply cut short by the agent's own stop is not quarantined.
+// cloned again; the temporary files such a fetch leaves in a readable clone are removed when the agent starts
+// (interrupted.go). An apply cut short by the agent's own stop is not quarantined.
 //
 // # Layout of <dir>
 //

@@ -93,6 +93,7 @@ func seedOne(ctx context.Context, call plugins.Call, into string, r repo) (strin
 		}
 		return fmt.Sprintf("%s: present at %s, left alone", r.Name, target), nil
 	}
+	clearInterrupted(into, r.Name)
 	tmp, err := os.MkdirTemp(into, "."+r.Name+".seeding-")
 	if err != nil {
 		return "", err
@@ -106,6 +107,16 @@ func seedOne(ctx context.Context, call plugins.Call, into string, r repo) (strin
 		return "", err
 	}
 	return fmt.Sprintf("%s: cloned %s at %s (%s) into %s", r.Name, redact(r.URL), refOrHead(r.Ref), head.String()[:12], target), nil
+}
+
+// clearInterrupted removes the temporary directories of earlier clones of name that never finished: a plugin
+// killed half-way (its agent was killed, and the kernel killed it too) cannot remove its own. Hooks of one app run
+// one at a time, so no other run is cloning into them.
+func clearInterrupted(into, name string) {
+	old, _ := filepath.Glob(filepath.Join(into, "."+name+".seeding-*"))
+	for _, dir := range old {
+		_ = os.RemoveAll(dir)
+	}
 }
 
 // clone clones r into dir and checks out its ref: a commit, else a branch, else a tag (the rule of

@@ -161,3 +161,27 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// A clone cut short by a kill leaves its temporary directory; the next run removes it and clones again.
+func TestSeedClearsAnInterruptedClone(t *testing.T) {
+	url, _, _ := library(t, "hero-docs")
+	call := dataCall(t, map[string]any{"repos": []any{map[string]any{"name": "docs", "url": url}}})
+	libs := filepath.Join(call.DataDir, "libraries")
+	call.With["into"] = libs
+	half := filepath.Join(libs, ".docs.seeding-1449987193")
+	must(t, os.MkdirAll(filepath.Join(half, ".git"), 0o755))
+	other := filepath.Join(libs, ".other.seeding-1") // another library's: not this run's to judge
+	must(t, os.MkdirAll(other, 0o755))
+	if _, err := seed(context.Background(), call); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(half); !os.IsNotExist(err) {
+		t.Fatalf("the interrupted clone's directory is still there: %v", err)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Fatalf("another library's directory went: %v", err)
+	}
+	if got := readme(t, filepath.Join(libs, "docs")); !strings.Contains(got, "v2") {
+		t.Fatalf("README = %q", got)
+	}
+}

@@ -1,6 +1,11 @@
 // Command testapp is the app the agent's tests install. Called as "testapp build OUT..." it is the build: it copies
-// itself to every OUT (failing when the tree holds FAIL_BUILD, pausing for $SLOW_BUILD, printing $NOISY_BUILD bytes without a newline). Under any other name it
-// is a binary: it serves /health and / on --listen tcp://HOST:PORT or unix://PATH.
+// itself to every OUT (failing when the tree holds FAIL_BUILD, pausing for $SLOW_BUILD, holding while the file
+// $BUILD_GATE exists, printing $NOISY_BUILD bytes without a newline). Under any other name it is a binary: it
+// serves /health and / on --listen tcp://HOST:PORT or unix://PATH.
+//
+// A gate is a file a test creates to hold the app in a known place and removes to let it go on: the build waits
+// while $BUILD_GATE exists, /health answers 503 while --health-gate exists, and a SIGTERM is held (after writing
+// <gate>.<name>.term) while --stop-gate exists.
 package main
 
 import (
@@ -38,6 +43,9 @@ func build(outs []string) {
 			os.Stdout.Write(chunk[:min(n, len(chunk))])
 		}
 	}
+	if gate := os.Getenv("BUILD_GATE"); gate != "" {
+		waitGate(gate)
+	}
 	if d, err := time.ParseDuration(os.Getenv("SLOW_BUILD")); err == nil {
 		fmt.Println("testapp: slow build", d)
 		time.Sleep(d)
@@ -66,6 +74,7 @@ func serve(args []string) {
 	var healthFail bool
 	var healthDelay, exitAfter time.Duration
 	var ignoreTerm, healthHang bool
+	var healthGate, stopGate string
 	for i := 0; i < len(args); i++ {
 		next := func() string {
 			if i+1 < len(args) {
@@ -88,6 +97,10 @@ func serve(args []string) {
 			ignoreTerm = true
 		case "--health-hang": // /health accepts and never answers
 			healthHang = true
+		case "--health-gate": // /health answers 503 while this file exists
+			healthGate = next()
+		case "--stop-gate": // a SIGTERM is held while this file exists
+			stopGate = next()
 		case "--fork-worker": // a worker in the binary's process group, its pid written to the given file
 			w := exec.Command("sleep", "300")
 			if err := w.Start(); err == nil {
@@ -105,7 +118,7 @@ func serve(args []string) {
 			<-r.Context().Done()
 			return
 		}
-		if healthFail || time.Since(started) < healthDelay {
+		if healthFail || time.Since(started) < healthDelay || exists(healthGate) {
 			http.Error(w, "not healthy", http.StatusServiceUnavailable)
 			return
 		}
@@ -131,11 +144,30 @@ func serve(args []string) {
 		c := make(chan os.Signal, 1)
 		signal.Notify(c, syscall.SIGTERM, syscall.SIGINT)
 		<-c
+		if exists(stopGate) {
+			os.WriteFile(stopGate+"."+name+".term", nil, 0o644)
+			waitGate(stopGate)
+		}
 		ln.Close()
 		os.Exit(0)
 	}()
 	fmt.Println(name, "listening on", listen)
 	_ = http.Serve(ln, mux)
+}
+
+func exists(path string) bool {
+	if path == "" {
+		return false
+	}
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// waitGate returns once the file gate is gone.
+func waitGate(gate string) {
+	for exists(gate) {
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func fail(err error) {
