@@ -29,12 +29,13 @@ type step struct {
 	run  func(context.Context, *pass) (done bool, err error)
 }
 
-// converge runs one pass: sync, verify, load, secrets, resolve, decide, apply, record.
+// converge runs one pass: sync, verify, load, rollout, secrets, resolve, decide, apply, record.
 func (a *Agent) converge(ctx context.Context) error {
 	steps := []step{
 		{"sync", a.syncStep},       // where the followed ref points; fetched only when it moved
 		{"verify", a.verifyStep},   // a new commit is signed as the config asks and does not rewind
 		{"load", a.loadStep},       // a new commit loads and validates, or is refused whole
+		{"rollout", a.rolloutStep}, // a new commit waits for the earlier rollout waves, per Prometheus; the applied one runs meanwhile
 		{"secrets", a.secretsStep}, // the host's secrets decrypted into secrets_dir before any hook, or the commit refused whole
 		{"resolve", a.resolveStep}, // the host's apps, each resolved to a revision
 		{"decide", a.decideStep},   // one decision per app, with its reason, and no side effects
@@ -65,11 +66,7 @@ func (a *Agent) converge(ctx context.Context) error {
 // every other change waits for a resume.
 func (a *Agent) syncStep(ctx context.Context, p *pass) (bool, error) {
 	suspended := a.host.isSuspended()
-	if suspended {
-		a.host.setSync(SyncSuspended, nil)
-	} else {
-		a.host.setSync(SyncSyncing, nil)
-	}
+	a.host.beginSync(suspended)
 	h, err := a.fleet.head(ctx)
 	if err != nil {
 		_ = a.host.recordHead("", err)

@@ -30,6 +30,7 @@ type hostState struct {
 	desired    *fleet.Desired            // what the good fleet wants here, clicked apps included
 	fleetWants *fleet.Desired            // the same without the clicked apps
 	jobs       jobBook
+	rollout    RolloutStatus // the host's wave, and the newer commit it holds back for the earlier waves
 }
 
 // syncStatus is how the last sync went.

@@ -104,8 +104,11 @@ func (h *hostState) setDesired(fleetWants, d *fleet.Desired) {
 func (h *hostState) recordApplied(commit string, d *fleet.Desired) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.sync.state == SyncSyncing {
+	if h.sync.state == SyncSyncing || h.sync.state == SyncWaiting {
 		h.sync.state, h.sync.err = SyncOK, ""
+		if h.rollout.Waiting != "" {
+			h.sync.state = SyncWaiting
+		}
 	}
 	for app := range h.waiting {
 		if _, wanted := d.App(app); !wanted && h.st.Apps[app] == nil {
@@ -127,6 +130,20 @@ func (h *hostState) recordApplied(commit string, d *fleet.Desired) error {
 		return nil
 	}
 	return h.save()
+}
+
+// beginSync marks a pass under way: suspended, or syncing; a host holding a commit for the earlier rollout waves
+// keeps showing waiting (it asks again every pass) until the hold ends.
+func (h *hostState) beginSync(suspended bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case suspended:
+		h.sync.state, h.sync.err = SyncSuspended, ""
+	case h.rollout.Waiting != "" && h.sync.state == SyncWaiting:
+	default:
+		h.sync.state, h.sync.err = SyncSyncing, ""
+	}
 }
 
 func (h *hostState) setSync(state SyncState, err error) {

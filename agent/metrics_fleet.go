@@ -29,6 +29,10 @@ var (
 		"Of the apps the host should run, those installed with every binary running.", nil, nil)
 	descHealthy = prometheus.NewDesc("herofleet_host_healthy",
 		"1 when the fleet state is fine and every app the host should run runs with every binary running.", nil, nil)
+	descWave = prometheus.NewDesc("herofleet_rollout_wave_info",
+		"The host's rollout wave in the newest fleet commit it judged (value 1), when the fleet has waves.", []string{"wave"}, nil)
+	descWaitingSince = prometheus.NewDesc("herofleet_rollout_waiting_since_timestamp_seconds",
+		"Since when the host holds a newer fleet commit back for the earlier rollout waves (Unix time); absent when it holds none.", []string{"commit"}, nil)
 	descProblem = prometheus.NewDesc("herofleet_problem_info",
 		"Each app or binary that is not fine (value 1): its state and reason code.", []string{"app", "binary", "state", "code"}, nil)
 )
@@ -36,7 +40,7 @@ var (
 // describeFleetView sends the fleet view's descriptions.
 func describeFleetView(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descHostInfo, descHeadInfo, descAppliedAt, descSyncPeriod, descAppInfo,
-		descAppsExpected, descAppsRunning, descHealthy, descProblem} {
+		descAppsExpected, descAppsRunning, descHealthy, descProblem, descWave, descWaitingSince} {
 		ch <- d
 	}
 }
@@ -54,6 +58,14 @@ func collectFleetView(ch chan<- prometheus.Metric, st Status, period time.Durati
 		gauge(descAppliedAt, float64(st.Fleet.AppliedAt.UnixMilli())/1000)
 	}
 	gauge(descSyncPeriod, period.Seconds())
+	if r := st.Fleet.Rollout; r != nil {
+		if r.Wave != "" {
+			gauge(descWave, 1, r.Wave)
+		}
+		if r.Waiting != "" {
+			gauge(descWaitingSince, float64(r.Since.UnixMilli())/1000, r.Waiting)
+		}
+	}
 	quarantined := map[string]bool{}
 	for _, q := range st.Quarantined {
 		quarantined[q.App] = true

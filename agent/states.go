@@ -16,6 +16,7 @@ const (
 	SyncRefused   SyncState = "refused"   // the newest commit was refused; the last good one keeps running
 	SyncSuspended SyncState = "suspended" // a person holds new commits
 	SyncError     SyncState = "error"     // the fleet repo could not be synced; whatever runs keeps running
+	SyncWaiting   SyncState = "waiting"   // a newer commit waits for the earlier rollout waves (fleet.rollout says why)
 )
 
 // AppState is one app on the host: a bundle that is not installed, being installed or failed, or installed.

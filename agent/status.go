@@ -25,12 +25,13 @@ type Status struct {
 
 // FleetStatus is the fleet part of the status.
 type FleetStatus struct {
-	Commit    string    `json:"commit"`     // applied
-	Head      string    `json:"head"`       // newest seen
-	AppliedAt time.Time `json:"applied_at"` // RFC 3339 UTC; null before the first apply
-	LastSync  time.Time `json:"last_sync"`  // RFC 3339 UTC; null before the first sync
-	State     SyncState `json:"state"`      // ok | syncing | refused | suspended | error
-	Error     string    `json:"error"`
+	Commit    string         `json:"commit"`     // applied
+	Head      string         `json:"head"`       // newest seen
+	AppliedAt time.Time      `json:"applied_at"` // RFC 3339 UTC; null before the first apply
+	LastSync  time.Time      `json:"last_sync"`  // RFC 3339 UTC; null before the first sync
+	State     SyncState      `json:"state"`      // ok | syncing | refused | suspended | error | waiting
+	Error     string         `json:"error"`
+	Rollout   *RolloutStatus `json:"rollout,omitempty"` // the host's wave and what a held commit waits for
 }
 
 // MarshalJSON writes every field of the contract's fleet object: times as RFC 3339 UTC, null before they happen.
@@ -43,13 +44,14 @@ func (f FleetStatus) MarshalJSON() ([]byte, error) {
 		return &t
 	}
 	return json.Marshal(struct {
-		Commit    string     `json:"commit"`
-		Head      string     `json:"head"`
-		AppliedAt *time.Time `json:"applied_at"`
-		LastSync  *time.Time `json:"last_sync"`
-		State     SyncState  `json:"state"`
-		Error     string     `json:"error"`
-	}{f.Commit, f.Head, orNull(f.AppliedAt), orNull(f.LastSync), f.State, f.Error})
+		Commit    string         `json:"commit"`
+		Head      string         `json:"head"`
+		AppliedAt *time.Time     `json:"applied_at"`
+		LastSync  *time.Time     `json:"last_sync"`
+		State     SyncState      `json:"state"`
+		Error     string         `json:"error"`
+		Rollout   *RolloutStatus `json:"rollout,omitempty"`
+	}{f.Commit, f.Head, orNull(f.AppliedAt), orNull(f.LastSync), f.State, f.Error, f.Rollout})
 }
 
 // AppStatus is one app on this host.
@@ -97,7 +99,7 @@ func (h *hostState) status(cfg *Config, sup *supervise.Supervisor) Status {
 	}
 	st.Fleet = FleetStatus{
 		Commit: h.st.Fleet.Commit, Head: h.st.Fleet.Head, AppliedAt: h.st.Fleet.AppliedAt,
-		LastSync: h.sync.lastSync, State: h.sync.state, Error: h.sync.err,
+		LastSync: h.sync.lastSync, State: h.sync.state, Error: h.sync.err, Rollout: h.rolloutStatus(),
 	}
 	if len(h.st.Refused) > 0 && st.Fleet.State == SyncOK && h.st.Fleet.Head == h.st.Refused[len(h.st.Refused)-1].Commit {
 		st.Fleet.State = SyncRefused

@@ -33,9 +33,10 @@ func (st Status) healthyWith(v Verdict) bool {
 	return fleetStateFine(st.Fleet.State) && len(v.Problems) == 0 && v.Running == v.Expected
 }
 
-// fleetStateFine: ok, or a sync under way, or held by a person on purpose.
+// fleetStateFine: ok, or a sync under way, or held on purpose: by a person, or for the earlier rollout waves
+// (the host runs its commit as well as before).
 func fleetStateFine(s SyncState) bool {
-	return s == SyncOK || s == SyncSyncing || s == SyncSuspended
+	return s == SyncOK || s == SyncSyncing || s == SyncSuspended || s == SyncWaiting
 }
 
 // Expected reports whether the host should run the app: it is desired, or was installed on click.

@@ -43,6 +43,9 @@ func provision(root string, fsys fs.FS) (string, map[string]string, error) {
 			return "", nil, err
 		}
 	}
+	if err := joinFirstWave(dir, engineHost, testerHost); err != nil {
+		return "", nil, err
+	}
 	if err := issue(dir); err != nil {
 		return "", nil, err
 	}

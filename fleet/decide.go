@@ -211,11 +211,11 @@ func shortRev(rev string) string {
 
 // lockMove is the reason a moved lock entry gives, in plan and agent alike: "fleet.lock: books main 1a2b3c4 -> 5d6e7f8".
 func lockMove(app, ref, from, to string) string {
-	return fmt.Sprintf("fleet.lock: %s %s %s -> %s", app, ref, shortCommit(from), shortCommit(to))
+	return fmt.Sprintf("fleet.lock: %s %s %s -> %s", app, ref, ShortCommit(from), ShortCommit(to))
 }
 
-// shortCommit is a commit as git log --oneline shows it.
-func shortCommit(rev string) string {
+// ShortCommit is a commit as git log --oneline shows it (7 hex digits).
+func ShortCommit(rev string) string {
 	if len(rev) > 7 {
 		return rev[:7]
 	}

@@ -32,8 +32,9 @@ type Plan struct {
 	Host    string   `json:"host,omitempty"`
 	Role    string   `json:"role"`
 	Address string   `json:"address,omitempty"`
-	Apps    []string `json:"apps"`    // apply order
-	Catalog []string `json:"catalog"` // installable on click
+	Apps    []string `json:"apps"`           // apply order
+	Catalog []string `json:"catalog"`        // installable on click
+	Wave    string   `json:"wave,omitempty"` // its rollout wave, when the fleet has waves: "canary (1 of 3)"
 	Changes []Change `json:"changes,omitempty"`
 	Error   string   `json:"error,omitempty"` // the target could not be resolved on one side
 }
@@ -90,6 +91,10 @@ func PlanTarget(before, after *Fleet, t Target) Plan {
 		return p
 	}
 	p.Role, p.Address, p.Apps, p.Catalog = a.Role, a.Address, a.Names(), a.Catalog
+	if ws := after.Meta.Rollout.Waves; len(ws) > 0 {
+		k, name := after.WaveOf(t.Host) // a role's host, without a hosts file, is in the catch-all
+		p.Wave = fmt.Sprintf("%s (%d of %d)", name, k+1, len(ws))
+	}
 	if p.Apps == nil {
 		p.Apps = []string{}
 	}

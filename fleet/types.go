@@ -31,6 +31,7 @@ type Meta struct {
 	Maintenance []Window          `yaml:"maintenance" json:"maintenance,omitempty"`
 	Plugins     map[string]string `yaml:"plugins" json:"plugins,omitempty" jsonschema:"description=plugin name -> sha256 of its executable (pins)"`
 	Secrets     SecretsMeta       `yaml:"secrets" json:"secrets,omitempty"`
+	Rollout     Rollout           `yaml:"rollout" json:"rollout,omitempty"`
 
 	File string `yaml:"-" json:"-"`
 	pos  positions

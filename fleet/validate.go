@@ -24,6 +24,7 @@ func validate(f *Fleet, e *errs) {
 	}
 	checkListenClashes(f, e)
 	validateSecrets(f, e)
+	validateRollout(f, e)
 }
 
 // validateMeta checks fleet.yaml.

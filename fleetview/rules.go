@@ -15,7 +15,9 @@ type RulesOptions struct {
 // Rules is the Prometheus rule file of the fleet's alerts. Each alert names the host (instance) and says what to
 // look at; none of them needs a label that grows with the fleet's history.
 //
-//   - HerofleetHostNotOnHead: the host has seen a newer fleet commit than it runs, for longer than N sync periods.
+//   - HerofleetHostNotOnHead: the host has seen a newer fleet commit than it runs, for longer than N sync periods
+//     (not while it holds the commit for the earlier rollout waves: that is the rollout working).
+//   - HerofleetRolloutHeld: the host has held a commit for the earlier rollout waves for over an hour.
 //   - HerofleetCommitRefused: the newest fleet commit was refused; the host keeps the last good one.
 //   - HerofleetAppQuarantined: an app failed to apply, was rolled back and waits for its spec to change.
 //   - HerofleetBinaryCrashlooping: a binary keeps exiting; the supervisor backs off.
@@ -37,12 +39,18 @@ groups:
   - name: herofleet
     rules:
       - alert: HerofleetHostNotOnHead
-        expr: herofleet_fleet_head_info unless on (job, instance, commit) herofleet_fleet_applied_info
+        expr: herofleet_fleet_head_info unless on (job, instance, commit) herofleet_fleet_applied_info unless on (job, instance) herofleet_fleet_applied_info{state="waiting"}
         for: {{lag}}
         labels: {severity: warning}
         annotations:
           summary: "{{ $labels.instance }} has not applied fleet commit {{ $labels.commit }} after {{n}} sync periods"
           description: "Run: herofleet fleet status; the host's cockpit says which app holds it (a maintenance window, a suspend, a failing apply)."
+      - alert: HerofleetRolloutHeld
+        expr: time() - herofleet_rollout_waiting_since_timestamp_seconds > 3600
+        labels: {severity: info}
+        annotations:
+          summary: "{{ $labels.instance }} has held fleet commit {{ $labels.commit }} for the earlier rollout waves for over an hour"
+          description: "Run: herofleet rollout status; an earlier wave is not healthy on the commit (stop it with a newer commit, or push it through in git: runbook procedures/rollout)."
       - alert: HerofleetCommitRefused
         expr: herofleet_fleet_applied_info{state="refused"} == 1
         labels: {severity: warning}

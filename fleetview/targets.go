@@ -9,10 +9,11 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/fleet"
+	"github.com/herofleet/herofleet/internal/promapi"
 )
 
 // Job is the scrape job of the fleet's agents in the configuration Config writes; the rules name it.
-const Job = "herofleet"
+const Job = promapi.FleetJob
 
 // TargetGroup is one entry of a Prometheus file_sd file: one host's agent, its instance label the host's name so
 // that every series and alert names the host.

@@ -19,6 +19,7 @@ func (w writer) procedures() []sitegen.Page {
 		page("add-app", "Add an app to the catalog", 2, w.addApp()),
 		page("one-click-install", "One-click install", 3, w.oneClick()),
 		page("rollback", "Roll back a bad change", 4, w.rollback()),
+		page("rollout", "Roll out in waves", 5, w.rollout()),
 	}
 }
 

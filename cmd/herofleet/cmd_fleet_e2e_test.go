@@ -76,15 +76,7 @@ func TestFleetStatusThreeAgentsAndPrometheus(t *testing.T) {
 	if _, err := g.Commit("ops/fleet", "main", "three testers", fleetFiles(ports, false)); err != nil {
 		t.Fatal(err)
 	}
-	root, err := os.MkdirTemp("/tmp", "hffleet")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(root)
-	token := filepath.Join(root, "token")
-	if err := os.WriteFile(token, []byte("tok\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	root, token := labRoot(t)
 	var agents [3]labAgent
 	for i := range agents {
 		agents[i] = startLabAgent(t, root, fmt.Sprintf("t%d", i+1), ports[i], token, g.URL())
@@ -129,21 +121,7 @@ func TestFleetStatusThreeAgentsAndPrometheus(t *testing.T) {
 	}
 
 	// Prometheus, set up as the runbook says, from the fleet's own files.
-	pdir := t.TempDir()
-	targets, rules := filepath.Join(pdir, "herofleet-targets.json"), filepath.Join(pdir, "herofleet.rules.yml")
-	for file, args := range map[string][]string{
-		filepath.Join(pdir, "prometheus.yml"): {"prometheus", "config", dir, "--targets-file", targets, "--rules-file", rules, "--scrape-interval", "1s"},
-		targets:                               {"prometheus", "targets", dir},
-		rules:                                 {"prometheus", "rules", "--sync-period", "1h"},
-	} {
-		code, out := runCLI(t, args...)
-		if code != 0 {
-			t.Fatalf("herofleet %v: exit %d\n%s", args, code, out)
-		}
-		if err := os.WriteFile(file, []byte(out), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pdir := prometheusFiles(t, dir, "--sync-period", "1h")
 	if out, err := exec.Command(promtool, "check", "config", filepath.Join(pdir, "prometheus.yml")).CombinedOutput(); err != nil {
 		t.Fatalf("promtool check config: %v\n%s", err, out)
 	}
@@ -205,7 +183,50 @@ func TestFleetStatusThreeAgentsAndPrometheus(t *testing.T) {
 	}
 }
 
+// labRoot is a short dir for the lab's agents (unix socket paths stay short) with the API token file.
+func labRoot(t *testing.T) (root, token string) {
+	t.Helper()
+	root, err := os.MkdirTemp("/tmp", "hflab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	token = filepath.Join(root, "token")
+	if err := os.WriteFile(token, []byte("tok\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return root, token
+}
+
+// prometheusFiles writes, in a new dir, Prometheus' configuration (scraping every second), targets and rules
+// (herofleet prometheus rules with ruleArgs) for the fleet repo in dir, as the runbook says, and returns the dir.
+func prometheusFiles(t *testing.T, dir string, ruleArgs ...string) string {
+	t.Helper()
+	pdir := t.TempDir()
+	targets, rules := filepath.Join(pdir, "herofleet-targets.json"), filepath.Join(pdir, "herofleet.rules.yml")
+	for file, args := range map[string][]string{
+		filepath.Join(pdir, "prometheus.yml"): {"prometheus", "config", dir, "--targets-file", targets, "--rules-file", rules, "--scrape-interval", "1s"},
+		targets:                               {"prometheus", "targets", dir},
+		rules:                                 append([]string{"prometheus", "rules"}, ruleArgs...),
+	} {
+		code, out := runCLI(t, args...)
+		if code != 0 {
+			t.Fatalf("herofleet %v: exit %d\n%s", args, code, out)
+		}
+		if err := os.WriteFile(file, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return pdir
+}
+
 func startLabAgent(t *testing.T, root, host, metricsPort, token, forge string) labAgent {
+	t.Helper()
+	return startLabAgentEvery(t, root, host, metricsPort, token, forge, "@every 1h")
+}
+
+// startLabAgentEvery is startLabAgent with the agent's sync schedule.
+func startLabAgentEvery(t *testing.T, root, host, metricsPort, token, forge, schedule string) labAgent {
 	t.Helper()
 	dir := filepath.Join(root, host)
 	addr := freeAddr(t)
@@ -218,15 +239,20 @@ listen: %s
 metrics_listen: 127.0.0.1:%s
 token_file: %s
 rewrite: {"https://forge.test/": %q}
-schedule: "@every 1h"
+schedule: %q
 stop_grace: 2s
-`, host, dir, addr, metricsPort, token, forge)))
+health_timeout: 5s
+`, host, dir, addr, metricsPort, token, forge, schedule)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serveAgent(ctx, cfg, slog.New(slog.DiscardHandler)) }()
+	lg := slog.New(slog.DiscardHandler)
+	if os.Getenv("HF_DEBUG_AGENT") != "" {
+		lg = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("host", host)
+	}
+	go func() { done <- serveAgent(ctx, cfg, lg) }()
 	stopped := false
 	return labAgent{api: "http://" + addr, stop: func() {
 		if stopped {
@@ -245,6 +271,15 @@ stop_grace: 2s
 func startPrometheus(t *testing.T, prom, dir string) string {
 	t.Helper()
 	listen := freeAddr(t)
+	t.Cleanup(runPrometheus(t, prom, dir, listen))
+	return "http://" + listen
+}
+
+// runPrometheus runs Debian's prometheus on the config and data in dir, listening on listen, and returns once it
+// is ready; stop ends it (a second call does nothing). Run again on the same dir and address, it comes back with
+// the series it had.
+func runPrometheus(t *testing.T, prom, dir, listen string) (stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, prom, "--config.file="+filepath.Join(dir, "prometheus.yml"),
 		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+listen, "--log.level=warn")
@@ -253,13 +288,18 @@ func startPrometheus(t *testing.T, prom, dir string) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cancel()
 		_ = cmd.Wait()
 		if t.Failed() {
 			t.Logf("prometheus:\n%s", logs.String())
 		}
-	})
+	}
 	base := "http://" + listen
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -267,10 +307,11 @@ func startPrometheus(t *testing.T, prom, dir string) string {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return base
+				return stop
 			}
 		}
 		if time.Now().After(deadline) {
+			stop()
 			t.Fatalf("prometheus never became ready: %v\n%s", err, logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -118,6 +118,9 @@ func writePlanText(w io.Writer, plans []fleet.Plan, against string) error {
 			fmt.Fprintf(&b, " (role %s, address %s)", p.Role, p.Address)
 		}
 		b.WriteString("\n")
+		if p.Wave != "" && p.Error == "" {
+			fmt.Fprintf(&b, "  wave:    %s\n", p.Wave)
+		}
 		if p.Error != "" {
 			fmt.Fprintf(&b, "  error: %s\n", p.Error)
 			continue
@@ -162,7 +165,11 @@ func writePlanMarkdown(w io.Writer, plans []fleet.Plan, against string) error {
 		if p.Host != "" {
 			fmt.Fprintf(&b, "Role `%s`, address `%s`.\n\n", p.Role, p.Address)
 		}
-		fmt.Fprintf(&b, "- runs: %s\n- catalog: %s\n\n", codeList(p.Apps), codeList(p.Catalog))
+		fmt.Fprintf(&b, "- runs: %s\n- catalog: %s\n", codeList(p.Apps), codeList(p.Catalog))
+		if p.Wave != "" {
+			fmt.Fprintf(&b, "- rollout wave: %s\n", p.Wave)
+		}
+		b.WriteString("\n")
 		if against == "" {
 			continue
 		}

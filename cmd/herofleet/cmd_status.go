@@ -77,6 +77,11 @@ func printStatus(w io.Writer, apps cockpit.Apps, st agent.Status) {
 	if f.Error != "" {
 		fmt.Fprintf(w, "error: %s\n", f.Error)
 	}
+	if r := f.Rollout; r != nil && r.Waiting != "" {
+		fmt.Fprintf(w, "wave %s holds %s since %s: %s\n", r.Wave, shortRev(r.Waiting), r.Since.UTC().Format(time.RFC3339), r.Reason)
+	} else if r != nil {
+		fmt.Fprintf(w, "wave %s\n", r.Wave)
+	}
 	for _, r := range st.Refused {
 		fmt.Fprintf(w, "refused %s: %s\n", shortRev(r.Commit), r.Reason)
 	}

@@ -79,6 +79,7 @@ reports status to the cockpit. "herofleet site" renders the deployment runbook f
 		newPrometheusCommand(g),
 		newRecipientCommand(g),
 		newSecretsCommand(g),
+		newRolloutCommand(g),
 	)
 	return root
 }

@@ -14,6 +14,10 @@ import (
 	"github.com/herofleet/herofleet/internal/redact"
 )
 
+// FleetJob is the scrape job of the fleet's agents in the configuration `herofleet prometheus config` writes (its
+// instance label is the host's name); the fleet view, the alerting rules and the rollout gate all query it.
+const FleetJob = "herofleet"
+
 // MaxAnswer bounds what one query's answer may weigh: a fleet of thousands of hosts answers in a few MiB.
 const MaxAnswer = 64 << 20
 

@@ -90,7 +90,11 @@
     const f = data.fleet;
     const newer = f.head && f.head !== f.commit
       ? " · newest " + f.head.slice(0, 12) + (f.state === "suspended" ? " (held while suspended)" : "") : "";
-    fleetEl.textContent = "fleet " + (f.commit || "none").slice(0, 12) + " · " + f.state + newer +
+    // Held for the earlier rollout waves: which wave this host is in, and what it waits for since when.
+    const r = f.rollout;
+    const wave = r && r.wave ? " · wave " + r.wave : "";
+    const waits = r && r.reason ? " · waits since " + new Date(r.since).toLocaleTimeString() + ": " + r.reason : "";
+    fleetEl.textContent = "fleet " + (f.commit || "none").slice(0, 12) + " · " + f.state + newer + wave + waits +
       (f.error ? " · " + f.error : "");
     firstOf = {};
     for (const r of data.rows) if (!firstOf[r.app]) firstOf[r.app] = r;

@@ -1,0 +1,55 @@
+package agent
+
+import (
+	"context"
+	"time"
+
+	"github.com/herofleet/herofleet/rollout"
+)
+
+// RolloutStatus is where the host stands in the fleet's rollout waves: the cockpit contract's fleet.rollout,
+// present when the fleet has waves.
+type RolloutStatus struct {
+	Wave    string    `json:"wave"`              // the host's wave, in the newest commit it judged
+	Waiting string    `json:"waiting,omitempty"` // the newer commit it holds back
+	Reason  string    `json:"reason,omitempty"`  // which earlier wave it waits for, and what that wave lacks
+	Since   time.Time `json:"since,omitzero"`    // when it began to hold that commit back
+	Left    string    `json:"bake_left,omitempty"`
+}
+
+// rolloutStep holds a new commit back while the fleet's earlier waves are not done with it, as Prometheus reports:
+// the host keeps the commit it runs and converges it as before (a click-install, or an app of it that is missing,
+// still installs). A host's first commit and the first wave never wait; a host that is suspended or whose newest
+// commit was refused has nothing to gate.
+func (a *Agent) rolloutStep(ctx context.Context, p *pass) (bool, error) {
+	if !p.fresh {
+		if p.fleet != nil {
+			_, wave := p.fleet.WaveOf(a.cfg.Host)
+			a.host.setRollout(RolloutStatus{Wave: wave})
+		}
+		return false, nil
+	}
+	k, wave := p.fleet.WaveOf(a.cfg.Host)
+	good := a.host.goodFleet()
+	if k == 0 || good == nil {
+		a.host.setRollout(RolloutStatus{Wave: wave})
+		return false, nil
+	}
+	v := rollout.Gate(ctx, p.fleet, k)
+	if !v.Hold {
+		if a.host.setRollout(RolloutStatus{Wave: wave}) {
+			a.log.Info("earlier rollout waves are done with the commit; applying it", "wave", wave, "commit", short(p.head))
+		}
+		return false, nil
+	}
+	r := RolloutStatus{Wave: wave, Waiting: p.head, Reason: v.Reason}
+	if v.Left > 0 {
+		r.Left = v.Left.Round(time.Second).String()
+	}
+	if a.host.setRollout(r) {
+		a.log.Info("fleet commit waits for the earlier rollout waves; the applied one keeps running",
+			"wave", wave, "commit", short(p.head), "reason", v.Reason)
+	}
+	p.fresh, p.fleet = false, good
+	return false, nil
+}

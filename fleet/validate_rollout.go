@@ -1,0 +1,101 @@
+package fleet
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/herofleet/herofleet/internal/redact"
+)
+
+// validateRollout checks fleet.yaml's rollout: named, distinct waves; each names known hosts, a share of 1 to 100
+// percent, or nothing (the catch-all, last); no host in two waves; no host left out of every wave; a bake that is
+// not negative; and, when a later wave waits on the earlier ones, a Prometheus to ask, without credentials.
+func validateRollout(f *Fleet, e *errs) {
+	m := &f.Meta
+	r := m.Rollout
+	if m.File == "" || m.pos.broken() {
+		return
+	}
+	at := func(p string) Pos { return m.pos.at(p) }
+	if r.Bake.Duration < 0 {
+		e.add(m.File, at("rollout.bake"), "rollout.bake must not be negative")
+	}
+	if len(r.Waves) > 1 || r.Health.Prometheus != "" {
+		checkPrometheusURL(m, r.Health.Prometheus, e)
+	}
+	names := map[string]bool{}
+	owner := map[string]string{} // host -> the wave that names it
+	total := 0
+	for i, w := range r.Waves {
+		p := fmt.Sprintf("rollout.waves[%d]", i)
+		switch {
+		case w.Name == "":
+			e.add(m.File, at(p), "%s.name is required", p)
+		case !ValidName(w.Name):
+			e.add(m.File, at(p+".name"), "wave name %q does not match %s", w.Name, NamePattern)
+		case names[w.Name]:
+			e.add(m.File, at(p+".name"), "wave %q is named twice", w.Name)
+		}
+		names[w.Name] = true
+		hasHosts, hasPercent := m.pos.has(p+".hosts"), m.pos.has(p+".percent")
+		switch {
+		case hasHosts && hasPercent:
+			e.add(m.File, at(p), "wave %q: give hosts or percent, not both", w.Name)
+		case hasHosts && len(w.Hosts) == 0:
+			e.add(m.File, at(p+".hosts"), "wave %q: hosts is empty (leave it out for a catch-all wave)", w.Name)
+		case hasPercent && (w.Percent < 1 || w.Percent > 100):
+			e.add(m.File, at(p+".percent"), "wave %q: percent must be 1 to 100, not %d", w.Name, w.Percent)
+		case hasPercent:
+			if total += w.Percent; total > 100 {
+				e.add(m.File, at(p+".percent"), "wave %q: the waves' percents add up to %d%%; together they cannot exceed 100", w.Name, total)
+			}
+		case !hasHosts && i != len(r.Waves)-1:
+			e.add(m.File, at(p), "wave %q takes every host left (no hosts, no percent): only the last wave may, or the waves after it get none", w.Name)
+		}
+		for j, h := range w.Hosts {
+			hp := fmt.Sprintf("%s.hosts[%d]", p, j)
+			switch {
+			case f.Hosts[h] == nil:
+				e.add(m.File, at(hp), "wave %q: unknown host %q (no hosts/%s.yaml)%s", w.Name, h, h, suggest(h, sortedKeys(f.Hosts)))
+			case owner[h] != "":
+				e.add(m.File, at(hp), "host %q is in two waves: %q and %q", h, owner[h], w.Name)
+			default:
+				owner[h] = w.Name
+			}
+		}
+	}
+	if len(r.Waves) == 0 || r.Waves[len(r.Waves)-1].CatchAll() {
+		return
+	}
+	if _, left := placeHosts(f); len(left) > 0 {
+		e.add(m.File, at("rollout.waves"), "%d host(s) are in no wave (%s); end with a catch-all wave such as {name: rest}",
+			len(left), strings.Join(firstN(left, 5), ", "))
+	}
+}
+
+// checkPrometheusURL checks rollout.health.prometheus: required, http(s)://HOST[:PORT][/PATH], no credentials
+// (they would sit in the fleet repo for every reader; put Prometheus behind the network instead).
+func checkPrometheusURL(m *Meta, raw string, e *errs) {
+	at := m.pos.at("rollout.health.prometheus")
+	if raw == "" {
+		e.add(m.File, m.pos.at("rollout"), "rollout.health.prometheus is required: a later wave waits for the earlier waves' health as Prometheus reports it")
+		return
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		e.add(m.File, at, "rollout.health.prometheus: want http://HOST:PORT, not %q", redact.Text(raw))
+	case u.User != nil:
+		e.add(m.File, at, "rollout.health.prometheus: credentials do not belong in the fleet repo (%s)", redact.Text(raw))
+	case u.RawQuery != "" || u.Fragment != "":
+		e.add(m.File, at, "rollout.health.prometheus: no query or fragment: want http://HOST:PORT")
+	}
+}
+
+func firstN(s []string, n int) []string {
+	if len(s) <= n {
+		return s
+	}
+	return append(s[:n:n], fmt.Sprintf("and %d more", len(s)-n))
+}

@@ -1,0 +1,106 @@
+package rollout
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/herofleet/herofleet/internal/promapi"
+	"github.com/herofleet/herofleet/internal/redact"
+)
+
+// HostFacts is what Prometheus says of one host (by its instance label, the host's name).
+type HostFacts struct {
+	Commit   string        // the fleet commit it applied
+	State    string        // its fleet state (ok, waiting, error, …)
+	Since    time.Duration // how long ago it applied that commit, by Prometheus' clock
+	Scraped  bool          // Prometheus has a current health sample of it
+	Healthy  bool          // that sample says healthy
+	Baked    bool          // every health sample over the bake said healthy
+	Problems []string      // "books quarantined", "books_server crashloop"
+}
+
+// Observation is Prometheus' answer for a whole fleet at one instant.
+type Observation struct {
+	Bake  time.Duration
+	Hosts map[string]*HostFacts
+}
+
+// Queries are the fixed queries of Observe, for a bake: seven, whatever the number of hosts. Series that carry a
+// changing label (the commit, a problem) are read with their sample's timestamp: a Prometheus that was down keeps
+// the series of before its stop for its lookback, beside the new ones, and only the newest scrape counts.
+func Queries(bake time.Duration) []string {
+	sel := `{job="` + promapi.FleetJob + `"}`
+	window := strconv.FormatInt(int64(max(bake, time.Second)/time.Second), 10) + "s"
+	return []string{
+		"up" + sel,
+		"timestamp(herofleet_fleet_applied_info" + sel + ")",
+		"time() - herofleet_fleet_applied_timestamp_seconds" + sel,
+		"herofleet_host_healthy" + sel,
+		"timestamp(herofleet_host_healthy" + sel + ")",
+		"min_over_time(herofleet_host_healthy" + sel + "[" + window + "])",
+		"timestamp(herofleet_problem_info" + sel + ")",
+	}
+}
+
+// Observe asks Prometheus about every host at one instant. Any failed query fails the observation: the caller
+// holds (no answer is a no).
+func Observe(ctx context.Context, c *promapi.Client, bake time.Duration) (Observation, error) {
+	at := time.Now()
+	var answers [7][]promapi.Sample
+	for i, q := range Queries(bake) {
+		samples, err := c.Query(ctx, q, at)
+		if err != nil {
+			return Observation{}, fmt.Errorf("no answer from Prometheus: %s", redact.Text(err.Error()))
+		}
+		answers[i] = samples
+	}
+	up, applied, since, healthy, scraped, baked, problems := answers[0], answers[1], answers[2], answers[3], answers[4], answers[5], answers[6]
+	obs := Observation{Bake: bake, Hosts: map[string]*HostFacts{}}
+	host := func(s promapi.Sample) *HostFacts {
+		name := s.Labels["instance"]
+		if obs.Hosts[name] == nil {
+			obs.Hosts[name] = &HostFacts{}
+		}
+		return obs.Hosts[name]
+	}
+	upNow := map[string]bool{}
+	for _, s := range up {
+		upNow[s.Labels["instance"]] = s.Value == 1
+	}
+	newest := map[string]float64{} // the applied commit's sample time, per host
+	for _, s := range applied {
+		h, name := host(s), s.Labels["instance"]
+		if s.Value >= newest[name] {
+			newest[name] = s.Value
+			h.Commit, h.State = s.Labels["commit"], s.Labels["state"]
+		}
+	}
+	for _, s := range since {
+		host(s).Since = time.Duration(s.Value * float64(time.Second))
+	}
+	for _, s := range healthy {
+		h := host(s)
+		h.Scraped, h.Healthy = upNow[s.Labels["instance"]], s.Value == 1
+	}
+	last := map[string]float64{} // each host's last scrape that carried its health
+	for _, s := range scraped {
+		last[s.Labels["instance"]] = s.Value
+	}
+	for _, s := range baked {
+		host(s).Baked = s.Value == 1
+	}
+	for _, s := range problems {
+		if s.Value != last[s.Labels["instance"]] {
+			continue // a problem of an older scrape, kept by Prometheus' lookback
+		}
+		what := s.Labels["app"]
+		if b := s.Labels["binary"]; b != "" {
+			what = b
+		}
+		h := host(s)
+		h.Problems = append(h.Problems, what+" "+s.Labels["state"])
+	}
+	return obs, nil
+}
