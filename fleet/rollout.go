@@ -90,10 +90,14 @@ func placeHosts(f *Fleet) ([]WaveHosts, []string) {
 			}
 		}
 	}
-	rest := func() []string {
-		r := []string{}
-		for _, h := range sortedKeys(f.Hosts) {
-			if !placed[h] {
+	var all []hashed // every host with its stable hash, computed once (not twice per comparison)
+	for _, h := range sortedKeys(f.Hosts) {
+		all = append(all, hashed{h, waveHash(h)})
+	}
+	rest := func() []hashed {
+		var r []hashed
+		for _, h := range all {
+			if !placed[h.name] {
 				r = append(r, h)
 			}
 		}
@@ -104,15 +108,23 @@ func placeHosts(f *Fleet) ([]WaveHosts, []string) {
 			continue
 		}
 		r := rest()
-		slices.SortFunc(r, func(a, b string) int {
-			return cmp.Or(cmp.Compare(waveHash(a), waveHash(b)), cmp.Compare(a, b))
-		})
+		slices.SortFunc(r, func(a, b hashed) int { return cmp.Or(cmp.Compare(a.hash, b.hash), cmp.Compare(a.name, b.name)) })
 		for _, h := range r[:(len(r)*min(w.Percent, 100)+99)/100] {
-			placed[h] = true
-			out[i].Hosts = append(out[i].Hosts, h)
+			placed[h.name] = true
+			out[i].Hosts = append(out[i].Hosts, h.name)
 		}
 	}
-	return out, rest()
+	left := []string{}
+	for _, h := range rest() {
+		left = append(left, h.name)
+	}
+	return out, left
+}
+
+// hashed is a host name and its waveHash.
+type hashed struct {
+	name string
+	hash uint64
 }
 
 // WaveOf is the wave of a host, by its index and name. A host with no host file is in the catch-all (or the last
