@@ -8,7 +8,7 @@ import (
 	"github.com/herofleet/herofleet/internal/promapi"
 )
 
-// ObserveTimeout bounds one observation (its five queries): a Prometheus that does not answer in time is no answer.
+// ObserveTimeout bounds one observation (its seven queries): a Prometheus that does not answer in time is no answer.
 const ObserveTimeout = 20 * time.Second
 
 // Gate says whether the hosts of wave k of f may apply f's commit now, asking the fleet's Prometheus. Wave 0 and a

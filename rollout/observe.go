@@ -48,14 +48,22 @@ func Queries(bake time.Duration) []string {
 // holds (no answer is a no).
 func Observe(ctx context.Context, c *promapi.Client, bake time.Duration) (Observation, error) {
 	at := time.Now()
-	var answers [7][]promapi.Sample
-	for i, q := range Queries(bake) {
+	queries := Queries(bake)
+	answers := make([][]promapi.Sample, len(queries))
+	for i, q := range queries {
 		samples, err := c.Query(ctx, q, at)
 		if err != nil {
 			return Observation{}, fmt.Errorf("no answer from Prometheus: %s", redact.Text(err.Error()))
 		}
 		answers[i] = samples
 	}
+	return Decode(bake, answers), nil
+}
+
+// Decode is the observation in the answers to Queries(bake), in their order (len(Queries(bake)) of them; the
+// samples of several answers to one query, each narrowed to some hosts, may be joined).
+func Decode(bake time.Duration, answers [][]promapi.Sample) Observation {
+	answers = append(answers, make([][]promapi.Sample, max(0, 7-len(answers)))...) // a missing answer says nothing
 	up, applied, since, healthy, scraped, baked, problems := answers[0], answers[1], answers[2], answers[3], answers[4], answers[5], answers[6]
 	obs := Observation{Bake: bake, Hosts: map[string]*HostFacts{}}
 	host := func(s promapi.Sample) *HostFacts {
@@ -102,5 +110,5 @@ func Observe(ctx context.Context, c *promapi.Client, bake time.Duration) (Observ
 		h := host(s)
 		h.Problems = append(h.Problems, what+" "+s.Labels["state"])
 	}
-	return obs, nil
+	return obs
 }

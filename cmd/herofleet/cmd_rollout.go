@@ -33,7 +33,7 @@ fleet.yaml rollout: for each wave, whether its hosts may apply the commit or wha
 and what it lacks, exactly as the agents judge it), and for each host the commit it applied, its fleet state,
 whether it is healthy, and how long until its bake is done.
 
-It asks the Prometheus of rollout.health.prometheus (or --prometheus) the agents' own five queries, whatever the
+It asks the Prometheus of rollout.health.prometheus (or --prometheus) the agents' own seven queries, whatever the
 number of hosts. No answer is not a fine rollout: it exits 2.
 
 Exit 0 when every host of every wave is healthy on HEAD for the bake, 1 while the rollout is under way or held,
