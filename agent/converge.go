@@ -107,7 +107,11 @@ func (a *Agent) verifyStep(ctx context.Context, p *pass) (bool, error) {
 // loadStep loads and validates a new commit; a bad one is refused whole and the last good one converged again.
 func (a *Agent) loadStep(ctx context.Context, p *pass) (bool, error) {
 	if p.fresh {
-		f, err := a.fleet.load(p.head)
+		f := a.host.heldFleet(p.head) // held back for the earlier rollout waves: loaded and validated when the hold began
+		var err error
+		if f == nil {
+			f, err = a.fleet.load(p.head)
+		}
 		var ferrs fleet.Errors
 		switch {
 		case errors.As(err, &ferrs):

@@ -11,7 +11,8 @@
 //	verify   a new commit is signed as the config asks and does not rewind       (trust.go, agent/trust)
 //	load     a new commit loads and validates, or is refused whole
 //	rollout  a new commit waits while the fleet's earlier rollout waves are not healthy on it for the bake, per
-//	         Prometheus (rollout.go, package rollout); the host keeps converging its commit meanwhile
+//	         Prometheus (rollout.go, package rollout); the host keeps converging its commit meanwhile. The held
+//	         commit stays loaded (host_rollout.go): a held poll costs an idle one plus the gate's seven queries
 //	secrets  the host's secrets/<host>/*.age decrypted into secrets_dir before any hook runs (secrets.go: the
 //	         dir's one writer); a file it cannot decrypt refuses the commit whole, naming the file
 //	resolve  the host's apps, each resolved to a revision                         (target.go, artifact.go)

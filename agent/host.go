@@ -31,6 +31,8 @@ type hostState struct {
 	fleetWants *fleet.Desired            // the same without the clicked apps
 	jobs       jobBook
 	rollout    RolloutStatus // the host's wave, and the newer commit it holds back for the earlier waves
+	waveOf     string        // the fleet commit rollout.Wave was placed in
+	held       *fleet.Fleet  // the commit rollout.Waiting, loaded and validated once
 }
 
 // syncStatus is how the last sync went.

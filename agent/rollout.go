@@ -23,21 +23,21 @@ type RolloutStatus struct {
 // commit was refused has nothing to gate.
 func (a *Agent) rolloutStep(ctx context.Context, p *pass) (bool, error) {
 	if !p.fresh {
-		if p.fleet != nil {
+		if p.fleet != nil && !a.host.placedIn(p.fleet.Commit) {
 			_, wave := p.fleet.WaveOf(a.cfg.Host)
-			a.host.setRollout(RolloutStatus{Wave: wave})
+			a.host.setRollout(RolloutStatus{Wave: wave}, p.fleet.Commit, nil)
 		}
 		return false, nil
 	}
 	k, wave := p.fleet.WaveOf(a.cfg.Host)
 	good := a.host.goodFleet()
 	if k == 0 || good == nil {
-		a.host.setRollout(RolloutStatus{Wave: wave})
+		a.host.setRollout(RolloutStatus{Wave: wave}, p.head, nil)
 		return false, nil
 	}
 	v := rollout.Gate(ctx, p.fleet, k)
 	if !v.Hold {
-		if a.host.setRollout(RolloutStatus{Wave: wave}) {
+		if a.host.setRollout(RolloutStatus{Wave: wave}, p.head, nil) {
 			a.log.Info("earlier rollout waves are done with the commit; applying it", "wave", wave, "commit", short(p.head))
 		}
 		return false, nil
@@ -46,7 +46,7 @@ func (a *Agent) rolloutStep(ctx context.Context, p *pass) (bool, error) {
 	if v.Left > 0 {
 		r.Left = v.Left.Round(time.Second).String()
 	}
-	if a.host.setRollout(r) {
+	if a.host.setRollout(r, p.head, p.fleet) {
 		a.log.Info("fleet commit waits for the earlier rollout waves; the applied one keeps running",
 			"wave", wave, "commit", short(p.head), "reason", v.Reason)
 	}

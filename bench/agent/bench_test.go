@@ -93,7 +93,10 @@ binaries:
 	})
 }
 
-func newSetup(tb testing.TB) *setup {
+func newSetup(tb testing.TB) *setup { return newSetupOf(tb, fleetFiles("v0")) }
+
+// newSetupOf is newSetup with the fleet's first commit of files.
+func newSetupOf(tb testing.TB, files gitserver.Files) *setup {
 	g, err := gitserver.Start(tb.TempDir())
 	if err != nil {
 		tb.Fatal(err)
@@ -105,7 +108,7 @@ func newSetup(tb testing.TB) *setup {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := g.Commit("ops/fleet", "main", "fleet", fleetFiles("v0")); err != nil {
+	if _, err := g.Commit("ops/fleet", "main", "fleet", files); err != nil {
 		tb.Fatal(err)
 	}
 	cfg, err := agent.ParseConfig([]byte(fmt.Sprintf("fleet: {repo: %q}\nhost: b\nrole: tester\ndir: %s\nrewrite: {\"https://forge.test/\": %q}\nschedule: \"@every 1h\"\nstop_grace: 2s\n",
