@@ -3,7 +3,9 @@ package rollout
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/herofleet/herofleet/internal/promapi"
@@ -27,11 +29,20 @@ type Observation struct {
 	Hosts map[string]*HostFacts
 }
 
-// Queries are the fixed queries of Observe, for a bake: seven, whatever the number of hosts. Series that carry a
+// Queries are the fixed queries of Observe, for a bake: seven, whatever the number of hosts. They ask about every
+// host of the fleet's scrape job, or, when only is not nil, about those hosts alone (an agent asks about the earlier
+// waves, not about the whole fleet: Prometheus reads and answers a share of the series). Series that carry a
 // changing label (the commit, a problem) are read with their sample's timestamp: a Prometheus that was down keeps
 // the series of before its stop for its lookback, beside the new ones, and only the newest scrape counts.
-func Queries(bake time.Duration) []string {
-	sel := `{job="` + promapi.FleetJob + `"}`
+func Queries(bake time.Duration, only []string) []string {
+	sel := `{job=` + promapi.Quote(promapi.FleetJob) + `}`
+	if only != nil {
+		names := make([]string, len(only))
+		for i, h := range only {
+			names[i] = regexp.QuoteMeta(h)
+		}
+		sel = `{job=` + promapi.Quote(promapi.FleetJob) + `,instance=~` + promapi.Quote(strings.Join(names, "|")) + `}`
+	}
 	window := strconv.FormatInt(int64(max(bake, time.Second)/time.Second), 10) + "s"
 	return []string{
 		"up" + sel,
@@ -44,11 +55,11 @@ func Queries(bake time.Duration) []string {
 	}
 }
 
-// Observe asks Prometheus about every host at one instant. Any failed query fails the observation: the caller
-// holds (no answer is a no).
-func Observe(ctx context.Context, c *promapi.Client, bake time.Duration) (Observation, error) {
+// Observe asks Prometheus about every host, or only about some (see Queries), at one instant. Any failed query
+// fails the observation: the caller holds (no answer is a no).
+func Observe(ctx context.Context, c *promapi.Client, bake time.Duration, only []string) (Observation, error) {
 	at := time.Now()
-	queries := Queries(bake)
+	queries := Queries(bake, only)
 	answers := make([][]promapi.Sample, len(queries))
 	for i, q := range queries {
 		samples, err := c.Query(ctx, q, at)
@@ -60,7 +71,7 @@ func Observe(ctx context.Context, c *promapi.Client, bake time.Duration) (Observ
 	return Decode(bake, answers), nil
 }
 
-// Decode is the observation in the answers to Queries(bake), in their order (len(Queries(bake)) of them; the
+// Decode is the observation in the answers to Queries, in their order (seven of them; the
 // samples of several answers to one query, each narrowed to some hosts, may be joined).
 func Decode(bake time.Duration, answers [][]promapi.Sample) Observation {
 	answers = append(answers, make([][]promapi.Sample, max(0, 7-len(answers)))...) // a missing answer says nothing

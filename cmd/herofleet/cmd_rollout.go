@@ -33,8 +33,9 @@ fleet.yaml rollout: for each wave, whether its hosts may apply the commit or wha
 and what it lacks, exactly as the agents judge it), and for each host the commit it applied, its fleet state,
 whether it is healthy, and how long until its bake is done.
 
-It asks the Prometheus of rollout.health.prometheus (or --prometheus) the agents' own seven queries, whatever the
-number of hosts. No answer is not a fine rollout: it exits 2.
+It asks the Prometheus of rollout.health.prometheus (or --prometheus) the seven queries the agents ask, whatever
+the number of hosts (here about every host; an agent asks about the earlier waves' hosts). No answer is not a fine
+rollout: it exits 2.
 
 Exit 0 when every host of every wave is healthy on HEAD for the bake, 1 while the rollout is under way or held,
 2 if it could not run.`,
@@ -82,7 +83,7 @@ func runRolloutStatus(ctx context.Context, opts rolloutStatusOptions, _ *globals
 	}
 	ctx, cancel := context.WithTimeout(ctx, rollout.ObserveTimeout)
 	defer cancel()
-	obs, err := rollout.Observe(ctx, c, f.Meta.Rollout.BakeOrDefault())
+	obs, err := rollout.Observe(ctx, c, f.Meta.Rollout.BakeOrDefault(), nil)
 	if err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}
