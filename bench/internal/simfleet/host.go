@@ -1,6 +1,7 @@
-package main
+package simfleet
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -12,10 +13,10 @@ import (
 	"github.com/herofleet/herofleet/agent/cockpit"
 )
 
-// simHost is one simulated tester: the example tester's apps (cockpit, books, memory, agent, voicebar: eleven
-// binaries), one host in ten with books failing, served on a port of its own as an agent's metrics_listen would.
-type simHost struct {
-	name   string
+// Host is one simulated tester: the example tester's apps (cockpit, books, memory, agent, voicebar, proc: eleven
+// binaries), served on a port of its own as an agent's metrics_listen would.
+type Host struct {
+	Name   string
 	ln     net.Listener
 	status []byte // GET /api/v1/status
 	expo   []byte // GET /metrics
@@ -33,7 +34,9 @@ var testerApps = []struct {
 	{"proc", []string{"hero_proc_server"}},
 }
 
-func newSimHost(i int, commit string) (*simHost, error) {
+// NewHost is tester-NNNN (NNNN is i) that applied commit an hour ago; a broken one has books' web binary
+// crashlooping.
+func NewHost(i int, commit string, broken bool) (*Host, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -43,7 +46,6 @@ func newSimHost(i int, commit string) (*simHost, error) {
 	st := agent.Status{Host: name, Role: "tester", Address: "127.0.0.1",
 		Fleet:   agent.FleetStatus{Commit: commit, Head: commit, AppliedAt: now.Add(-time.Hour), LastSync: now.Add(-20 * time.Second), State: agent.SyncOK},
 		Refused: []agent.Refused{}, Quarantined: []agent.Quarantine{}, Catalog: []string{"foundry", "osis"}}
-	broken := i%10 == 7
 	for _, a := range testerApps {
 		as := agent.AppStatus{Name: a.app, State: agent.AppInstalled, Rev: strings.Repeat("ab", 20), Why: "preinstalled by role tester"}
 		for _, b := range a.binaries {
@@ -59,7 +61,7 @@ func newSimHost(i int, commit string) (*simHost, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &simHost{name: name, ln: ln, status: status, expo: exposition(st)}, nil
+	return &Host{Name: name, ln: ln, status: status, expo: exposition(st)}, nil
 }
 
 // exposition is what the agent's fleet-view and state series say for st, in Prometheus' text format.
@@ -88,7 +90,14 @@ func exposition(st agent.Status) []byte {
 	return []byte(b.String())
 }
 
-func (h *simHost) serve() {
+// SetCommit has the host say it applied commit where it said old (before it serves).
+func (h *Host) SetCommit(old, commit string) {
+	h.status = bytes.ReplaceAll(h.status, []byte(old), []byte(commit))
+	h.expo = bytes.ReplaceAll(h.expo, []byte(old), []byte(commit))
+}
+
+// Serve answers GET /api/v1/status and GET /metrics on the host's port until the process ends.
+func (h *Host) Serve() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -101,4 +110,5 @@ func (h *simHost) serve() {
 	go func() { _ = http.Serve(h.ln, mux) }()
 }
 
-func (h *simHost) port() int { return h.ln.Addr().(*net.TCPAddr).Port }
+// Port is the loopback port the host listens on.
+func (h *Host) Port() int { return h.ln.Addr().(*net.TCPAddr).Port }
