@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -73,6 +74,7 @@ func StartPrometheus(bin, work, dir, listen string, n int, scrape time.Duration)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, "prometheus", "--config.file="+filepath.Join(pdir, "prometheus.yml"),
 		"--storage.tsdb.path="+filepath.Join(pdir, "data"), "--web.listen-address="+listen, "--log.level=warn")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // it dies with a test binary killed by a timeout
 	if err := cmd.Start(); err != nil {
 		cancel()
 		return nil, err
