@@ -51,4 +51,14 @@ func TestVerdict(t *testing.T) {
 	if fine.Healthy() {
 		t.Error("a host that refused its newest commit is not healthy")
 	}
+	fine.Fleet.State = SyncWaiting
+	if !fine.Healthy() {
+		t.Error("a host holding a commit for the earlier rollout waves, running all it should, is healthy")
+	}
+	// A canary whose change waits for its maintenance window has not run the commit yet: not healthy, so the later
+	// waves wait for its window too (windows and waves compose).
+	inWindow := Status{Fleet: FleetStatus{State: SyncOK}, Apps: []AppStatus{st.Apps[3]}}
+	if inWindow.Healthy() {
+		t.Error("a host whose change waits for its window is not healthy on the commit")
+	}
 }
