@@ -13,12 +13,12 @@ import (
 
 // Report is the rollout of one commit over every wave, as `herofleet rollout status` shows it.
 type Report struct {
-	Fleet      string       `json:"fleet"`
-	Commit     string       `json:"commit"` // the fleet's HEAD, the commit rolling out
-	Bake       Duration     `json:"bake"`
-	Prometheus string       `json:"prometheus"`
-	At         time.Time    `json:"at"`
-	Waves      []WaveReport `json:"waves"`
+	Fleet      string         `json:"fleet"`
+	Commit     string         `json:"commit"` // the fleet's HEAD, the commit rolling out
+	Bake       fleet.Duration `json:"bake"`
+	Prometheus string         `json:"prometheus"`
+	At         time.Time      `json:"at"`
+	Waves      []WaveReport   `json:"waves"`
 }
 
 // WaveReport is one wave: may its hosts apply the commit, and where each stands.
@@ -30,33 +30,20 @@ type WaveReport struct {
 
 // HostReport is one host of a wave.
 type HostReport struct {
-	Host     string   `json:"host"`
-	Commit   string   `json:"commit,omitempty"` // the commit it applied, as Prometheus last saw it
-	OnHead   bool     `json:"on_head"`
-	State    string   `json:"state,omitempty"` // its fleet state
-	Healthy  bool     `json:"healthy"`
-	Done     bool     `json:"done"`                // healthy on the commit for the bake
-	BakeLeft Duration `json:"bake_left,omitempty"` // healthy on the commit, baking
-	Why      string   `json:"why,omitempty"`       // what it lacks to be done
-	Problems []string `json:"problems,omitempty"`
-}
-
-// Duration is a duration written as Go writes it ("1m30s").
-type Duration time.Duration
-
-// MarshalText writes it.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
-// UnmarshalText reads it back.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	*d = Duration(v)
-	return err
+	Host     string         `json:"host"`
+	Commit   string         `json:"commit,omitempty"` // the commit it applied, as Prometheus last saw it
+	OnHead   bool           `json:"on_head"`
+	State    string         `json:"state,omitempty"` // its fleet state
+	Healthy  bool           `json:"healthy"`
+	Done     bool           `json:"done"`               // healthy on the commit for the bake
+	BakeLeft fleet.Duration `json:"bake_left,omitzero"` // healthy on the commit, baking
+	Why      string         `json:"why,omitempty"`      // what it lacks to be done
+	Problems []string       `json:"problems,omitempty"`
 }
 
 // Status is where the rollout of commit stands in each wave of f, from one observation.
 func Status(f *fleet.Fleet, commit, prometheus string, obs Observation) Report {
-	r := Report{Fleet: f.Meta.Name, Commit: commit, Bake: Duration(obs.Bake), Prometheus: prometheus, At: time.Now().UTC()}
+	r := Report{Fleet: f.Meta.Name, Commit: commit, Bake: fleet.Duration{Duration: obs.Bake}, Prometheus: prometheus, At: time.Now().UTC()}
 	for _, w := range f.Waves() {
 		wr := WaveReport{Name: w.Name, Hosts: []HostReport{}}
 		if v := JudgeWave(f, w.Index, commit, obs); v.Hold {
@@ -69,7 +56,7 @@ func Status(f *fleet.Fleet, commit, prometheus string, obs Observation) Report {
 				hr.OnHead = facts.Commit == commit
 			}
 			if c := Checks([]string{h}, commit, obs); len(c) > 0 {
-				hr.Done, hr.Why, hr.BakeLeft = false, c[0].Why, Duration(c[0].left)
+				hr.Done, hr.Why, hr.BakeLeft = false, c[0].Why, fleet.Duration{Duration: c[0].left}
 			}
 			wr.Hosts = append(wr.Hosts, hr)
 		}
@@ -104,7 +91,7 @@ func WriteJSON(w io.Writer, r Report) error {
 // row per host.
 func WriteText(w io.Writer, r Report) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "fleet %s: rolling out %s, bake %s, health from %s\n", r.Fleet, fleet.ShortCommit(r.Commit), time.Duration(r.Bake), r.Prometheus)
+	fmt.Fprintf(&b, "fleet %s: rolling out %s, bake %s, health from %s\n", r.Fleet, fleet.ShortCommit(r.Commit), r.Bake.Duration, r.Prometheus)
 	onHead, done, total := 0, 0, 0
 	for i, wv := range r.Waves {
 		name := wv.Name
@@ -138,8 +125,8 @@ func WriteText(w io.Writer, r Report) error {
 			switch {
 			case h.Done:
 				done++
-			case h.BakeLeft > 0:
-				bake = time.Duration(h.BakeLeft).Round(time.Second).String() + " left"
+			case h.BakeLeft.Duration > 0:
+				bake = h.BakeLeft.Round(time.Second).String() + " left"
 			default:
 				bake = "-"
 			}
@@ -156,7 +143,7 @@ func WriteText(w io.Writer, r Report) error {
 }
 
 func whyText(h HostReport) string {
-	if h.Done || h.BakeLeft > 0 {
+	if h.Done || h.BakeLeft.Duration > 0 {
 		return ""
 	}
 	return h.Why

@@ -57,13 +57,17 @@ func (p *proc) launch() error {
 	if err != nil {
 		return err
 	}
-	if err := clearSocket(p.spec.Socket); err != nil {
+	// failed says why the start failed, in the binary's log and its state.
+	failed := func(err error) error {
 		fmt.Fprintf(log, "herofleet: start failed: %v\n", err)
 		log.Close()
 		p.mu.Lock()
 		p.setState(Failed, err.Error())
 		p.mu.Unlock()
 		return fmt.Errorf("start %s: %w", p.spec.Name, err)
+	}
+	if err := clearSocket(p.spec.Socket); err != nil {
+		return failed(err)
 	}
 	env := append([]string{}, p.spec.Env...)
 	if p.opt.Marker != "" {
@@ -77,12 +81,7 @@ func (p *proc) launch() error {
 	cmd.WaitDelay = 2 * time.Second
 	fmt.Fprintf(log, "herofleet: %s start %s\n", time.Now().UTC().Format(time.RFC3339), p.spec.Path)
 	if err := cmd.Start(); err != nil {
-		fmt.Fprintf(log, "herofleet: start failed: %v\n", err)
-		log.Close()
-		p.mu.Lock()
-		p.setState(Failed, err.Error())
-		p.mu.Unlock()
-		return fmt.Errorf("start %s: %w", p.spec.Name, err)
+		return failed(err)
 	}
 	exited := make(chan struct{})
 	grp := &group{pgid: cmd.Process.Pid}

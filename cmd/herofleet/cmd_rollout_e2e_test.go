@@ -12,6 +12,7 @@ import (
 	"github.com/go-git/go-git/v5"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/internal/agenttest"
 	"github.com/herofleet/herofleet/internal/browsertest"
 	"github.com/herofleet/herofleet/rollout"
@@ -142,7 +143,7 @@ func TestRolloutWavesThreeAgentsAndPrometheus(t *testing.T) {
 			strings.HasPrefix(st.Fleet.Rollout.Reason, "wave canary: t1")
 	})
 	if st := status(1); st.Fleet.Commit != commitA || !st.Healthy() {
-		t.Errorf("t2 while waiting: commit %s healthy %v, want its commit %s kept and healthy", short(st.Fleet.Commit), st.Healthy(), short(commitA))
+		t.Errorf("t2 while waiting: commit %s healthy %v, want its commit %s kept and healthy", fleet.ShortCommit(st.Fleet.Commit), st.Healthy(), fleet.ShortCommit(commitA))
 	}
 	_, text := runCLI(t, "rollout", "status", dir)
 	t.Logf("herofleet rollout status, the canary on the good commit:\n%s", text)
@@ -183,7 +184,7 @@ func TestRolloutWavesThreeAgentsAndPrometheus(t *testing.T) {
 	for _, i := range []int{1, 2} {
 		if st := status(i); st.Fleet.Commit != commitB || st.Fleet.State != agent.SyncWaiting || !st.Healthy() {
 			t.Errorf("t%d three bakes after the canary failed: commit %s, state %s, healthy %v; want the good commit kept",
-				i+1, short(st.Fleet.Commit), st.Fleet.State, st.Healthy())
+				i+1, fleet.ShortCommit(st.Fleet.Commit), st.Fleet.State, st.Healthy())
 		}
 	}
 	if code, report, out := rolloutStatus(); code != 1 || report.Waves[1].Hold != wantReason || report.Waves[0].Hosts[0].Done {
@@ -210,17 +211,10 @@ func TestRolloutWavesThreeAgentsAndPrometheus(t *testing.T) {
 		return status(1).Fleet.LastSync.After(down.Add(6 * time.Second))
 	})
 	if st := status(1); st.Fleet.Commit != commitB {
-		t.Errorf("t2 with Prometheus down applied %s; want the good commit %s kept", short(st.Fleet.Commit), short(commitB))
+		t.Errorf("t2 with Prometheus down applied %s; want the good commit %s kept", fleet.ShortCommit(st.Fleet.Commit), fleet.ShortCommit(commitB))
 	}
 	stopProm = runPrometheus(t, prom, pdir, promAddr)
 	for _, i := range []int{1, 2} {
 		agenttest.WaitUntil(t, 60*time.Second, fmt.Sprintf("t%d on the newer commit once Prometheus is back", i+1), healthyOn(i, commitD))
 	}
-}
-
-func short(commit string) string {
-	if len(commit) > 7 {
-		return commit[:7]
-	}
-	return commit
 }
