@@ -10,16 +10,18 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/herofleet/herofleet/api"
 )
 
 // applyApp moves one app to its target revision as a transaction, alone in the app's lane: build, check, hooks,
 // stop old, start new, health, hooks, switch. On any failure after the old revision was stopped, the old revision
-// starts again (or the new app is removed) and the app is quarantined for this spec. The zero Reason is success.
-func (a *Agent) applyApp(ctx context.Context, t *target) (failed Reason) {
+// starts again (or the new app is removed) and the app is quarantined for this spec. The zero api.Reason is success.
+func (a *Agent) applyApp(ctx context.Context, t *target) (failed api.Reason) {
 	name := t.app.Name
 	leave, err := a.lanes.enter(ctx, name)
 	if err != nil {
-		return reasonOf(ReasonInterrupted, err)
+		return api.ReasonOf(api.ReasonInterrupted, err)
 	}
 	defer leave()
 	prev := a.host.installed(name)
@@ -29,7 +31,7 @@ func (a *Agent) applyApp(ctx context.Context, t *target) (failed Reason) {
 	if err != nil {
 		return a.failApp(ctx, t, err)
 	}
-	a.host.setPhase(name, PhaseStarting)
+	a.host.setPhase(name, api.PhaseStarting)
 	if prev != nil {
 		a.stopApp(ctx, prev)
 	}
@@ -43,9 +45,9 @@ func (a *Agent) applyApp(ctx context.Context, t *target) (failed Reason) {
 		a.log.Error("the new revision runs but the state could not record it", "app", name, "err", err)
 	}
 	a.pruneBuilds(name, next.BuildDir, prevBuildDir(prev))
-	a.host.setPhase(name, PhaseHealthy)
+	a.host.setPhase(name, api.PhaseHealthy)
 	a.log.Info("applied", "app", name, "rev", short(t.rev))
-	return Reason{}
+	return api.Reason{}
 }
 
 // prepareApp does everything that leaves the running revision alone: build, check the binaries, pre-start hooks.
@@ -58,9 +60,9 @@ func (a *Agent) prepareApp(ctx context.Context, t *target) (*Installed, error) {
 		}
 	}
 	if !builtFor(t) {
-		phase := PhaseBuilding
+		phase := api.PhaseBuilding
 		if t.app.Artifact != nil {
-			phase = PhaseFetching
+			phase = api.PhaseFetching
 		}
 		a.host.setPhase(t.app.Name, phase)
 		if _, err := a.runHooks(ctx, "pre-build", t, t.app.Hooks); err != nil {
@@ -135,21 +137,21 @@ func (a *Agent) rollback(ctx context.Context, prev *Installed) {
 
 // failApp quarantines the app's spec and says why. An apply cut short by the agent's own stop is not the spec's
 // fault: it is not quarantined, and the next start tries it again.
-func (a *Agent) failApp(ctx context.Context, t *target, err error) Reason {
+func (a *Agent) failApp(ctx context.Context, t *target, err error) api.Reason {
 	if ctx.Err() != nil {
 		a.log.Warn("apply interrupted by the agent's stop; not quarantined", "app", t.app.Name, "err", err)
-		return reasonOf(ReasonInterrupted, err)
+		return api.ReasonOf(api.ReasonInterrupted, err)
 	}
 	if errors.Is(err, errDiskFull) { // the host's fault, not the spec's: tried again at the next sync
-		r := reasonOf(ReasonDiskFull, err)
+		r := api.ReasonOf(api.ReasonDiskFull, err)
 		a.host.setReason(t.app.Name, r)
-		a.host.setPhase(t.app.Name, PhaseFailed)
+		a.host.setPhase(t.app.Name, api.PhaseFailed)
 		a.log.Error("apply failed on a full disk; not quarantined", "app", t.app.Name, "rev", short(t.rev), "err", err)
 		return r
 	}
-	r := reasonOf(ReasonApplyFailed, err)
+	r := api.ReasonOf(api.ReasonApplyFailed, err)
 	a.host.setReason(t.app.Name, r) // first: it ends the app's job with the reason, not just "failed"
-	a.host.setPhase(t.app.Name, PhaseFailed)
+	a.host.setPhase(t.app.Name, api.PhaseFailed)
 	q := Quarantine{App: t.app.Name, Rev: t.rev, Key: t.quarantineKey(), Reason: err.Error(), Since: time.Now().UTC()}
 	if serr := a.host.quarantine(q); serr != nil {
 		r.Detail = errors.Join(err, serr).Error()
@@ -160,10 +162,10 @@ func (a *Agent) failApp(ctx context.Context, t *target, err error) Reason {
 
 // removeApp stops an app that left the host's set, in its lane; its data stays. A failing pre-remove hook is
 // noted and the app removed anyway.
-func (a *Agent) removeApp(ctx context.Context, inst *Installed) Reason {
+func (a *Agent) removeApp(ctx context.Context, inst *Installed) api.Reason {
 	leave, err := a.lanes.enter(ctx, inst.App)
 	if err != nil {
-		return reasonOf(ReasonInterrupted, err)
+		return api.ReasonOf(api.ReasonInterrupted, err)
 	}
 	defer leave()
 	a.log.Info("remove", "app", inst.App, "rev", short(inst.Rev))
@@ -176,11 +178,11 @@ func (a *Agent) removeApp(ctx context.Context, inst *Installed) Reason {
 	}
 	if _, err := a.runHooks(ctx, "pre-remove", t, inst.Hooks); err != nil {
 		a.log.Warn("pre-remove hook failed; removing anyway", "app", inst.App, "err", err)
-		a.host.setReason(inst.App, reasonOf(ReasonPreRemoveFailed, err))
+		a.host.setReason(inst.App, api.ReasonOf(api.ReasonPreRemoveFailed, err))
 	}
 	a.stopApp(ctx, inst)
 	_ = a.host.forget(inst.App)
-	return Reason{}
+	return api.Reason{}
 }
 
 func prevBuildDir(prev *Installed) string {

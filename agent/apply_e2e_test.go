@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
@@ -43,7 +44,7 @@ binaries:
 
 	st := a.Status()
 	for _, name := range []string{"memory", "books"} {
-		if app := appOf(st, name); app.State != AppInstalled {
+		if app := appOf(st, name); app.State != api.AppInstalled {
 			t.Fatalf("%s: %+v", name, app)
 		}
 	}
@@ -152,7 +153,7 @@ binaries:
 	mustSync(t, a)
 	st := a.Status()
 	voice := appOf(st, "voice")
-	if voice.Rev != good || voice.Binaries[0].PID != voicePID || voice.Binaries[0].State != BinRunning {
+	if voice.Rev != good || voice.Binaries[0].PID != voicePID || voice.Binaries[0].State != api.BinRunning {
 		t.Fatalf("the running revision was disturbed: %+v", voice)
 	}
 	if len(st.Quarantined) != 1 || st.Quarantined[0].App != "voice" || st.Quarantined[0].Rev != bad ||
@@ -254,7 +255,7 @@ binaries:
 	a := h.newAgent(nil)
 	mustSync(t, a)
 	books := appOf(a.Status(), "books")
-	if books.State != AppFailed || !strings.Contains(books.Reason, "was not built") {
+	if books.State != api.AppFailed || !strings.Contains(books.Reason, "was not built") {
 		t.Fatalf("%+v", books)
 	}
 	if n := agenttest.MarkedProcs(h.dir); len(n) != 0 {
@@ -298,7 +299,7 @@ binaries:
 		t.Fatal("no objects found to break")
 	}
 	mustSync(t, a) // nothing new: resolving the ref reads the broken clone
-	if b := appOf(a.Status(), "books"); b.Reason != "" || b.Binaries[0].State != BinRunning {
+	if b := appOf(a.Status(), "books"); b.Reason != "" || b.Binaries[0].State != api.BinRunning {
 		t.Fatalf("books after a sync with a broken clone: %+v", b)
 	}
 	after, _ := filepath.Glob(filepath.Join(h.dir, "sources", "books-*", "objects", "*", "*"))
@@ -346,18 +347,18 @@ binaries:
 	a := h.newAgent(nil)
 	mustSync(t, a)
 	st := a.Status()
-	if m := appOf(st, "memory"); m.State != AppFailed {
+	if m := appOf(st, "memory"); m.State != api.AppFailed {
 		t.Fatalf("memory %+v", m)
 	}
-	if b := appOf(st, "books"); b.State == AppInstalled || !strings.Contains(b.Reason, "needs memory") {
+	if b := appOf(st, "books"); b.State == api.AppInstalled || !strings.Contains(b.Reason, "needs memory") {
 		t.Fatalf("books %+v", b)
 	}
-	if v := appOf(st, "voice"); v.State != AppInstalled {
+	if v := appOf(st, "voice"); v.State != api.AppInstalled {
 		t.Fatalf("voice held back by another app's failure: %+v", v)
 	}
 	h.commitApp("memory")
 	mustSync(t, a)
-	if b := appOf(a.Status(), "books"); b.State != AppInstalled {
+	if b := appOf(a.Status(), "books"); b.State != api.AppInstalled {
 		t.Fatalf("books after memory was fixed: %+v", b)
 	}
 }
@@ -388,7 +389,7 @@ binaries:
 	}
 	t.Cleanup(a.Shutdown)
 	mustSync(t, a)
-	if b := appOf(a.Status(), "books"); b.State != AppFailed || !strings.Contains(b.Reason, "build timed out after 500ms") {
+	if b := appOf(a.Status(), "books"); b.State != api.AppFailed || !strings.Contains(b.Reason, "build timed out after 500ms") {
 		t.Fatalf("%+v", b)
 	}
 	agenttest.WaitUntil(t, 10*time.Second, "the build's processes gone", func() bool { return len(agenttest.MarkedProcs(h.dir)) == 0 })

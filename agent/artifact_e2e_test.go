@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/internal/agenttest"
 	"github.com/herofleet/herofleet/internal/artifact"
 )
@@ -153,14 +154,14 @@ binaries:
 	mustSync(t, a)
 	st := a.Status()
 	books := appOf(st, "books")
-	if books.State != AppInstalled || books.Rev != good {
+	if books.State != api.AppInstalled || books.Rev != good {
 		t.Fatalf("books: %+v", books)
 	}
 	if body, err := agenttest.GetUnix(h.sock("books_server"), "/"); err != nil || !strings.Contains(body, "--rev "+good) {
 		t.Fatalf("books_server: ${rev} is not the sha256: %q %v", body, err)
 	}
 	// a new app whose artifact fails is not installed, and quarantined
-	if notes := appOf(st, "notes"); notes.State == AppInstalled || !strings.Contains(notes.Reason, "404") {
+	if notes := appOf(st, "notes"); notes.State == api.AppInstalled || !strings.Contains(notes.Reason, "404") {
 		t.Fatalf("notes: %+v", notes)
 	}
 	if q := quarantineOf(st, "notes"); q == nil || !strings.Contains(q.Reason, "404") {
@@ -176,7 +177,7 @@ binaries:
 	os.Remove(filepath.Join(h.dir, "state.json"))
 	a = newAgent()
 	mustSync(t, a)
-	if books := appOf(a.Status(), "books"); books.State != AppInstalled || srv.hitCount("/books-1.tar.gz") != 1 {
+	if books := appOf(a.Status(), "books"); books.State != api.AppInstalled || srv.hitCount("/books-1.tar.gz") != 1 {
 		t.Fatalf("after restart: %+v, downloads %d", books, srv.hitCount("/books-1.tar.gz"))
 	}
 	pid = appOf(a.Status(), "books").Binaries[0].PID
@@ -216,7 +217,7 @@ binaries:
 			mustSync(t, a)
 			st := a.Status()
 			books := appOf(st, "books")
-			if books.Rev != good || books.Binaries[0].PID != pid || books.Binaries[0].State != BinRunning {
+			if books.Rev != good || books.Binaries[0].PID != pid || books.Binaries[0].State != api.BinRunning {
 				t.Fatalf("the running revision was disturbed: %+v", books)
 			}
 			if _, err := agenttest.GetUnix(h.sock("books_server"), "/health"); err != nil {
@@ -245,7 +246,7 @@ binaries:
 	})
 	mustSync(t, a)
 	st = a.Status()
-	if books := appOf(st, "books"); books.Rev != next || books.Binaries[0].State != BinRunning || quarantineOf(st, "books") != nil {
+	if books := appOf(st, "books"); books.Rev != next || books.Binaries[0].State != api.BinRunning || quarantineOf(st, "books") != nil {
 		t.Fatalf("not upgraded: %+v %+v", books, st.Quarantined)
 	}
 	if body, _ := agenttest.GetUnix(h.sock("books_server"), "/"); !strings.Contains(body, "--rev "+next) {
@@ -265,7 +266,7 @@ binaries:
 	if books := appOf(st, "books"); books.Rev != next || books.Binaries[0].PID != pid || srv.hitCount("/mirror/books-4.tar.gz") != 0 {
 		t.Fatalf("a URL-only change restarted or downloaded: %+v, %d downloads", books, srv.hitCount("/mirror/books-4.tar.gz"))
 	}
-	if notes := appOf(st, "notes"); notes.State != AppInstalled || quarantineOf(st, "notes") != nil {
+	if notes := appOf(st, "notes"); notes.State != api.AppInstalled || quarantineOf(st, "notes") != nil {
 		t.Fatalf("notes after its URL was fixed: %+v %+v", notes, st.Quarantined)
 	}
 }

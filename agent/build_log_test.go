@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/herofleet/herofleet/api"
 )
 
 // A build printing 64 MiB without a newline installs, and its log on disk stays under the cap.
@@ -33,7 +35,7 @@ binaries:
 	}
 	t.Cleanup(a.Shutdown)
 	mustSync(t, a)
-	if b := appOf(a.Status(), "books"); b.State != AppInstalled {
+	if b := appOf(a.Status(), "books"); b.State != api.AppInstalled {
 		t.Fatalf("%+v", b)
 	}
 	logs, _ := filepath.Glob(filepath.Join(h.dir, "builds", "books", "*.log*"))

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/fleet"
 )
 
@@ -19,7 +20,7 @@ func (a *Agent) carryOut(ctx context.Context, p *pass, dec fleet.Decision) {
 	for _, need := range app.Needs {
 		if a.host.installed(need) == nil {
 			a.host.unhold(name)
-			a.host.setReason(name, Reason{Code: ReasonNeedsMissing, Subject: need})
+			a.host.setReason(name, api.Reason{Code: api.ReasonNeedsMissing, Subject: need})
 			return
 		}
 	}
@@ -36,17 +37,17 @@ func (a *Agent) carryOut(ctx context.Context, p *pass, dec fleet.Decision) {
 	a.host.unhold(name)
 	switch dec.Verb {
 	case fleet.VerbUnresolved:
-		a.host.setReason(name, reasonOf(ReasonUnresolved, dec.Err)) // whatever runs keeps running
+		a.host.setReason(name, api.ReasonOf(api.ReasonUnresolved, dec.Err)) // whatever runs keeps running
 	case fleet.VerbKeep:
 		_ = a.host.liftQuarantine(name) // the spec that failed is no longer wanted
 		a.host.setSpec(app)
-		a.host.setPhase(name, PhaseHealthy)
+		a.host.setPhase(name, api.PhaseHealthy)
 	case fleet.VerbQuarantined:
 		q, _ := a.host.quarantined(name)
-		a.host.setReason(name, Reason{Code: ReasonQuarantined, Detail: q.Reason})
+		a.host.setReason(name, api.Reason{Code: api.ReasonQuarantined, Detail: q.Reason})
 	case fleet.VerbInstall, fleet.VerbUpgrade, fleet.VerbRestart:
 		r := a.applyApp(ctx, p.targets[name])
-		if r.Code == ReasonInterrupted && ctx.Err() != nil {
+		if r.Code == api.ReasonInterrupted && ctx.Err() != nil {
 			return // the agent stops: nothing was decided about the spec, the next start tries again
 		}
 		a.recordAction(dec.Change, p.fleet.Commit, r)
@@ -55,7 +56,7 @@ func (a *Agent) carryOut(ctx context.Context, p *pass, dec fleet.Decision) {
 			return
 		}
 		a.host.setSpec(app)
-		a.host.setPhase(name, PhaseHealthy)
+		a.host.setPhase(name, api.PhaseHealthy)
 	}
 }
 
@@ -75,7 +76,7 @@ func (a *Agent) carryOutRemoval(ctx context.Context, p *pass, dec fleet.Decision
 		return
 	}
 	r := a.removeApp(ctx, inst)
-	if r.Code == ReasonInterrupted && ctx.Err() != nil {
+	if r.Code == api.ReasonInterrupted && ctx.Err() != nil {
 		return
 	}
 	a.recordAction(dec.Change, p.fleet.Commit, r)

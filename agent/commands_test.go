@@ -3,6 +3,8 @@ package agent
 import (
 	"errors"
 	"testing"
+
+	"github.com/herofleet/herofleet/api"
 )
 
 // clickFleet: alpha is preinstalled, beta installs on click.
@@ -42,11 +44,11 @@ func TestClickUninstallCross(t *testing.T) {
 	if err := a.Uninstall("beta"); err != nil {
 		t.Fatal(err)
 	}
-	if j, _ := a.JobStatus(j1.ID); j.Phase != PhaseFailed || j.Error != "uninstalled before the install finished" {
+	if j, _ := a.JobStatus(j1.ID); j.Phase != api.PhaseFailed || j.Error != "uninstalled before the install finished" {
 		t.Fatalf("the job of an install uninstalled before it ran: %+v", j)
 	}
 	mustSync(t, a)
-	if as := appOf(a.Status(), "beta"); as.State != AppNotInstalled || as.Phase != "" {
+	if as := appOf(a.Status(), "beta"); as.State != api.AppNotInstalled || as.Phase != "" {
 		t.Fatalf("beta after the crossed click: %+v", as)
 	}
 
@@ -67,10 +69,10 @@ func TestClickUninstallCross(t *testing.T) {
 	}
 	mustSync(t, a)
 	st := a.Status()
-	if as := appOf(st, "beta"); as.State != AppInstalled || !as.Clicked || binOf(t, st, "beta").PID != pid {
+	if as := appOf(st, "beta"); as.State != api.AppInstalled || !as.Clicked || binOf(t, st, "beta").PID != pid {
 		t.Fatalf("beta was not kept as it ran: %+v", as)
 	}
-	if j, _ := a.JobStatus(j3.ID); j.Phase != PhaseHealthy {
+	if j, _ := a.JobStatus(j3.ID); j.Phase != api.PhaseHealthy {
 		t.Fatalf("the job of the click that kept it: %+v", j)
 	}
 }

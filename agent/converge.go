@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/fleet"
 )
 
@@ -46,9 +47,9 @@ func (a *Agent) converge(ctx context.Context) error {
 	for _, s := range steps {
 		done, err := s.run(ctx, p)
 		if err != nil {
-			state := SyncError
+			state := api.SyncError
 			if s.name == "sync" && a.host.isSuspended() {
-				state = SyncSuspended // the fetch failed; nothing new would have been applied anyway
+				state = api.SyncSuspended // the fetch failed; nothing new would have been applied anyway
 			}
 			a.host.setSync(state, err)
 			a.log.Warn("sync failed; running apps untouched", "step", s.name, "err", err)
@@ -79,7 +80,7 @@ func (a *Agent) syncStep(ctx context.Context, p *pass) (bool, error) {
 	case suspended, good != nil && good.Commit == p.head:
 		p.fleet = good
 	case a.host.isRefused(p.head):
-		a.host.setSync(SyncRefused, nil)
+		a.host.setSync(api.SyncRefused, nil)
 		p.fleet = good
 	default:
 		p.fresh = true
@@ -179,7 +180,7 @@ func (a *Agent) resolveStep(ctx context.Context, p *pass) (bool, error) {
 			return true, nil
 		}
 		if a.host.installed(app.Name) == nil {
-			a.host.setPhase(app.Name, PhaseFetching)
+			a.host.setPhase(app.Name, api.PhaseFetching)
 		}
 		t, err := a.resolveTarget(ctx, p.fleet, d, app)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
@@ -224,7 +225,7 @@ binaries:
 	agenttest.WaitUntil(t, 10*time.Second, "the build to be killed", func() bool { return len(agenttest.MarkedProcs(h.dir)) == 0 })
 	b := h.newAgent(nil)
 	mustSync(t, b)
-	if app := appOf(b.Status(), "books"); app.State != AppInstalled {
+	if app := appOf(b.Status(), "books"); app.State != api.AppInstalled {
 		t.Fatalf("after restart: %+v", app)
 	}
 }

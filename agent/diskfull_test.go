@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/herofleet/herofleet/api"
 )
 
 // A build that fails saying the disk is full (as a compiler does after it removed its partial output, so the disk
@@ -29,7 +31,7 @@ binaries:
 	mustSync(t, a)
 	st := a.Status()
 	books := appOf(st, "books")
-	if books.Code != ReasonDiskFull || !strings.Contains(books.Reason, "no space left on device") || len(st.Quarantined) != 0 {
+	if books.Code != api.ReasonDiskFull || !strings.Contains(books.Reason, "no space left on device") || len(st.Quarantined) != 0 {
 		t.Fatalf("books %+v, quarantined %+v", books, st.Quarantined)
 	}
 	trees, _ := os.ReadDir(h.dir + "/builds/books")
@@ -42,7 +44,7 @@ binaries:
 	h.commitFleet(strings.Replace(fleet, "%s", "undefined reference to main", 1))
 	mustSync(t, a)
 	st = a.Status()
-	if books := appOf(st, "books"); books.Code != ReasonApplyFailed || len(st.Quarantined) != 1 {
+	if books := appOf(st, "books"); books.Code != api.ReasonApplyFailed || len(st.Quarantined) != 1 {
 		t.Fatalf("a build failing on its own: books %+v, quarantined %+v", books, st.Quarantined)
 	}
 }

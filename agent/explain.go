@@ -3,6 +3,7 @@ package agent
 import (
 	"time"
 
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/fleet"
 )
 
@@ -20,8 +21,8 @@ type LastAction struct {
 const maxActions = 200
 
 // recordAction keeps ch as the app's last action, saved with the state, and logs it with its reasons; failed is
-// the zero Reason when the action succeeded.
-func (a *Agent) recordAction(ch fleet.Change, commit string, failed Reason) {
+// the zero api.Reason when the action succeeded.
+func (a *Agent) recordAction(ch fleet.Change, commit string, failed api.Reason) {
 	la := LastAction{Action: ch.Action, Reasons: ch.Reasons, Commit: commit, At: a.now().UTC(), Error: failed.String()}
 	if !failed.IsZero() {
 		a.log.Warn("action failed", "app", ch.App, "action", ch.Action, "reasons", ch.Reasons, "commit", short(commit), "err", la.Error)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/fleet"
 )
 
@@ -76,7 +77,7 @@ func TestLastActionsBounded(t *testing.T) {
 	a.now = func() time.Time { return at }
 	for i := range maxActions + 5 {
 		at = at.Add(time.Minute)
-		a.recordAction(fleet.Change{App: fmt.Sprintf("app%03d", i), Action: fleet.Install, Reasons: []string{"test"}}, "c", Reason{})
+		a.recordAction(fleet.Change{App: fmt.Sprintf("app%03d", i), Action: fleet.Install, Reasons: []string{"test"}}, "c", api.Reason{})
 	}
 	a.host.mu.Lock()
 	defer a.host.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/fleet"
 )
 
@@ -37,7 +38,7 @@ type hostState struct {
 
 // syncStatus is how the last sync went.
 type syncStatus struct {
-	state    SyncState
+	state    api.SyncState
 	err      string
 	lastSync time.Time
 	failures int // in a row, for backoff
@@ -46,15 +47,15 @@ type syncStatus struct {
 // appProgress is what the last converge said about one app: the phase of an apply under way, or why it is not
 // fine. A phase is set only while the work runs.
 type appProgress struct {
-	phase  Phase
-	reason Reason
+	phase  api.Phase
+	reason api.Reason
 	failed bool
 }
 
 func openHostState(dir string, log *slog.Logger) (*hostState, error) {
 	h := &hostState{
 		path: filepath.Join(dir, "state.json"), suspendedPath: filepath.Join(dir, "suspended"), log: log,
-		sync:     syncStatus{state: SyncOK},
+		sync:     syncStatus{state: api.SyncOK},
 		progress: map[string]*appProgress{},
 		specs:    map[string]fleet.Resolved{},
 		waiting:  map[string]*Waiting{},

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/internal/redact"
 )
@@ -58,7 +59,7 @@ func (h *hostState) refuse(commit, reason string) error {
 	if n := len(h.st.Refused); n > 10 {
 		h.st.Refused = h.st.Refused[n-10:]
 	}
-	h.sync.state, h.sync.err = SyncRefused, ""
+	h.sync.state, h.sync.err = api.SyncRefused, ""
 	return h.save()
 }
 
@@ -104,10 +105,10 @@ func (h *hostState) setDesired(fleetWants, d *fleet.Desired) {
 func (h *hostState) recordApplied(commit string, d *fleet.Desired) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.sync.state == SyncSyncing || h.sync.state == SyncWaiting {
-		h.sync.state, h.sync.err = SyncOK, ""
+	if h.sync.state == api.SyncSyncing || h.sync.state == api.SyncWaiting {
+		h.sync.state, h.sync.err = api.SyncOK, ""
 		if h.rollout.Waiting != "" {
-			h.sync.state = SyncWaiting
+			h.sync.state = api.SyncWaiting
 		}
 	}
 	for app := range h.waiting {
@@ -139,14 +140,14 @@ func (h *hostState) beginSync(suspended bool) {
 	defer h.mu.Unlock()
 	switch {
 	case suspended:
-		h.sync.state, h.sync.err = SyncSuspended, ""
-	case h.rollout.Waiting != "" && h.sync.state == SyncWaiting:
+		h.sync.state, h.sync.err = api.SyncSuspended, ""
+	case h.rollout.Waiting != "" && h.sync.state == api.SyncWaiting:
 	default:
-		h.sync.state, h.sync.err = SyncSyncing, ""
+		h.sync.state, h.sync.err = api.SyncSyncing, ""
 	}
 }
 
-func (h *hostState) setSync(state SyncState, err error) {
+func (h *hostState) setSync(state api.SyncState, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.sync.state, h.sync.err = state, ""

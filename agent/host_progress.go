@@ -3,6 +3,7 @@ package agent
 import (
 	"time"
 
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/fleet"
 )
 
@@ -38,14 +39,14 @@ func (h *hostState) progressOf(app string) *appProgress {
 }
 
 // setPhase records where an app's apply is, for the status and its job. Healthy ends it well, failed badly.
-func (h *hostState) setPhase(app string, phase Phase) {
+func (h *hostState) setPhase(app string, phase api.Phase) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	p := h.progressOf(app)
 	switch phase {
-	case PhaseHealthy:
-		p.phase, p.reason, p.failed = "", Reason{}, false
-	case PhaseFailed:
+	case api.PhaseHealthy:
+		p.phase, p.reason, p.failed = "", api.Reason{}, false
+	case api.PhaseFailed:
 		p.phase, p.failed = "", true
 	default:
 		p.phase = phase
@@ -57,7 +58,7 @@ func (h *hostState) setPhase(app string, phase Phase) {
 
 // setReason records why an app is not fine; no work runs for it any more (its phase ends), and its job fails
 // with the reason.
-func (h *hostState) setReason(app string, r Reason) {
+func (h *hostState) setReason(app string, r api.Reason) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	p := h.progressOf(app)

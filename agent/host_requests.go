@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+
+	"github.com/herofleet/herofleet/api"
 )
 
 // What a person asked of the host, remembered across restarts: clicks, stopped binaries, suspend.
@@ -83,14 +85,14 @@ func (h *hostState) setSuspended(on bool) error {
 		if err := writeAtomic(h.suspendedPath, []byte("suspended by a person\n"), 0o600); err != nil {
 			return err
 		}
-		h.sync.state, h.sync.err = SyncSuspended, ""
+		h.sync.state, h.sync.err = api.SyncSuspended, ""
 		return nil
 	}
 	if err := os.Remove(h.suspendedPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	if h.sync.state == SyncSuspended {
-		h.sync.state = SyncOK
+	if h.sync.state == api.SyncSuspended {
+		h.sync.state = api.SyncOK
 	}
 	return nil
 }

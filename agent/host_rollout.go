@@ -3,6 +3,7 @@ package agent
 import (
 	"time"
 
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/fleet"
 )
 
@@ -25,8 +26,8 @@ func (h *hostState) setRollout(r RolloutStatus, of string, held *fleet.Fleet) bo
 		held = nil
 	}
 	h.rollout, h.waveOf, h.held = r, of, held
-	if r.Waiting == "" && h.sync.state == SyncWaiting {
-		h.sync.state = SyncSyncing // the hold ended: this pass applies the commit
+	if r.Waiting == "" && h.sync.state == api.SyncWaiting {
+		h.sync.state = api.SyncSyncing // the hold ended: this pass applies the commit
 	}
 	return old.Waiting != r.Waiting || old.Reason != r.Reason
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/herofleet/herofleet/api"
 )
 
 // Errors of the install calls, for the API to map to status codes.
@@ -21,7 +23,7 @@ var (
 type Job struct {
 	ID      string    `json:"id"`
 	App     string    `json:"app"`
-	Phase   Phase     `json:"phase"` // fetching | building | starting | healthy | failed
+	Phase   api.Phase `json:"phase"` // fetching | building | starting | healthy | failed
 	LogTail string    `json:"log_tail"`
 	Error   string    `json:"error"`
 	Started time.Time `json:"started"`
@@ -43,14 +45,14 @@ const jobTailBytes = 16 << 10
 // maxJobs bounds the finished jobs an agent remembers; an unfinished job is never dropped.
 const maxJobs = 100
 
-func (j *job) setPhase(p Phase) {
+func (j *job) setPhase(p api.Phase) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.done() {
 		return
 	}
 	j.Phase = p
-	if p == PhaseHealthy || p == PhaseFailed {
+	if p == api.PhaseHealthy || p == api.PhaseFailed {
 		j.Ended = time.Now().UTC()
 	}
 }
@@ -61,10 +63,10 @@ func (j *job) fail(reason string) {
 	if j.done() {
 		return
 	}
-	j.Phase, j.Error, j.Ended = PhaseFailed, reason, time.Now().UTC()
+	j.Phase, j.Error, j.Ended = api.PhaseFailed, reason, time.Now().UTC()
 }
 
-func (j *job) done() bool { return j.Phase == PhaseHealthy || j.Phase == PhaseFailed }
+func (j *job) done() bool { return j.Phase == api.PhaseHealthy || j.Phase == api.PhaseFailed }
 
 func (j *job) isDone() bool {
 	j.mu.Lock()
@@ -126,7 +128,7 @@ type jobBook struct {
 // open starts following an install of app.
 func (b *jobBook) open(app string) Job {
 	b.seq++
-	j := &job{Job: Job{ID: fmt.Sprintf("%d-%s", b.seq, app), App: app, Phase: PhaseFetching, Started: time.Now().UTC()}}
+	j := &job{Job: Job{ID: fmt.Sprintf("%d-%s", b.seq, app), App: app, Phase: api.PhaseFetching, Started: time.Now().UTC()}}
 	b.jobs[j.ID] = j
 	b.prune()
 	return j.snapshot()

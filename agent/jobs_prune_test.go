@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/herofleet/herofleet/api"
 )
 
 // A long-lived agent forgets its oldest finished install jobs, never one still running.
@@ -11,9 +13,9 @@ func TestJobsArePruned(t *testing.T) {
 	b := &jobBook{jobs: map[string]*job{}}
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range maxJobs + 20 {
-		phase := PhaseHealthy
+		phase := api.PhaseHealthy
 		if i < 5 {
-			phase = PhaseBuilding // the five oldest are still running
+			phase = api.PhaseBuilding // the five oldest are still running
 		}
 		id := fmt.Sprintf("%d-app", i)
 		b.jobs[id] = &job{Job: Job{ID: id, Phase: phase, Started: start.Add(time.Duration(i) * time.Minute)}}

@@ -6,12 +6,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/herofleet/herofleet/api"
 )
 
 // A build that prints 32 MiB without a newline: the job keeps a bounded tail, allocates little, and its lock is
 // never held long enough to stall a status read.
 func TestJobTailIsBoundedWithoutNewlines(t *testing.T) {
-	j := &job{Job: Job{ID: "1-books", App: "books", Phase: PhaseBuilding}}
+	j := &job{Job: Job{ID: "1-books", App: "books", Phase: api.PhaseBuilding}}
 	chunk := bytes.Repeat([]byte("x"), 32<<10)
 	var worst time.Duration
 	stop := make(chan struct{})

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/herofleet/herofleet/api"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -137,7 +138,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, app := range st.Apps {
 		ch <- prometheus.MustNewConstMetric(descAppState, prometheus.GaugeValue, 1, app.Name, string(app.State))
-		if app.State != AppInstalled {
+		if app.State != api.AppInstalled {
 			continue
 		}
 		for _, b := range app.Binaries {

@@ -3,6 +3,8 @@ package agent
 import (
 	"strings"
 	"testing"
+
+	"github.com/herofleet/herofleet/api"
 )
 
 // The fleet of the rollout tests: host t1 (the harness's agent) in wave rest, behind canary t0, with the health of
@@ -45,7 +47,7 @@ func TestRolloutHoldsANewCommitWithoutAnAnswer(t *testing.T) {
 	a := h.newAgent(nil)
 	mustSync(t, a)
 	st := a.Status()
-	if st.Fleet.Commit != first || st.Fleet.State != SyncOK || appOf(st, "books").State != AppInstalled {
+	if st.Fleet.Commit != first || st.Fleet.State != api.SyncOK || appOf(st, "books").State != api.AppInstalled {
 		t.Fatalf("the first commit is never held: commit %s state %s books %s", short(st.Fleet.Commit), st.Fleet.State, appOf(st, "books").State)
 	}
 	if r := st.Fleet.Rollout; r == nil || r.Wave != "rest" || r.Waiting != "" {
@@ -57,14 +59,14 @@ func TestRolloutHoldsANewCommitWithoutAnAnswer(t *testing.T) {
 	mustSync(t, a)
 	st = a.Status()
 	r := st.Fleet.Rollout
-	if st.Fleet.Commit != first || st.Fleet.Head != second || st.Fleet.State != SyncWaiting || r == nil || r.Waiting != second {
+	if st.Fleet.Commit != first || st.Fleet.Head != second || st.Fleet.State != api.SyncWaiting || r == nil || r.Waiting != second {
 		t.Fatalf("a newer commit without an answer: commit %s head %s state %s rollout %+v; want the first kept, waiting",
 			short(st.Fleet.Commit), short(st.Fleet.Head), st.Fleet.State, r)
 	}
 	if !strings.HasPrefix(r.Reason, "wave canary: no answer from Prometheus") || r.Since.IsZero() {
 		t.Errorf("reason %q since %v: want the wave waited for and no answer from Prometheus", r.Reason, r.Since)
 	}
-	if b := binOf(t, st, "books"); b.PID != pid || b.State != BinRunning {
+	if b := binOf(t, st, "books"); b.PID != pid || b.State != api.BinRunning {
 		t.Errorf("books while held: pid %d state %s, want %d still running", b.PID, b.State, pid)
 	}
 	if !st.Healthy() {
@@ -81,7 +83,7 @@ func TestRolloutHoldsANewCommitWithoutAnAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustSync(t, a)
-	if st := a.Status(); appOf(st, "memo").State != AppInstalled || st.Fleet.Commit != first {
+	if st := a.Status(); appOf(st, "memo").State != api.AppInstalled || st.Fleet.Commit != first {
 		t.Errorf("click-install while held: memo %s, commit %s", appOf(st, "memo").State, short(st.Fleet.Commit))
 	}
 
@@ -90,14 +92,14 @@ func TestRolloutHoldsANewCommitWithoutAnAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustSync(t, a)
-	if st := a.Status(); st.Fleet.State != SyncSuspended || st.Fleet.Rollout.Waiting != "" {
+	if st := a.Status(); st.Fleet.State != api.SyncSuspended || st.Fleet.Rollout.Waiting != "" {
 		t.Errorf("suspended: state %s rollout %+v", st.Fleet.State, st.Fleet.Rollout)
 	}
 	if err := a.Resume(); err != nil {
 		t.Fatal(err)
 	}
 	mustSync(t, a)
-	if st := a.Status(); st.Fleet.State != SyncWaiting || st.Fleet.Rollout.Waiting != second || st.Fleet.Commit != first {
+	if st := a.Status(); st.Fleet.State != api.SyncWaiting || st.Fleet.Rollout.Waiting != second || st.Fleet.Commit != first {
 		t.Errorf("resumed: state %s rollout %+v commit %s", st.Fleet.State, st.Fleet.Rollout, short(st.Fleet.Commit))
 	}
 }
@@ -114,7 +116,7 @@ func TestRolloutFirstWaveAppliesAtOnce(t *testing.T) {
 	second := h.commitFleet(canary, map[string]string{"args": `, --greeting, hi`})
 	mustSync(t, a)
 	st := a.Status()
-	if st.Fleet.Commit != second || st.Fleet.State != SyncOK || st.Fleet.Rollout == nil || st.Fleet.Rollout.Wave != "canary" {
+	if st.Fleet.Commit != second || st.Fleet.State != api.SyncOK || st.Fleet.Rollout == nil || st.Fleet.Rollout.Wave != "canary" {
 		t.Errorf("canary: commit %s state %s rollout %+v; want the new commit applied at once", short(st.Fleet.Commit), st.Fleet.State, st.Fleet.Rollout)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent/supervise"
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/fleet"
 )
 
@@ -29,7 +30,7 @@ type FleetStatus struct {
 	Head      string         `json:"head"`       // newest seen
 	AppliedAt time.Time      `json:"applied_at"` // RFC 3339 UTC; null before the first apply
 	LastSync  time.Time      `json:"last_sync"`  // RFC 3339 UTC; null before the first sync
-	State     SyncState      `json:"state"`      // ok | syncing | refused | suspended | error | waiting
+	State     api.SyncState  `json:"state"`      // ok | syncing | refused | suspended | error | waiting
 	Error     string         `json:"error"`
 	Rollout   *RolloutStatus `json:"rollout,omitempty"` // the host's wave and what a held commit waits for
 }
@@ -48,7 +49,7 @@ func (f FleetStatus) MarshalJSON() ([]byte, error) {
 		Head      string         `json:"head"`
 		AppliedAt *time.Time     `json:"applied_at"`
 		LastSync  *time.Time     `json:"last_sync"`
-		State     SyncState      `json:"state"`
+		State     api.SyncState  `json:"state"`
 		Error     string         `json:"error"`
 		Rollout   *RolloutStatus `json:"rollout,omitempty"`
 	}{f.Commit, f.Head, orNull(f.AppliedAt), orNull(f.LastSync), f.State, f.Error, f.Rollout})
@@ -58,10 +59,10 @@ func (f FleetStatus) MarshalJSON() ([]byte, error) {
 type AppStatus struct {
 	Name      string         `json:"name"`
 	Title     string         `json:"title,omitempty"`
-	State     AppState       `json:"state"`
+	State     api.AppState   `json:"state"`
 	Reason    string         `json:"reason,omitempty"`
-	Code      ReasonCode     `json:"reason_code,omitempty"` // the reason, for machines
-	Phase     Phase          `json:"phase,omitempty"`       // while it is being applied
+	Code      api.ReasonCode `json:"reason_code,omitempty"` // the reason, for machines
+	Phase     api.Phase      `json:"phase,omitempty"`       // while it is being applied
 	Rev       string         `json:"rev,omitempty"`         // installed revision
 	Why       string         `json:"why,omitempty"`         // why the app is on the host
 	Clicked   bool           `json:"clicked,omitempty"`
@@ -75,15 +76,15 @@ type AppStatus struct {
 
 // BinaryStatus is one binary of an app.
 type BinaryStatus struct {
-	Name     string      `json:"name"`
-	Kind     string      `json:"kind"`
-	State    BinaryState `json:"state,omitempty"` // empty when the app is not installed
-	Reason   string      `json:"reason,omitempty"`
-	PID      int         `json:"pid,omitempty"`
-	URL      string      `json:"url,omitempty"`
-	Restarts int         `json:"restarts"`
-	Since    time.Time   `json:"since,omitzero"`
-	Until    time.Time   `json:"until,omitzero"` // waiting: when the window opens
+	Name     string          `json:"name"`
+	Kind     string          `json:"kind"`
+	State    api.BinaryState `json:"state,omitempty"` // empty when the app is not installed
+	Reason   string          `json:"reason,omitempty"`
+	PID      int             `json:"pid,omitempty"`
+	URL      string          `json:"url,omitempty"`
+	Restarts int             `json:"restarts"`
+	Since    time.Time       `json:"since,omitzero"`
+	Until    time.Time       `json:"until,omitzero"` // waiting: when the window opens
 }
 
 // Status takes a snapshot.
@@ -101,8 +102,8 @@ func (h *hostState) status(cfg *Config, sup *supervise.Supervisor) Status {
 		Commit: h.st.Fleet.Commit, Head: h.st.Fleet.Head, AppliedAt: h.st.Fleet.AppliedAt,
 		LastSync: h.sync.lastSync, State: h.sync.state, Error: h.sync.err, Rollout: h.rolloutStatus(),
 	}
-	if len(h.st.Refused) > 0 && st.Fleet.State == SyncOK && h.st.Fleet.Head == h.st.Refused[len(h.st.Refused)-1].Commit {
-		st.Fleet.State = SyncRefused
+	if len(h.st.Refused) > 0 && st.Fleet.State == api.SyncOK && h.st.Fleet.Head == h.st.Refused[len(h.st.Refused)-1].Commit {
+		st.Fleet.State = api.SyncRefused
 	}
 	st.Quarantined = []Quarantine{}
 	for _, q := range h.st.Quarantine {
@@ -159,7 +160,7 @@ func (h *hostState) status(cfg *Config, sup *supervise.Supervisor) Status {
 
 // appStatusOf builds one app's status; h.mu is held.
 func (h *hostState) appStatusOf(sup *supervise.Supervisor, name string) AppStatus {
-	as := AppStatus{Name: name, State: AppNotInstalled, Clicked: slices.Contains(h.st.Clicked, name)}
+	as := AppStatus{Name: name, State: api.AppNotInstalled, Clicked: slices.Contains(h.st.Clicked, name)}
 	s := h.progress[name]
 	if s != nil {
 		as.Reason, as.Code, as.Phase = s.reason.String(), s.reason.Code, s.phase
@@ -178,18 +179,18 @@ func (h *hostState) appStatusOf(sup *supervise.Supervisor, name string) AppStatu
 	}
 	switch {
 	case inst != nil:
-		as.State, as.Rev, as.Installed = AppInstalled, inst.Rev, inst.InstalledAt
+		as.State, as.Rev, as.Installed = api.AppInstalled, inst.Rev, inst.InstalledAt
 		for _, p := range inst.Binaries {
 			bs := binaryStatus(h.st, sup, p)
-			if w != nil && (bs.State == BinRunning || bs.State == BinStarting) {
-				bs.State, bs.Reason, bs.Until = BinWaiting, w.Reason, w.Until
+			if w != nil && (bs.State == api.BinRunning || bs.State == api.BinStarting) {
+				bs.State, bs.Reason, bs.Until = api.BinWaiting, w.Reason, w.Until
 			}
 			as.Binaries = append(as.Binaries, bs)
 		}
 	case s != nil && s.phase != "":
-		as.State = AppInstalling
+		as.State = api.AppInstalling
 	case s != nil && s.failed:
-		as.State = AppFailed
+		as.State = api.AppFailed
 	}
 	return as
 }
@@ -198,26 +199,26 @@ func (h *hostState) appStatusOf(sup *supervise.Supervisor, name string) AppStatu
 func binaryStatus(st *State, sup *supervise.Supervisor, p Proc) BinaryStatus {
 	bs := BinaryStatus{Name: p.Name, Kind: p.Kind, URL: p.URL}
 	if st.isStopped(p.Name) {
-		bs.State, bs.Reason = BinStopped, Reason{Code: ReasonStoppedByPerson}.String()
+		bs.State, bs.Reason = api.BinStopped, api.Reason{Code: api.ReasonStoppedByPerson}.String()
 		return bs
 	}
 	ps, ok := sup.Status(p.Name)
 	if !ok {
-		bs.State, bs.Reason = BinFailed, Reason{Code: ReasonNotRunning}.String()
+		bs.State, bs.Reason = api.BinFailed, api.Reason{Code: api.ReasonNotRunning}.String()
 		return bs
 	}
 	bs.PID, bs.Restarts, bs.Since, bs.Reason = ps.PID, ps.Restarts, ps.Since.UTC(), ps.Reason
 	switch ps.State {
 	case supervise.Running:
-		bs.State = BinRunning
+		bs.State = api.BinRunning
 	case supervise.Starting, supervise.Backoff:
-		bs.State = BinStarting
+		bs.State = api.BinStarting
 	case supervise.Crashloop:
-		bs.State = BinCrashloop
+		bs.State = api.BinCrashloop
 	case supervise.Stopped:
-		bs.State = BinStopped
+		bs.State = api.BinStopped
 	default:
-		bs.State = BinFailed
+		bs.State = api.BinFailed
 	}
 	return bs
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/internal/agenttest"
 	"github.com/herofleet/herofleet/plugins"
 )
@@ -51,7 +52,7 @@ binaries:
 	if len(st.Refused) != 1 || st.Refused[0].Commit != bad || !strings.Contains(st.Refused[0].Reason, "apps/books.yaml:1:1") {
 		t.Fatalf("refused %+v", st.Refused)
 	}
-	if b := appOf(st, "books"); b.Binaries[0].PID != pid || b.Binaries[0].State != BinRunning {
+	if b := appOf(st, "books"); b.Binaries[0].PID != pid || b.Binaries[0].State != api.BinRunning {
 		t.Fatalf("books disturbed by a refused commit: %+v", b)
 	}
 	mustSync(t, a) // still refused, not re-reported
@@ -100,7 +101,7 @@ binaries:
 	if st.Fleet.State != "error" || st.Fleet.Error == "" {
 		t.Fatalf("fleet %+v", st.Fleet)
 	}
-	if b := appOf(st, "books"); b.Binaries[0].PID != pid || b.Binaries[0].State != BinRunning {
+	if b := appOf(st, "books"); b.Binaries[0].PID != pid || b.Binaries[0].State != api.BinRunning {
 		t.Fatalf("books disturbed while the server is down: %+v", b)
 	}
 	// backoff: 1s, 2s, 4s... (each with up to half of jitter), capped by backoff_max (400ms here)
@@ -162,7 +163,7 @@ binaries:
 	mustSync(t, a)
 	agenttest.WaitUntil(t, 15*time.Second, "crashloop", func() bool {
 		b := appOf(a.Status(), "books")
-		return len(b.Binaries) == 1 && b.Binaries[0].State == BinCrashloop
+		return len(b.Binaries) == 1 && b.Binaries[0].State == api.BinCrashloop
 	})
 	b := appOf(a.Status(), "books").Binaries[0]
 	if b.Restarts < 4 || !strings.Contains(b.Reason, "fast exits") {
@@ -202,7 +203,7 @@ binaries:
 `)
 	a := h.newAgent(nil)
 	mustSync(t, a)
-	if st := a.Status(); strings.Join(st.Catalog, ",") != "foundry" || appOf(st, "foundry").State != AppNotInstalled {
+	if st := a.Status(); strings.Join(st.Catalog, ",") != "foundry" || appOf(st, "foundry").State != api.AppNotInstalled {
 		t.Fatalf("catalog %v", st.Catalog)
 	}
 	if _, err := a.Install("books"); !errors.Is(err, ErrInstalled) {
@@ -215,7 +216,7 @@ binaries:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if job.Phase != PhaseFetching {
+	if job.Phase != api.PhaseFetching {
 		t.Fatalf("job %+v", job)
 	}
 	if _, err := a.Install("foundry"); !errors.Is(err, ErrInstalled) {
@@ -223,11 +224,11 @@ binaries:
 	}
 	mustSync(t, a)
 	j, _ := a.JobStatus(job.ID)
-	if j.Phase != PhaseHealthy || !strings.Contains(j.LogTail, "testapp: building") {
+	if j.Phase != api.PhaseHealthy || !strings.Contains(j.LogTail, "testapp: building") {
 		t.Fatalf("job %+v", j)
 	}
 	st := a.Status()
-	if f := appOf(st, "foundry"); f.State != AppInstalled || !f.Clicked || appOf(st, "osis").State != AppInstalled {
+	if f := appOf(st, "foundry"); f.State != api.AppInstalled || !f.Clicked || appOf(st, "osis").State != api.AppInstalled {
 		t.Fatalf("foundry %+v osis %+v", f, appOf(st, "osis"))
 	}
 	// remembered across a restart of the agent
@@ -286,7 +287,7 @@ hooks:
 	// no runner: the app fails with a clear reason
 	a := h.newAgent(nil)
 	mustSync(t, a)
-	if b := appOf(a.Status(), "books"); b.State != AppFailed || !strings.Contains(b.Reason, "no hook runner") || b.Phase != "" {
+	if b := appOf(a.Status(), "books"); b.State != api.AppFailed || !strings.Contains(b.Reason, "no hook runner") || b.Phase != "" {
 		t.Fatalf("%+v (an idle agent shows no phase)", b)
 	}
 	a.Shutdown()
@@ -330,7 +331,7 @@ preinstalled: []
 	r3 := &recordingRunner{fail: "post-start"}
 	a = h3.newAgent(r3)
 	mustSync(t, a)
-	if b := appOf(a.Status(), "books"); b.State != AppFailed || !strings.Contains(b.Reason, "said no") {
+	if b := appOf(a.Status(), "books"); b.State != api.AppFailed || !strings.Contains(b.Reason, "said no") {
 		t.Fatalf("%+v", b)
 	}
 	if n := agenttest.MarkedProcs(h3.dir); len(n) != 0 {

@@ -16,6 +16,7 @@ import (
 	"github.com/hiddeco/sshsig"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/internal/gitserver"
 )
 
@@ -108,7 +109,7 @@ func expectRefused(t *testing.T, a *Agent, applied, head, want string, pid int) 
 	if last.Commit != head || !strings.Contains(last.Reason, want) {
 		t.Fatalf("want a refusal of %s with %q, got %+v", short(head), want, st.Refused)
 	}
-	if b := appOf(st, "books").Binaries[0]; b.PID != pid || b.State != BinRunning {
+	if b := appOf(st, "books").Binaries[0]; b.PID != pid || b.State != api.BinRunning {
 		t.Fatalf("books disturbed by a refused commit: %+v", b)
 	}
 }

@@ -1,6 +1,10 @@
 package agent
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/herofleet/herofleet/api"
+)
 
 // Verdict is how fleet tools judge a host from its status: how many of the apps it should run do run, and every
 // app or binary that is not fine with its reason. The agent exports it as series (herofleet_host_healthy,
@@ -14,11 +18,11 @@ type Verdict struct {
 
 // Problem is one app or binary that is not fine.
 type Problem struct {
-	App    string     `json:"app"`
-	Binary string     `json:"binary,omitempty"`
-	State  string     `json:"state"`            // quarantined, failed, installing, not-installed, or a binary state
-	Code   ReasonCode `json:"code,omitempty"`   // the reason, for machines
-	Reason string     `json:"reason,omitempty"` // the reason, for people
+	App    string         `json:"app"`
+	Binary string         `json:"binary,omitempty"`
+	State  string         `json:"state"`            // quarantined, failed, installing, not-installed, or a binary state
+	Code   api.ReasonCode `json:"code,omitempty"`   // the reason, for machines
+	Reason string         `json:"reason,omitempty"` // the reason, for people
 }
 
 // StateQuarantined is a Problem's state for an app held until its spec changes (the app may still run its
@@ -35,14 +39,14 @@ func (st Status) healthyWith(v Verdict) bool {
 
 // fleetStateFine: ok, or a sync under way, or held on purpose: by a person, or for the earlier rollout waves
 // (the host runs its commit as well as before).
-func fleetStateFine(s SyncState) bool {
-	return s == SyncOK || s == SyncSyncing || s == SyncSuspended || s == SyncWaiting
+func fleetStateFine(s api.SyncState) bool {
+	return s == api.SyncOK || s == api.SyncSyncing || s == api.SyncSuspended || s == api.SyncWaiting
 }
 
 // Expected reports whether the host should run the app: it is desired, or was installed on click.
 func (a AppStatus) Expected() bool {
 	if a.Offered {
-		return a.Clicked || a.State != AppNotInstalled
+		return a.Clicked || a.State != api.AppNotInstalled
 	}
 	return a.Why != ""
 }
@@ -61,13 +65,13 @@ func (st Status) Verdict() Verdict {
 		v.Expected++
 		before := len(v.Problems)
 		switch app.State {
-		case AppInstalled:
+		case api.AppInstalled:
 			running := true
 			for _, b := range app.Binaries {
-				if b.State == BinRunning {
+				if b.State == api.BinRunning {
 					continue
 				}
-				if b.State != BinWaiting {
+				if b.State != api.BinWaiting {
 					running = false
 				}
 				v.Problems = append(v.Problems, Problem{App: app.Name, Binary: b.Name, State: string(b.State), Reason: b.Reason})
@@ -75,19 +79,19 @@ func (st Status) Verdict() Verdict {
 			if running {
 				v.Running++
 			}
-		case AppInstalling:
+		case api.AppInstalling:
 			v.Problems = append(v.Problems, Problem{App: app.Name, State: string(app.State), Code: app.Code, Reason: orText(app.Reason, string(app.Phase))})
 		default:
 			v.Problems = append(v.Problems, Problem{App: app.Name, State: string(app.State), Code: app.Code, Reason: app.Reason})
 		}
 		if q, ok := quarantined[app.Name]; ok && !slices.ContainsFunc(v.Problems[before:], func(p Problem) bool { return p.Binary == "" }) {
-			v.Problems = append(v.Problems, Problem{App: app.Name, State: StateQuarantined, Code: ReasonQuarantined, Reason: q.Reason})
+			v.Problems = append(v.Problems, Problem{App: app.Name, State: StateQuarantined, Code: api.ReasonQuarantined, Reason: q.Reason})
 		}
 		delete(quarantined, app.Name)
 	}
 	for _, q := range st.Quarantined {
 		if _, left := quarantined[q.App]; left { // a quarantined app the host no longer lists
-			v.Problems = append(v.Problems, Problem{App: q.App, State: StateQuarantined, Code: ReasonQuarantined, Reason: q.Reason})
+			v.Problems = append(v.Problems, Problem{App: q.App, State: StateQuarantined, Code: api.ReasonQuarantined, Reason: q.Reason})
 		}
 	}
 	return v

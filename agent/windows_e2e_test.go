@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/fleet"
 )
 
@@ -78,11 +79,11 @@ binaries:
 	st := a.Status()
 	opens := time.Date(2026, 3, 10, 2, 0, 0, 0, time.UTC)
 	b := binOf(t, st, "books")
-	if b.State != BinWaiting || !b.Until.Equal(opens) || b.PID != pid || !strings.Contains(b.Reason, "restart") ||
+	if b.State != api.BinWaiting || !b.Until.Equal(opens) || b.PID != pid || !strings.Contains(b.Reason, "restart") ||
 		!strings.Contains(b.Reason, "binary books_server: args changed") {
 		t.Fatalf("books during the closed window: %+v", b)
 	}
-	if w := appOf(st, "memo"); w.State != AppInstalled || binOf(t, st, "memo").State != BinRunning {
+	if w := appOf(st, "memo"); w.State != api.AppInstalled || binOf(t, st, "memo").State != api.BinRunning {
 		t.Fatalf("installing memo waited for the window: %+v", w)
 	}
 	if got := a.nextWait(nil); got > 30*time.Minute {
@@ -94,7 +95,7 @@ binaries:
 	mustSync(t, a)
 	st = a.Status()
 	b = binOf(t, st, "books")
-	if b.State != BinRunning || b.PID == pid || !b.Until.IsZero() {
+	if b.State != api.BinRunning || b.PID == pid || !b.Until.IsZero() {
 		t.Fatalf("books in the window: %+v", b)
 	}
 	last := appOf(st, "books").Last
@@ -115,7 +116,7 @@ binaries:
 `)
 	mustSync(t, a)
 	m := binOf(t, a.Status(), "memo")
-	if m.State != BinWaiting || !m.Until.Equal(opens.Add(24*time.Hour)) || !strings.Contains(m.Reason, "remove") {
+	if m.State != api.BinWaiting || !m.Until.Equal(opens.Add(24*time.Hour)) || !strings.Contains(m.Reason, "remove") {
 		t.Fatalf("memo's removal outside the window: %+v", m)
 	}
 	// suspended during the pending removal: the window opens and nothing happens until resume
@@ -125,7 +126,7 @@ binaries:
 	clock.Set(opens.Add(24*time.Hour + time.Minute))
 	mustSync(t, a)
 	st = a.Status()
-	if m := binOf(t, st, "memo"); st.Fleet.State != "suspended" || m.State != BinWaiting || !strings.Contains(m.Reason, "suspended") {
+	if m := binOf(t, st, "memo"); st.Fleet.State != "suspended" || m.State != api.BinWaiting || !strings.Contains(m.Reason, "suspended") {
 		t.Fatalf("memo's removal while suspended in the window: %+v, fleet %+v", m, st.Fleet)
 	}
 	if err := a.Resume(); err != nil {
@@ -133,7 +134,7 @@ binaries:
 	}
 	mustSync(t, a)
 	st = a.Status()
-	if appOf(st, "memo").State == AppInstalled {
+	if appOf(st, "memo").State == api.AppInstalled {
 		t.Fatalf("memo still installed in the window: %+v", appOf(st, "memo"))
 	}
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/herofleet/herofleet/agent"
 	"github.com/herofleet/herofleet/agent/cockpit"
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/internal/gitserver"
 	"github.com/herofleet/herofleet/plugins"
@@ -245,11 +246,11 @@ func waitConverged(ctx context.Context, hosts []*host, timeout time.Duration) er
 					continue
 				}
 				switch a.State {
-				case agent.AppFailed:
+				case api.AppFailed:
 					problems = append(problems, fmt.Sprintf("%s: %s: %s", h.name, a.Name, a.Reason))
-				case agent.AppInstalled:
+				case api.AppInstalled:
 					for _, b := range a.Binaries {
-						if b.State != agent.BinRunning {
+						if b.State != api.BinRunning {
 							done = false
 						}
 					}

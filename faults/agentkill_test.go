@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
@@ -37,7 +38,7 @@ var killPhases = []killPhase{{
 	},
 	reach: func(g *gated) {
 		agenttest.WaitUntil(g.t, 60*time.Second, "the build held", func() bool {
-			return g.app("books").Phase == agent.PhaseBuilding && agenttest.MarkedProcs(g.dir)["testapp"] == 1
+			return g.app("books").Phase == api.PhaseBuilding && agenttest.MarkedProcs(g.dir)["testapp"] == 1
 		})
 	},
 }, {
@@ -58,7 +59,7 @@ var killPhases = []killPhase{{
 	},
 	reach: func(g *gated) {
 		g.waitTerms()
-		if ph := g.app("books").Phase; ph != agent.PhaseStarting {
+		if ph := g.app("books").Phase; ph != api.PhaseStarting {
 			g.t.Fatalf("phase %q while the old revision stops", ph)
 		}
 	},
@@ -123,7 +124,7 @@ func killInPhase(t *testing.T, ph killPhase) {
 	agenttest.WaitUntil(t, 60*time.Second, "books converged on the new revision", func() bool {
 		st = g.app("books")
 		inst := g.state().Apps["books"]
-		return st.State == agent.AppInstalled && st.Phase == "" && st.Reason == "" && st.Rev == want &&
+		return st.State == api.AppInstalled && st.Phase == "" && st.Reason == "" && st.Rev == want &&
 			st.Last != nil && st.Last.Action == "upgrade" && inst != nil && inst.Rev == want && runsExactly(g.dir, inst)
 	})
 	took := time.Since(start)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/internal/agenttest"
 	"github.com/herofleet/herofleet/internal/gitserver"
 )
@@ -21,7 +22,7 @@ import (
 func TestBigSharedBlobCommit(t *testing.T) {
 	p, before, good := sharedBlobAgent(t)
 	bad, took, st := pushSharedBlob(t, p, 1<<20-100)
-	if st.Fleet.State != agent.SyncRefused || len(st.Refused) == 0 {
+	if st.Fleet.State != api.SyncRefused || len(st.Refused) == 0 {
 		t.Fatalf("fleet %+v, refused %+v", st.Fleet, st.Refused)
 	}
 	r := st.Refused[len(st.Refused)-1]
@@ -48,7 +49,7 @@ func TestBigSharedBlobCommit(t *testing.T) {
 func TestBigSharedBlobCommitWithinBudget(t *testing.T) {
 	p, before, _ := sharedBlobAgent(t)
 	next, took, st := pushSharedBlob(t, p, 3000)
-	if st.Fleet.State != agent.SyncOK {
+	if st.Fleet.State != api.SyncOK {
 		t.Fatalf("fleet %+v, refused %+v", st.Fleet, st.Refused)
 	}
 	p.keptRunning(t, st, next, before)
@@ -95,7 +96,7 @@ func pushSharedBlob(t *testing.T, p *proc, size int) (string, time.Duration, age
 	var st agent.Status
 	agenttest.WaitUntil(t, 2*time.Minute, "the sync of the 20,000-entry commit", func() bool {
 		st, _ = p.status()
-		return st.Fleet.Head == commit && st.Fleet.State != agent.SyncSyncing
+		return st.Fleet.Head == commit && st.Fleet.State != api.SyncSyncing
 	})
 	return commit, time.Since(start), st
 }
@@ -107,7 +108,7 @@ func (p *proc) keptRunning(t *testing.T, st agent.Status, commit string, before 
 		t.Fatalf("applied %s, want %s", st.Fleet.Commit, commit)
 	}
 	b := p.binary("books", "books_server")
-	if b.PID != before.PID || b.State != agent.BinRunning || b.Restarts != 0 || syscall.Kill(before.PID, 0) != nil {
+	if b.PID != before.PID || b.State != api.BinRunning || b.Restarts != 0 || syscall.Kill(before.PID, 0) != nil {
 		t.Fatalf("books disturbed: %+v (was %+v)", b, before)
 	}
 }

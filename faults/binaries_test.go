@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
@@ -129,7 +129,7 @@ func TestBinaryIgnoringSIGTERM(t *testing.T) {
 	}
 	resp.Body.Close()
 	agenttest.WaitUntil(t, 30*time.Second, "books_server gone", func() bool {
-		return (syscall.Kill(before.PID, 0) != nil || zombie(before.PID)) && p.binary("books", "books_server").State == agent.BinStopped
+		return (syscall.Kill(before.PID, 0) != nil || zombie(before.PID)) && p.binary("books", "books_server").State == api.BinStopped
 	})
 	took := time.Since(start)
 	if took < 1500*time.Millisecond {

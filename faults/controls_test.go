@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
@@ -79,7 +80,7 @@ func TestControlsDuringARemoval(t *testing.T) {
 	queued(t, answers)
 	g.openGates()
 	agenttest.WaitUntil(t, 30*time.Second, "books removed", func() bool {
-		return g.state().Apps["books"] == nil && g.app("books").State == agent.AppNotInstalled && len(agenttest.Processes(g.dir)) == 0
+		return g.state().Apps["books"] == nil && g.app("books").State == api.AppNotInstalled && len(agenttest.Processes(g.dir)) == 0
 	})
 	took := time.Since(start)
 	// installed again on click: its apply is queued behind the controls, so once it is done they all were
@@ -87,7 +88,7 @@ func TestControlsDuringARemoval(t *testing.T) {
 		t.Fatalf("install again: %d %s", code, body)
 	}
 	agenttest.WaitUntil(t, 60*time.Second, "books installed again", func() bool {
-		return g.app("books").State == agent.AppInstalled && runsExactly(g.dir, g.state().Apps["books"])
+		return g.app("books").State == api.AppInstalled && runsExactly(g.dir, g.state().Apps["books"])
 	})
 	late := g.controls("start books_server")
 	w.stop()
@@ -128,7 +129,7 @@ func TestControlsDuringAClickInstall(t *testing.T) {
 	answered := time.Since(start)
 	g.openGates()
 	agenttest.WaitUntil(t, 60*time.Second, "books installed whole", func() bool {
-		return g.app("books").State == agent.AppInstalled && runsExactly(g.dir, g.state().Apps["books"])
+		return g.app("books").State == api.AppInstalled && runsExactly(g.dir, g.state().Apps["books"])
 	})
 	took := time.Since(start)
 	w.stop()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
@@ -84,11 +85,11 @@ func TestFullDiskDuringBuild(t *testing.T) {
 	})
 	said := time.Since(start)
 	t.Logf("books: %s", st.Reason)
-	if full, _ := p.status(); len(full.Quarantined) != 0 || st.Code != agent.ReasonDiskFull {
+	if full, _ := p.status(); len(full.Quarantined) != 0 || st.Code != api.ReasonDiskFull {
 		t.Fatalf("a full disk quarantined books or said it otherwise: %+v, %s", full.Quarantined, st.Code)
 	}
 	b := p.binary("books", "books_server")
-	if st.Rev != old || b.PID != before.PID || b.State != agent.BinRunning || b.Restarts != 0 || !answers(p, "unix://${sockets}/books_server.sock") {
+	if st.Rev != old || b.PID != before.PID || b.State != api.BinRunning || b.Restarts != 0 || !answers(p, "unix://${sockets}/books_server.sock") {
 		t.Fatalf("the old revision was disturbed: %+v %+v", st, b)
 	}
 
@@ -104,7 +105,7 @@ func TestFullDiskDuringBuild(t *testing.T) {
 	p.post(t, "/api/v1/sync")
 	agenttest.WaitUntil(t, 60*time.Second, "the upgrade after space was freed", func() bool {
 		st = p.app("books")
-		return st.Rev == upgrade && st.State == agent.AppInstalled && p.binary("books", "books_server").State == agent.BinRunning
+		return st.Rev == upgrade && st.State == api.AppInstalled && p.binary("books", "books_server").State == api.BinRunning
 	})
 	took := time.Since(freed)
 	t.Logf("said so %s after the sync; upgraded %s after space was freed", said, took)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
@@ -44,10 +45,10 @@ func TestBuildLine64MiB(t *testing.T) {
 		if _, err := p.status(); err == nil {
 			slowest = max(slowest, time.Since(t0))
 		}
-		return job.Phase == agent.PhaseHealthy || job.Phase == agent.PhaseFailed
+		return job.Phase == api.PhaseHealthy || job.Phase == api.PhaseFailed
 	})
 	took := time.Since(start)
-	if job.Phase != agent.PhaseHealthy || len(job.LogTail) > 16<<10 {
+	if job.Phase != api.PhaseHealthy || len(job.LogTail) > 16<<10 {
 		t.Fatalf("job %s, log_tail %d bytes", job.Phase, len(job.LogTail))
 	}
 	var logBytes int64

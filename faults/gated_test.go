@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/internal/agenttest"
 	"github.com/herofleet/herofleet/internal/gitserver"
 )
@@ -181,7 +182,7 @@ func (g *gated) waitHealthHeld() {
 				n++
 			}
 		}
-		return n == 2 && g.app("books").Phase == agent.PhaseStarting
+		return n == 2 && g.app("books").Phase == api.PhaseStarting
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
@@ -51,7 +52,7 @@ func TestGitServerDownDuringSync(t *testing.T) {
 	var st agent.Status
 	agenttest.WaitUntil(t, 30*time.Second, "the failed sync in the status", func() bool {
 		st, _ = p.status()
-		return st.Fleet.State == agent.SyncError
+		return st.Fleet.State == api.SyncError
 	})
 	said := time.Since(stopped)
 	if st.Fleet.Commit != good || !strings.Contains(st.Fleet.Error, "tok:xxxxx@127.0.0.1") || strings.Contains(st.Fleet.Error, "s3cret") {
@@ -67,7 +68,7 @@ func TestGitServerDownDuringSync(t *testing.T) {
 	back := time.Now()
 	agenttest.WaitUntil(t, 30*time.Second, "the commit applied after the server is back", func() bool {
 		st, _ = p.status()
-		return st.Fleet.Commit == next && st.Fleet.State == agent.SyncOK
+		return st.Fleet.Commit == next && st.Fleet.State == api.SyncOK
 	})
 	recovered := time.Since(back)
 	p.keptRunning(t, st, next, before)
@@ -166,7 +167,7 @@ func TestGitServerDownForAnHour(t *testing.T) {
 	scheduled := clock.next(t) // the first sync applied the fleet; the next one is the schedule's (@every 1h)
 	st := a.Status()
 	books := appBinary(st, "books")
-	if st.Fleet.State != agent.SyncOK || books.State != agent.BinRunning {
+	if st.Fleet.State != api.SyncOK || books.State != api.BinRunning {
 		t.Fatalf("before the outage: %+v %+v", st.Fleet, books)
 	}
 	good := st.Fleet.Commit
@@ -179,11 +180,11 @@ func TestGitServerDownForAnHour(t *testing.T) {
 	w := clock.next(t)
 	for clock.Now().Add(w.d).Before(outage.Add(time.Hour)) {
 		st = a.Status()
-		if st.Fleet.State != agent.SyncError || st.Fleet.Commit != good ||
+		if st.Fleet.State != api.SyncError || st.Fleet.Commit != good ||
 			!strings.Contains(st.Fleet.Error, "tok:xxxxx@127.0.0.1") || strings.Contains(st.Fleet.Error, "s3cret") {
 			t.Fatalf("fleet %s into the outage: %+v", clock.Now().Sub(outage), st.Fleet)
 		}
-		if b := appBinary(st, "books"); b.PID != books.PID || b.State != agent.BinRunning || b.Restarts != 0 {
+		if b := appBinary(st, "books"); b.PID != books.PID || b.State != api.BinRunning || b.Restarts != 0 {
 			t.Fatalf("books %s into the outage: %+v (was %+v)", clock.Now().Sub(outage), b, books)
 		}
 		waits = append(waits, w.d)
@@ -216,10 +217,10 @@ func TestGitServerDownForAnHour(t *testing.T) {
 	clock.next(t) // the sync after the server is back is done
 	took := time.Since(start)
 	st = a.Status()
-	if st.Fleet.State != agent.SyncOK || st.Fleet.Commit != next || st.Fleet.Error != "" {
+	if st.Fleet.State != api.SyncOK || st.Fleet.Commit != next || st.Fleet.Error != "" {
 		t.Fatalf("after the server came back: %+v", st.Fleet)
 	}
-	if b := appBinary(st, "books"); b.PID != books.PID || b.State != agent.BinRunning || b.Restarts != 0 {
+	if b := appBinary(st, "books"); b.PID != books.PID || b.State != api.BinRunning || b.Restarts != 0 {
 		t.Fatalf("books after the outage: %+v (was %+v)", b, books)
 	}
 	t.Logf("%d failed syncs in the hour, waits %v; largest %s; recovered %s after the server was back (+%s real)", len(waits)+1, waits, largest, recovery, took)

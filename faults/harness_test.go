@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
@@ -160,7 +161,7 @@ func (p *proc) waitRunning(app, bin string, timeout time.Duration) agent.BinaryS
 	var b agent.BinaryStatus
 	agenttest.WaitUntil(p.t, timeout, bin+" running", func() bool {
 		b = p.binary(app, bin)
-		return b.State == agent.BinRunning && b.PID != 0
+		return b.State == api.BinRunning && b.PID != 0
 	})
 	return b
 }

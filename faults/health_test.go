@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
@@ -21,7 +22,7 @@ func TestHealthThatNeverAnswers(t *testing.T) {
 	var a agent.AppStatus
 	agenttest.WaitUntil(t, 60*time.Second, "books failed", func() bool {
 		a = p.app("books")
-		return a.State == agent.AppFailed
+		return a.State == api.AppFailed
 	})
 	took := time.Since(start)
 	if a.Reason == "" || len(agenttest.MarkedPIDs(p.dir)) != 0 {

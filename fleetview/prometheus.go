@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/internal/promapi"
 )
@@ -85,7 +86,7 @@ func FromPrometheus(ctx context.Context, c *promapi.Client, source string, f *fl
 	for _, s := range problems {
 		r := row(s.Labels["instance"])
 		r.Problems = append(r.Problems, agent.Problem{App: s.Labels["app"], Binary: s.Labels["binary"],
-			State: s.Labels["state"], Code: agent.ReasonCode(s.Labels["code"]), Reason: s.Labels["code"]})
+			State: s.Labels["state"], Code: api.ReasonCode(s.Labels["code"]), Reason: s.Labels["code"]})
 	}
 	now := time.Now()
 	out := make([]HostRow, 0, len(rows))

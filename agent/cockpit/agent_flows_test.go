@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
@@ -78,7 +78,7 @@ binaries:
 	}
 	mustSync(t, a)
 	st = a.Status()
-	if appOf(st, "chat").State != agent.AppInstalled || st.Fleet.Commit != applied {
+	if appOf(st, "chat").State != api.AppInstalled || st.Fleet.Commit != applied {
 		t.Fatalf("chat while suspended: %+v, fleet %+v", appOf(st, "chat"), st.Fleet)
 	}
 
@@ -141,7 +141,7 @@ binaries:
 	if c := post("wrong"); c != 401 {
 		t.Fatalf("wrong token: %d", c)
 	}
-	agenttest.WaitUntil(t, 20*time.Second, "first converge", func() bool { return appOf(a.Status(), "books").State == agent.AppInstalled })
+	agenttest.WaitUntil(t, 20*time.Second, "first converge", func() bool { return appOf(a.Status(), "books").State == api.AppInstalled })
 	h.commitApp("books")
 	if c := post("s3cret"); c != 202 {
 		t.Fatalf("sync: %d", c)

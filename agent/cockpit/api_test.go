@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
@@ -125,7 +126,7 @@ binaries:
 	c := h.startCockpit()
 	agenttest.WaitUntil(t, 30*time.Second, "books running and the fleet commit applied", func() bool {
 		apps := c.apps()
-		return rowOf(apps, "books_web").State == string(agent.BinRunning) && apps.Fleet.Commit != ""
+		return rowOf(apps, "books_web").State == string(api.BinRunning) && apps.Fleet.Commit != ""
 	})
 
 	got := c.apps()
@@ -137,7 +138,7 @@ binaries:
 		t.Fatalf("books rows %+v", rows)
 	}
 	chat := rowsOf(got, "chat")
-	if len(chat) != 1 || chat[0].Type != RowBundle || chat[0].State != string(agent.AppNotInstalled) ||
+	if len(chat) != 1 || chat[0].Type != RowBundle || chat[0].State != string(api.AppNotInstalled) ||
 		strings.Join(chat[0].Actions, ",") != "install" || strings.Join(chat[0].Binaries, ",") != "chat_server" {
 		t.Fatalf("chat bundle row %+v", chat)
 	}
@@ -168,15 +169,15 @@ binaries:
 	var accepted struct{ Job string }
 	_ = json.Unmarshal([]byte(body), &accepted)
 	var job agent.Job
-	phases := map[agent.Phase]bool{}
+	phases := map[api.Phase]bool{}
 	agenttest.WaitUntil(t, 60*time.Second, "install job done", func() bool {
 		_, jb := c.do("GET", "/api/v1/jobs/"+accepted.Job, false)
 		_ = json.Unmarshal([]byte(jb), &job)
 		phases[job.Phase] = true
-		return job.Phase == agent.PhaseHealthy || job.Phase == agent.PhaseFailed
+		return job.Phase == api.PhaseHealthy || job.Phase == api.PhaseFailed
 	})
 	// phase and error are open; the build's output (which can hold secrets) needs the token
-	if job.Phase != agent.PhaseHealthy || job.App != "chat" || job.LogTail != "" {
+	if job.Phase != api.PhaseHealthy || job.App != "chat" || job.LogTail != "" {
 		t.Fatalf("job without the token %+v (phases seen %v)", job, phases)
 	}
 	_, jb := c.do("GET", "/api/v1/jobs/"+accepted.Job, true)
@@ -186,10 +187,10 @@ binaries:
 	// the rows may be up to rowsTTL old: the agent changed them by itself
 	agenttest.WaitUntil(t, rowsTTL+5*time.Second, "chat and memory rows running", func() bool {
 		got = c.apps()
-		return rowOf(got, "chat_server").State == string(agent.BinRunning) && rowOf(got, "memory_server").State == string(agent.BinRunning)
+		return rowOf(got, "chat_server").State == string(api.BinRunning) && rowOf(got, "memory_server").State == string(api.BinRunning)
 	})
 	for _, bin := range []string{"chat_server", "memory_server"} {
-		if r := rowOf(got, bin); r.Type != RowBinary || r.State != string(agent.BinRunning) {
+		if r := rowOf(got, bin); r.Type != RowBinary || r.State != string(api.BinRunning) {
 			t.Fatalf("%s after install: %+v", bin, r)
 		}
 	}
@@ -205,7 +206,7 @@ binaries:
 		t.Fatalf("stop: %d %s", code, body)
 	}
 	r := rowOf(c.apps(), "books_web")
-	if r.State != string(agent.BinStopped) || r.Reason != "stopped by a person" || strings.Join(r.Actions, ",") != "start,logs" {
+	if r.State != string(api.BinStopped) || r.Reason != "stopped by a person" || strings.Join(r.Actions, ",") != "start,logs" {
 		t.Fatalf("stopped row %+v", r)
 	}
 	if code, _ := c.do("POST", "/api/v1/binaries/nope/stop", true); code != 404 {
@@ -226,16 +227,16 @@ binaries:
 	c.stop()
 	c = h.startCockpit()
 	agenttest.WaitUntil(t, 30*time.Second, "chat running after an agent restart", func() bool {
-		return rowOf(c.apps(), "chat_server").State == string(agent.BinRunning)
+		return rowOf(c.apps(), "chat_server").State == string(api.BinRunning)
 	})
-	if r := rowOf(c.apps(), "books_web"); r.State != string(agent.BinStopped) {
+	if r := rowOf(c.apps(), "books_web"); r.State != string(api.BinStopped) {
 		t.Fatalf("books_web after an agent restart: %+v", r)
 	}
 	if code, _ := c.do("POST", "/api/v1/binaries/books_web/start", true); code != 202 {
 		t.Fatalf("start: %d", code)
 	}
 	agenttest.WaitUntil(t, 10*time.Second, "books_web running again", func() bool {
-		return rowOf(c.apps(), "books_web").State == string(agent.BinRunning)
+		return rowOf(c.apps(), "books_web").State == string(api.BinRunning)
 	})
 
 	// uninstall: preinstalled apps refuse, a clicked one goes back to one install row and keeps its data
@@ -251,7 +252,7 @@ binaries:
 	}
 	agenttest.WaitUntil(t, 30*time.Second, "chat back to an install row", func() bool {
 		rows := rowsOf(c.apps(), "chat")
-		return len(rows) == 1 && rows[0].Type == RowBundle && rows[0].State == string(agent.AppNotInstalled)
+		return len(rows) == 1 && rows[0].Type == RowBundle && rows[0].State == string(api.AppNotInstalled)
 	})
 	if _, err := os.Stat(marker); err != nil {
 		t.Fatalf("chat's data after uninstall: %v", err)
@@ -284,7 +285,7 @@ binaries:
 		t.Fatalf("suspend: %d", code)
 	}
 	mustSync(t, a)
-	if st := a.Status(); st.Fleet.State != "suspended" || st.Fleet.Commit != "" || appOf(st, "books").State == agent.AppInstalled {
+	if st := a.Status(); st.Fleet.State != "suspended" || st.Fleet.Commit != "" || appOf(st, "books").State == api.AppInstalled {
 		t.Fatalf("suspended agent synced: %+v", st.Fleet)
 	}
 	if code, body := c.do("POST", "/api/v1/apps/books/install", true); code != 503 || !strings.Contains(body, "no fleet applied yet") {
@@ -294,7 +295,7 @@ binaries:
 		t.Fatalf("resume: %d", code)
 	}
 	mustSync(t, a)
-	if st := a.Status(); st.Fleet.State != "ok" || appOf(st, "books").State != agent.AppInstalled {
+	if st := a.Status(); st.Fleet.State != "ok" || appOf(st, "books").State != api.AppInstalled {
 		t.Fatalf("resumed agent: %+v %+v", st.Fleet, appOf(st, "books"))
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
@@ -79,7 +80,7 @@ func TestCommandsDuringAppliesNeverMixRevisions(t *testing.T) {
 	commit()
 	c := h.startCockpit()
 	a := c.a
-	agenttest.WaitUntil(t, 30*time.Second, "alpha installed", func() bool { return appOf(a.Status(), "alpha").State == agent.AppInstalled })
+	agenttest.WaitUntil(t, 30*time.Second, "alpha installed", func() bool { return appOf(a.Status(), "alpha").State == api.AppInstalled })
 
 	w := watchRevisions(t, h.dir, map[string]string{"a1": "alpha", "a2": "alpha", "b1": "beta"})
 	load, stopLoad := context.WithTimeout(context.Background(), length)
@@ -145,7 +146,7 @@ func TestCommandsDuringAppliesNeverMixRevisions(t *testing.T) {
 	last := commit()
 	call("POST", "/api/v1/sync", 202)
 	waitStatus(t, a, 60*time.Second, "the last commit applied with beta installed", func(st agent.Status) bool {
-		return st.Fleet.Commit == last && st.Fleet.State == agent.SyncOK && appOf(st, "beta").State == agent.AppInstalled
+		return st.Fleet.Commit == last && st.Fleet.State == api.SyncOK && appOf(st, "beta").State == api.AppInstalled
 	})
 	for _, bin := range []string{"a1", "a2", "b1"} {
 		call("POST", "/api/v1/binaries/"+bin+"/start", 202)
@@ -154,11 +155,11 @@ func TestCommandsDuringAppliesNeverMixRevisions(t *testing.T) {
 	waitStatus(t, a, 60*time.Second, "every binary running the last generation", func(st agent.Status) bool {
 		for _, app := range []string{"alpha", "beta"} {
 			as := appOf(st, app)
-			if as.State != agent.AppInstalled || as.Reason != "" {
+			if as.State != api.AppInstalled || as.Reason != "" {
 				return false
 			}
 			for _, b := range as.Binaries {
-				if b.State != agent.BinRunning {
+				if b.State != api.BinRunning {
 					return false
 				}
 			}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
@@ -51,15 +52,15 @@ binaries:
 	agenttest.WaitUntil(t, 60*time.Second, "install job done", func() bool {
 		_, jb := c.do("GET", "/api/v1/jobs/"+accepted.Job, true)
 		_ = json.Unmarshal([]byte(jb), &job)
-		return job.Phase == agent.PhaseHealthy || job.Phase == agent.PhaseFailed
+		return job.Phase == api.PhaseHealthy || job.Phase == api.PhaseFailed
 	})
-	if job.Phase != agent.PhaseFailed || job.Error == "" || !strings.Contains(job.LogTail, "FAIL_BUILD present") {
+	if job.Phase != api.PhaseFailed || job.Error == "" || !strings.Contains(job.LogTail, "FAIL_BUILD present") {
 		t.Fatalf("job %+v", job)
 	}
 	var row []Row
 	agenttest.WaitUntil(t, 5*time.Second, "failed bundle row", func() bool {
 		row = rowsOf(c.apps(), "broken")
-		return len(row) == 1 && row[0].State == string(agent.AppFailed)
+		return len(row) == 1 && row[0].State == string(api.AppFailed)
 	})
 	if row[0].Type != RowBundle || row[0].Reason == "" || strings.Join(row[0].Actions, ",") != ActionUninstall {
 		t.Fatalf("failed row %+v", row[0])
@@ -93,9 +94,9 @@ binaries:
 	agenttest.WaitUntil(t, 60*time.Second, "second install job done", func() bool {
 		_, jb := c.do("GET", "/api/v1/jobs/"+accepted.Job, false)
 		_ = json.Unmarshal([]byte(jb), &job)
-		return job.Phase == agent.PhaseHealthy || job.Phase == agent.PhaseFailed
+		return job.Phase == api.PhaseHealthy || job.Phase == api.PhaseFailed
 	})
-	if job.Phase != agent.PhaseFailed || !strings.Contains(job.Error, "build failed") {
+	if job.Phase != api.PhaseFailed || !strings.Contains(job.Error, "build failed") {
 		t.Fatalf("second job %+v", job)
 	}
 }
@@ -132,10 +133,10 @@ binaries:
 	if after.Rev == before.Rev {
 		t.Fatalf("books was not upgraded (rev %s)", after.Rev)
 	}
-	if b := after.Binaries[1]; b.Name != "books_web" || b.State != agent.BinStopped || b.Reason != "stopped by a person" {
+	if b := after.Binaries[1]; b.Name != "books_web" || b.State != api.BinStopped || b.Reason != "stopped by a person" {
 		t.Fatalf("books_web after the upgrade: %+v", b)
 	}
-	if b := after.Binaries[0]; b.State != agent.BinRunning || b.PID == before.Binaries[0].PID {
+	if b := after.Binaries[0]; b.State != api.BinRunning || b.PID == before.Binaries[0].PID {
 		t.Fatalf("books_server after the upgrade: %+v (pid before %d)", b, before.Binaries[0].PID)
 	}
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/internal/agenttest"
 	"github.com/herofleet/herofleet/internal/browsertest"
 )
@@ -40,10 +40,10 @@ binaries:
 `
 	h.commitFleet(fleet, agenttest.Vars{"args": ""})
 	c := h.startCockpit()
-	agenttest.WaitUntil(t, 30*time.Second, "books running", func() bool { return rowOf(c.apps(), "books_server").State == string(agent.BinRunning) })
+	agenttest.WaitUntil(t, 30*time.Second, "books running", func() bool { return rowOf(c.apps(), "books_server").State == string(api.BinRunning) })
 	h.commitFleet(fleet, agenttest.Vars{"args": `, --greeting, hi`})
 	c.a.Sync()
-	agenttest.WaitUntil(t, 30*time.Second, "the new commit held", func() bool { return c.a.Status().Fleet.State == agent.SyncWaiting })
+	agenttest.WaitUntil(t, 30*time.Second, "the new commit held", func() bool { return c.a.Status().Fleet.State == api.SyncWaiting })
 
 	ctx := browsertest.New(t)
 	step, cancel := context.WithTimeout(ctx, 60*time.Second)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/api"
 )
 
 // Apps is the answer of GET /api/v1/apps: the rows the cockpit shows (product.md, "Cockpit API").
@@ -128,7 +129,7 @@ func AppsOf(st agent.Status) Apps {
 		quarantine[q.App] = q.Reason
 	}
 	for _, app := range st.Apps {
-		if app.State != agent.AppInstalled {
+		if app.State != api.AppInstalled {
 			out.Rows = append(out.Rows, bundleRow(app, quarantine[app.Name]))
 			continue
 		}
@@ -149,19 +150,19 @@ func bundleRow(app agent.AppStatus, quarantined string) Row {
 		r.Reason = quarantined
 	}
 	switch {
-	case app.Offered && (r.State == string(agent.AppNotInstalled) || r.State == string(agent.AppFailed)):
+	case app.Offered && (r.State == string(api.AppNotInstalled) || r.State == string(api.AppFailed)):
 		// after a failure too: a quarantined spec fails at once and says so, a changed one is tried again
 		r.Actions = append(r.Actions, ActionInstall)
-	case app.Clicked && r.State == string(agent.AppFailed):
+	case app.Clicked && r.State == string(api.AppFailed):
 		r.Actions = append(r.Actions, ActionUninstall) // clears the click, so it can be installed again
 	}
-	if r.State == string(agent.AppInstalling) && app.Phase != "" {
+	if r.State == string(api.AppInstalling) && app.Phase != "" {
 		r.Reason = "installing: " + string(app.Phase) // a reason left from an earlier failure would mislead
 	}
-	if r.State == string(agent.AppNotInstalled) && r.Reason == "" && !app.Offered {
+	if r.State == string(api.AppNotInstalled) && r.Reason == "" && !app.Offered {
 		r.Reason = "waiting for the next sync to install it" // wanted here, not there yet
 	}
-	if r.State == string(agent.AppFailed) && r.Reason == "" {
+	if r.State == string(api.AppFailed) && r.Reason == "" {
 		r.Reason = "install failed"
 	}
 	return r
@@ -172,16 +173,16 @@ func binaryRow(app agent.AppStatus, b agent.BinaryStatus) Row {
 	r := Row{Type: RowBinary, App: app.Name, Title: app.Title, Binary: b.Name, Kind: b.Kind, State: string(b.State),
 		Reason: b.Reason, PID: b.PID, URL: b.URL, Restarts: &restarts, Since: b.Since, Until: b.Until, Clicked: app.Clicked}
 	switch b.State {
-	case agent.BinStopped, agent.BinFailed:
+	case api.BinStopped, api.BinFailed:
 		r.Actions = []string{ActionStart, ActionLogs}
 	default:
 		r.Actions = []string{ActionStop, ActionRestart, ActionLogs}
 	}
-	if r.Reason == "" && b.State != agent.BinRunning {
+	if r.Reason == "" && b.State != api.BinRunning {
 		switch {
 		case app.Reason != "":
 			r.Reason = app.Reason
-		case b.State == agent.BinStarting:
+		case b.State == api.BinStarting:
 			r.Reason = "starting"
 		default:
 			r.Reason = string(b.State)

@@ -7,17 +7,18 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/api"
 )
 
 // Rows carry exactly the contract's fields for their type, all present, whatever the state.
 func TestRowJSONFields(t *testing.T) {
 	since := time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
 	st := agent.Status{Host: "t1", Role: "tester", Apps: []agent.AppStatus{
-		{Name: "books", Title: "Hero Books", State: agent.AppInstalled, Binaries: []agent.BinaryStatus{
-			{Name: "books_server", Kind: "server", State: agent.BinRunning, PID: 42, URL: "http://t1:9201/", Restarts: 2, Since: since},
-			{Name: "books_web", Kind: "web", State: agent.BinStopped, Reason: "stopped by a person"},
+		{Name: "books", Title: "Hero Books", State: api.AppInstalled, Binaries: []agent.BinaryStatus{
+			{Name: "books_server", Kind: "server", State: api.BinRunning, PID: 42, URL: "http://t1:9201/", Restarts: 2, Since: since},
+			{Name: "books_web", Kind: "web", State: api.BinStopped, Reason: "stopped by a person"},
 		}},
-		{Name: "voice", State: agent.AppNotInstalled, Offered: true, Binaries: []agent.BinaryStatus{{Name: "voice_server", Kind: "server"}}},
+		{Name: "voice", State: api.AppNotInstalled, Offered: true, Binaries: []agent.BinaryStatus{{Name: "voice_server", Kind: "server"}}},
 	}}
 	b, err := json.Marshal(AppsOf(st))
 	if err != nil {

@@ -7,14 +7,15 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/api"
 )
 
 // A binary waiting for a maintenance window is a row in state waiting with until (product.md, cockpit states) and
 // the reason naming the pending change.
 func TestWaitingRowCarriesUntil(t *testing.T) {
 	until := time.Date(2026, 3, 10, 2, 0, 0, 0, time.UTC)
-	st := agent.Status{Apps: []agent.AppStatus{{Name: "books", State: agent.AppInstalled, Binaries: []agent.BinaryStatus{{
-		Name: "books_server", Kind: "server", State: agent.BinWaiting, PID: 42, Until: until,
+	st := agent.Status{Apps: []agent.AppStatus{{Name: "books", State: api.AppInstalled, Binaries: []agent.BinaryStatus{{
+		Name: "books_server", Kind: "server", State: api.BinWaiting, PID: 42, Until: until,
 		Reason: "restart waits for the maintenance window at 2026-03-10T02:00:00Z: binary books_server: args changed",
 	}}}}}
 	body, err := json.Marshal(AppsOf(st))

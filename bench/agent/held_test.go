@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/internal/gitserver"
 )
 
@@ -40,11 +40,11 @@ func BenchmarkHeldPoll(b *testing.B) {
 		b.Fatal(err)
 	}
 	st := s.a.Status()
-	if st.Fleet.State != agent.SyncWaiting || st.Fleet.Rollout == nil || !strings.Contains(st.Fleet.Rollout.Reason, "no answer from Prometheus") {
+	if st.Fleet.State != api.SyncWaiting || st.Fleet.Rollout == nil || !strings.Contains(st.Fleet.Rollout.Reason, "no answer from Prometheus") {
 		b.Fatalf("the new commit is not held for want of an answer: fleet %+v rollout %+v", st.Fleet, st.Fleet.Rollout)
 	}
 	noopPolls(b, s)
-	if st := s.a.Status(); st.Fleet.State != agent.SyncWaiting || st.Fleet.Commit == st.Fleet.Head {
+	if st := s.a.Status(); st.Fleet.State != api.SyncWaiting || st.Fleet.Commit == st.Fleet.Head {
 		b.Fatalf("the held commit was applied: %+v", st.Fleet)
 	}
 }
@@ -57,7 +57,7 @@ func BenchmarkNoopPoll1000(b *testing.B) {
 // newWavesSetup is newSetup with the 1,000-host fleet of two waves as its first commit (never held).
 func newWavesSetup(b *testing.B) *setup {
 	s := newSetupOf(b, wavesFleet("v0"))
-	if st := s.a.Status(); st.Fleet.State != agent.SyncOK || st.Fleet.Commit != st.Fleet.Head {
+	if st := s.a.Status(); st.Fleet.State != api.SyncOK || st.Fleet.Commit != st.Fleet.Head {
 		b.Fatalf("the waves fleet is not applied: %+v", st.Fleet)
 	}
 	return s

@@ -17,6 +17,7 @@ import (
 
 	"github.com/herofleet/herofleet/agent"
 	"github.com/herofleet/herofleet/agent/supervise"
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/demo"
 	"github.com/herofleet/herofleet/examples"
 	"github.com/herofleet/herofleet/fleet"
@@ -86,8 +87,8 @@ func BenchmarkIdleRSS(b *testing.B) {
 	b.ReportMetric(float64(anon)/1024, "RssAnon-MiB")
 }
 
-func converged(api string) bool {
-	resp, err := http.Get(api + "/api/v1/status")
+func converged(agentURL string) bool {
+	resp, err := http.Get(agentURL + "/api/v1/status")
 	if err != nil {
 		return false
 	}
@@ -100,11 +101,11 @@ func converged(api string) bool {
 		if a.Offered {
 			continue
 		}
-		if a.State != agent.AppInstalled {
+		if a.State != api.AppInstalled {
 			return false
 		}
 		for _, bin := range a.Binaries {
-			if bin.State != agent.BinRunning {
+			if bin.State != api.BinRunning {
 				return false
 			}
 		}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/herofleet/herofleet/agent"
 	"github.com/herofleet/herofleet/agent/cockpit"
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/internal/gitserver"
 )
 
@@ -223,7 +224,7 @@ func waitRunning(client *http.Client, base string, want int, timeout time.Durati
 		apps, err := fetchApps(client, base)
 		running := 0
 		for _, r := range apps.Rows {
-			if r.State == string(agent.BinRunning) {
+			if r.State == string(api.BinRunning) {
 				running++
 			}
 		}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/herofleet/herofleet/agent"
 	"github.com/herofleet/herofleet/agent/supervise"
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/internal/gitserver"
 )
 
@@ -137,7 +138,7 @@ schedule: "@every 1h"
 			books = app
 		}
 	}
-	if books.State != agent.AppInstalled || books.Rev != sum {
+	if books.State != api.AppInstalled || books.Rev != sum {
 		t.Fatalf("books: %+v", books)
 	}
 	if body := unixGet(t, filepath.Join(dir, "run", "books.sock"), "/"); !strings.Contains(body, "--rev "+sum) {

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/api"
 )
 
 func newInstallCommand(g *globals) *cobra.Command {
@@ -64,7 +65,7 @@ func runInstall(ctx context.Context, opts installOptions, g *globals, s streams,
 // timeout, and ctx's error when ctx ends first.
 func followJob(ctx context.Context, cl *agentClient, app, job string, timeout time.Duration, out io.Writer) error {
 	deadline := time.Now().Add(timeout)
-	var last agent.Phase
+	var last api.Phase
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -77,9 +78,9 @@ func followJob(ctx context.Context, cl *agentClient, app, job string, timeout ti
 			last = j.Phase
 		}
 		switch j.Phase {
-		case agent.PhaseHealthy:
+		case api.PhaseHealthy:
 			return nil
-		case agent.PhaseFailed:
+		case api.PhaseFailed:
 			if t := strings.TrimSpace(j.LogTail); t != "" {
 				fmt.Fprintf(out, "build log (tail):\n%s\n", t)
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/go-git/go-git/v5"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/internal/agenttest"
 	"github.com/herofleet/herofleet/internal/browsertest"
@@ -139,7 +140,7 @@ func TestRolloutWavesThreeAgentsAndPrometheus(t *testing.T) {
 	agenttest.WaitUntil(t, 60*time.Second, "t1 (canary) healthy on the good commit", healthyOn(0, commitB))
 	agenttest.WaitUntil(t, 30*time.Second, "t2 holding the good commit for the canary", func() bool {
 		st := status(1)
-		return st.Fleet.State == agent.SyncWaiting && st.Fleet.Rollout != nil && st.Fleet.Rollout.Waiting == commitB &&
+		return st.Fleet.State == api.SyncWaiting && st.Fleet.Rollout != nil && st.Fleet.Rollout.Waiting == commitB &&
 			strings.HasPrefix(st.Fleet.Rollout.Reason, "wave canary: t1")
 	})
 	if st := status(1); st.Fleet.Commit != commitA || !st.Healthy() {
@@ -156,7 +157,7 @@ func TestRolloutWavesThreeAgentsAndPrometheus(t *testing.T) {
 		if gap := st.Fleet.AppliedAt.Sub(canary); gap < 3*time.Second {
 			t.Errorf("t%d applied the good commit %s after the canary: sooner than the 3s bake", i+1, gap)
 		}
-		if st.Fleet.State != agent.SyncOK || st.Fleet.Rollout == nil || st.Fleet.Rollout.Waiting != "" {
+		if st.Fleet.State != api.SyncOK || st.Fleet.Rollout == nil || st.Fleet.Rollout.Waiting != "" {
 			t.Errorf("t%d after applying: state %s, rollout %+v", i+1, st.Fleet.State, st.Fleet.Rollout)
 		}
 	}
@@ -182,7 +183,7 @@ func TestRolloutWavesThreeAgentsAndPrometheus(t *testing.T) {
 		return status(1).Fleet.LastSync.After(failed.Add(9 * time.Second))
 	})
 	for _, i := range []int{1, 2} {
-		if st := status(i); st.Fleet.Commit != commitB || st.Fleet.State != agent.SyncWaiting || !st.Healthy() {
+		if st := status(i); st.Fleet.Commit != commitB || st.Fleet.State != api.SyncWaiting || !st.Healthy() {
 			t.Errorf("t%d three bakes after the canary failed: commit %s, state %s, healthy %v; want the good commit kept",
 				i+1, fleet.ShortCommit(st.Fleet.Commit), st.Fleet.State, st.Healthy())
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/herofleet/herofleet/agent"
 	"github.com/herofleet/herofleet/agent/cockpit"
+	"github.com/herofleet/herofleet/api"
 )
 
 // Host is one simulated tester: the example tester's apps (cockpit, books, memory, agent, voicebar, proc: eleven
@@ -44,14 +45,14 @@ func NewHost(i int, commit string, broken bool) (*Host, error) {
 	name := fmt.Sprintf("tester-%04d", i)
 	now := time.Now().UTC()
 	st := agent.Status{Host: name, Role: "tester", Address: "127.0.0.1",
-		Fleet:   agent.FleetStatus{Commit: commit, Head: commit, AppliedAt: now.Add(-time.Hour), LastSync: now.Add(-20 * time.Second), State: agent.SyncOK},
+		Fleet:   agent.FleetStatus{Commit: commit, Head: commit, AppliedAt: now.Add(-time.Hour), LastSync: now.Add(-20 * time.Second), State: api.SyncOK},
 		Refused: []agent.Refused{}, Quarantined: []agent.Quarantine{}, Catalog: []string{"foundry", "osis"}}
 	for _, a := range testerApps {
-		as := agent.AppStatus{Name: a.app, State: agent.AppInstalled, Rev: strings.Repeat("ab", 20), Why: "preinstalled by role tester"}
+		as := agent.AppStatus{Name: a.app, State: api.AppInstalled, Rev: strings.Repeat("ab", 20), Why: "preinstalled by role tester"}
 		for _, b := range a.binaries {
-			bs := agent.BinaryStatus{Name: b, Kind: "server", State: agent.BinRunning, PID: 1000 + i, Since: now.Add(-time.Hour)}
+			bs := agent.BinaryStatus{Name: b, Kind: "server", State: api.BinRunning, PID: 1000 + i, Since: now.Add(-time.Hour)}
 			if broken && a.app == "books" && b == "hero_books_web" {
-				bs.State, bs.Reason, bs.Restarts = agent.BinCrashloop, "exited 1 five times in 60s", 5
+				bs.State, bs.Reason, bs.Restarts = api.BinCrashloop, "exited 1 five times in 60s", 5
 			}
 			as.Binaries = append(as.Binaries, bs)
 		}

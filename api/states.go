@@ -1,4 +1,4 @@
-package agent
+package api
 
 import (
 	"fmt"
@@ -84,6 +84,7 @@ func (r Reason) IsZero() bool { return r.Code == "" }
 
 func (r Reason) String() string { return redact.Text(r.text()) }
 
+// text says the reason for people, before redaction.
 func (r Reason) text() string {
 	switch r.Code {
 	case "":
@@ -108,7 +109,7 @@ func (r Reason) text() string {
 	return r.Detail // apply-failed: the detail says it whole
 }
 
-// reasonOf is the reason of a failed step.
-func reasonOf(code ReasonCode, err error) Reason {
+// ReasonOf is the reason of a failed step: the code, and the error as text with credentials redacted.
+func ReasonOf(code ReasonCode, err error) Reason {
 	return Reason{Code: code, Detail: redact.Text(err.Error())}
 }
