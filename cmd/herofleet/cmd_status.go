@@ -27,8 +27,8 @@ func newStatusCommand(g *globals) *cobra.Command {
 error, refused commits and quarantined apps, then one row per binary of every installed app and one row per app
 that can be installed on click. Every row that is not fine says why.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runStatus(cmd.Context(), opts, g, streamsOf(cmd))
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runStatus(cmd.Context(), opts, g, streamsOf(cmd), args)
 		},
 	}
 	opts.AddFlags(cmd.Flags())
@@ -43,7 +43,7 @@ func (o *statusOptions) AddFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.json, "json", false, "print the API's answers as JSON")
 }
 
-func runStatus(ctx context.Context, opts statusOptions, g *globals, s streams) error {
+func runStatus(ctx context.Context, opts statusOptions, g *globals, s streams, _ []string) error {
 	c, err := g.client()
 	if err != nil {
 		return err
