@@ -179,7 +179,7 @@ func changeOf(run Running, app Resolved, w Wanted) (Change, bool) {
 	}
 	if run.Rev != "" && w.Rev != "" && run.Rev != w.Rev {
 		ch.Action = Upgrade
-		why := fmt.Sprintf("source %s: %s -> %s", app.Ref, shortRev(run.Rev), shortRev(w.Rev))
+		why := fmt.Sprintf("source %s: %s -> %s", app.Ref, ShortRev(run.Rev), ShortRev(w.Rev))
 		if app.Locked != "" && app.Artifact == nil {
 			why = lockMove(app.Name, app.Ref, run.Rev, w.Rev)
 		}
@@ -237,22 +237,7 @@ func Leaving(d *Desired, running map[string]Running) []string {
 	return order
 }
 
-func shortRev(rev string) string {
-	if len(rev) > 12 {
-		return rev[:12]
-	}
-	return rev
-}
-
 // lockMove is the reason a moved lock entry gives, in plan and agent alike: "fleet.lock: books main 1a2b3c4 -> 5d6e7f8".
 func lockMove(app, ref, from, to string) string {
 	return fmt.Sprintf("fleet.lock: %s %s %s -> %s", app, ref, ShortCommit(from), ShortCommit(to))
-}
-
-// ShortCommit is a commit as git log --oneline shows it (7 hex digits).
-func ShortCommit(rev string) string {
-	if len(rev) > 7 {
-		return rev[:7]
-	}
-	return rev
 }
