@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/herofleet/herofleet/agent/apply"
 	"github.com/herofleet/herofleet/agent/supervise"
 	"github.com/herofleet/herofleet/agent/trust"
 	"github.com/herofleet/herofleet/fleet"
@@ -21,7 +22,6 @@ import (
 type Agent struct {
 	cfg     *Config
 	log     *slog.Logger
-	hooks   HookRunner
 	sup     *supervise.Supervisor
 	sources *source.Cache
 	fleet   *fleetRepo
@@ -32,7 +32,8 @@ type Agent struct {
 
 	host    *hostState    // the one owner of the host's state
 	secrets *secretsDir   // the one writer of the secrets dir
-	lanes   lanes         // one app's applies and controls, one at a time
+	lanes   apply.Lanes   // one app's applies and controls, one at a time
+	tx      *apply.Runner // the apply transaction: resolve, build or fetch, hooks, start, health, switch
 	runMu   sync.Mutex    // one converge at a time
 	queued  atomic.Int32  // controls waiting for their lanes
 	trigger chan struct{} // a sync asked for (API, webhook, install)
@@ -62,7 +63,7 @@ func New(cfg *Config, log *slog.Logger, hooks HookRunner) (*Agent, error) {
 		backoffMax = time.Minute
 	}
 	a := &Agent{
-		cfg: cfg, log: log, hooks: hooks,
+		cfg: cfg, log: log,
 		sup: supervise.New(supervise.Options{
 			Grace: cfg.StopGrace.Duration, LogMax: cfg.LogMaxBytes, BackoffMax: backoffMax,
 			Marker: supervise.Marker(cfg.Dir), Logger: log,
@@ -81,6 +82,7 @@ func New(cfg *Config, log *slog.Logger, hooks HookRunner) (*Agent, error) {
 	}
 	a.life, a.end = context.WithCancel(context.Background())
 	a.metrics = newMetrics(a)
+	a.tx = a.newApplyRunner(hooks)
 	return a, nil
 }
 
@@ -143,11 +145,11 @@ func (a *Agent) restore(ctx context.Context) {
 	}
 	a.clearInterrupted()
 	for _, inst := range a.host.installedApps() {
-		leave, err := a.lanes.enter(ctx, inst.App)
+		leave, err := a.lanes.Enter(ctx, inst.App)
 		if err != nil {
 			return
 		}
-		if err := a.startApp(ctx, inst); err != nil {
+		if err := a.tx.Start(ctx, inst); err != nil {
 			a.log.Error("restart of a recorded app failed; it will be installed again", "app", inst.App, "err", err)
 			_ = a.host.dropInstalled(inst.App)
 		}
@@ -182,7 +184,7 @@ func (a *Agent) Shutdown() {
 	a.end()
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.StopGrace.Duration+5*time.Second)
 	defer cancel()
-	a.lanes.close(ctx)
+	a.lanes.Close(ctx)
 	a.sup.StopAll(ctx)
 	a.log.Info("agent stopped; every binary stopped")
 }

@@ -204,8 +204,13 @@ binaries:
   - {name: books_web, kind: server, path: target/release/books_web, args: [--listen, "unix://${sockets}/books_web.sock"], listen: "unix://${sockets}/books_web.sock", health: /health}
 `
 	h.commitFleet(fleet)
-	a := h.newAgent(nil)
-	a.cfg.HealthTimeout.Duration = time.Second // the wait for a health that never comes is all this test costs
+	cfg := h.config()
+	cfg.HealthTimeout.Duration = time.Second // the wait for a health that never comes is all this test costs
+	a, err := New(cfg, testLogger(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Shutdown)
 	mustSync(t, a)
 	before := appOf(a.Status(), "books")
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/herofleet/herofleet/agent/apply"
 	"github.com/herofleet/herofleet/api"
 )
 
@@ -47,8 +48,8 @@ binaries:
 		}
 		total += st.Size()
 	}
-	if len(logs) == 0 || total > 2*buildLogMax {
-		t.Fatalf("build logs %v hold %d bytes, cap 2×%d", logs, total, buildLogMax)
+	if len(logs) == 0 || total > 2*apply.BuildLogMax {
+		t.Fatalf("build logs %v hold %d bytes, cap 2×%d", logs, total, apply.BuildLogMax)
 	}
 	b, _ := os.ReadFile(logs[len(logs)-1])
 	if len(logs) == 1 && !strings.Contains(string(b), "build ended") {

@@ -33,7 +33,7 @@ func (a *Agent) carryOut(ctx context.Context, p *pass, dec fleet.Decision) {
 		q, _ := a.host.quarantined(name)
 		a.host.setReason(name, api.Reason{Code: api.ReasonQuarantined, Detail: q.Reason})
 	case fleet.VerbInstall, fleet.VerbUpgrade, fleet.VerbRestart:
-		r := a.applyApp(ctx, p.targets[name])
+		r := a.tx.Apply(ctx, p.targets[name])
 		if r.Code == api.ReasonInterrupted && ctx.Err() != nil {
 			return // the agent stops: nothing was decided about the spec, the next start tries again
 		}
@@ -49,7 +49,7 @@ func (a *Agent) carryOut(ctx context.Context, p *pass, dec fleet.Decision) {
 		if inst == nil {
 			return
 		}
-		r := a.removeApp(ctx, inst)
+		r := a.tx.Remove(ctx, inst)
 		if r.Code == api.ReasonInterrupted && ctx.Err() != nil {
 			return
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/herofleet/herofleet/agent/apply"
 	"github.com/herofleet/herofleet/agent/supervise"
 )
 
@@ -80,7 +81,7 @@ func (a *Agent) StartBinary(ctx context.Context, binary string) error {
 		if _, ok := a.sup.Status(binary); ok {
 			return nil
 		}
-		return a.startProc(p)
+		return a.tx.StartProc(p)
 	})
 }
 
@@ -103,7 +104,7 @@ func (a *Agent) RestartBinary(ctx context.Context, binary string) error {
 		if err := a.host.setStopped(binary, false); err != nil {
 			return err
 		}
-		return a.startProc(p)
+		return a.tx.StartProc(p)
 	})
 }
 
@@ -142,9 +143,9 @@ func (a *Agent) inLaneOf(binary string, do func(context.Context, Proc) error) er
 		if !ok {
 			return fmt.Errorf("%s: %w", binary, ErrUnknownBinary)
 		}
-		leave, err := a.lanes.enter(a.life, inst.App)
+		leave, err := a.lanes.Enter(a.life, inst.App)
 		if err != nil {
-			return fmt.Errorf("%s: %w", binary, errLanesClosed)
+			return fmt.Errorf("%s: %w", binary, apply.ErrLanesClosed)
 		}
 		now, p, ok := a.host.binary(binary)
 		if ok && now.App != inst.App {
@@ -168,7 +169,7 @@ func (a *Agent) LogPath(binary string) (string, error) {
 	if _, _, ok := a.host.binary(binary); !ok {
 		return "", fmt.Errorf("%s: %w", binary, ErrUnknownBinary)
 	}
-	return a.logPath(binary), nil
+	return a.tx.LogPath(binary), nil
 }
 
 // LogTail returns the last n lines of a binary's log.

@@ -225,13 +225,13 @@ func (a *Agent) resolveStep(ctx context.Context, p *pass) outcome {
 		if a.host.installed(app.Name) == nil {
 			a.host.setPhase(app.Name, api.PhaseFetching)
 		}
-		t, err := a.resolveTarget(ctx, p.fleet, d, app)
+		t, err := a.tx.Resolve(ctx, p.fleet, d, app)
 		if err != nil {
 			p.wanted[app.Name] = fleet.Wanted{Err: err}
 			continue
 		}
 		p.targets[app.Name] = t
-		p.wanted[app.Name] = fleet.Wanted{Rev: t.rev, Key: t.key, HoldKey: t.quarantineKey()}
+		p.wanted[app.Name] = fleet.Wanted{Rev: t.Rev(), Key: t.Key(), HoldKey: t.QuarantineKey()}
 	}
 	return proceed()
 }

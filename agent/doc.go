@@ -1,7 +1,8 @@
 // Package agent is the pull agent that runs on every VM: it syncs the fleet repo (go-git), works out the host's
 // desired apps, applies each app as a transaction (fetch, build, hooks, start, health, switch; any failure rolls
-// the app back and quarantines it), supervises the binaries, and reports a status snapshot. Its HTTP surface (the
-// cockpit API, the webhook, /metrics and the page) is agent/cockpit; builds are agent/build.
+// the app back and quarantines it), supervises the binaries, and reports a status snapshot. The transaction is
+// agent/apply; its HTTP surface (the cockpit API, the webhook, /metrics and the page) is agent/cockpit; builds are
+// agent/build; the supervisor is agent/supervise.
 //
 // # How a converge reads
 //
@@ -17,11 +18,12 @@
 //	         commit stays loaded (host_rollout.go): a held poll costs an idle one plus the gate's seven queries
 //	secrets  the host's secrets/<host>/*.age decrypted into secrets_dir before any hook runs (secrets.go: the
 //	         dir's one writer); a file it cannot decrypt refuses the commit whole, naming the file
-//	resolve  the host's apps, each resolved to a revision                         (target.go, artifact.go)
+//	resolve  the host's apps, each resolved to a revision                         (agent/apply: target.go)
 //	gate     whether disruptive changes may happen now: maintenance windows, suspend (windows.go)
 //	apply    each app decided by fleet.DecideApp (or DecideRemoval) on the host as the apps before it left it,
 //	         then carried out in its lane (carryout.go only carries out: every decision, waiting for a need
-//	         included, is a fleet.Decision), by apply.go, build.go, hooks.go, start.go, health.go, explain.go
+//	         included, is a fleet.Decision; explain.go records why); the transaction itself is agent/apply:
+//	         build or fetch, hooks, start, health, switch or rollback
 //	record   the applied commit, and nothing held for apps that left
 //
 // `herofleet plan` decides with the same rules (fleet.Decide), from the fleet alone, taking each change to succeed.
@@ -33,22 +35,31 @@
 // the sync's state (host_fleet.go), what a person asked for (host_requests.go), each app's phase, reason, held
 // change and last action (host_progress.go), and install jobs (jobs.go). Every change goes through
 // its methods under its one lock; status.go takes snapshots from it. States, phases and reasons are named types
-// (states.go): a reason is a value made where the cause is known and rendered to text only for people.
+// (package api): a reason is a value made where the cause is known and rendered to text only for people.
+//
+// The apply transaction (agent/apply) sees the host through two small interfaces of its own, State and Progress;
+// applyhost.go provides them over hostState and the metrics, and makes the agent's Runner. agent/apply never
+// imports the agent: the agent calls it (carryOut applies and removes, restore starts, the commands start a
+// binary) and it reports back only through those interfaces. Installed and Proc, what state.json records of an
+// app, are its types.
 //
 // # One path for commands
 //
 // commands.go is what a person can ask: install, uninstall, start, stop, restart, sync, suspend, resume (the
 // webhook asks for a sync). Each one changes the host's state through hostState and the app's processes only
-// inside the app's lane (lanes.go), where every apply and removal of the app runs too: two of them never
-// interleave on one app, so a restart clicked during an upgrade neither starts the old revision's argv nor stops
-// half of the new one. A control that waits for its lane longer than laneWait answers that it is queued and is
-// carried out right after the apply. Install and uninstall record the click and wake the loop (agent.go), whose
+// inside the app's lane (agent/apply's Lanes), where every apply and removal of the app runs too: two of them
+// never interleave on one app, so a restart clicked during an upgrade neither starts the old revision's argv nor
+// stops half of the new one. A control that waits for its lane longer than laneWait answers that it is queued and
+// is carried out right after the apply. Install and uninstall record the click and wake the loop (agent.go), whose
 // converge does the work.
 //
 // The other files: config.go (the agent's own config), schedule.go (when the next sync runs: the fleet's cron
 // spec with jitter, backoff after failures, or a held change's window, all read on the agent's Clock, which only a
-// simulation replaces), metrics.go (Prometheus instruments), diskfull.go (a build or fetch that failed on a full
-// disk: the host's fault, so the app is not quarantined and the next sync tries again).
+// simulation replaces), metrics.go (Prometheus instruments), applyhost.go (the host as agent/apply sees it).
+// agent/apply holds the transaction's rooms: target.go (an app's revision, build dir, identity and quarantine
+// keys), build.go and artifact.go (its tree), diskfull.go (a build or fetch that failed on a full disk: the
+// host's fault, so the app is not quarantined and the next sync tries again), hooks.go, start.go, health.go,
+// apply.go (the transaction, rollback and removal) and lanes.go.
 //
 // # Crash safety: replace, not adopt
 //

@@ -9,7 +9,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/herofleet/herofleet/fleet"
+	"github.com/herofleet/herofleet/agent/apply"
 	"github.com/herofleet/herofleet/internal/atomicfile"
 )
 
@@ -46,29 +46,12 @@ type Quarantine struct {
 	Since  time.Time `json:"since"`
 }
 
-// Installed is one app's running revision, recorded with everything needed to start it again without the fleet.
-type Installed struct {
-	App         string       `json:"app"`
-	Rev         string       `json:"rev"`
-	Key         string       `json:"key"`
-	BuildDir    string       `json:"build_dir"`
-	InstalledAt time.Time    `json:"installed_at"`
-	Binaries    []Proc       `json:"binaries"`
-	Hooks       []fleet.Hook `json:"hooks,omitempty"` // pre-remove hooks run from here when the app leaves
-}
+// Installed is one app's running revision, recorded with everything needed to start it again without the fleet
+// (the apply transaction's type, stored as is).
+type Installed = apply.Installed
 
 // Proc is one binary exactly as it is started.
-type Proc struct {
-	Name   string   `json:"name"`
-	Kind   string   `json:"kind"`
-	Path   string   `json:"path"`
-	Args   []string `json:"args,omitempty"`
-	Env    []string `json:"env"`
-	Dir    string   `json:"dir"`
-	Listen string   `json:"listen,omitempty"` // expanded
-	Health string   `json:"health,omitempty"`
-	URL    string   `json:"url,omitempty"` // expanded
-}
+type Proc = apply.Proc
 
 func newState() *State {
 	return &State{Apps: map[string]*Installed{}, Quarantine: map[string]Quarantine{}}

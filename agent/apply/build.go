@@ -1,6 +1,7 @@
-package agent
+package apply
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,12 +16,12 @@ import (
 )
 
 // buildTree checks the target's revision out into its build directory and runs the app's build command there,
-// then marks the directory built (a directory with the marker is reused by prepareApp and never built again).
-// The log is kept beside the directory (<dir>.log), at most buildLogMax bytes plus its rotated part.
-func (a *Agent) buildTree(ctx context.Context, t *target, progress io.Writer) (err error) {
-	dir := t.buildDir // prepareApp calls this only when dir has no built marker
+// then marks the directory built (a directory with the marker is reused by prepare and never built again).
+// The log is kept beside the directory (<dir>.log), at most BuildLogMax bytes plus its rotated part.
+func (r *Runner) buildTree(ctx context.Context, t *Target, progress io.Writer) (err error) {
+	dir := t.buildDir // prepare calls this only when dir has no built marker
 	start := time.Now()
-	defer func() { a.metrics.buildDone(t.app.Name, start, err) }()
+	defer func() { r.progress.BuildDone(t.app.Name, start, err) }()
 	if err := os.RemoveAll(dir); err != nil { // a build killed half-way
 		return fmt.Errorf("clean build dir: %w", err)
 	}
@@ -34,14 +35,14 @@ func (a *Agent) buildTree(ctx context.Context, t *target, progress io.Writer) (e
 				return fmt.Errorf("build log: %w", err)
 			}
 		}
-		logf, err := supervise.OpenLog(logPath, buildLogMax)
+		logf, err := supervise.OpenLog(logPath, BuildLogMax)
 		if err != nil {
 			return fmt.Errorf("build log: %w", err)
 		}
 		defer logf.Close()
 		spec := build.Spec{
-			Dir: dir, Vars: t.vars, Path: a.cfg.Path, Home: a.homeDir(t.app.Name), Lang: a.cfg.Lang,
-			Env: a.cfg.BuildEnv, Marker: supervise.Marker(a.cfg.Dir),
+			Dir: dir, Vars: t.vars, Path: r.cfg.Path, Home: r.homeDir(t.app.Name), Lang: r.cfg.Lang,
+			Env: r.cfg.BuildEnv, Marker: supervise.Marker(r.cfg.Dir),
 		}
 		if err := build.Run(ctx, t.app.Name, b, spec, io.MultiWriter(logf, progress)); err != nil {
 			return fmt.Errorf("%w (log: %s)", err, logPath)
@@ -53,6 +54,18 @@ func (a *Agent) buildTree(ctx context.Context, t *target, progress io.Writer) (e
 	return nil
 }
 
-// buildLogMax caps a build's log: past it the log rotates once to <dir>.log.1, so a build printing gigabytes keeps
+// BuildLogMax caps a build's log: past it the log rotates once to <dir>.log.1, so a build printing gigabytes keeps
 // its newest output in at most twice this on disk.
-const buildLogMax = 8 << 20
+const BuildLogMax = 8 << 20
+
+// builtFor reports whether t's build tree is complete and was built for t's revision: its marker names the
+// revision. A tree marked for another revision (or not marked) is built again.
+func builtFor(t *Target) bool {
+	f, err := os.Open(filepath.Join(t.buildDir, build.DoneMarker))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 256))
+	return err == nil && string(bytes.TrimSpace(b)) == t.rev
+}

@@ -1,4 +1,4 @@
-package agent
+package apply
 
 import (
 	"context"
@@ -6,26 +6,26 @@ import (
 	"sync"
 )
 
-// lanes serialize what changes one app's processes. An apply or a removal of the app, and a person's start, stop
+// Lanes serialize what changes one app's processes. An apply or a removal of the app, and a person's start, stop
 // or restart of one of its binaries, each run alone in the app's lane: two of them never interleave on one app,
 // so a restart clicked during an upgrade can neither start the old revision's argv nor stop half of the new one.
 // Apps have a lane each, so a long build of one app does not hold back a person's control of another. Waiters of
 // one lane get in in the order they came (Go queues a channel's blocked senders first in, first out).
-type lanes struct {
+type Lanes struct {
 	mu     sync.Mutex
 	m      map[string]chan struct{}
 	closed bool
 }
 
-// errLanesClosed: the agent is stopping; nothing enters a lane any more.
-var errLanesClosed = errors.New("the agent is stopping")
+// ErrLanesClosed: the agent is stopping; nothing enters a lane any more.
+var ErrLanesClosed = errors.New("the agent is stopping")
 
-// enter waits for app's lane until ctx ends; leave must be called once the work is done.
-func (l *lanes) enter(ctx context.Context, app string) (leave func(), err error) {
+// Enter waits for app's lane until ctx ends; leave must be called once the work is done.
+func (l *Lanes) Enter(ctx context.Context, app string) (leave func(), err error) {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
-		return nil, errLanesClosed
+		return nil, ErrLanesClosed
 	}
 	if l.m == nil {
 		l.m = map[string]chan struct{}{}
@@ -44,9 +44,9 @@ func (l *lanes) enter(ctx context.Context, app string) (leave func(), err error)
 	}
 }
 
-// close refuses every new entry and waits until no lane is held (or ctx ends): after it, nothing a lane guards
+// Close refuses every new entry and waits until no lane is held (or ctx ends): after it, nothing a lane guards
 // runs any more. Calling it again does nothing.
-func (l *lanes) close(ctx context.Context) {
+func (l *Lanes) Close(ctx context.Context) {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()

@@ -1,4 +1,4 @@
-package agent
+package apply
 
 import (
 	"context"
@@ -20,31 +20,31 @@ var errNoRunner = errors.New("the app has hooks but this agent has no hook runne
 
 // runHooks runs every hook of event, in order. The returned env is what the plugins asked to add to the app's
 // binaries.
-func (a *Agent) runHooks(ctx context.Context, event string, t *target, hooks []fleet.Hook) (map[string]string, error) {
+func (r *Runner) runHooks(ctx context.Context, event string, t *Target, hooks []fleet.Hook) (map[string]string, error) {
 	env := map[string]string{}
 	for i, h := range hooks {
 		if h.On != event {
 			continue
 		}
-		if a.hooks == nil {
+		if r.hooks == nil {
 			return nil, fmt.Errorf("%s hook %s: %w", event, h.Plugin, errNoRunner)
 		}
-		with, err := a.expandWith(h.With, t.vars)
+		with, err := r.expandWith(h.With, t.vars)
 		if err != nil {
 			return nil, fmt.Errorf("hooks[%d].with: %w", i, err)
 		}
 		call := plugins.Call{
 			Plugin: h.Plugin, SHA256: t.pins[h.Plugin], Event: event, App: t.vars.App, Rev: t.vars.Rev, Binaries: t.binaryNames,
-			Host: a.cfg.Host, Address: t.vars.Host, DataDir: t.vars.Data, Sockets: t.vars.Sockets,
-			Secrets: a.cfg.SecretsDir, Uses: t.uses, With: with, Timeout: h.Timeout.Duration,
+			Host: r.cfg.Host, Address: t.vars.Host, DataDir: t.vars.Data, Sockets: t.vars.Sockets,
+			Secrets: r.cfg.SecretsDir, Uses: t.uses, With: with, Timeout: h.Timeout.Duration,
 		}
-		res, err := a.hooks.Run(ctx, call)
+		res, err := r.hooks.Run(ctx, call)
 		if err != nil {
 			return nil, fmt.Errorf("%s hook %s: %w", event, h.Plugin, err)
 		}
 		if res != nil {
 			for _, m := range res.Messages {
-				a.log.Info("hook", "app", t.vars.App, "plugin", h.Plugin, "event", event, "msg", m)
+				r.log.Info("hook", "app", t.vars.App, "plugin", h.Plugin, "event", event, "msg", m)
 			}
 			for k, v := range res.Env {
 				env[k] = v
@@ -55,8 +55,8 @@ func (a *Agent) runHooks(ctx context.Context, event string, t *target, hooks []f
 }
 
 // expandWith expands ${…} in every string of a hook's with and applies the URL rewrites to each.
-func (a *Agent) expandWith(v any, vars fleet.Vars) (map[string]any, error) {
-	out, err := a.expandValue(v, vars)
+func (r *Runner) expandWith(v any, vars fleet.Vars) (map[string]any, error) {
+	out, err := r.expandValue(v, vars)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +64,7 @@ func (a *Agent) expandWith(v any, vars fleet.Vars) (map[string]any, error) {
 	return m, nil
 }
 
-func (a *Agent) expandValue(v any, vars fleet.Vars) (any, error) {
+func (r *Runner) expandValue(v any, vars fleet.Vars) (any, error) {
 	switch x := v.(type) {
 	case string:
 		s, err := fleet.Expand(x, vars)
@@ -72,13 +72,13 @@ func (a *Agent) expandValue(v any, vars fleet.Vars) (any, error) {
 			return nil, err
 		}
 		if strings.Contains(s, "://") || strings.Contains(s, "@") {
-			s = a.cfg.RewriteURL(s)
+			s = r.cfg.Rewrite(s)
 		}
 		return s, nil
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			ev, err := a.expandValue(e, vars)
+			ev, err := r.expandValue(e, vars)
 			if err != nil {
 				return nil, err
 			}
@@ -88,7 +88,7 @@ func (a *Agent) expandValue(v any, vars fleet.Vars) (any, error) {
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			ev, err := a.expandValue(e, vars)
+			ev, err := r.expandValue(e, vars)
 			if err != nil {
 				return nil, err
 			}

@@ -1,4 +1,4 @@
-package agent
+package apply
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ const diskFullFree = 1 << 20
 // (ENOSPC met by the agent, the filesystem of the builds nearly full, or the build's log saying so) makes err an
 // errDiskFull. The partial tree goes either way: it is never used, and on a full disk it holds the space the next
 // try needs. Its log stays.
-func (a *Agent) failedTree(t *target, err error) error {
+func (r *Runner) failedTree(t *Target, err error) error {
 	full := errors.Is(err, syscall.ENOSPC)
 	var fs syscall.Statfs_t
 	if serr := syscall.Statfs(filepath.Dir(t.buildDir), &fs); serr == nil && int64(fs.Bfree)*fs.Bsize < diskFullFree {
@@ -31,7 +31,7 @@ func (a *Agent) failedTree(t *target, err error) error {
 		full = true
 	}
 	if rerr := os.RemoveAll(t.buildDir); rerr != nil {
-		a.log.Warn("could not remove a failed build's tree", "dir", t.buildDir, "err", rerr)
+		r.log.Warn("could not remove a failed build's tree", "dir", t.buildDir, "err", rerr)
 	}
 	if !full {
 		return err

@@ -1,4 +1,4 @@
-package agent
+package apply
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/herofleet/herofleet/agent/build"
@@ -26,30 +25,12 @@ var artifactClient = func() *http.Client {
 // artifactFetchTimeout bounds one download and unpack, like a build's default timeout.
 const artifactFetchTimeout = fleet.DefaultBuildTimeout
 
-// artifactTarget is an app built once for the whole fleet: its revision is the archive's sha256, so a new sha256
-// is an upgrade and ${rev} is the sha256. Nothing is fetched here: the sha256 alone says whether anything changed.
-func (a *Agent) artifactTarget(f *fleet.Fleet, d *fleet.Desired, app fleet.Resolved) *target {
-	t := &target{app: app, rev: strings.ToLower(app.Artifact.SHA256)}
-	a.fillTarget(t, f, d)
-	t.key = hashJSON(struct {
-		Rev      string
-		Build    *fleet.Build
-		Binaries []fleet.Binary
-		Hooks    []fleet.Hook
-		Address  string
-	}{t.rev, nil, app.Binaries, app.Hooks, d.Address})
-	// The URL is not part of the identity (a mirror move restarts nothing), but fixing it lifts a quarantine.
-	t.specKey = hashJSON(struct{ Key, URL string }{t.key, app.Artifact.URL})
-	t.buildDir = filepath.Join(a.cfg.Dir, "builds", app.Name, t.rev+"-artifact")
-	return t
-}
-
 // fetchArtifact downloads the app's archive (URL rewrites applied), checks its sha256 before unpacking, and
-// unpacks it as the revision's tree. The tree is renamed into place only when complete; prepareApp reuses a tree
+// unpacks it as the revision's tree. The tree is renamed into place only when complete; prepare reuses a tree
 // already there (same sha256), so a restarted agent downloads nothing.
-func (a *Agent) fetchArtifact(ctx context.Context, t *target, progress io.Writer) error {
+func (r *Runner) fetchArtifact(ctx context.Context, t *Target, progress io.Writer) error {
 	art := t.app.Artifact
-	url := a.cfg.RewriteURL(art.URL)
+	url := r.cfg.Rewrite(art.URL)
 	tmp := t.buildDir + ".fetch"
 	for _, p := range []string{t.buildDir, tmp} { // left by a fetch killed half-way
 		if err := os.RemoveAll(p); err != nil {
@@ -74,12 +55,4 @@ func (a *Agent) fetchArtifact(ctx context.Context, t *target, progress io.Writer
 		return fmt.Errorf("artifact tree: %w", err)
 	}
 	return nil
-}
-
-// quarantineKey is what a quarantine is held against.
-func (t *target) quarantineKey() string {
-	if t.specKey != "" {
-		return t.specKey
-	}
-	return t.key
 }

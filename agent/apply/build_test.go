@@ -1,4 +1,4 @@
-package agent
+package apply
 
 import (
 	"os"
@@ -12,14 +12,14 @@ import (
 // Two artifacts whose sha256 share their first 12 hex digits are two trees, and a tree marked built for another
 // revision is never reused.
 func TestBuildTreeIsKeyedByTheWholeRevision(t *testing.T) {
-	a := &Agent{cfg: &Config{Dir: t.TempDir()}}
+	r := New(Options{Config: Config{Dir: t.TempDir()}})
 	const one = "0123456789ab0000000000000000000000000000000000000000000000000001"
 	const two = "0123456789ab0000000000000000000000000000000000000000000000000002"
 	app := func(sum string) fleet.Resolved {
 		return fleet.Resolved{App: &fleet.App{Name: "books", Artifact: &fleet.Artifact{URL: "http://x/a.tar.gz", SHA256: sum}}}
 	}
 	d := &fleet.Desired{}
-	t1, t2 := a.artifactTarget(&fleet.Fleet{}, d, app(one)), a.artifactTarget(&fleet.Fleet{}, d, app(two))
+	t1, t2 := r.artifactTarget(&fleet.Fleet{}, d, app(one)), r.artifactTarget(&fleet.Fleet{}, d, app(two))
 	if t1.buildDir == t2.buildDir {
 		t.Fatalf("artifacts %s and %s share the tree %s", one, two, t1.buildDir)
 	}
