@@ -75,11 +75,11 @@ func collectFleetView(ch chan<- prometheus.Metric, st Status, period time.Durati
 		if !app.Expected() && !quarantined[app.Name] {
 			continue
 		}
-		state := string(app.State)
+		state := app.State
 		if quarantined[app.Name] {
-			state = StateQuarantined
+			state = api.AppQuarantined
 		}
-		gauge(descAppInfo, 1, app.Name, app.Rev, state)
+		gauge(descAppInfo, 1, app.Name, app.Rev, string(state))
 	}
 	v := st.Verdict()
 	gauge(descAppsExpected, float64(v.Expected))
@@ -93,9 +93,9 @@ func collectFleetView(ch chan<- prometheus.Metric, st Status, period time.Durati
 	for _, p := range v.Problems {
 		code := string(p.Code)
 		if code == "" {
-			code = p.State
+			code = string(p.State)
 		}
-		key := [4]string{p.App, p.Binary, p.State, code}
+		key := [4]string{p.App, p.Binary, string(p.State), code}
 		if !seen[key] {
 			seen[key] = true
 			gauge(descProblem, 1, key[:]...)

@@ -28,6 +28,10 @@ const (
 	AppInstalling   AppState = "installing"
 	AppFailed       AppState = "failed"
 	AppInstalled    AppState = "installed"
+	// AppQuarantined is an app held until its spec changes (it may still run its previous revision): a state of
+	// the fleet view's series (herofleet_app_info) and of problems only; the status and the cockpit show the app's
+	// own state, with the quarantine as its reason.
+	AppQuarantined AppState = "quarantined"
 )
 
 // BinaryState is one installed binary, as the cockpit shows it.
@@ -42,6 +46,13 @@ const (
 	BinFailed    BinaryState = "failed"
 	BinWaiting   BinaryState = "waiting" // running its current revision; a change waits for a window (until)
 )
+
+// ProblemState is the state of an app or binary that is not fine, as the agent's verdict and herofleet_problem_info
+// say it: the app's AppState (AppQuarantined included) or, for a binary, its BinaryState.
+type ProblemState string
+
+// ProblemQuarantined is the problem of a quarantined app.
+const ProblemQuarantined = ProblemState(AppQuarantined)
 
 // Phase is where an app's apply (and its install job) is.
 type Phase string

@@ -101,7 +101,7 @@ func FromPrometheus(ctx context.Context, c *promapi.Client, source string, f *fl
 	for _, s := range problems {
 		r := row(s.Labels["instance"])
 		r.Problems = append(r.Problems, agent.Problem{App: s.Labels[api.LabelApp], Binary: s.Labels[api.LabelBinary],
-			State: s.Labels[api.LabelState], Code: api.ReasonCode(s.Labels[api.LabelCode]), Reason: s.Labels[api.LabelCode]})
+			State: api.ProblemState(s.Labels[api.LabelState]), Code: api.ReasonCode(s.Labels[api.LabelCode]), Reason: s.Labels[api.LabelCode]})
 	}
 	now := time.Now()
 	out := make([]HostRow, 0, len(rows))

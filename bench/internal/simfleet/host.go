@@ -89,7 +89,7 @@ func exposition(st agent.Status) []byte {
 		}
 	}
 	for _, p := range v.Problems {
-		sample(&b, api.SeriesProblem, 1, api.LabelApp, p.App, api.LabelBinary, p.Binary, api.LabelState, p.State, api.LabelCode, p.State)
+		sample(&b, api.SeriesProblem, 1, api.LabelApp, p.App, api.LabelBinary, p.Binary, api.LabelState, string(p.State), api.LabelCode, string(p.State))
 	}
 	return []byte(b.String())
 }
