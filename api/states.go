@@ -54,6 +54,10 @@ type ProblemState string
 // ProblemQuarantined is the problem of a quarantined app.
 const ProblemQuarantined = ProblemState(AppQuarantined)
 
+// RowState is the state of a cockpit row: its app's AppState for a bundle row, its binary's BinaryState for a
+// binary row.
+type RowState string
+
 // Phase is where an app's apply (and its install job) is.
 type Phase string
 
@@ -80,6 +84,10 @@ const (
 	ReasonPreRemoveFailed ReasonCode = "pre-remove-failed" // removed anyway
 	ReasonStoppedByPerson ReasonCode = "stopped-by-person"
 	ReasonNotRunning      ReasonCode = "not-running"
+	ReasonInstalling      ReasonCode = "installing"     // Subject: the phase the install is in
+	ReasonNextSync        ReasonCode = "next-sync"      // wanted here, not there yet: the next sync installs it
+	ReasonInstallFailed   ReasonCode = "install-failed" // and nothing more is known
+	ReasonBinaryState     ReasonCode = "binary-state"   // Subject: the binary's state, which says it (starting, crashloop, …)
 )
 
 // Reason is why an app or binary is not fine: a value made where the cause is known and turned into text only
@@ -116,6 +124,14 @@ func (r Reason) text() string {
 		return "stopped by a person"
 	case ReasonNotRunning:
 		return "not running"
+	case ReasonInstalling:
+		return "installing: " + r.Subject
+	case ReasonNextSync:
+		return "waiting for the next sync to install it"
+	case ReasonInstallFailed:
+		return "install failed"
+	case ReasonBinaryState:
+		return r.Subject
 	}
 	return r.Detail // apply-failed: the detail says it whole
 }
