@@ -12,6 +12,7 @@ import (
 
 	"github.com/herofleet/herofleet/agent/supervise"
 	"github.com/herofleet/herofleet/agent/trust"
+	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/internal/redact"
 	"github.com/herofleet/herofleet/internal/source"
 )
@@ -186,12 +187,7 @@ func (a *Agent) Shutdown() {
 	a.log.Info("agent stopped; every binary stopped")
 }
 
-func short(rev string) string {
-	if len(rev) > 12 {
-		return rev[:12]
-	}
-	return rev
-}
+func short(rev string) string { return fleet.ShortRev(rev) }
 
 // Config is the agent's own config.
 func (a *Agent) Config() *Config { return a.cfg }

@@ -7,35 +7,22 @@ import (
 	"github.com/herofleet/herofleet/fleet"
 )
 
-// carryOut does what one decision says. Everything that touches the app's processes happens inside its lane. Only
-// a hold leaves a change waiting: every other outcome drops what waited for the app, so a held change whose
-// window has passed never wakes the loop again.
+// carryOut does what one decision says; every decision was taken by fleet.DecideApp or fleet.DecideRemoval.
+// Everything that touches the app's processes happens inside its lane. Only a hold leaves a change waiting: every
+// other outcome drops what waited for the app, so a held change whose window has passed never wakes the loop
+// again.
 func (a *Agent) carryOut(ctx context.Context, p *pass, dec fleet.Decision) {
 	name := dec.App
-	app, desired := p.desired.App(name)
-	if !desired {
-		a.carryOutRemoval(ctx, p, dec)
-		return
-	}
-	for _, need := range app.Needs {
-		if a.host.installed(need) == nil {
-			a.host.unhold(name)
-			a.host.setReason(name, api.Reason{Code: api.ReasonNeedsMissing, Subject: need})
-			return
-		}
-	}
+	app, _ := p.desired.App(name) // the zero Resolved for an app that leaves
 	switch dec.Verb {
 	case fleet.VerbHoldWindow, fleet.VerbHoldSuspended:
-		a.hold(dec.Change, p.gate)
+		a.hold(dec)
 		return
-	case fleet.VerbInstall, fleet.VerbUpgrade, fleet.VerbRestart:
-		if dec.Verb != fleet.VerbInstall && a.host.isSuspended() {
-			a.hold(dec.Change, fleet.Gate{Suspended: true}) // suspended while this pass ran
-			return
-		}
 	}
 	a.host.unhold(name)
 	switch dec.Verb {
+	case fleet.VerbWaitNeeds:
+		a.host.setReason(name, api.Reason{Code: api.ReasonNeedsMissing, Subject: dec.Need})
 	case fleet.VerbUnresolved:
 		a.host.setReason(name, api.ReasonOf(api.ReasonUnresolved, dec.Err)) // whatever runs keeps running
 	case fleet.VerbKeep:
@@ -57,27 +44,15 @@ func (a *Agent) carryOut(ctx context.Context, p *pass, dec fleet.Decision) {
 		}
 		a.host.setSpec(app)
 		a.host.setPhase(name, api.PhaseHealthy)
+	case fleet.VerbRemove:
+		inst := a.host.installed(name)
+		if inst == nil {
+			return
+		}
+		r := a.removeApp(ctx, inst)
+		if r.Code == api.ReasonInterrupted && ctx.Err() != nil {
+			return
+		}
+		a.recordAction(dec.Change, p.fleet.Commit, r)
 	}
-}
-
-// carryOutRemoval removes an app that left the host, or holds its removal behind the gate.
-func (a *Agent) carryOutRemoval(ctx context.Context, p *pass, dec fleet.Decision) {
-	if dec.Verb != fleet.VerbRemove {
-		a.hold(dec.Change, p.gate)
-		return
-	}
-	if a.host.isSuspended() {
-		a.hold(dec.Change, fleet.Gate{Suspended: true})
-		return
-	}
-	a.host.unhold(dec.App)
-	inst := a.host.installed(dec.App)
-	if inst == nil {
-		return
-	}
-	r := a.removeApp(ctx, inst)
-	if r.Code == api.ReasonInterrupted && ctx.Err() != nil {
-		return
-	}
-	a.recordAction(dec.Change, p.fleet.Commit, r)
 }

@@ -11,26 +11,57 @@ import (
 )
 
 // A converge is one pass over the host, a short list of named steps run in order by converge. Each step reads
-// what the steps before it found in the pass, adds what it finds, and may end the pass: done when there is
-// nothing more to do (a refused commit keeps the last good one running; the status says why), an error when the
-// sync failed (whatever runs keeps running; the next try backs off).
+// what the steps before it found in the pass, adds what it finds, and answers with an outcome whose kind tells the
+// loop what to do next (see outcome): go on, end the pass, fall back to the last good commit, or fail the sync.
 type pass struct {
-	head      string                  // sync: where the followed ref points
-	fresh     bool                    // sync: head is a commit this host has not judged yet
-	fleet     *fleet.Fleet            // load: the commit to converge on: head when good, else the last good one
-	desired   *fleet.Desired          // resolve: what the fleet wants here, clicked apps included
-	targets   map[string]*target      // resolve: each desired app's revision, as this host runs it
-	wanted    map[string]fleet.Wanted // resolve: the same, as Decide reads it (or why it is not known)
-	gate      fleet.Gate              // decide: whether disruptive changes may happen now
-	decisions []fleet.Decision        // decide: one per app, in the order they are carried out
+	head    string                  // sync: where the followed ref points
+	fresh   bool                    // sync: head is a commit this host has not judged yet
+	fleet   *fleet.Fleet            // load: the commit to converge on: head when good, else the last good one
+	desired *fleet.Desired          // resolve: what the fleet wants here, clicked apps included
+	targets map[string]*target      // resolve: each desired app's revision, as this host runs it
+	wanted  map[string]fleet.Wanted // resolve: the same, as Decide reads it (or why it is not known)
+	gate    fleet.Gate              // gate: whether disruptive changes may happen now
+}
+
+// fallBack gives up the new commit for this pass: the host converges its last good one (nil when it has none).
+func (p *pass) fallBack(good *fleet.Fleet) {
+	p.fresh, p.fleet = false, good
+}
+
+// outcomeKind tells the converge loop how to react to a step, as Flux's reconcilers answer with a typed result.
+type outcomeKind int
+
+const (
+	next     outcomeKind = iota // go on with the next step
+	finished                    // the pass is over: nothing more to do, or the agent stops
+	refused                     // the new commit is refused whole (reason); the pass goes on with the last good one
+	held                        // the new commit waits (the rollout); the pass goes on with the last good one
+	failed                      // the sync failed (err): whatever runs keeps running, the next try backs off
+)
+
+// outcome is what a step answers.
+type outcome struct {
+	kind   outcomeKind
+	reason string        // refused: why, for the status
+	err    error         // failed: what went wrong
+	state  api.SyncState // failed: the fleet state the status shows (error unless the step says otherwise)
+}
+
+func proceed() outcome                { return outcome{kind: next} }
+func finish() outcome                 { return outcome{kind: finished} }
+func refuseCommit(why string) outcome { return outcome{kind: refused, reason: why} }
+func holdCommit() outcome             { return outcome{kind: held} }
+func fail(err error) outcome          { return outcome{kind: failed, err: err, state: api.SyncError} }
+func failAs(state api.SyncState, err error) outcome {
+	return outcome{kind: failed, err: err, state: state}
 }
 
 type step struct {
 	name string
-	run  func(context.Context, *pass) (done bool, err error)
+	run  func(context.Context, *pass) outcome
 }
 
-// converge runs one pass: sync, verify, load, rollout, secrets, resolve, decide, apply, record.
+// converge runs one pass: sync, verify, load, rollout, secrets, resolve, gate, apply, record.
 func (a *Agent) converge(ctx context.Context) error {
 	steps := []step{
 		{"sync", a.syncStep},       // where the followed ref points; fetched only when it moved
@@ -39,23 +70,33 @@ func (a *Agent) converge(ctx context.Context) error {
 		{"rollout", a.rolloutStep}, // a new commit waits for the earlier rollout waves, per Prometheus; the applied one runs meanwhile
 		{"secrets", a.secretsStep}, // the host's secrets decrypted into secrets_dir before any hook, or the commit refused whole
 		{"resolve", a.resolveStep}, // the host's apps, each resolved to a revision
-		{"decide", a.decideStep},   // one decision per app, with its reason, and no side effects
-		{"apply", a.applyStep},     // each decision carried out, an app at a time in its lane
+		{"gate", a.gateStep},       // whether disruptive changes may happen now: maintenance windows, suspend
+		{"apply", a.applyStep},     // each app decided by fleet.Decide's rules and carried out, one at a time in its lane
 		{"record", a.recordStep},   // the applied commit, and nothing held for apps that left
 	}
 	p := &pass{}
-	for _, s := range steps {
-		done, err := s.run(ctx, p)
-		if err != nil {
-			state := api.SyncError
-			if s.name == "sync" && a.host.isSuspended() {
-				state = api.SyncSuspended // the fetch failed; nothing new would have been applied anyway
+	for i := 0; i < len(steps); i++ {
+		r := steps[i].run(ctx, p)
+		switch r.kind {
+		case failed:
+			a.host.setSync(r.state, r.err)
+			a.log.Warn("sync failed; running apps untouched", "step", steps[i].name, "err", r.err)
+			return r.err
+		case finished:
+			return nil
+		case refused, held:
+			if r.kind == refused {
+				a.refuse(p.head, r.reason)
 			}
-			a.host.setSync(state, err)
-			a.log.Warn("sync failed; running apps untouched", "step", s.name, "err", err)
-			return err
+			p.fallBack(a.host.goodFleet())
+			if p.fleet == nil {
+				return nil // no good commit yet: the status says why
+			}
+			if r.kind == refused {
+				i-- // the same step again, on the last good commit
+			}
 		}
-		if done || ctx.Err() != nil {
+		if ctx.Err() != nil {
 			return nil
 		}
 	}
@@ -65,13 +106,16 @@ func (a *Agent) converge(ctx context.Context) error {
 // syncStep asks the remote where the followed ref points and fetches only when it moved. While suspended, the
 // newest commit is fetched (the status shows it) and the applied one converged again: a click-install proceeds,
 // every other change waits for a resume.
-func (a *Agent) syncStep(ctx context.Context, p *pass) (bool, error) {
+func (a *Agent) syncStep(ctx context.Context, p *pass) outcome {
 	suspended := a.host.isSuspended()
 	a.host.beginSync(suspended)
 	h, err := a.fleet.head(ctx)
 	if err != nil {
 		_ = a.host.recordHead("", err)
-		return true, err
+		if suspended {
+			return failAs(api.SyncSuspended, err) // nothing new would have been applied anyway
+		}
+		return fail(err)
 	}
 	p.head = h.String()
 	_ = a.host.recordHead(p.head, nil)
@@ -85,28 +129,34 @@ func (a *Agent) syncStep(ctx context.Context, p *pass) (bool, error) {
 	default:
 		p.fresh = true
 	}
-	return false, nil
+	return proceed()
 }
 
 // verifyStep checks a new commit against the trust policy; an untrusted one is refused whole.
-func (a *Agent) verifyStep(ctx context.Context, p *pass) (bool, error) {
+func (a *Agent) verifyStep(ctx context.Context, p *pass) outcome {
 	if !p.fresh {
-		return p.fleet == nil, nil
+		return onGood(p)
 	}
 	reason, err := a.checkTrust(p.head)
 	if err != nil {
-		return true, fmt.Errorf("verify fleet commit %s: %w", short(p.head), err)
+		return fail(fmt.Errorf("verify fleet commit %s: %w", short(p.head), err))
 	}
 	if reason != "" {
-		a.refuse(p.head, reason)
-		p.fresh, p.fleet = false, a.host.goodFleet()
-		return p.fleet == nil, nil
+		return refuseCommit(reason)
 	}
-	return false, nil
+	return proceed()
+}
+
+// onGood goes on with the commit the host already judged good, or ends the pass when it has none yet.
+func onGood(p *pass) outcome {
+	if p.fleet == nil {
+		return finish() // no good commit yet: the status says why
+	}
+	return proceed()
 }
 
 // loadStep loads and validates a new commit; a bad one is refused whole and the last good one converged again.
-func (a *Agent) loadStep(ctx context.Context, p *pass) (bool, error) {
+func (a *Agent) loadStep(ctx context.Context, p *pass) outcome {
 	if p.fresh {
 		f := a.host.heldFleet(p.head) // held back for the earlier rollout waves: loaded and validated when the hold began
 		var err error
@@ -116,46 +166,39 @@ func (a *Agent) loadStep(ctx context.Context, p *pass) (bool, error) {
 		var ferrs fleet.Errors
 		switch {
 		case errors.As(err, &ferrs):
-			a.refuse(p.head, ferrs.Error())
-			p.fresh, p.fleet = false, a.host.goodFleet()
+			return refuseCommit(ferrs.Error())
 		case err != nil:
-			return true, err
-		default:
-			p.fleet = f // accepted by secretsStep, once its secrets are in place
+			return fail(err)
 		}
+		p.fleet = f // accepted by secretsStep, once its secrets are in place
 	}
-	if p.fleet == nil {
-		return true, nil // no good commit yet: the status says why
+	if r := onGood(p); r.kind != next {
+		return r
 	}
 	a.sources.NewRound()
-	return false, nil
+	return proceed()
 }
 
 // secretsStep decrypts this host's secrets of the commit into the secrets dir, before any hook can read them. A
 // new commit carrying a file this host cannot decrypt is refused whole, naming the file; the last good commit's
 // secrets stay in place.
-func (a *Agent) secretsStep(ctx context.Context, p *pass) (bool, error) {
+func (a *Agent) secretsStep(ctx context.Context, p *pass) outcome {
 	if !p.fresh && a.secrets.holds(p.fleet.Commit) {
-		return false, nil
+		return proceed()
 	}
 	err := a.secrets.write(p.fleet)
 	var bad *undecryptable
 	if p.fresh && errors.As(err, &bad) {
-		a.refuse(p.head, "secret "+bad.Error())
-		p.fresh, p.fleet = false, a.host.goodFleet()
-		if p.fleet == nil {
-			return true, nil
-		}
-		return a.secretsStep(ctx, p)
+		return refuseCommit("secret " + bad.Error())
 	}
 	if err != nil {
-		return true, fmt.Errorf("secrets of fleet commit %s: %w", short(p.fleet.Commit), err)
+		return fail(fmt.Errorf("secrets of fleet commit %s: %w", short(p.fleet.Commit), err))
 	}
 	if p.fresh {
 		_ = a.host.accept(p.fleet) // a failed save is logged; the commit applies, and the next save records it
 		a.log.Info("fleet commit accepted", "commit", short(p.head))
 	}
-	return false, nil
+	return proceed()
 }
 
 // refuse records a fleet commit that does not validate or is not trusted; the last good one keeps running.
@@ -166,10 +209,10 @@ func (a *Agent) refuse(commit, reason string) {
 
 // resolveStep works out the host's apps (the fleet's and the clicked ones) and each one's revision: a source
 // fetched when the ref moved, or an artifact's sha256. An app that cannot be resolved keeps what it runs.
-func (a *Agent) resolveStep(ctx context.Context, p *pass) (bool, error) {
+func (a *Agent) resolveStep(ctx context.Context, p *pass) outcome {
 	base, d, err := a.desiredSet(p.fleet)
 	if err != nil {
-		return true, err
+		return fail(err)
 	}
 	a.host.setDesired(base, d)
 	p.desired = d
@@ -177,7 +220,7 @@ func (a *Agent) resolveStep(ctx context.Context, p *pass) (bool, error) {
 	p.wanted = map[string]fleet.Wanted{}
 	for _, app := range d.Apps {
 		if ctx.Err() != nil {
-			return true, nil
+			return finish()
 		}
 		if a.host.installed(app.Name) == nil {
 			a.host.setPhase(app.Name, api.PhaseFetching)
@@ -190,7 +233,7 @@ func (a *Agent) resolveStep(ctx context.Context, p *pass) (bool, error) {
 		p.targets[app.Name] = t
 		p.wanted[app.Name] = fleet.Wanted{Rev: t.rev, Key: t.key, HoldKey: t.quarantineKey()}
 	}
-	return false, nil
+	return proceed()
 }
 
 // desiredSet is what f wants on this host, on its own (base) and with the apps installed on click (those no
@@ -212,28 +255,45 @@ func (a *Agent) desiredSet(f *fleet.Fleet) (base, d *fleet.Desired, err error) {
 	return base, d, err
 }
 
-// decideStep decides what happens to each app: fleet.Decide, the code `herofleet plan` decides with, fed with
-// what the host runs, its quarantines and its gate.
-func (a *Agent) decideStep(ctx context.Context, p *pass) (bool, error) {
+// gateStep works out whether disruptive changes may happen now: the maintenance windows at this moment, and
+// whether a person suspended the host.
+func (a *Agent) gateStep(ctx context.Context, p *pass) outcome {
 	p.gate = a.gate(p.fleet)
-	p.decisions = fleet.Decide(p.desired, p.wanted, a.host.decideInput(p.gate))
-	return false, nil
+	return proceed()
 }
 
-// applyStep carries the decisions out in order. One app's failure does not hold back the others; an app whose
-// needs are not installed waits.
-func (a *Agent) applyStep(ctx context.Context, p *pass) (bool, error) {
-	for _, dec := range p.decisions {
+// applyStep decides what happens to each app and carries it out, in apply order, then removes the apps that left
+// (dependents first). Each app is decided by fleet.DecideApp, the rules `herofleet plan` decides with, on the host
+// as the apps before it left it: an app whose need failed to install waits for it, and a suspend asked for while
+// the pass runs holds every change after it. One app's failure does not hold back the others.
+func (a *Agent) applyStep(ctx context.Context, p *pass) outcome {
+	for _, app := range p.desired.Apps {
 		if ctx.Err() != nil {
-			return true, nil
+			return finish()
 		}
-		a.carryOut(ctx, p, dec)
+		a.carryOut(ctx, p, fleet.DecideApp(app, p.wanted[app.Name], a.hostNow(p)))
 	}
-	return false, nil
+	for _, name := range fleet.Leaving(p.desired, a.hostNow(p).Running) {
+		if ctx.Err() != nil {
+			return finish()
+		}
+		a.carryOut(ctx, p, fleet.DecideRemoval(name, a.hostNow(p)))
+	}
+	return proceed()
+}
+
+// hostNow is what Decide reads of the host at this moment: what runs, its quarantines, and the pass's gate, closed
+// by a suspend asked for since the gate step.
+func (a *Agent) hostNow(p *pass) fleet.HostState {
+	g := p.gate
+	if a.host.isSuspended() {
+		g = fleet.Gate{Suspended: true}
+	}
+	return a.host.decideInput(g)
 }
 
 // recordStep records the commit the host now runs.
-func (a *Agent) recordStep(ctx context.Context, p *pass) (bool, error) {
+func (a *Agent) recordStep(ctx context.Context, p *pass) outcome {
 	_ = a.host.recordApplied(p.fleet.Commit, p.desired) // a failed save is logged; the next pass saves again
-	return true, nil
+	return finish()
 }

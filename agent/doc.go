@@ -5,7 +5,9 @@
 //
 // # How a converge reads
 //
-// converge.go runs one pass as a list of named steps, each a method that reads what the earlier ones found:
+// converge.go runs one pass as a list of named steps, each a method that reads what the earlier ones found and
+// answers with a typed outcome that tells the loop how to react (go on, end the pass, fall back to the last good
+// commit after a refusal or a hold, or fail the sync with the fleet state to show); no step decides for the loop:
 //
 //	sync     where the followed ref points; fetched only when it moved           (fleetrepo.go)
 //	verify   a new commit is signed as the config asks and does not rewind       (trust.go, agent/trust)
@@ -16,12 +18,13 @@
 //	secrets  the host's secrets/<host>/*.age decrypted into secrets_dir before any hook runs (secrets.go: the
 //	         dir's one writer); a file it cannot decrypt refuses the commit whole, naming the file
 //	resolve  the host's apps, each resolved to a revision                         (target.go, artifact.go)
-//	decide   fleet.Decide: one decision per app with its reason, no side effects (windows.go: the gate)
-//	apply    each decision carried out, an app at a time in its lane              (carryout.go, apply.go,
-//	         build.go, hooks.go, start.go, health.go, explain.go)
+//	gate     whether disruptive changes may happen now: maintenance windows, suspend (windows.go)
+//	apply    each app decided by fleet.DecideApp (or DecideRemoval) on the host as the apps before it left it,
+//	         then carried out in its lane (carryout.go only carries out: every decision, waiting for a need
+//	         included, is a fleet.Decision), by apply.go, build.go, hooks.go, start.go, health.go, explain.go
 //	record   the applied commit, and nothing held for apps that left
 //
-// `herofleet plan` decides with the same fleet.Decide, from the fleet alone.
+// `herofleet plan` decides with the same rules (fleet.Decide), from the fleet alone, taking each change to succeed.
 //
 // # One owner of the host's state
 //

@@ -21,26 +21,26 @@ type RolloutStatus struct {
 // the host keeps the commit it runs and converges it as before (a click-install, or an app of it that is missing,
 // still installs). A host's first commit and the first wave never wait; a host that is suspended or whose newest
 // commit was refused has nothing to gate.
-func (a *Agent) rolloutStep(ctx context.Context, p *pass) (bool, error) {
+func (a *Agent) rolloutStep(ctx context.Context, p *pass) outcome {
 	if !p.fresh {
 		if p.fleet != nil && !a.host.placedIn(p.fleet.Commit) {
 			_, wave := p.fleet.WaveOf(a.cfg.Host)
 			a.host.setRollout(RolloutStatus{Wave: wave}, p.fleet.Commit, nil)
 		}
-		return false, nil
+		return proceed()
 	}
 	k, wave := p.fleet.WaveOf(a.cfg.Host)
 	good := a.host.goodFleet()
 	if k == 0 || good == nil {
 		a.host.setRollout(RolloutStatus{Wave: wave}, p.head, nil)
-		return false, nil
+		return proceed()
 	}
 	v := rollout.Gate(ctx, p.fleet, k)
 	if !v.Hold {
 		if a.host.setRollout(RolloutStatus{Wave: wave}, p.head, nil) {
 			a.log.Info("earlier rollout waves are done with the commit; applying it", "wave", wave, "commit", short(p.head))
 		}
-		return false, nil
+		return proceed()
 	}
 	r := RolloutStatus{Wave: wave, Waiting: p.head, Reason: v.Reason}
 	if v.Left > 0 {
@@ -50,6 +50,5 @@ func (a *Agent) rolloutStep(ctx context.Context, p *pass) (bool, error) {
 		a.log.Info("fleet commit waits for the earlier rollout waves; the applied one keeps running",
 			"wave", wave, "commit", short(p.head), "reason", v.Reason)
 	}
-	p.fresh, p.fleet = false, good
-	return false, nil
+	return holdCommit()
 }

@@ -35,17 +35,16 @@ type Waiting struct {
 	Reason  string       `json:"reason"` // for a person: what waits, for what, and why it is pending
 }
 
-// hold records that ch waits behind g; the app keeps running what it runs.
-func (a *Agent) hold(ch fleet.Change, g fleet.Gate) {
-	why := "waits for the maintenance window at " + g.Until.Format(time.RFC3339)
-	if g.Suspended {
+// hold records that a held decision's change waits (for its window, or a resume); the app keeps running what it
+// runs.
+func (a *Agent) hold(dec fleet.Decision) {
+	ch := dec.Change
+	why := "waits for the maintenance window at " + dec.Until.Format(time.RFC3339)
+	if dec.Verb == fleet.VerbHoldSuspended {
 		why = "the agent is suspended (herofleet resume applies it)"
 	}
-	w := &Waiting{Action: ch.Action, Reasons: ch.Reasons, Until: g.Until,
+	w := &Waiting{Action: ch.Action, Reasons: ch.Reasons, Until: dec.Until,
 		Reason: fmt.Sprintf("%s %s: %s", ch.Action, why, strings.Join(ch.Reasons, "; "))}
-	if g.Suspended {
-		w.Until = time.Time{}
-	}
 	if a.host.hold(ch.App, w) {
 		a.log.Info("change held", "app", ch.App, "action", ch.Action, "reasons", ch.Reasons, "until", w.Until)
 	}

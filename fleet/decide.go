@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 )
@@ -21,14 +22,17 @@ const (
 	VerbHoldSuspended Verb = "hold-suspended" // a disruptive change waits for a resume
 	VerbQuarantined   Verb = "quarantined"    // the wanted spec failed before: not tried again until it changes
 	VerbUnresolved    Verb = "unresolved"     // its revision could not be resolved: whatever runs keeps running
+	VerbWaitNeeds     Verb = "wait-needs"     // an app it needs is not installed: nothing happens to it until it is
 )
 
 // Decision is what happens to one app, and why. Change carries the change behind every verb but keep and
-// unresolved (a held or quarantined change still says what it would do).
+// unresolved (a held, quarantined or waiting change still says what it would do).
 type Decision struct {
 	Verb Verb
 	Change
-	Err error // unresolved: why
+	Err   error     // unresolved: why
+	Need  string    // wait-needs: the app it needs that is not installed
+	Until time.Time // hold-window: when the next maintenance window opens
 }
 
 // Running is what a host runs of one app.
@@ -64,22 +68,53 @@ type HostState struct {
 }
 
 // Decide says, with no side effects, what converging a host on d does to each app: the desired apps in apply
-// order, then the apps that leave, dependents first. Installing a missing app is never held; upgrades, restarts
-// and removals wait while the gate is closed. wanted has an entry per desired app; a missing one counts as
-// resolved to the fleet's spec (what a plan compares).
+// order, then the apps that leave, dependents first. It is what a plan shows: each change it decides is taken to
+// succeed, so an app whose needs are installed before it in the same pass does not wait for them. wanted has an
+// entry per desired app; a missing one counts as resolved to the fleet's spec (what a plan compares).
+//
+// The agent decides the same way one app at a time (DecideApp, DecideRemoval), each time with the host as the
+// apps before it left it: an app whose need failed to install waits for it.
 func Decide(d *Desired, wanted map[string]Wanted, h HostState) []Decision {
 	var out []Decision
-	for _, app := range d.Apps {
-		out = append(out, decideApp(app, wanted[app.Name], h))
+	after := h
+	after.Running = maps.Clone(h.Running)
+	if after.Running == nil {
+		after.Running = map[string]Running{}
 	}
-	for _, name := range leaving(d, h.Running) {
-		ch := Change{App: name, Action: Remove, Reasons: []string{"no longer wanted on this host"}}
-		if s := h.Running[name].Spec; s != nil && s.Why != "" {
-			ch.Reasons = []string{"no longer " + s.Why}
+	for _, app := range d.Apps {
+		dec := DecideApp(app, wanted[app.Name], after)
+		switch dec.Verb {
+		case VerbInstall, VerbUpgrade, VerbRestart:
+			after.Running[app.Name] = Running{Spec: &app}
 		}
-		out = append(out, Decision{Verb: held(VerbRemove, h.Gate), Change: ch})
+		out = append(out, dec)
+	}
+	for _, name := range Leaving(d, h.Running) {
+		out = append(out, DecideRemoval(name, h))
 	}
 	return out
+}
+
+// DecideRemoval says what happens to an installed app that d no longer wants: removed, or held by the gate.
+func DecideRemoval(name string, h HostState) Decision {
+	ch := Change{App: name, Action: Remove, Reasons: []string{"no longer wanted on this host"}}
+	if s := h.Running[name].Spec; s != nil && s.Why != "" {
+		ch.Reasons = []string{"no longer " + s.Why}
+	}
+	return held(Decision{Verb: VerbRemove, Change: ch}, h.Gate)
+}
+
+// DecideApp says what happens to one desired app on a host that runs h: nothing while an app it needs is not
+// installed; otherwise installed, upgraded, restarted or kept, unless its revision is unknown or its spec
+// failed before; upgrades and restarts wait while the gate is closed, installs never do.
+func DecideApp(app Resolved, w Wanted, h HostState) Decision {
+	dec := decideApp(app, w, h)
+	for _, need := range app.Needs {
+		if _, ok := h.Running[need]; !ok {
+			return Decision{Verb: VerbWaitNeeds, Change: dec.Change, Need: need}
+		}
+	}
+	return dec
 }
 
 func decideApp(app Resolved, w Wanted, h HostState) Decision {
@@ -115,18 +150,18 @@ func decideApp(app Resolved, w Wanted, h HostState) Decision {
 	if ch.Action == Upgrade {
 		verb = VerbUpgrade
 	}
-	return Decision{Verb: held(verb, h.Gate), Change: ch}
+	return held(Decision{Verb: verb, Change: ch}, h.Gate)
 }
 
-// held is verb, or the hold the gate puts on it.
-func held(verb Verb, g Gate) Verb {
+// held is dec, or the hold the gate puts on it.
+func held(dec Decision, g Gate) Decision {
 	switch {
 	case g.Suspended:
-		return VerbHoldSuspended
+		dec.Verb = VerbHoldSuspended
 	case g.WindowClosed:
-		return VerbHoldWindow
+		dec.Verb, dec.Until = VerbHoldWindow, g.Until
 	}
-	return verb
+	return dec
 }
 
 // changeOf says what moving an installed app to its wanted revision does, and why: the fleet diff between the spec
@@ -144,7 +179,7 @@ func changeOf(run Running, app Resolved, w Wanted) (Change, bool) {
 	}
 	if run.Rev != "" && w.Rev != "" && run.Rev != w.Rev {
 		ch.Action = Upgrade
-		why := fmt.Sprintf("source %s: %s -> %s", app.Ref, shortRev(run.Rev), shortRev(w.Rev))
+		why := fmt.Sprintf("source %s: %s -> %s", app.Ref, ShortRev(run.Rev), ShortRev(w.Rev))
 		if app.Locked != "" && app.Artifact == nil {
 			why = lockMove(app.Name, app.Ref, run.Rev, w.Rev)
 		}
@@ -161,9 +196,9 @@ func changeOf(run Running, app Resolved, w Wanted) (Change, bool) {
 	return ch, true
 }
 
-// leaving lists the installed apps d no longer wants, dependents first (an app before the apps it needs), then
+// Leaving lists the installed apps d no longer wants, dependents first (an app before the apps it needs), then
 // by name.
-func leaving(d *Desired, running map[string]Running) []string {
+func Leaving(d *Desired, running map[string]Running) []string {
 	gone := map[string]bool{}
 	for name := range running {
 		if _, ok := d.App(name); !ok {
@@ -202,22 +237,7 @@ func leaving(d *Desired, running map[string]Running) []string {
 	return order
 }
 
-func shortRev(rev string) string {
-	if len(rev) > 12 {
-		return rev[:12]
-	}
-	return rev
-}
-
 // lockMove is the reason a moved lock entry gives, in plan and agent alike: "fleet.lock: books main 1a2b3c4 -> 5d6e7f8".
 func lockMove(app, ref, from, to string) string {
 	return fmt.Sprintf("fleet.lock: %s %s %s -> %s", app, ref, ShortCommit(from), ShortCommit(to))
-}
-
-// ShortCommit is a commit as git log --oneline shows it (7 hex digits).
-func ShortCommit(rev string) string {
-	if len(rev) > 7 {
-		return rev[:7]
-	}
-	return rev
 }

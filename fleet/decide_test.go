@@ -146,12 +146,34 @@ func TestDecide(t *testing.T) {
 			},
 		},
 		{
+			name:    "an app waits while a need it lacks cannot be resolved",
+			running: func(r map[string]Running) { clear(r) },
+			wanted:  func(w map[string]Wanted) { w["db"] = Wanted{Err: errors.New("forge down")} },
+			want: []string{
+				"cache install: preinstalled by role tester", "db unresolved: forge down",
+				"web wait-needs db: preinstalled by role tester",
+			},
+		},
+		{
+			name:    "an installed app waits, window or not, while its need is quarantined and gone",
+			running: func(r map[string]Running) { delete(r, "db") },
+			quar:    map[string]string{"db": "kdb"},
+			gate:    window,
+			want:    []string{"cache keep", "db quarantined: needed by web", "web wait-needs db"},
+		},
+		{
+			name:    "a need installed earlier in the same pass satisfies it",
+			running: func(r map[string]Running) { delete(r, "db") },
+			want:    []string{"cache keep", "db install: needed by web", "web keep"},
+		},
+		{
 			name:    "a closed window holds a removal",
 			running: func(r map[string]Running) { r["zeta"] = Running{Rev: "3", Key: "k"} },
 			gate:    window,
 			want:    []string{"cache keep", "db keep", "web keep", "zeta hold-window: no longer wanted on this host"},
 		},
 	}
+	seen := map[Verb]bool{}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			running, wanted := runningAll(), wantedAll()
@@ -163,7 +185,14 @@ func TestDecide(t *testing.T) {
 			}
 			var got []string
 			for _, dec := range Decide(d, wanted, HostState{Running: running, Quarantine: c.quar, Gate: c.gate}) {
+				seen[dec.Verb] = true
 				s := fmt.Sprintf("%s %s", dec.App, dec.Verb)
+				if dec.Need != "" {
+					s += " " + dec.Need
+				}
+				if dec.Verb == VerbHoldWindow && !dec.Until.Equal(window.Until) {
+					t.Errorf("%s: held until %s, want the window's %s", dec.App, dec.Until, window.Until)
+				}
 				if dec.Err != nil {
 					s += ": " + dec.Err.Error()
 				} else if len(dec.Reasons) > 0 {
@@ -173,6 +202,48 @@ func TestDecide(t *testing.T) {
 			}
 			if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
 				t.Errorf("got\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(c.want, "\n  "))
+			}
+		})
+	}
+	for _, v := range []Verb{VerbInstall, VerbUpgrade, VerbRestart, VerbRemove, VerbKeep, VerbHoldWindow,
+		VerbHoldSuspended, VerbQuarantined, VerbUnresolved, VerbWaitNeeds} {
+		if !seen[v] {
+			t.Errorf("no case decides %s: every verb has a case in this table", v)
+		}
+	}
+}
+
+// TestDecideAppOnTheHostAsItIs: the agent decides one app at a time on the host as the apps before it left it, so
+// an app whose need failed to install in this pass waits for it, and a suspend asked for mid-pass holds it.
+func TestDecideAppOnTheHostAsItIs(t *testing.T) {
+	f := loadTxtar(t, decideFleet)
+	d, err := f.ForRole("tester")
+	if err != nil {
+		t.Fatal(err)
+	}
+	web, _ := d.App("web")
+	db, _ := d.App("db")
+	cases := []struct {
+		name string
+		h    HostState
+		want string
+	}{
+		{"the need failed to install", HostState{}, "wait-needs db"},
+		{"the need is installed", HostState{Running: map[string]Running{"db": {Spec: &db}}}, "install"},
+		{"suspended since the gate was read", HostState{
+			Running: map[string]Running{"db": {Spec: &db}, "web": {Spec: &web, Rev: "a", Key: "old"}},
+			Gate:    Gate{Suspended: true},
+		}, "hold-suspended"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dec := DecideApp(web, Wanted{Rev: "a", Key: "new"}, c.h)
+			got := string(dec.Verb)
+			if dec.Need != "" {
+				got += " " + dec.Need
+			}
+			if got != c.want {
+				t.Errorf("DecideApp = %q, want %q", got, c.want)
 			}
 		})
 	}

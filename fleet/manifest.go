@@ -94,10 +94,7 @@ func checkManifest(ctx context.Context, f *Fleet, a *App, ref string, src AppSou
 	case err != nil:
 		return fmt.Errorf("app %s: %w", a.Name, err)
 	}
-	if len(commit) > 12 {
-		commit = commit[:12]
-	}
-	where = fmt.Sprintf("%s (%s)", where, commit)
+	where = fmt.Sprintf("%s (%s)", where, ShortRev(commit))
 	if len(files) == 0 {
 		e.add(a.File, a.pos.at("source.repo"), "app %s: %s has no service.toml declaring its binaries", a.Name, where)
 		return nil

@@ -122,7 +122,13 @@ func Diff(before, after *Desired) []Change {
 	}
 	var out []Change
 	for _, dec := range Decide(after, nil, HostState{Running: running}) {
-		if dec.Verb != VerbKeep {
+		switch dec.Verb {
+		case VerbKeep:
+		case VerbWaitNeeds:
+			ch := dec.Change
+			ch.Reasons = append(slices.Clone(ch.Reasons), "waits: needs "+dec.Need+", which is not installed")
+			out = append(out, ch)
+		default:
 			out = append(out, dec.Change)
 		}
 	}

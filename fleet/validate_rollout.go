@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-
-	"github.com/herofleet/herofleet/internal/redact"
 )
 
 // validateRollout checks fleet.yaml's rollout: named, distinct waves; each names known hosts, a share of 1 to 100
@@ -85,12 +83,53 @@ func checkPrometheusURL(m *Meta, raw string, e *errs) {
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		e.add(m.File, at, "rollout.health.prometheus: want http://HOST:PORT, not %q", redact.Text(raw))
+		e.add(m.File, at, "rollout.health.prometheus: want http://HOST:PORT, not %q", hideUserinfo(raw))
 	case u.User != nil:
-		e.add(m.File, at, "rollout.health.prometheus: credentials do not belong in the fleet repo (%s)", redact.Text(raw))
+		e.add(m.File, at, "rollout.health.prometheus: credentials do not belong in the fleet repo (%s)", hideUserinfo(raw))
 	case u.RawQuery != "" || u.Fragment != "":
 		e.add(m.File, at, "rollout.health.prometheus: no query or fragment: want http://HOST:PORT")
 	}
+}
+
+// hideUserinfo masks the password (or a lone token) in a URL's userinfo, as internal/redact does for every text
+// herofleet prints: https://user:token@host becomes https://user:xxxxx@host and https://token@host becomes
+// https://xxxxx@host; an ssh URL keeps its user. fleet imports no other herofleet package, so it does this for the
+// one URL it quotes itself; a test holds it to redact.Text on URLs.
+func hideUserinfo(raw string) string {
+	before, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return raw
+	}
+	// The scheme is the longest run of scheme characters before "://" that starts with a letter.
+	i := len(before)
+	for i > 0 && isSchemeChar(before[i-1]) {
+		i--
+	}
+	for i < len(before) && !isLetter(before[i]) {
+		i++
+	}
+	if i == len(before) {
+		return raw
+	}
+	end := strings.IndexAny(rest, "/?#@ \t\n\r\f\v\"'<>")
+	if end < 0 || rest[end] != '@' {
+		return raw
+	}
+	info := rest[:end]
+	if user, _, ok := strings.Cut(info, ":"); ok {
+		info = user + ":xxxxx"
+	} else if s := strings.ToLower(before[i:]); strings.HasPrefix(s, "ssh") || strings.HasPrefix(s, "git+ssh") {
+		return raw
+	} else {
+		info = "xxxxx"
+	}
+	return before + "://" + info + rest[end:]
+}
+
+func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+
+func isSchemeChar(c byte) bool {
+	return isLetter(c) || '0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'
 }
 
 func firstN(s []string, n int) []string {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/herofleet/herofleet/fleet"
 )
 
 // ANSI colours: each is five bytes, so that a whole coloured line keeps the table's columns aligned.
@@ -27,7 +29,7 @@ func WriteText(w io.Writer, r Report, colour bool) error {
 		}
 		return c + s + reset
 	}
-	fmt.Fprintf(w, "fleet %s at HEAD %s, from %s\n\n", r.Fleet, orDash(short(r.Head)), r.Source)
+	fmt.Fprintf(w, "fleet %s at HEAD %s, from %s\n\n", r.Fleet, orDash(fleet.ShortRev(r.Head)), r.Source)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, paint(bold, "HOST\tROLE\tCOMMIT\tON HEAD\tSTATE\tAPPS\tLAST SYNC\t"))
 	counts := map[string]int{}
@@ -45,7 +47,7 @@ func WriteText(w io.Writer, r Report, colour bool) error {
 			colourOf, what = green, "fine"
 		}
 		counts[what]++
-		fmt.Fprintln(tw, paint(colourOf, strings.Join([]string{h.Host, orDash(h.Role), orDash(short(h.Commit)), onHead,
+		fmt.Fprintln(tw, paint(colourOf, strings.Join([]string{h.Host, orDash(h.Role), orDash(fleet.ShortRev(h.Commit)), onHead,
 			orDash(h.State), apps, age(r.At, h.LastSync), ""}, "\t")))
 	}
 	if err := tw.Flush(); err != nil {
@@ -89,13 +91,6 @@ func WriteJSON(w io.Writer, r Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
-}
-
-func short(rev string) string {
-	if len(rev) > 12 {
-		return rev[:12]
-	}
-	return rev
 }
 
 func orDash(s string) string {

@@ -21,10 +21,7 @@ var cockpitPage = template.Must(template.New("index.html").Funcs(template.FuncMa
 		if commit == "" {
 			return "none"
 		}
-		if len(commit) > 12 {
-			return commit[:12]
-		}
-		return commit
+		return fleet.ShortRev(commit)
 	},
 	"since": func(t time.Time) string {
 		if t.IsZero() {

@@ -8,6 +8,8 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/herofleet/herofleet/fleet"
 )
 
 // Verification modes.
@@ -80,7 +82,7 @@ type Refusal struct {
 }
 
 func (r *Refusal) Error() string {
-	return fmt.Sprintf("fleet commit %s refused: %s", short(r.Commit), r.Reason)
+	return fmt.Sprintf("fleet commit %s refused: %s", fleet.ShortRev(r.Commit), r.Reason)
 }
 
 // Check decides whether head may follow applied (zero on a first sync). A *Refusal says why not; any other error
@@ -105,7 +107,7 @@ func (p *Policy) Check(repo *git.Repository, applied, head plumbing.Hash) error 
 		if !ok && !p.allowRewind {
 			return &Refusal{Commit: head.String(), Reason: fmt.Sprintf(
 				"it does not descend from the applied commit %s (a force-push or rewind); set allow_rewind: true in the agent config to accept it",
-				short(applied.String()))}
+				fleet.ShortRev(applied.String()))}
 		}
 	}
 	if !p.Verifies() {
@@ -121,7 +123,7 @@ func (p *Policy) Check(repo *git.Repository, applied, head plumbing.Hash) error 
 		if _, err := p.Signer(c); err != nil {
 			reason := err.Error()
 			if c.Hash != head {
-				reason = fmt.Sprintf("commit %s since the applied one: %s", short(c.Hash.String()), reason)
+				reason = fmt.Sprintf("commit %s since the applied one: %s", fleet.ShortRev(c.Hash.String()), reason)
 			}
 			return &Refusal{Commit: head.String(), Reason: reason}
 		}
@@ -200,11 +202,4 @@ func readBounded(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s is over %d bytes", path, maxKeyFile)
 	}
 	return buf[:n], nil
-}
-
-func short(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return h
 }

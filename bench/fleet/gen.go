@@ -1,4 +1,3 @@
-// Package fleetbench generates large fleets and measures load + validate + plan on them.
 package fleetbench
 
 import (

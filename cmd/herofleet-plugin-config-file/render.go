@@ -12,6 +12,7 @@ import (
 	"text/template"
 
 	"github.com/herofleet/herofleet/fleet"
+	"github.com/herofleet/herofleet/internal/atomicfile"
 	"github.com/herofleet/herofleet/plugins"
 	"github.com/herofleet/herofleet/plugins/sdk"
 )
@@ -140,32 +141,9 @@ func same(path string, content []byte) bool {
 
 // writeAtomic writes content to a temporary file beside path and renames it over path, so the app never reads a
 // half-written file, and a symlink at path is replaced rather than followed.
-func writeAtomic(path string, content []byte) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+func writeAtomic(path string, content []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err = f.Write(content); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return atomicfile.Write(path, content, 0o600)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 
+	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/internal/source"
 	"github.com/herofleet/herofleet/plugins"
 	"github.com/herofleet/herofleet/plugins/sdk"
@@ -106,7 +107,7 @@ func seedOne(ctx context.Context, call plugins.Call, into string, r repo) (strin
 	if err := os.Rename(tmp, target); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s: cloned %s at %s (%s) into %s", r.Name, redact(r.URL), refOrHead(r.Ref), head.String()[:12], target), nil
+	return fmt.Sprintf("%s: cloned %s at %s (%s) into %s", r.Name, redact(r.URL), refOrHead(r.Ref), fleet.ShortRev(head.String()), target), nil
 }
 
 // clearInterrupted removes the temporary directories of earlier clones of name that never finished: a plugin

@@ -34,8 +34,8 @@ Forgejo push webhook there or on webhook_listen, and, on metrics_listen, GET /me
 /api/v1/status without a token (read-only, credentials redacted) for Prometheus and "herofleet fleet status". SIGINT or SIGTERM stops
 every binary and exits.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runAgent(cmd.Context(), opts, g)
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runAgent(cmd.Context(), opts, g, streamsOf(cmd), args)
 		},
 	}
 	opts.AddFlags(cmd.Flags())
@@ -51,7 +51,7 @@ func (o *agentOptions) AddFlags(f *pflag.FlagSet) {
 }
 
 // runAgent runs the agent of the config until SIGINT or SIGTERM; a config with problems exits 1.
-func runAgent(ctx context.Context, opts agentOptions, g *globals) error {
+func runAgent(ctx context.Context, opts agentOptions, g *globals, _ streams, _ []string) error {
 	cfg, err := agent.LoadConfig(opts.configPath)
 	if err != nil {
 		return invalid(err)

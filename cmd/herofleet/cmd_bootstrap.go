@@ -29,8 +29,8 @@ Running it again with the same flags changes nothing and says so; a changed flag
 changed and restarts the agent. With --root, everything is written under DIR (an image, a test) and the running
 system is never touched.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runBootstrap(cmd.Context(), opts, g, streamsOf(cmd))
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBootstrap(cmd.Context(), opts, g, streamsOf(cmd), args)
 		},
 	}
 	opts.AddFlags(cmd.Flags())
@@ -54,7 +54,7 @@ func (o *bootstrapOptions) AddFlags(f *pflag.FlagSet) {
 }
 
 // runBootstrap writes the agent's files and, on the running system, (re)starts the agent; bad flags exit 1.
-func runBootstrap(ctx context.Context, opts bootstrapOptions, _ *globals, s streams) error {
+func runBootstrap(ctx context.Context, opts bootstrapOptions, _ *globals, s streams, _ []string) error {
 	o := &opts.Options
 	var err error
 	if o.Rewrite, err = source.ParseRewrites(opts.rewrites); err != nil {

@@ -23,8 +23,8 @@ agent pull, build, start and health-check every app, and the demo prints every U
 
 --check converges, GETs every URL, stops everything and exits 0 (1 when anything failed).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDemo(cmd.Context(), opts, g, streamsOf(cmd))
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDemo(cmd.Context(), opts, g, streamsOf(cmd), args)
 		},
 	}
 	opts.AddFlags(cmd.Flags())
@@ -43,7 +43,7 @@ func (o *demoOptions) AddFlags(f *pflag.FlagSet) {
 }
 
 // runDemo runs the example fleet until ctx ends or SIGINT/SIGTERM; with --check, until it is verified.
-func runDemo(ctx context.Context, opts demoOptions, g *globals, s streams) error {
+func runDemo(ctx context.Context, opts demoOptions, g *globals, s streams, _ []string) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	err := demo.Run(ctx, demo.Options{Fleet: examples.Hero(), Check: opts.check, Keep: opts.keep, Out: s.out, Log: g.logger(), PluginDirs: opts.pluginDirs})

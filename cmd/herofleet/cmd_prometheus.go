@@ -74,12 +74,15 @@ func newPrometheusTargetsCommand(g *globals) *cobra.Command {
 		Short: "Print the fleet's hosts as Prometheus file_sd targets (JSON)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runPrometheusTargets(cmd.Context(), g, streamsOf(cmd), args)
+			return runPrometheusTargets(cmd.Context(), prometheusTargetsOptions{}, g, streamsOf(cmd), args)
 		},
 	}
 }
 
-func runPrometheusTargets(_ context.Context, _ *globals, s streams, args []string) error {
+// prometheusTargetsOptions: prometheus targets has no flags of its own.
+type prometheusTargetsOptions struct{}
+
+func runPrometheusTargets(_ context.Context, _ prometheusTargetsOptions, _ *globals, s streams, args []string) error {
 	f, err := loadFleet(dirArg(args))
 	if err != nil {
 		return err
@@ -101,8 +104,8 @@ func newPrometheusRulesCommand(g *globals) *cobra.Command {
 periods, a refused commit, a quarantined app, a crashlooping binary, and a stale agent (not scraped, or no sync
 for --periods sync periods).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runPrometheusRules(cmd.Context(), opts, g, streamsOf(cmd))
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPrometheusRules(cmd.Context(), opts, g, streamsOf(cmd), args)
 		},
 	}
 	opts.AddFlags(cmd.Flags())
@@ -119,7 +122,7 @@ func (o *prometheusRulesOptions) AddFlags(f *pflag.FlagSet) {
 	f.IntVar(&o.periods, "periods", fleetview.StalePeriods, "sync periods a host may lag before an alert fires")
 }
 
-func runPrometheusRules(_ context.Context, opts prometheusRulesOptions, _ *globals, s streams) error {
+func runPrometheusRules(_ context.Context, opts prometheusRulesOptions, _ *globals, s streams, _ []string) error {
 	if opts.syncPeriod < time.Second || opts.syncPeriod%time.Second != 0 || opts.periods < 1 {
 		return invalid(fmt.Errorf("--sync-period must be whole seconds (at least 1s) and --periods at least 1"))
 	}

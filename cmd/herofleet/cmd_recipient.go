@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -15,8 +16,8 @@ func newRecipientCommand(g *globals) *cobra.Command {
 		Use:   "recipient --identity FILE",
 		Short: "Print the age recipient (age1…) of an identity file, for hosts/<host>.yaml or fleet.yaml",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runRecipient(opts, g, streamsOf(cmd))
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRecipient(cmd.Context(), opts, g, streamsOf(cmd), args)
 		},
 	}
 	opts.AddFlags(cmd.Flags())
@@ -29,7 +30,7 @@ func (o *recipientOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.identity, "identity", "", "age identity `FILE` (a host's etc/herofleet/host.key, or age-keygen's output)")
 }
 
-func runRecipient(opts recipientOptions, _ *globals, s streams) error {
+func runRecipient(_ context.Context, opts recipientOptions, _ *globals, s streams, _ []string) error {
 	if opts.identity == "" {
 		return invalid(fmt.Errorf("--identity FILE is required"))
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -9,7 +10,7 @@ import (
 	"github.com/herofleet/herofleet/fleet"
 )
 
-func newSchemaCommand(_ *globals) *cobra.Command {
+func newSchemaCommand(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "schema",
 		Short: "Print the JSON Schema of the fleet files, for editors",
@@ -17,13 +18,16 @@ func newSchemaCommand(_ *globals) *cobra.Command {
 generated from herofleet's own types. Point your editor's YAML language server at it, e.g. with
 # yaml-language-server: $schema=herofleet.schema.json#/$defs/App`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runSchema(streamsOf(cmd))
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runSchema(cmd.Context(), schemaOptions{}, g, streamsOf(cmd), args)
 		},
 	}
 }
 
-func runSchema(s streams) error {
+// schemaOptions: schema has no flags of its own.
+type schemaOptions struct{}
+
+func runSchema(_ context.Context, _ schemaOptions, _ *globals, s streams, _ []string) error {
 	out, err := json.MarshalIndent(fleet.Schema(), "", "  ")
 	if err != nil {
 		return err

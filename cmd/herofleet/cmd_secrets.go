@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -8,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/secrets"
 )
 
@@ -30,18 +30,22 @@ func newSecretsSetCommand(g *globals) *cobra.Command {
 		Short: "Encrypt the value on stdin as secrets/HOST/NAME.age, to the host and the operators",
 		Args:  cobra.RangeArgs(2, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runSecretsSet(g, streamsOf(cmd), cmd.InOrStdin(), args)
+			return runSecretsSet(cmd.Context(), secretsSetOptions{}, g, streamsOf(cmd), args)
 		},
 	}
 }
 
-func runSecretsSet(_ *globals, s streams, stdin io.Reader, args []string) error {
+// secretsSetOptions: secrets set has no flags of its own.
+type secretsSetOptions struct{}
+
+// runSecretsSet reads the value from stdin (s.in).
+func runSecretsSet(_ context.Context, _ secretsSetOptions, _ *globals, s streams, args []string) error {
 	dir := dirArg(args[2:])
 	f, err := loadFleet(dir)
 	if err != nil {
 		return err
 	}
-	value, err := io.ReadAll(io.LimitReader(stdin, secrets.MaxValue+1))
+	value, err := io.ReadAll(io.LimitReader(s.in, secrets.MaxValue+1))
 	if err != nil {
 		return fmt.Errorf("read the value from stdin: %w", err)
 	}
@@ -62,16 +66,19 @@ func newSecretsListCommand(g *globals) *cobra.Command {
 		Short: "List each host's secrets by name (never a value)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := loadFleet(dirArg(args))
-			if err != nil {
-				return err
-			}
-			return runSecretsList(f, streamsOf(cmd))
+			return runSecretsList(cmd.Context(), secretsListOptions{}, g, streamsOf(cmd), args)
 		},
 	}
 }
 
-func runSecretsList(f *fleet.Fleet, s streams) error {
+// secretsListOptions: secrets list has no flags of its own.
+type secretsListOptions struct{}
+
+func runSecretsList(_ context.Context, _ secretsListOptions, _ *globals, s streams, args []string) error {
+	f, err := loadFleet(dirArg(args))
+	if err != nil {
+		return err
+	}
 	for _, e := range secrets.List(f) {
 		fmt.Fprintf(s.out, "%s\t%s\t%s\n", e.Host, e.Name, e.File)
 	}
@@ -79,26 +86,26 @@ func runSecretsList(f *fleet.Fleet, s streams) error {
 }
 
 func newSecretsRekeyCommand(g *globals) *cobra.Command {
-	var opts identityOptions
+	var opts secretsRekeyOptions
 	cmd := &cobra.Command{
 		Use:   "rekey --identity FILE [DIR]",
 		Short: "Re-encrypt every secret to its host's current recipients (after a recipient changed)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runSecretsRekey(opts, g, streamsOf(cmd), args)
+			return runSecretsRekey(cmd.Context(), opts, g, streamsOf(cmd), args)
 		},
 	}
 	opts.AddFlags(cmd.Flags())
 	return cmd
 }
 
-type identityOptions struct{ identity string }
+type secretsRekeyOptions struct{ identity string }
 
-func (o *identityOptions) AddFlags(f *pflag.FlagSet) {
+func (o *secretsRekeyOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.identity, "identity", "", "an operator's age identity `FILE` (its recipient is in fleet.yaml secrets.recipients)")
 }
 
-func runSecretsRekey(opts identityOptions, _ *globals, s streams, args []string) error {
+func runSecretsRekey(_ context.Context, opts secretsRekeyOptions, _ *globals, s streams, args []string) error {
 	if opts.identity == "" {
 		return invalid(fmt.Errorf("--identity FILE is required: rekey decrypts every secret first"))
 	}
@@ -123,7 +130,7 @@ func runSecretsRekey(opts identityOptions, _ *globals, s streams, args []string)
 }
 
 func newSecretsIssueCommand(g *globals) *cobra.Command {
-	var opts issueOptions
+	var opts secretsIssueOptions
 	cmd := &cobra.Command{
 		Use:   "issue NAME --role R --for HOST [--revoke H] [DIR]",
 		Short: "Give every host of a role its own random token NAME, and HOST the tokens' sha256 as NAME-hashes",
@@ -133,25 +140,25 @@ recipients only (the sha256 list is kept in the clear in secrets/HOST/NAME-hashe
 whenever a host file is added. --revoke H withdraws H's token for good. Nothing is written when nothing changes.`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runSecretsIssue(opts, g, streamsOf(cmd), args)
+			return runSecretsIssue(cmd.Context(), opts, g, streamsOf(cmd), args)
 		},
 	}
 	opts.AddFlags(cmd.Flags())
 	return cmd
 }
 
-type issueOptions struct {
+type secretsIssueOptions struct {
 	role, forHost string
 	revoke        []string
 }
 
-func (o *issueOptions) AddFlags(f *pflag.FlagSet) {
+func (o *secretsIssueOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.role, "role", "", "every host of this `ROLE` gets a token")
 	f.StringVar(&o.forHost, "for", "", "the engine's `HOST`: it gets NAME-hashes")
 	f.StringArrayVar(&o.revoke, "revoke", nil, "withdraw `HOST`'s token (repeatable)")
 }
 
-func runSecretsIssue(opts issueOptions, _ *globals, s streams, args []string) error {
+func runSecretsIssue(_ context.Context, opts secretsIssueOptions, _ *globals, s streams, args []string) error {
 	if opts.role == "" || opts.forHost == "" {
 		return invalid(fmt.Errorf("--role and --for are required"))
 	}

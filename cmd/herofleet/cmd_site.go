@@ -89,7 +89,7 @@ func newSiteServeCommand(g *globals) *cobra.Command {
 		Short: "Serve the runbook site and rebuild it, reloading open pages, when the fleet repo changes",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runSiteServe(cmd.Context(), opts, g, args)
+			return runSiteServe(cmd.Context(), opts, g, streamsOf(cmd), args)
 		},
 	}
 	opts.AddFlags(cmd.Flags())
@@ -107,7 +107,7 @@ func (o *siteServeOptions) AddFlags(f *pflag.FlagSet) {
 }
 
 // runSiteServe serves the site until SIGINT or SIGTERM.
-func runSiteServe(ctx context.Context, opts siteServeOptions, g *globals, args []string) error {
+func runSiteServe(ctx context.Context, opts siteServeOptions, g *globals, _ streams, args []string) error {
 	dir := dirArg(args)
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/herofleet/herofleet/agent"
 	"github.com/herofleet/herofleet/agent/cockpit"
+	"github.com/herofleet/herofleet/fleet"
 )
 
 func newStatusCommand(g *globals) *cobra.Command {
@@ -26,8 +27,8 @@ func newStatusCommand(g *globals) *cobra.Command {
 error, refused commits and quarantined apps, then one row per binary of every installed app and one row per app
 that can be installed on click. Every row that is not fine says why.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runStatus(cmd.Context(), opts, g, streamsOf(cmd))
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runStatus(cmd.Context(), opts, g, streamsOf(cmd), args)
 		},
 	}
 	opts.AddFlags(cmd.Flags())
@@ -42,7 +43,7 @@ func (o *statusOptions) AddFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.json, "json", false, "print the API's answers as JSON")
 }
 
-func runStatus(ctx context.Context, opts statusOptions, g *globals, s streams) error {
+func runStatus(ctx context.Context, opts statusOptions, g *globals, s streams, _ []string) error {
 	c, err := g.client()
 	if err != nil {
 		return err
@@ -66,9 +67,9 @@ func runStatus(ctx context.Context, opts statusOptions, g *globals, s streams) e
 func printStatus(w io.Writer, apps cockpit.Apps, st agent.Status) {
 	f := apps.Fleet
 	fmt.Fprintf(w, "host %s  role %s\n", apps.Host, apps.Role)
-	fmt.Fprintf(w, "fleet %s (%s)", orNone(shortRev(f.Commit)), f.State)
+	fmt.Fprintf(w, "fleet %s (%s)", orNone(fleet.ShortRev(f.Commit)), f.State)
 	if f.Head != "" && f.Head != f.Commit {
-		fmt.Fprintf(w, "  newest seen %s", shortRev(f.Head))
+		fmt.Fprintf(w, "  newest seen %s", fleet.ShortRev(f.Head))
 	}
 	if !f.LastSync.IsZero() {
 		fmt.Fprintf(w, "  last sync %s", f.LastSync.UTC().Format(time.RFC3339))
@@ -78,15 +79,15 @@ func printStatus(w io.Writer, apps cockpit.Apps, st agent.Status) {
 		fmt.Fprintf(w, "error: %s\n", f.Error)
 	}
 	if r := f.Rollout; r != nil && r.Waiting != "" {
-		fmt.Fprintf(w, "wave %s holds %s since %s: %s\n", r.Wave, shortRev(r.Waiting), r.Since.UTC().Format(time.RFC3339), r.Reason)
+		fmt.Fprintf(w, "wave %s holds %s since %s: %s\n", r.Wave, fleet.ShortRev(r.Waiting), r.Since.UTC().Format(time.RFC3339), r.Reason)
 	} else if r != nil {
 		fmt.Fprintf(w, "wave %s\n", r.Wave)
 	}
 	for _, r := range st.Refused {
-		fmt.Fprintf(w, "refused %s: %s\n", shortRev(r.Commit), r.Reason)
+		fmt.Fprintf(w, "refused %s: %s\n", fleet.ShortRev(r.Commit), r.Reason)
 	}
 	for _, q := range st.Quarantined {
-		fmt.Fprintf(w, "quarantined %s at %s: %s\n", q.App, shortRev(q.Rev), q.Reason)
+		fmt.Fprintf(w, "quarantined %s at %s: %s\n", q.App, fleet.ShortRev(q.Rev), q.Reason)
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -111,13 +112,6 @@ func printStatus(w io.Writer, apps cockpit.Apps, st agent.Status) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.App, bin, r.State, pid, restarts, since, r.URL, r.Reason)
 	}
 	tw.Flush()
-}
-
-func shortRev(rev string) string {
-	if len(rev) > 12 {
-		return rev[:12]
-	}
-	return rev
 }
 
 func orNone(s string) string {

@@ -30,8 +30,8 @@ func newFleetRequestCommand(g *globals, name, short, long string) *cobra.Command
 		Short: short,
 		Long:  long,
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runSync(cmd.Context(), opts, g, streamsOf(cmd))
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runSync(cmd.Context(), opts, g, streamsOf(cmd), args)
 		},
 	}
 }
@@ -40,7 +40,7 @@ type syncOptions struct {
 	request string // sync, suspend or resume: the endpoint the command calls
 }
 
-func runSync(ctx context.Context, opts syncOptions, g *globals, s streams) error {
+func runSync(ctx context.Context, opts syncOptions, g *globals, s streams, _ []string) error {
 	cl, err := g.client()
 	if err != nil {
 		return err

@@ -14,12 +14,15 @@ func newUninstallCommand(g *globals) *cobra.Command {
 		Short: "Uninstall an app installed on click; its data is kept",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runUninstall(cmd.Context(), g, streamsOf(cmd), args)
+			return runUninstall(cmd.Context(), uninstallOptions{}, g, streamsOf(cmd), args)
 		},
 	}
 }
 
-func runUninstall(ctx context.Context, g *globals, s streams, args []string) error {
+// uninstallOptions: uninstall has no flags of its own.
+type uninstallOptions struct{}
+
+func runUninstall(ctx context.Context, _ uninstallOptions, g *globals, s streams, args []string) error {
 	if args[0] == "" {
 		return invalid(errNoArg)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -14,18 +15,21 @@ var (
 	commit  = ""
 )
 
-func newVersionCommand(_ *globals) *cobra.Command {
+func newVersionCommand(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print herofleet's version and commit",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runVersion(streamsOf(cmd))
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runVersion(cmd.Context(), versionOptions{}, g, streamsOf(cmd), args)
 		},
 	}
 }
 
-func runVersion(s streams) error {
+// versionOptions: version has no flags of its own.
+type versionOptions struct{}
+
+func runVersion(_ context.Context, _ versionOptions, _ *globals, s streams, _ []string) error {
 	fmt.Fprintf(s.out, "herofleet %s (commit %s, %s, %s/%s)\n", version, buildCommit(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return nil
 }

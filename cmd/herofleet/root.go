@@ -32,12 +32,19 @@ func (g *globals) logger() *slog.Logger {
 	return slog.New(redact.Handler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 }
 
-// streams are where a command writes: its answer to out, progress and notes to err. They are the command's own
-// (cobra's), so a test that runs the root in-process reads what it printed.
-type streams struct{ out, err io.Writer }
+// Every subcommand has one shape: newXCommand(g) wires cobra to runX(ctx, opts XOptions, g, s, args), XOptions
+// holding its flags (an empty struct when it has none), g the global flags, s its streams, args its arguments.
+
+// streams are where a command reads and writes: stdin for the commands that read it (secrets set), its answer to
+// out, progress and notes to err. They are the command's own (cobra's), so a test that runs the root in-process
+// reads what it printed.
+type streams struct {
+	in       io.Reader
+	out, err io.Writer
+}
 
 func streamsOf(cmd *cobra.Command) streams {
-	return streams{out: cmd.OutOrStdout(), err: cmd.ErrOrStderr()}
+	return streams{in: cmd.InOrStdin(), out: cmd.OutOrStdout(), err: cmd.ErrOrStderr()}
 }
 
 func newRoot() *cobra.Command {

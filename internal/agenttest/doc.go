@@ -3,6 +3,6 @@
 // them), the test app that plays every app's build and binaries, and ways to look at what runs: the processes an
 // agent dir started, a binary's answer over its unix socket, a condition awaited with a deadline.
 //
-// It does not import the agent package, so that the agent's own tests and those of the packages around it (the
-// cockpit's HTTP handlers) can share it.
+// It imports neither the agent package nor its sub-packages (it knows the supervisor's process marker by name), so
+// that the agent's own tests and those of the packages around it (the cockpit's HTTP handlers) can share it.
 package agenttest

@@ -5,10 +5,15 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
-
-	"github.com/herofleet/herofleet/agent/supervise"
+	"time"
 )
+
+// markerVar is the variable the agent's supervisor (and a build) sets in every process it starts, its value the
+// agent's dir: supervise.MarkerVar. agenttest does not import the agent's packages; TestTestappBinaryIsSeen starts
+// a process with supervise.Marker and holds MarkedProcs to seeing it.
+const markerVar = "HEROFLEET_AGENT_DIR"
 
 // AgentDir makes a fresh agent dir under /tmp (short: unix socket paths are limited to 108 bytes). When the test
 // ends, every process still carrying its marker is killed and the dir removed.
@@ -19,7 +24,7 @@ func AgentDir(t testing.TB) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		supervise.KillMarked(supervise.Marker(dir))
+		killMarked(dir)
 		os.RemoveAll(dir)
 	})
 	return dir
@@ -41,7 +46,7 @@ func MarkedProcs(dir string) map[string]int {
 func MarkedPIDs(dir string) []int { return markedPIDs(dir, true) }
 
 func markedPIDs(dir string, zombies bool) []int {
-	want := supervise.Marker(dir)
+	want := markerVar + "=" + dir
 	var out []int
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
@@ -62,6 +67,30 @@ func markedPIDs(dir string, zombies bool) []int {
 		out = append(out, pid)
 	}
 	return out
+}
+
+// killMarked sends SIGKILL to every live process carrying dir's marker (and to its process group when it leads
+// one), as the agent does to the survivors of an earlier run, and waits up to 5s for each to be gone.
+func killMarked(dir string) {
+	self := os.Getpid()
+	var found []int
+	for _, pid := range markedPIDs(dir, false) {
+		if pid == self {
+			continue
+		}
+		found = append(found, pid)
+		if pgid, err := syscall.Getpgid(pid); err == nil && pgid == pid {
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		}
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	for _, pid := range found {
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if _, alive := processStart(pid); !alive {
+				break
+			}
+		}
+	}
 }
 
 // hasEntry reports whether a /proc environ (NUL-separated) holds the entry kv.

@@ -17,11 +17,11 @@ type LockMove struct {
 func (m LockMove) String() string {
 	switch {
 	case m.From == "":
-		return fmt.Sprintf("add  %s %s", m.LockKey, m.To[:7])
+		return fmt.Sprintf("add  %s %s", m.LockKey, fleet.ShortCommit(m.To))
 	case m.To == "":
-		return fmt.Sprintf("drop %s %s", m.LockKey, m.From[:7])
+		return fmt.Sprintf("drop %s %s", m.LockKey, fleet.ShortCommit(m.From))
 	}
-	return fmt.Sprintf("move %s %s -> %s", m.LockKey, m.From[:7], m.To[:7])
+	return fmt.Sprintf("move %s %s -> %s", m.LockKey, fleet.ShortCommit(m.From), fleet.ShortCommit(m.To))
 }
 
 // Lock works out f's lock: every (app, ref) f names, each kept at its entry in f.Lock unless update says to

@@ -1,10 +1,3 @@
-// Package hookpb is the wire protocol of hook plugins: the generated gRPC service and the go-plugin glue shared by
-// the agent's runner (package plugins) and the plugin SDK (package plugins/sdk).
-//
-// The generated code is committed so that a build never needs protoc. To regenerate after editing hook.proto
-// (protoc 3.21, protoc-gen-go v1.36.12, protoc-gen-go-grpc v1.5.1 on PATH):
-//
-//	go generate ./plugins/internal/hookpb
 package hookpb
 
 //go:generate protoc -I. -I/usr/include --go_out=paths=source_relative:. --go-grpc_out=paths=source_relative:. hook.proto

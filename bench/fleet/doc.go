@@ -1,0 +1,2 @@
+// Package fleetbench generates large fleets and measures load + validate + plan on them.
+package fleetbench

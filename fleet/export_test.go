@@ -1,0 +1,4 @@
+package fleet
+
+// HideUserinfo exports hideUserinfo to the external tests.
+var HideUserinfo = hideUserinfo
