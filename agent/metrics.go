@@ -29,20 +29,20 @@ func newMetrics(a *Agent) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		syncs: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "herofleet_syncs_total", Help: "Syncs of the fleet repo, successful or not.",
+			Name: api.SeriesSyncs, Help: "Syncs of the fleet repo, successful or not.",
 		}),
 		syncFailures: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "herofleet_sync_failures_total", Help: "Syncs that failed (remote unreachable, fetch error, host not resolvable).",
+			Name: api.SeriesSyncFailures, Help: "Syncs that failed (remote unreachable, fetch error, host not resolvable).",
 		}),
 		syncAsked: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "herofleet_sync_requests_total", Help: "Syncs asked for out of schedule (API, webhook, install on click, resume).",
+			Name: api.SeriesSyncRequests, Help: "Syncs asked for out of schedule (API, webhook, install on click, resume).",
 		}),
 		builds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "herofleet_build_duration_seconds", Help: "Time to check out and build one app revision.", Buckets: durationBuckets,
-		}, []string{"app", "result"}),
+			Name: api.SeriesBuildDuration, Help: "Time to check out and build one app revision.", Buckets: durationBuckets,
+		}, []string{api.LabelApp, api.LabelResult}),
 		applies: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "herofleet_apply_duration_seconds", Help: "Time to apply one app revision: build, hooks, start, health (or roll back).", Buckets: durationBuckets,
-		}, []string{"app", "result"}),
+			Name: api.SeriesApplyDuration, Help: "Time to apply one app revision: build, hooks, start, health (or roll back).", Buckets: durationBuckets,
+		}, []string{api.LabelApp, api.LabelResult}),
 	}
 	m.reg.MustRegister(m.syncs, m.syncFailures, m.syncAsked, m.builds, m.applies,
 		&stateCollector{a: a},
@@ -52,9 +52,9 @@ func newMetrics(a *Agent) *metrics {
 
 func result(err error) string {
 	if err != nil {
-		return "failed"
+		return api.ResultFailed
 	}
-	return "ok"
+	return api.ResultOK
 }
 
 // syncDone counts one sync. A nil *metrics (an Agent not made by New) counts nothing.
@@ -85,9 +85,9 @@ func (m *metrics) applyDone(app string, start time.Time, failed bool) {
 	if m == nil {
 		return
 	}
-	res := "ok"
+	res := api.ResultOK
 	if failed {
-		res = "failed"
+		res = api.ResultFailed
 	}
 	m.applies.WithLabelValues(app, res).Observe(time.Since(start).Seconds())
 }
@@ -101,20 +101,20 @@ func (a *Agent) MetricsHandler() http.Handler {
 type stateCollector struct{ a *Agent }
 
 var (
-	descFleetInfo = prometheus.NewDesc("herofleet_fleet_applied_info",
-		"The fleet commit applied on this host (value 1; the commit is a label).", []string{"commit", "state"}, nil)
-	descLastSync = prometheus.NewDesc("herofleet_fleet_last_sync_timestamp_seconds",
+	descFleetInfo = prometheus.NewDesc(api.SeriesFleetApplied,
+		"The fleet commit applied on this host (value 1; the commit is a label).", []string{api.LabelCommit, api.LabelState}, nil)
+	descLastSync = prometheus.NewDesc(api.SeriesFleetLastSync,
 		"When the fleet repo was last synced (Unix time).", nil, nil)
-	descRefused = prometheus.NewDesc("herofleet_fleet_refused_commits",
+	descRefused = prometheus.NewDesc(api.SeriesFleetRefused,
 		"Fleet commits refused since the last good one.", nil, nil)
-	descQuarantined = prometheus.NewDesc("herofleet_app_quarantined",
-		"1 when an app is quarantined until its spec changes.", []string{"app"}, nil)
-	descAppState = prometheus.NewDesc("herofleet_app_state",
-		"1 for the state each app of this host is in (not-installed, installing, failed, installed).", []string{"app", "state"}, nil)
-	descBinaryState = prometheus.NewDesc("herofleet_binary_state",
-		"1 for the state each installed binary is in (starting, running, stopped, crashloop, failed).", []string{"app", "binary", "state"}, nil)
-	descRestarts = prometheus.NewDesc("herofleet_binary_restarts_total",
-		"Restarts of a binary by the supervisor since it was last started by the agent.", []string{"app", "binary"}, nil)
+	descQuarantined = prometheus.NewDesc(api.SeriesAppQuarantined,
+		"1 when an app is quarantined until its spec changes.", []string{api.LabelApp}, nil)
+	descAppState = prometheus.NewDesc(api.SeriesAppState,
+		"1 for the state each app of this host is in (not-installed, installing, failed, installed).", []string{api.LabelApp, api.LabelState}, nil)
+	descBinaryState = prometheus.NewDesc(api.SeriesBinaryState,
+		"1 for the state each installed binary is in (starting, running, stopped, crashloop, failed).", []string{api.LabelApp, api.LabelBinary, api.LabelState}, nil)
+	descRestarts = prometheus.NewDesc(api.SeriesBinaryRestarts,
+		"Restarts of a binary by the supervisor since it was last started by the agent.", []string{api.LabelApp, api.LabelBinary}, nil)
 )
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {

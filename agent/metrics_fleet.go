@@ -3,6 +3,7 @@ package agent
 import (
 	"time"
 
+	"github.com/herofleet/herofleet/api"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -12,29 +13,29 @@ import (
 // number of series stays bounded by the apps and binaries of the host, never by its history.
 
 var (
-	descHostInfo = prometheus.NewDesc("herofleet_host_info",
-		"The host's name and role (value 1).", []string{"host", "role"}, nil)
-	descHeadInfo = prometheus.NewDesc("herofleet_fleet_head_info",
-		"The newest fleet commit this host has seen (value 1; the commit is a label).", []string{"commit"}, nil)
-	descAppliedAt = prometheus.NewDesc("herofleet_fleet_applied_timestamp_seconds",
+	descHostInfo = prometheus.NewDesc(api.SeriesHostInfo,
+		"The host's name and role (value 1).", []string{api.LabelHost, api.LabelRole}, nil)
+	descHeadInfo = prometheus.NewDesc(api.SeriesFleetHead,
+		"The newest fleet commit this host has seen (value 1; the commit is a label).", []string{api.LabelCommit}, nil)
+	descAppliedAt = prometheus.NewDesc(api.SeriesFleetAppliedAt,
 		"When the applied fleet commit was applied (Unix time).", nil, nil)
-	descSyncPeriod = prometheus.NewDesc("herofleet_sync_period_seconds",
+	descSyncPeriod = prometheus.NewDesc(api.SeriesSyncPeriod,
 		"Time between two scheduled syncs; a host whose last sync is older than three is stale.", nil, nil)
-	descAppInfo = prometheus.NewDesc("herofleet_app_info",
+	descAppInfo = prometheus.NewDesc(api.SeriesAppInfo,
 		"Each app the host should run, its installed revision and state (not-installed, installing, failed, "+
-			"quarantined, installed); value 1.", []string{"app", "rev", "state"}, nil)
-	descAppsExpected = prometheus.NewDesc("herofleet_apps_expected",
+			"quarantined, installed); value 1.", []string{api.LabelApp, api.LabelRev, api.LabelState}, nil)
+	descAppsExpected = prometheus.NewDesc(api.SeriesAppsExpected,
 		"Apps the host should run: its desired apps and those installed on click.", nil, nil)
-	descAppsRunning = prometheus.NewDesc("herofleet_apps_running",
+	descAppsRunning = prometheus.NewDesc(api.SeriesAppsRunning,
 		"Of the apps the host should run, those installed with every binary running.", nil, nil)
-	descHealthy = prometheus.NewDesc("herofleet_host_healthy",
+	descHealthy = prometheus.NewDesc(api.SeriesHostHealthy,
 		"1 when the fleet state is fine and every app the host should run runs with every binary running.", nil, nil)
-	descWave = prometheus.NewDesc("herofleet_rollout_wave_info",
-		"The host's rollout wave in the newest fleet commit it judged (value 1), when the fleet has waves.", []string{"wave"}, nil)
-	descWaitingSince = prometheus.NewDesc("herofleet_rollout_waiting_since_timestamp_seconds",
-		"Since when the host holds a newer fleet commit back for the earlier rollout waves (Unix time); absent when it holds none.", []string{"commit"}, nil)
-	descProblem = prometheus.NewDesc("herofleet_problem_info",
-		"Each app or binary that is not fine (value 1): its state and reason code.", []string{"app", "binary", "state", "code"}, nil)
+	descWave = prometheus.NewDesc(api.SeriesRolloutWave,
+		"The host's rollout wave in the newest fleet commit it judged (value 1), when the fleet has waves.", []string{api.LabelWave}, nil)
+	descWaitingSince = prometheus.NewDesc(api.SeriesRolloutWaiting,
+		"Since when the host holds a newer fleet commit back for the earlier rollout waves (Unix time); absent when it holds none.", []string{api.LabelCommit}, nil)
+	descProblem = prometheus.NewDesc(api.SeriesProblem,
+		"Each app or binary that is not fine (value 1): its state and reason code.", []string{api.LabelApp, api.LabelBinary, api.LabelState, api.LabelCode}, nil)
 )
 
 // describeFleetView sends the fleet view's descriptions.
@@ -74,11 +75,11 @@ func collectFleetView(ch chan<- prometheus.Metric, st Status, period time.Durati
 		if !app.Expected() && !quarantined[app.Name] {
 			continue
 		}
-		state := string(app.State)
+		state := app.State
 		if quarantined[app.Name] {
-			state = StateQuarantined
+			state = api.AppQuarantined
 		}
-		gauge(descAppInfo, 1, app.Name, app.Rev, state)
+		gauge(descAppInfo, 1, app.Name, app.Rev, string(state))
 	}
 	v := st.Verdict()
 	gauge(descAppsExpected, float64(v.Expected))
@@ -92,9 +93,9 @@ func collectFleetView(ch chan<- prometheus.Metric, st Status, period time.Durati
 	for _, p := range v.Problems {
 		code := string(p.Code)
 		if code == "" {
-			code = p.State
+			code = string(p.State)
 		}
-		key := [4]string{p.App, p.Binary, p.State, code}
+		key := [4]string{p.App, p.Binary, string(p.State), code}
 		if !seen[key] {
 			seen[key] = true
 			gauge(descProblem, 1, key[:]...)

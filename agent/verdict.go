@@ -18,16 +18,12 @@ type Verdict struct {
 
 // Problem is one app or binary that is not fine.
 type Problem struct {
-	App    string         `json:"app"`
-	Binary string         `json:"binary,omitempty"`
-	State  string         `json:"state"`            // quarantined, failed, installing, not-installed, or a binary state
-	Code   api.ReasonCode `json:"code,omitempty"`   // the reason, for machines
-	Reason string         `json:"reason,omitempty"` // the reason, for people
+	App    string           `json:"app"`
+	Binary string           `json:"binary,omitempty"`
+	State  api.ProblemState `json:"state"`            // quarantined, failed, installing, not-installed, or a binary state
+	Code   api.ReasonCode   `json:"code,omitempty"`   // the reason, for machines
+	Reason string           `json:"reason,omitempty"` // the reason, for people
 }
-
-// StateQuarantined is a Problem's state for an app held until its spec changes (the app may still run its
-// previous revision).
-const StateQuarantined = "quarantined"
 
 // Healthy reports a host whose fleet state is fine and that runs every app it should, each binary running.
 func (st Status) Healthy() bool { return st.healthyWith(st.Verdict()) }
@@ -74,24 +70,24 @@ func (st Status) Verdict() Verdict {
 				if b.State != api.BinWaiting {
 					running = false
 				}
-				v.Problems = append(v.Problems, Problem{App: app.Name, Binary: b.Name, State: string(b.State), Reason: b.Reason})
+				v.Problems = append(v.Problems, Problem{App: app.Name, Binary: b.Name, State: api.ProblemState(b.State), Reason: b.Reason})
 			}
 			if running {
 				v.Running++
 			}
 		case api.AppInstalling:
-			v.Problems = append(v.Problems, Problem{App: app.Name, State: string(app.State), Code: app.Code, Reason: orText(app.Reason, string(app.Phase))})
+			v.Problems = append(v.Problems, Problem{App: app.Name, State: api.ProblemState(app.State), Code: app.Code, Reason: orText(app.Reason, string(app.Phase))})
 		default:
-			v.Problems = append(v.Problems, Problem{App: app.Name, State: string(app.State), Code: app.Code, Reason: app.Reason})
+			v.Problems = append(v.Problems, Problem{App: app.Name, State: api.ProblemState(app.State), Code: app.Code, Reason: app.Reason})
 		}
 		if q, ok := quarantined[app.Name]; ok && !slices.ContainsFunc(v.Problems[before:], func(p Problem) bool { return p.Binary == "" }) {
-			v.Problems = append(v.Problems, Problem{App: app.Name, State: StateQuarantined, Code: api.ReasonQuarantined, Reason: q.Reason})
+			v.Problems = append(v.Problems, Problem{App: app.Name, State: api.ProblemQuarantined, Code: api.ReasonQuarantined, Reason: q.Reason})
 		}
 		delete(quarantined, app.Name)
 	}
 	for _, q := range st.Quarantined {
 		if _, left := quarantined[q.App]; left { // a quarantined app the host no longer lists
-			v.Problems = append(v.Problems, Problem{App: q.App, State: StateQuarantined, Code: api.ReasonQuarantined, Reason: q.Reason})
+			v.Problems = append(v.Problems, Problem{App: q.App, State: api.ProblemQuarantined, Code: api.ReasonQuarantined, Reason: q.Reason})
 		}
 	}
 	return v

@@ -30,11 +30,11 @@ func TestVerdict(t *testing.T) {
 		t.Errorf("expected %d running %d, want 6 and 4 (cockpit, books, voice waiting, notes)", v.Expected, v.Running)
 	}
 	want := []Problem{
-		{App: "books", State: StateQuarantined, Code: api.ReasonQuarantined, Reason: "health: timeout"},
+		{App: "books", State: api.ProblemQuarantined, Code: api.ReasonQuarantined, Reason: "health: timeout"},
 		{App: "memory", Binary: "memory_admin", State: "crashloop", Reason: "exited 1"},
 		{App: "voice", Binary: "voice_web", State: "waiting", Reason: "upgrade waits for the window"},
 		{App: "agent", State: "failed", Code: api.ReasonApplyFailed, Reason: "build failed"},
-		{App: "gone", State: StateQuarantined, Code: api.ReasonQuarantined, Reason: "build failed"},
+		{App: "gone", State: api.ProblemQuarantined, Code: api.ReasonQuarantined, Reason: "build failed"},
 	}
 	if len(v.Problems) != len(want) {
 		t.Fatalf("problems %+v, want %+v", v.Problems, want)

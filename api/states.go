@@ -28,6 +28,10 @@ const (
 	AppInstalling   AppState = "installing"
 	AppFailed       AppState = "failed"
 	AppInstalled    AppState = "installed"
+	// AppQuarantined is an app held until its spec changes (it may still run its previous revision): a state of
+	// the fleet view's series (herofleet_app_info) and of problems only; the status and the cockpit show the app's
+	// own state, with the quarantine as its reason.
+	AppQuarantined AppState = "quarantined"
 )
 
 // BinaryState is one installed binary, as the cockpit shows it.
@@ -42,6 +46,17 @@ const (
 	BinFailed    BinaryState = "failed"
 	BinWaiting   BinaryState = "waiting" // running its current revision; a change waits for a window (until)
 )
+
+// ProblemState is the state of an app or binary that is not fine, as the agent's verdict and herofleet_problem_info
+// say it: the app's AppState (AppQuarantined included) or, for a binary, its BinaryState.
+type ProblemState string
+
+// ProblemQuarantined is the problem of a quarantined app.
+const ProblemQuarantined = ProblemState(AppQuarantined)
+
+// RowState is the state of a cockpit row: its app's AppState for a bundle row, its binary's BinaryState for a
+// binary row.
+type RowState string
 
 // Phase is where an app's apply (and its install job) is.
 type Phase string
@@ -69,6 +84,10 @@ const (
 	ReasonPreRemoveFailed ReasonCode = "pre-remove-failed" // removed anyway
 	ReasonStoppedByPerson ReasonCode = "stopped-by-person"
 	ReasonNotRunning      ReasonCode = "not-running"
+	ReasonInstalling      ReasonCode = "installing"     // Subject: the phase the install is in
+	ReasonNextSync        ReasonCode = "next-sync"      // wanted here, not there yet: the next sync installs it
+	ReasonInstallFailed   ReasonCode = "install-failed" // and nothing more is known
+	ReasonBinaryState     ReasonCode = "binary-state"   // Subject: the binary's state, which says it (starting, crashloop, …)
 )
 
 // Reason is why an app or binary is not fine: a value made where the cause is known and turned into text only
@@ -105,6 +124,14 @@ func (r Reason) text() string {
 		return "stopped by a person"
 	case ReasonNotRunning:
 		return "not running"
+	case ReasonInstalling:
+		return "installing: " + r.Subject
+	case ReasonNextSync:
+		return "waiting for the next sync to install it"
+	case ReasonInstallFailed:
+		return "install failed"
+	case ReasonBinaryState:
+		return r.Subject
 	}
 	return r.Detail // apply-failed: the detail says it whole
 }

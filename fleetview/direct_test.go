@@ -91,7 +91,7 @@ func TestDirectJudgesEachAgent(t *testing.T) {
 			}
 			var problem string
 			if len(h.Problems) > 0 {
-				problem = h.Problems[0].App + "/" + h.Problems[0].Binary + " " + h.Problems[0].State
+				problem = h.Problems[0].App + "/" + h.Problems[0].Binary + " " + string(h.Problems[0].State)
 			}
 			if problem != tt.problem {
 				t.Errorf("problem %q, want %q", problem, tt.problem)

@@ -2,6 +2,8 @@ package fleetview
 
 import (
 	"context"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/herofleet/herofleet/agent"
@@ -12,12 +14,25 @@ import (
 
 // The fixed queries of FromPrometheus: five, whatever the number of hosts.
 var (
-	queryUp       = `up{job="` + Job + `"}`
-	queryHostInfo = `herofleet_host_info{job="` + Job + `"}`
-	queryApplied  = `herofleet_fleet_applied_info{job="` + Job + `"}`
-	queryGauges   = `{job="` + Job + `",__name__=~"herofleet_(apps_expected|apps_running|host_healthy|fleet_last_sync_timestamp_seconds|sync_period_seconds)"}`
-	queryProblems = `herofleet_problem_info{job="` + Job + `"}`
+	jobSelector   = `{job="` + Job + `"}`
+	queryUp       = `up` + jobSelector
+	queryHostInfo = api.SeriesHostInfo + jobSelector
+	queryApplied  = api.SeriesFleetApplied + jobSelector
+	queryGauges   = `{job="` + Job + `",__name__=~"` + namesMatching(gaugeSeries) + `"}`
+	queryProblems = api.SeriesProblem + jobSelector
 )
+
+// gaugeSeries are the gauges queryGauges asks for, all in one query.
+var gaugeSeries = []string{api.SeriesAppsExpected, api.SeriesAppsRunning, api.SeriesHostHealthy, api.SeriesFleetLastSync, api.SeriesSyncPeriod}
+
+// namesMatching is a regular expression that matches the series names and no other: herofleet_(a|b|c).
+func namesMatching(names []string) string {
+	short := make([]string, len(names))
+	for i, n := range names {
+		short[i] = regexp.QuoteMeta(strings.TrimPrefix(n, api.SeriesPrefix))
+	}
+	return api.SeriesPrefix + "(" + strings.Join(short, "|") + ")"
+}
 
 // FromPrometheus reads every host from Prometheus: the fleet's host files and every instance Prometheus scrapes
 // in the herofleet job. A host Prometheus does not scrape, or cannot (up 0), is stale; so is one whose last sync is
@@ -60,33 +75,33 @@ func FromPrometheus(ctx context.Context, c *promapi.Client, source string, f *fl
 	}
 	for _, s := range info {
 		r := row(s.Labels["instance"])
-		r.Host, r.Role = s.Labels["host"], s.Labels["role"]
+		r.Host, r.Role = s.Labels[api.LabelHost], s.Labels[api.LabelRole]
 	}
 	for _, s := range applied {
 		r := row(s.Labels["instance"])
-		r.Commit, r.State = s.Labels["commit"], s.Labels["state"]
+		r.Commit, r.State = s.Labels[api.LabelCommit], s.Labels[api.LabelState]
 		r.OnHead = r.Commit == head && head != ""
 	}
 	periods := map[string]time.Duration{}
 	for _, s := range gauges {
 		r := row(s.Labels["instance"])
 		switch s.Labels["__name__"] {
-		case "herofleet_apps_expected":
+		case api.SeriesAppsExpected:
 			r.Expected = int(s.Value)
-		case "herofleet_apps_running":
+		case api.SeriesAppsRunning:
 			r.Running = int(s.Value)
-		case "herofleet_host_healthy":
+		case api.SeriesHostHealthy:
 			r.Healthy = s.Value == 1
-		case "herofleet_fleet_last_sync_timestamp_seconds":
+		case api.SeriesFleetLastSync:
 			r.LastSync = time.UnixMilli(int64(s.Value * 1000)).UTC()
-		case "herofleet_sync_period_seconds":
+		case api.SeriesSyncPeriod:
 			periods[s.Labels["instance"]] = time.Duration(s.Value * float64(time.Second))
 		}
 	}
 	for _, s := range problems {
 		r := row(s.Labels["instance"])
-		r.Problems = append(r.Problems, agent.Problem{App: s.Labels["app"], Binary: s.Labels["binary"],
-			State: s.Labels["state"], Code: api.ReasonCode(s.Labels["code"]), Reason: s.Labels["code"]})
+		r.Problems = append(r.Problems, agent.Problem{App: s.Labels[api.LabelApp], Binary: s.Labels[api.LabelBinary],
+			State: api.ProblemState(s.Labels[api.LabelState]), Code: api.ReasonCode(s.Labels[api.LabelCode]), Reason: s.Labels[api.LabelCode]})
 	}
 	now := time.Now()
 	out := make([]HostRow, 0, len(rows))

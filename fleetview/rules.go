@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/herofleet/herofleet/api"
+	"github.com/herofleet/herofleet/internal/promapi"
 )
 
 // RulesOptions tune the alerting rules.
@@ -30,41 +33,55 @@ func Rules(o RulesOptions) string {
 		o.Periods = 3
 	}
 	lag := model(time.Duration(o.Periods) * o.SyncPeriod)
-	r := strings.NewReplacer("{{job}}", Job, "{{lag}}", lag, "{{n}}", fmt.Sprint(o.Periods))
+	n := fmt.Sprint(o.Periods)
+	r := strings.NewReplacer("{{job}}", Job, "{{lag}}", lag, "{{n}}", n,
+		"{{not-on-head}}", fmt.Sprintf("%s unless on (job, instance, %s) %s unless on (job, instance) %s",
+			api.SeriesFleetHead, api.LabelCommit, api.SeriesFleetApplied, with(api.SeriesFleetApplied, api.LabelState, string(api.SyncWaiting))),
+		"{{rollout-held}}", fmt.Sprintf("time() - %s > 3600", api.SeriesRolloutWaiting),
+		"{{commit-refused}}", with(api.SeriesFleetApplied, api.LabelState, string(api.SyncRefused))+" == 1",
+		"{{app-quarantined}}", api.SeriesAppQuarantined+" == 1",
+		"{{binary-crashlooping}}", with(api.SeriesBinaryState, api.LabelState, string(api.BinCrashloop))+" == 1",
+		"{{not-synced}}", fmt.Sprintf("(time() - %s) > %s * %s", api.SeriesFleetLastSync, n, api.SeriesSyncPeriod))
 	return r.Replace(rulesTemplate)
 }
 
+// with selects the samples of a series whose label has a value: series{label="value"}.
+func with(series, label, value string) string {
+	return series + "{" + label + "=" + promapi.Quote(value) + "}"
+}
+
+// rulesTemplate is the rule file; Rules fills in the expressions, built from package api's names.
 const rulesTemplate = `# Alerting rules of a herofleet fleet, written by herofleet prometheus rules.
 groups:
   - name: herofleet
     rules:
       - alert: HerofleetHostNotOnHead
-        expr: herofleet_fleet_head_info unless on (job, instance, commit) herofleet_fleet_applied_info unless on (job, instance) herofleet_fleet_applied_info{state="waiting"}
+        expr: {{not-on-head}}
         for: {{lag}}
         labels: {severity: warning}
         annotations:
           summary: "{{ $labels.instance }} has not applied fleet commit {{ $labels.commit }} after {{n}} sync periods"
           description: "Run: herofleet fleet status; the host's cockpit says which app holds it (a maintenance window, a suspend, a failing apply)."
       - alert: HerofleetRolloutHeld
-        expr: time() - herofleet_rollout_waiting_since_timestamp_seconds > 3600
+        expr: {{rollout-held}}
         labels: {severity: info}
         annotations:
           summary: "{{ $labels.instance }} has held fleet commit {{ $labels.commit }} for the earlier rollout waves for over an hour"
           description: "Run: herofleet rollout status; an earlier wave is not healthy on the commit (stop it with a newer commit, or push it through in git: runbook procedures/rollout)."
       - alert: HerofleetCommitRefused
-        expr: herofleet_fleet_applied_info{state="refused"} == 1
+        expr: {{commit-refused}}
         labels: {severity: warning}
         annotations:
           summary: "{{ $labels.instance }} refused the newest fleet commit; it keeps running {{ $labels.commit }}"
           description: "GET /api/v1/status on the host lists the refused commit and why (validation, signature, rewind)."
       - alert: HerofleetAppQuarantined
-        expr: herofleet_app_quarantined == 1
+        expr: {{app-quarantined}}
         labels: {severity: warning}
         annotations:
           summary: "{{ $labels.app }} is quarantined on {{ $labels.instance }}"
           description: "Its apply failed and was rolled back; it stays quarantined until its spec (rev, build, binaries, hooks) changes."
       - alert: HerofleetBinaryCrashlooping
-        expr: herofleet_binary_state{state="crashloop"} == 1
+        expr: {{binary-crashlooping}}
         for: 1m
         labels: {severity: warning}
         annotations:
@@ -73,7 +90,7 @@ groups:
       - alert: HerofleetAgentStale
         expr: >-
           up{job="{{job}}"} == 0
-          or (time() - herofleet_fleet_last_sync_timestamp_seconds) > {{n}} * herofleet_sync_period_seconds
+          or {{not-synced}}
         for: {{lag}}
         labels: {severity: critical}
         annotations:

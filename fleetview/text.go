@@ -63,7 +63,7 @@ func WriteText(w io.Writer, r Report, colour bool) error {
 			if p.Binary != "" {
 				what += "/" + p.Binary
 			}
-			notes = append(notes, h.Host+"\t"+what+"\t"+p.State+"\t"+oneLine(p.Reason))
+			notes = append(notes, h.Host+"\t"+what+"\t"+string(p.State)+"\t"+oneLine(p.Reason))
 		}
 	}
 	if len(notes) > 0 {

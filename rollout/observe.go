@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/internal/promapi"
 	"github.com/herofleet/herofleet/internal/redact"
 )
@@ -46,12 +47,12 @@ func Queries(bake time.Duration, only []string) []string {
 	window := strconv.FormatInt(int64(max(bake, time.Second)/time.Second), 10) + "s"
 	return []string{
 		"up" + sel,
-		"timestamp(herofleet_fleet_applied_info" + sel + ")",
-		"time() - herofleet_fleet_applied_timestamp_seconds" + sel,
-		"herofleet_host_healthy" + sel,
-		"timestamp(herofleet_host_healthy" + sel + ")",
-		"min_over_time(herofleet_host_healthy" + sel + "[" + window + "])",
-		"timestamp(herofleet_problem_info" + sel + ")",
+		"timestamp(" + api.SeriesFleetApplied + sel + ")",
+		"time() - " + api.SeriesFleetAppliedAt + sel,
+		api.SeriesHostHealthy + sel,
+		"timestamp(" + api.SeriesHostHealthy + sel + ")",
+		"min_over_time(" + api.SeriesHostHealthy + sel + "[" + window + "])",
+		"timestamp(" + api.SeriesProblem + sel + ")",
 	}
 }
 
@@ -93,7 +94,7 @@ func Decode(bake time.Duration, answers [][]promapi.Sample) Observation {
 		h, name := host(s), s.Labels["instance"]
 		if s.Value >= newest[name] {
 			newest[name] = s.Value
-			h.Commit, h.State = s.Labels["commit"], s.Labels["state"]
+			h.Commit, h.State = s.Labels[api.LabelCommit], s.Labels[api.LabelState]
 		}
 	}
 	for _, s := range since {
@@ -114,12 +115,12 @@ func Decode(bake time.Duration, answers [][]promapi.Sample) Observation {
 		if s.Value != last[s.Labels["instance"]] {
 			continue // a problem of an older scrape, kept by Prometheus' lookback
 		}
-		what := s.Labels["app"]
-		if b := s.Labels["binary"]; b != "" {
+		what := s.Labels[api.LabelApp]
+		if b := s.Labels[api.LabelBinary]; b != "" {
 			what = b
 		}
 		h := host(s)
-		h.Problems = append(h.Problems, what+" "+s.Labels["state"])
+		h.Problems = append(h.Problems, what+" "+s.Labels[api.LabelState])
 	}
 	return obs
 }

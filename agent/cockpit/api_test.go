@@ -126,7 +126,7 @@ binaries:
 	c := h.startCockpit()
 	agenttest.WaitUntil(t, 30*time.Second, "books running and the fleet commit applied", func() bool {
 		apps := c.apps()
-		return rowOf(apps, "books_web").State == string(api.BinRunning) && apps.Fleet.Commit != ""
+		return rowOf(apps, "books_web").State == api.RowState(api.BinRunning) && apps.Fleet.Commit != ""
 	})
 
 	got := c.apps()
@@ -138,7 +138,7 @@ binaries:
 		t.Fatalf("books rows %+v", rows)
 	}
 	chat := rowsOf(got, "chat")
-	if len(chat) != 1 || chat[0].Type != RowBundle || chat[0].State != string(api.AppNotInstalled) ||
+	if len(chat) != 1 || chat[0].Type != RowBundle || chat[0].State != api.RowState(api.AppNotInstalled) ||
 		strings.Join(chat[0].Actions, ",") != "install" || strings.Join(chat[0].Binaries, ",") != "chat_server" {
 		t.Fatalf("chat bundle row %+v", chat)
 	}
@@ -187,10 +187,10 @@ binaries:
 	// the rows may be up to rowsTTL old: the agent changed them by itself
 	agenttest.WaitUntil(t, rowsTTL+5*time.Second, "chat and memory rows running", func() bool {
 		got = c.apps()
-		return rowOf(got, "chat_server").State == string(api.BinRunning) && rowOf(got, "memory_server").State == string(api.BinRunning)
+		return rowOf(got, "chat_server").State == api.RowState(api.BinRunning) && rowOf(got, "memory_server").State == api.RowState(api.BinRunning)
 	})
 	for _, bin := range []string{"chat_server", "memory_server"} {
-		if r := rowOf(got, bin); r.Type != RowBinary || r.State != string(api.BinRunning) {
+		if r := rowOf(got, bin); r.Type != RowBinary || r.State != api.RowState(api.BinRunning) {
 			t.Fatalf("%s after install: %+v", bin, r)
 		}
 	}
@@ -206,7 +206,7 @@ binaries:
 		t.Fatalf("stop: %d %s", code, body)
 	}
 	r := rowOf(c.apps(), "books_web")
-	if r.State != string(api.BinStopped) || r.Reason != "stopped by a person" || strings.Join(r.Actions, ",") != "start,logs" {
+	if r.State != api.RowState(api.BinStopped) || r.Reason != "stopped by a person" || strings.Join(r.Actions, ",") != "start,logs" {
 		t.Fatalf("stopped row %+v", r)
 	}
 	if code, _ := c.do("POST", "/api/v1/binaries/nope/stop", true); code != 404 {
@@ -227,16 +227,16 @@ binaries:
 	c.stop()
 	c = h.startCockpit()
 	agenttest.WaitUntil(t, 30*time.Second, "chat running after an agent restart", func() bool {
-		return rowOf(c.apps(), "chat_server").State == string(api.BinRunning)
+		return rowOf(c.apps(), "chat_server").State == api.RowState(api.BinRunning)
 	})
-	if r := rowOf(c.apps(), "books_web"); r.State != string(api.BinStopped) {
+	if r := rowOf(c.apps(), "books_web"); r.State != api.RowState(api.BinStopped) {
 		t.Fatalf("books_web after an agent restart: %+v", r)
 	}
 	if code, _ := c.do("POST", "/api/v1/binaries/books_web/start", true); code != 202 {
 		t.Fatalf("start: %d", code)
 	}
 	agenttest.WaitUntil(t, 10*time.Second, "books_web running again", func() bool {
-		return rowOf(c.apps(), "books_web").State == string(api.BinRunning)
+		return rowOf(c.apps(), "books_web").State == api.RowState(api.BinRunning)
 	})
 
 	// uninstall: preinstalled apps refuse, a clicked one goes back to one install row and keeps its data
@@ -252,7 +252,7 @@ binaries:
 	}
 	agenttest.WaitUntil(t, 30*time.Second, "chat back to an install row", func() bool {
 		rows := rowsOf(c.apps(), "chat")
-		return len(rows) == 1 && rows[0].Type == RowBundle && rows[0].State == string(api.AppNotInstalled)
+		return len(rows) == 1 && rows[0].Type == RowBundle && rows[0].State == api.RowState(api.AppNotInstalled)
 	})
 	if _, err := os.Stat(marker); err != nil {
 		t.Fatalf("chat's data after uninstall: %v", err)

@@ -60,7 +60,7 @@ binaries:
 	var row []Row
 	agenttest.WaitUntil(t, 5*time.Second, "failed bundle row", func() bool {
 		row = rowsOf(c.apps(), "broken")
-		return len(row) == 1 && row[0].State == string(api.AppFailed)
+		return len(row) == 1 && row[0].State == api.RowState(api.AppFailed)
 	})
 	if row[0].Type != RowBundle || row[0].Reason == "" || strings.Join(row[0].Actions, ",") != ActionUninstall {
 		t.Fatalf("failed row %+v", row[0])

@@ -71,7 +71,7 @@ binaries:
 	agenttest.WaitUntil(t, 30*time.Second, "books running and the fleet commit applied", func() bool {
 		apps := c.apps()
 		commit = apps.Fleet.Commit
-		return rowOf(apps, "books_server").State == string(api.BinRunning) && commit != ""
+		return rowOf(apps, "books_server").State == api.RowState(api.BinRunning) && commit != ""
 	})
 
 	// the exposition itself first: cheap to diagnose

@@ -43,7 +43,7 @@ binaries:
   - {name: notes_web, kind: web, path: target/release/notes_web, args: [--listen, "tcp://127.0.0.1:{{port}}"], listen: "tcp://127.0.0.1:{{port}}", health: /health, url: "http://${host}:{{port}}/"}
 `, agenttest.Vars{"port": strconv.Itoa(agenttest.FreePort(t))})
 	c := h.startCockpit(func(cfg *agent.Config) { cfg.BuildEnv = map[string]string{"SLOW_BUILD": "1500ms"} })
-	agenttest.WaitUntil(t, 30*time.Second, "books running", func() bool { return rowOf(c.apps(), "books_server").State == string(api.BinRunning) })
+	agenttest.WaitUntil(t, 30*time.Second, "books running", func() bool { return rowOf(c.apps(), "books_server").State == api.RowState(api.BinRunning) })
 
 	ctx := browsertest.New(t)
 	step, cancelStep := context.WithTimeout(ctx, 90*time.Second)

@@ -40,7 +40,7 @@ binaries:
 `
 	h.commitFleet(fleet, agenttest.Vars{"args": ""})
 	c := h.startCockpit()
-	agenttest.WaitUntil(t, 30*time.Second, "books running", func() bool { return rowOf(c.apps(), "books_server").State == string(api.BinRunning) })
+	agenttest.WaitUntil(t, 30*time.Second, "books running", func() bool { return rowOf(c.apps(), "books_server").State == api.RowState(api.BinRunning) })
 	h.commitFleet(fleet, agenttest.Vars{"args": `, --greeting, hi`})
 	c.a.Sync()
 	agenttest.WaitUntil(t, 30*time.Second, "the new commit held", func() bool { return c.a.Status().Fleet.State == api.SyncWaiting })

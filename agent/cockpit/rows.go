@@ -32,22 +32,22 @@ func StatusOf(st agent.Status) StatusAnswer { return StatusAnswer{Status: st, Ro
 
 // Row is one cockpit row: a whole bundle while none of its binaries is installed, else one binary.
 type Row struct {
-	Type     string    `json:"type"` // bundle | binary
-	App      string    `json:"app"`
-	Title    string    `json:"title,omitempty"`
-	Binaries []string  `json:"binaries,omitempty"` // bundle: the binaries an install brings
-	Binary   string    `json:"binary,omitempty"`
-	Kind     string    `json:"kind,omitempty"`
-	State    string    `json:"state"`
-	Reason   string    `json:"reason,omitempty"` // set whenever the state is not fine
-	Job      string    `json:"job,omitempty"`    // bundle: the install job while one runs
-	PID      int       `json:"pid,omitempty"`
-	URL      string    `json:"url,omitempty"`
-	Restarts *int      `json:"restarts,omitempty"` // binary rows only
-	Since    time.Time `json:"since,omitzero"`
-	Until    time.Time `json:"until,omitzero"`    // waiting: when the maintenance window opens
-	Clicked  bool      `json:"clicked,omitempty"` // installed on click: DELETE /api/v1/apps/{app} removes it
-	Actions  []string  `json:"actions"`
+	Type     string       `json:"type"` // bundle | binary
+	App      string       `json:"app"`
+	Title    string       `json:"title,omitempty"`
+	Binaries []string     `json:"binaries,omitempty"` // bundle: the binaries an install brings
+	Binary   string       `json:"binary,omitempty"`
+	Kind     string       `json:"kind,omitempty"`
+	State    api.RowState `json:"state"`
+	Reason   string       `json:"reason,omitempty"` // set whenever the state is not fine
+	Job      string       `json:"job,omitempty"`    // bundle: the install job while one runs
+	PID      int          `json:"pid,omitempty"`
+	URL      string       `json:"url,omitempty"`
+	Restarts *int         `json:"restarts,omitempty"` // binary rows only
+	Since    time.Time    `json:"since,omitzero"`
+	Until    time.Time    `json:"until,omitzero"`    // waiting: when the maintenance window opens
+	Clicked  bool         `json:"clicked,omitempty"` // installed on click: DELETE /api/v1/apps/{app} removes it
+	Actions  []string     `json:"actions"`
 }
 
 // MarshalJSON writes exactly the fields the cockpit contract lists for the row's type, every one of them present
@@ -56,15 +56,15 @@ type Row struct {
 func (r Row) MarshalJSON() ([]byte, error) {
 	if r.Type == RowBundle {
 		return json.Marshal(struct {
-			Type     string   `json:"type"`
-			App      string   `json:"app"`
-			Title    string   `json:"title"`
-			Binaries []string `json:"binaries"`
-			State    string   `json:"state"`
-			Reason   string   `json:"reason"`
-			Job      string   `json:"job"`
-			Clicked  bool     `json:"clicked"`
-			Actions  []string `json:"actions"`
+			Type     string       `json:"type"`
+			App      string       `json:"app"`
+			Title    string       `json:"title"`
+			Binaries []string     `json:"binaries"`
+			State    api.RowState `json:"state"`
+			Reason   string       `json:"reason"`
+			Job      string       `json:"job"`
+			Clicked  bool         `json:"clicked"`
+			Actions  []string     `json:"actions"`
 		}{r.Type, r.App, r.Title, nonNil(r.Binaries), r.State, r.Reason, r.Job, r.Clicked, nonNil(r.Actions)})
 	}
 	var pid *int
@@ -84,20 +84,20 @@ func (r Row) MarshalJSON() ([]byte, error) {
 		restarts = *r.Restarts
 	}
 	return json.Marshal(struct {
-		Type     string     `json:"type"`
-		App      string     `json:"app"`
-		Title    string     `json:"title"`
-		Binary   string     `json:"binary"`
-		Kind     string     `json:"kind"`
-		State    string     `json:"state"`
-		Reason   string     `json:"reason"`
-		PID      *int       `json:"pid"`
-		URL      string     `json:"url"`
-		Restarts int        `json:"restarts"`
-		Since    *time.Time `json:"since"`
-		Until    *time.Time `json:"until"` // set while waiting for a maintenance window
-		Clicked  bool       `json:"clicked"`
-		Actions  []string   `json:"actions"`
+		Type     string       `json:"type"`
+		App      string       `json:"app"`
+		Title    string       `json:"title"`
+		Binary   string       `json:"binary"`
+		Kind     string       `json:"kind"`
+		State    api.RowState `json:"state"`
+		Reason   string       `json:"reason"`
+		PID      *int         `json:"pid"`
+		URL      string       `json:"url"`
+		Restarts int          `json:"restarts"`
+		Since    *time.Time   `json:"since"`
+		Until    *time.Time   `json:"until"` // set while waiting for a maintenance window
+		Clicked  bool         `json:"clicked"`
+		Actions  []string     `json:"actions"`
 	}{r.Type, r.App, r.Title, r.Binary, r.Kind, r.State, r.Reason, pid, r.URL, restarts, since, until, r.Clicked, nonNil(r.Actions)})
 }
 
@@ -141,7 +141,7 @@ func AppsOf(st agent.Status) Apps {
 }
 
 func bundleRow(app agent.AppStatus, quarantined string) Row {
-	r := Row{Type: RowBundle, App: app.Name, Title: app.Title, State: string(app.State), Reason: app.Reason, Job: app.Job,
+	r := Row{Type: RowBundle, App: app.Name, Title: app.Title, State: api.RowState(app.State), Reason: app.Reason, Job: app.Job,
 		Clicked: app.Clicked, Binaries: make([]string, 0, len(app.Binaries)), Actions: []string{}}
 	for _, b := range app.Binaries {
 		r.Binaries = append(r.Binaries, b.Name)
@@ -150,27 +150,28 @@ func bundleRow(app agent.AppStatus, quarantined string) Row {
 		r.Reason = quarantined
 	}
 	switch {
-	case app.Offered && (r.State == string(api.AppNotInstalled) || r.State == string(api.AppFailed)):
+	case app.Offered && (app.State == api.AppNotInstalled || app.State == api.AppFailed):
 		// after a failure too: a quarantined spec fails at once and says so, a changed one is tried again
 		r.Actions = append(r.Actions, ActionInstall)
-	case app.Clicked && r.State == string(api.AppFailed):
+	case app.Clicked && app.State == api.AppFailed:
 		r.Actions = append(r.Actions, ActionUninstall) // clears the click, so it can be installed again
 	}
-	if r.State == string(api.AppInstalling) && app.Phase != "" {
-		r.Reason = "installing: " + string(app.Phase) // a reason left from an earlier failure would mislead
+	if app.State == api.AppInstalling && app.Phase != "" {
+		// a reason left from an earlier failure would mislead
+		r.Reason = api.Reason{Code: api.ReasonInstalling, Subject: string(app.Phase)}.String()
 	}
-	if r.State == string(api.AppNotInstalled) && r.Reason == "" && !app.Offered {
-		r.Reason = "waiting for the next sync to install it" // wanted here, not there yet
+	if app.State == api.AppNotInstalled && r.Reason == "" && !app.Offered {
+		r.Reason = api.Reason{Code: api.ReasonNextSync}.String()
 	}
-	if r.State == string(api.AppFailed) && r.Reason == "" {
-		r.Reason = "install failed"
+	if app.State == api.AppFailed && r.Reason == "" {
+		r.Reason = api.Reason{Code: api.ReasonInstallFailed}.String()
 	}
 	return r
 }
 
 func binaryRow(app agent.AppStatus, b agent.BinaryStatus) Row {
 	restarts := b.Restarts
-	r := Row{Type: RowBinary, App: app.Name, Title: app.Title, Binary: b.Name, Kind: b.Kind, State: string(b.State),
+	r := Row{Type: RowBinary, App: app.Name, Title: app.Title, Binary: b.Name, Kind: b.Kind, State: api.RowState(b.State),
 		Reason: b.Reason, PID: b.PID, URL: b.URL, Restarts: &restarts, Since: b.Since, Until: b.Until, Clicked: app.Clicked}
 	switch b.State {
 	case api.BinStopped, api.BinFailed:
@@ -179,13 +180,9 @@ func binaryRow(app agent.AppStatus, b agent.BinaryStatus) Row {
 		r.Actions = []string{ActionStop, ActionRestart, ActionLogs}
 	}
 	if r.Reason == "" && b.State != api.BinRunning {
-		switch {
-		case app.Reason != "":
-			r.Reason = app.Reason
-		case b.State == api.BinStarting:
-			r.Reason = "starting"
-		default:
-			r.Reason = string(b.State)
+		r.Reason = app.Reason
+		if r.Reason == "" {
+			r.Reason = api.Reason{Code: api.ReasonBinaryState, Subject: string(b.State)}.String()
 		}
 	}
 	return r

@@ -45,7 +45,7 @@ binaries:
 	}
 	h.commitFleet(fleet)
 	c := h.startCockpit()
-	agenttest.WaitUntil(t, 60*time.Second, "apps running", func() bool { return rowOf(c.apps(), "app5_admin").State == string(api.BinRunning) })
+	agenttest.WaitUntil(t, 60*time.Second, "apps running", func() bool { return rowOf(c.apps(), "app5_admin").State == api.RowState(api.BinRunning) })
 	mux := NewAPI(c.a, testToken).Mux
 	for _, path := range []string{"/api/v1/apps", "/api/v1/apps?fresh=1", "/api/v1/status"} {
 		req := httptest.NewRequest("GET", path, nil)

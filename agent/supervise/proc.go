@@ -21,7 +21,7 @@ type proc struct {
 	cmd      *exec.Cmd
 	grp      *group // the current run's process group
 	log      *LogFile
-	state    string
+	state    State
 	reason   string
 	since    time.Time
 	started  time.Time
@@ -31,7 +31,7 @@ type proc struct {
 	exitErr  error         // how it ended, set before exited is closed
 }
 
-func (p *proc) setState(state, reason string) {
+func (p *proc) setState(state State, reason string) {
 	if p.state != state {
 		p.since = time.Now()
 	}

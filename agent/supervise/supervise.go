@@ -8,6 +8,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/herofleet/herofleet/api"
 )
 
 // Spec is one binary to run.
@@ -23,14 +25,18 @@ type Spec struct {
 	Socket string
 }
 
+// State is how a supervised process runs. The states the cockpit shows a binary in have their values from package
+// api; Backoff is the supervisor's own (the agent shows it as starting).
+type State string
+
 // States a process can be in.
 const (
-	Starting  = "starting"  // started, not yet known to be healthy
-	Running   = "running"   // up
-	Backoff   = "backoff"   // exited on its own; restarting after a delay
-	Crashloop = "crashloop" // exited fast too often; still retried, at the longest delay
-	Stopped   = "stopped"   // stopped on purpose
-	Failed    = "failed"    // could not be started at all
+	Starting  = State(api.BinStarting)  // started, not yet known to be healthy
+	Running   = State(api.BinRunning)   // up
+	Backoff   = State("backoff")        // exited on its own; restarting after a delay
+	Crashloop = State(api.BinCrashloop) // exited fast too often; still retried, at the longest delay
+	Stopped   = State(api.BinStopped)   // stopped on purpose
+	Failed    = State(api.BinFailed)    // could not be started at all
 )
 
 // Options tune restarts. Zero values take the defaults shown.
@@ -69,7 +75,7 @@ func (o *Options) defaults() {
 // Status is a snapshot of one process.
 type Status struct {
 	Name     string
-	State    string
+	State    State
 	Reason   string
 	PID      int
 	Restarts int

@@ -220,7 +220,7 @@ func waitRunning(client *http.Client, base string, want int, timeout time.Durati
 		apps, err := fetchApps(client, base)
 		running := 0
 		for _, r := range apps.Rows {
-			if r.State == string(api.BinRunning) {
+			if r.State == api.RowState(api.BinRunning) {
 				running++
 			}
 		}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/herofleet/herofleet/api"
 )
 
 // WriteFleet writes files (fleet.yaml, roles/tester.yaml, …) and a host file per simulated host pointing at it into
@@ -82,7 +84,7 @@ func StartPrometheus(bin, work, dir, listen string, n int, scrape time.Duration)
 	p := &Prometheus{URL: "http://" + listen, cmd: cmd, end: cancel}
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		if got, err := p.Scalar(`count(herofleet_host_info)`); err == nil && got == float64(n) {
+		if got, err := p.Scalar("count(" + api.SeriesHostInfo + ")"); err == nil && got == float64(n) {
 			return p, nil
 		}
 		if time.Now().After(deadline) {

@@ -73,22 +73,41 @@ func exposition(st agent.Status) []byte {
 	if st.Healthy() {
 		healthy = 1
 	}
-	fmt.Fprintf(&b, "herofleet_host_info{host=%q,role=%q} 1\n", st.Host, st.Role)
-	fmt.Fprintf(&b, "herofleet_fleet_head_info{commit=%q} 1\n", st.Fleet.Head)
-	fmt.Fprintf(&b, "herofleet_fleet_applied_info{commit=%q,state=%q} 1\n", st.Fleet.Commit, st.Fleet.State)
-	fmt.Fprintf(&b, "herofleet_fleet_applied_timestamp_seconds %d\n", st.Fleet.AppliedAt.Unix())
-	fmt.Fprintf(&b, "herofleet_fleet_last_sync_timestamp_seconds %d\n", time.Now().Unix()-20)
-	fmt.Fprintf(&b, "herofleet_sync_period_seconds 60\nherofleet_apps_expected %d\nherofleet_apps_running %d\nherofleet_host_healthy %d\n", v.Expected, v.Running, healthy)
+	sample(&b, api.SeriesHostInfo, 1, api.LabelHost, st.Host, api.LabelRole, st.Role)
+	sample(&b, api.SeriesFleetHead, 1, api.LabelCommit, st.Fleet.Head)
+	sample(&b, api.SeriesFleetApplied, 1, api.LabelCommit, st.Fleet.Commit, api.LabelState, string(st.Fleet.State))
+	sample(&b, api.SeriesFleetAppliedAt, st.Fleet.AppliedAt.Unix())
+	sample(&b, api.SeriesFleetLastSync, time.Now().Unix()-20)
+	sample(&b, api.SeriesSyncPeriod, 60)
+	sample(&b, api.SeriesAppsExpected, int64(v.Expected))
+	sample(&b, api.SeriesAppsRunning, int64(v.Running))
+	sample(&b, api.SeriesHostHealthy, int64(healthy))
 	for _, a := range st.Apps {
-		fmt.Fprintf(&b, "herofleet_app_info{app=%q,rev=%q,state=%q} 1\n", a.Name, a.Rev, a.State)
+		sample(&b, api.SeriesAppInfo, 1, api.LabelApp, a.Name, api.LabelRev, a.Rev, api.LabelState, string(a.State))
 		for _, bs := range a.Binaries {
-			fmt.Fprintf(&b, "herofleet_binary_state{app=%q,binary=%q,state=%q} 1\n", a.Name, bs.Name, bs.State)
+			sample(&b, api.SeriesBinaryState, 1, api.LabelApp, a.Name, api.LabelBinary, bs.Name, api.LabelState, string(bs.State))
 		}
 	}
 	for _, p := range v.Problems {
-		fmt.Fprintf(&b, "herofleet_problem_info{app=%q,binary=%q,state=%q,code=%q} 1\n", p.App, p.Binary, p.State, p.State)
+		sample(&b, api.SeriesProblem, 1, api.LabelApp, p.App, api.LabelBinary, p.Binary, api.LabelState, string(p.State), api.LabelCode, string(p.State))
 	}
 	return []byte(b.String())
+}
+
+// sample writes one sample in Prometheus' text format: series{label="value",...} value.
+func sample(b *strings.Builder, series string, value int64, labels ...string) {
+	b.WriteString(series)
+	for i := 0; i+1 < len(labels); i += 2 {
+		sep := ","
+		if i == 0 {
+			sep = "{"
+		}
+		fmt.Fprintf(b, "%s%s=%q", sep, labels[i], labels[i+1])
+	}
+	if len(labels) > 0 {
+		b.WriteByte('}')
+	}
+	fmt.Fprintf(b, " %d\n", value)
 }
 
 // SetCommit has the host say it applied commit where it said old (before it serves).
