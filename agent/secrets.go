@@ -40,6 +40,28 @@ type undecryptable struct {
 
 func (u *undecryptable) Error() string { return fmt.Sprintf("%s: %v", u.file, u.err) }
 
+// decryptClasses are the fixed classes of secrets.Decrypt's errors, in the order they are looked for.
+var decryptClasses = []error{
+	secrets.ErrNoIdentity, secrets.ErrNotAge, secrets.ErrMalformed, secrets.ErrTruncated, secrets.ErrTampered, secrets.ErrTooLarge,
+}
+
+// decryptReason says why a secret of host could not be decrypted with a fixed text per class of error: the refusal
+// reason reaches the status and the log, and no byte of the file may (a value committed in clear after an age
+// header would be quoted by age's own parse error).
+func decryptReason(err error, host string) error {
+	class := errors.New("it does not decrypt")
+	for _, c := range decryptClasses {
+		if errors.Is(err, c) {
+			class = c
+			break
+		}
+	}
+	if class == secrets.ErrNoIdentity {
+		return fmt.Errorf("not an age file this host can decrypt (%v: is hosts/%s.yaml's recipient this host's identity_file?)", class, host)
+	}
+	return fmt.Errorf("not an age file this host can decrypt (%v)", class)
+}
+
 // holds says whether the dir holds commit's secrets already.
 func (s *secretsDir) holds(commit string) bool {
 	s.mu.Lock()
@@ -68,7 +90,7 @@ func (s *secretsDir) write(f *fleet.Fleet) error {
 	for _, sf := range files {
 		v, err := secrets.Decrypt(sf.Data, ids...)
 		if err != nil {
-			return &undecryptable{file: sf.File, err: fmt.Errorf("%w (is hosts/%s.yaml's recipient this host's identity_file?)", err, s.host)}
+			return &undecryptable{file: sf.File, err: decryptReason(err, s.host)}
 		}
 		values[sf.Name] = v
 	}
