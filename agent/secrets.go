@@ -97,16 +97,29 @@ func (s *secretsDir) write(f *fleet.Fleet) error {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return fmt.Errorf("secrets dir: %w", err)
 	}
+	// The managed list always covers every file the agent may have left in the dir: it grows before a value is
+	// written and shrinks only after the removals, so a failed removal or an agent killed in between leaves the
+	// file listed, and the next write removes it.
 	before := s.managed()
 	names := make([]string, 0, len(values))
+	for _, sf := range files {
+		names = append(names, sf.Name)
+	}
+	all := slices.Clone(before)
+	for _, n := range names {
+		if !slices.Contains(all, n) {
+			all = append(all, n)
+		}
+	}
+	if len(all) > len(before) {
+		if err := writeManaged(s.dir, all); err != nil {
+			return err
+		}
+	}
 	for _, sf := range files {
 		if err := writePrivate(s.dir, sf.Name, values[sf.Name]); err != nil {
 			return err
 		}
-		names = append(names, sf.Name)
-	}
-	if err := writePrivate(s.dir, managedList, []byte(strings.Join(names, "\n")+"\n")); err != nil {
-		return err
 	}
 	var gone []string
 	for _, n := range before {
@@ -115,6 +128,11 @@ func (s *secretsDir) write(f *fleet.Fleet) error {
 				return fmt.Errorf("remove secret %s: %w", n, err)
 			}
 			gone = append(gone, n)
+		}
+	}
+	if !slices.Equal(before, names) {
+		if err := writeManaged(s.dir, names); err != nil {
+			return err
 		}
 	}
 	s.commit = f.Commit
@@ -139,6 +157,11 @@ func (s *secretsDir) managed() []string {
 		}
 	}
 	return out
+}
+
+// writeManaged records names as the files this agent wrote in dir.
+func writeManaged(dir string, names []string) error {
+	return writePrivate(dir, managedList, []byte(strings.Join(names, "\n")+"\n"))
 }
 
 // writePrivate writes dir/name with mode 0600 through writeAtomic: a plugin reading it sees the old value or the
