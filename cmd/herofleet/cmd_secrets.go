@@ -171,7 +171,7 @@ func runSecretsIssue(opts issueOptions, _ *globals, s streams, args []string) er
 	}
 	say("issued", res.Issued)
 	say("revoked", res.Revoked)
-	say("dropped (no longer of role "+opts.role+")", res.Dropped)
+	say("dropped (no longer of role "+opts.role+", or no recipient and no token file)", res.Dropped)
 	say("skipped (no recipient)", res.Skipped)
 	if !res.Changed {
 		fmt.Fprintln(s.out, "nothing to change")
