@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/herofleet/herofleet/fleet"
@@ -72,5 +73,22 @@ func TestSecretRemovalThatFailsOnceIsRetried(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(s.dir, "keep")); err != nil || string(b) != "keep" {
 		t.Fatalf("keep: %q %v", b, err)
+	}
+}
+
+// A host identity that others can read is refused: the commit's secrets are not written and the reason says how
+// to fix the file.
+func TestSecretIdentityReadableByOthersIsRefused(t *testing.T) {
+	s, commit := newSecretsDir(t)
+	if err := os.Chmod(s.identityFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := s.write(commit("c1", "token"))
+	var bad *undecryptable
+	if !errors.As(err, &bad) || !strings.Contains(err.Error(), "chmod 600 "+s.identityFile) {
+		t.Fatalf("write = %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(s.dir, "token")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a secret was written with a readable identity: %v", err)
 	}
 }
