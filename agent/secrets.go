@@ -40,6 +40,28 @@ type undecryptable struct {
 
 func (u *undecryptable) Error() string { return fmt.Sprintf("%s: %v", u.file, u.err) }
 
+// decryptClasses are the fixed classes of secrets.Decrypt's errors, in the order they are looked for.
+var decryptClasses = []error{
+	secrets.ErrNoIdentity, secrets.ErrNotAge, secrets.ErrMalformed, secrets.ErrTruncated, secrets.ErrTampered, secrets.ErrTooLarge,
+}
+
+// decryptReason says why a secret of host could not be decrypted with a fixed text per class of error: the refusal
+// reason reaches the status and the log, and no byte of the file may (a value committed in clear after an age
+// header would be quoted by age's own parse error).
+func decryptReason(err error, host string) error {
+	class := errors.New("it does not decrypt")
+	for _, c := range decryptClasses {
+		if errors.Is(err, c) {
+			class = c
+			break
+		}
+	}
+	if class == secrets.ErrNoIdentity {
+		return fmt.Errorf("not an age file this host can decrypt (%v: is hosts/%s.yaml's recipient this host's identity_file?)", class, host)
+	}
+	return fmt.Errorf("not an age file this host can decrypt (%v)", class)
+}
+
 // holds says whether the dir holds commit's secrets already.
 func (s *secretsDir) holds(commit string) bool {
 	s.mu.Lock()
@@ -68,23 +90,36 @@ func (s *secretsDir) write(f *fleet.Fleet) error {
 	for _, sf := range files {
 		v, err := secrets.Decrypt(sf.Data, ids...)
 		if err != nil {
-			return &undecryptable{file: sf.File, err: fmt.Errorf("%w (is hosts/%s.yaml's recipient this host's identity_file?)", err, s.host)}
+			return &undecryptable{file: sf.File, err: decryptReason(err, s.host)}
 		}
 		values[sf.Name] = v
 	}
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return fmt.Errorf("secrets dir: %w", err)
 	}
+	// The managed list always covers every file the agent may have left in the dir: it grows before a value is
+	// written and shrinks only after the removals, so a failed removal or an agent killed in between leaves the
+	// file listed, and the next write removes it.
 	before := s.managed()
 	names := make([]string, 0, len(values))
+	for _, sf := range files {
+		names = append(names, sf.Name)
+	}
+	all := slices.Clone(before)
+	for _, n := range names {
+		if !slices.Contains(all, n) {
+			all = append(all, n)
+		}
+	}
+	if len(all) > len(before) {
+		if err := writeManaged(s.dir, all); err != nil {
+			return err
+		}
+	}
 	for _, sf := range files {
 		if err := writePrivate(s.dir, sf.Name, values[sf.Name]); err != nil {
 			return err
 		}
-		names = append(names, sf.Name)
-	}
-	if err := writePrivate(s.dir, managedList, []byte(strings.Join(names, "\n")+"\n")); err != nil {
-		return err
 	}
 	var gone []string
 	for _, n := range before {
@@ -93,6 +128,11 @@ func (s *secretsDir) write(f *fleet.Fleet) error {
 				return fmt.Errorf("remove secret %s: %w", n, err)
 			}
 			gone = append(gone, n)
+		}
+	}
+	if !slices.Equal(before, names) {
+		if err := writeManaged(s.dir, names); err != nil {
+			return err
 		}
 	}
 	s.commit = f.Commit
@@ -117,6 +157,11 @@ func (s *secretsDir) managed() []string {
 		}
 	}
 	return out
+}
+
+// writeManaged records names as the files this agent wrote in dir.
+func writeManaged(dir string, names []string) error {
+	return writePrivate(dir, managedList, []byte(strings.Join(names, "\n")+"\n"))
 }
 
 // writePrivate writes dir/name with mode 0600 through writeAtomic: a plugin reading it sees the old value or the

@@ -1,12 +1,15 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/herofleet/herofleet/internal/agenttest"
@@ -130,4 +133,68 @@ func statusText(t *testing.T, a *Agent) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// lockedBuffer is a log sink the agent's goroutines may write to at once.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// A file that starts like an age file but holds a value in clear is refused, naming the file and why with a fixed
+// text: the value reaches neither the status nor the log (age's parse error quotes the line it fails on).
+func TestSecretInClearAfterAgeHeaderNeverShows(t *testing.T) {
+	const password = "hunter2-s3cr3t"
+	h := newHarness(t)
+	idFile := filepath.Join(h.dir, "host.key")
+	id, _, err := secrets.CreateIdentity(idFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const fleet = `
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: []
+-- hosts/t1.yaml --
+role: tester
+recipient: {{recipient}}
+`
+	vars := agenttest.Vars{"recipient": id.Recipient().String()}
+	good := h.commitFleet(fleet+"-- secrets/t1/token.age --\n"+ageEncrypt(t, id.Recipient().String(), "tok-1"), vars)
+	cfg := h.config()
+	cfg.IdentityFile = idFile
+	var logs lockedBuffer
+	a, err := New(cfg, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Shutdown)
+	mustSync(t, a)
+
+	bad := h.commitFleet(fleet+"-- secrets/t1/db.age --\nage-encryption.org/v1\nDB_PASSWORD="+password+"\n", vars)
+	mustSync(t, a)
+	st := a.Status()
+	const want = "secrets/t1/db.age: not an age file this host can decrypt (malformed header)"
+	if st.Fleet.Commit != good || len(st.Refused) != 1 || st.Refused[0].Commit != bad || !strings.Contains(st.Refused[0].Reason, want) {
+		t.Fatalf("fleet %+v refused %+v; want a refusal %q", st.Fleet, st.Refused, want)
+	}
+	for what, text := range map[string]string{"status": statusText(t, a), "log": logs.String()} {
+		if strings.Contains(text, password) || strings.Contains(text, "DB_PASSWORD") {
+			t.Errorf("the %s shows the secret file's content:\n%s", what, text)
+		}
+	}
 }

@@ -3,7 +3,6 @@ package fleet
 import (
 	"errors"
 	"io/fs"
-	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -11,6 +10,7 @@ import (
 
 // listSecretsFS adds the files of secrets/<host>/ to names: one level of host folders, files inside them. Anything
 // else (a file directly under secrets/, a deeper folder) is read too, so decodeSecret reports it with its name.
+// Dotfiles are no exception: a secrets/<host>/.env in clear is refused like any file that is not an age file.
 func listSecretsFS(fsys fs.FS, names []string, modes []fs.FileMode, e *errs) ([]string, []fs.FileMode) {
 	hosts, err := fs.ReadDir(fsys, SecretsDir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -26,9 +26,6 @@ func listSecretsFS(fsys fs.FS, names []string, modes []fs.FileMode, e *errs) ([]
 	}
 	total := 0
 	for _, h := range hosts {
-		if strings.HasPrefix(h.Name(), ".") {
-			continue
-		}
 		dir := SecretsDir + "/" + h.Name()
 		if !h.IsDir() {
 			names, modes = append(names, dir), append(modes, h.Type())
@@ -46,7 +43,6 @@ func listSecretsFS(fsys fs.FS, names []string, modes []fs.FileMode, e *errs) ([]
 		for _, f := range entries {
 			name := dir + "/" + f.Name()
 			switch {
-			case strings.HasPrefix(f.Name(), "."):
 			case f.IsDir():
 				e.add(name, Pos{}, "unexpected folder: secrets/<host>/ holds only %s files", SecretExt)
 			default:
@@ -69,9 +65,6 @@ func (fs *files) readSecretsTree(tree *object.Tree) {
 	}
 	total := 0
 	for _, h := range sub.Entries {
-		if strings.HasPrefix(h.Name, ".") {
-			continue
-		}
 		dir := SecretsDir + "/" + h.Name
 		if h.Mode != filemode.Dir {
 			fs.readTreeEntry(sub, h.Name, dir)
@@ -89,7 +82,6 @@ func (fs *files) readSecretsTree(tree *object.Tree) {
 		for _, f := range hostTree.Entries {
 			name := dir + "/" + f.Name
 			switch {
-			case strings.HasPrefix(f.Name, "."):
 			case f.Mode == filemode.Dir:
 				fs.errs.add(name, Pos{}, "unexpected folder: secrets/<host>/ holds only %s files", SecretExt)
 			default:

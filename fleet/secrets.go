@@ -78,7 +78,7 @@ func decodeSecret(name string, data []byte, e *errs) any {
 		return nil
 	}
 	stem, ext := strings.TrimSuffix(base, path.Ext(base)), path.Ext(base)
-	if ext == IssuedIndexExt && ValidName(stem) {
+	if ext == IssuedIndexExt && ValidName(stem) && strings.HasSuffix(stem, "-hashes") {
 		if _, err := ParseIssuedIndex(name, data); err != nil {
 			var fe Errors
 			if errors.As(err, &fe) {

@@ -51,6 +51,19 @@ func TestLoadCommitSecrets(t *testing.T) {
 	if strings.Contains(err.Error(), "hunter2") {
 		t.Error("the error repeats a file's content")
 	}
+	dot := commitFiles(t, repo, map[string]string{
+		"secrets/h1/clear.age": "", "secrets/h9/x.age": "", // deleted
+		"secrets/h1/.env": "DB_PASSWORD=hunter2\n", "secrets/.gitkeep": "\n",
+	})
+	_, err = LoadCommit(repo, dot)
+	if !errors.As(err, &fe) || len(fe) != 2 ||
+		!strings.Contains(err.Error(), "secrets/h1/.env: secrets/h1/ holds only .age files") ||
+		!strings.Contains(err.Error(), "secrets/.gitkeep: secrets/ holds one folder per host") {
+		t.Fatalf("dotfiles under secrets/: %v", err)
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Error("the error repeats a file's content")
+	}
 }
 
 func TestIsAgeFile(t *testing.T) {

@@ -53,13 +53,21 @@ func CreateIdentity(path string) (*age.X25519Identity, bool, error) {
 	return id, true, nil
 }
 
-// LoadIdentity reads the one X25519 identity in an age-keygen style file (comments and blank lines allowed).
+// LoadIdentity reads the one X25519 identity in an age-keygen style file (comments and blank lines allowed). A
+// file its group or others may read or write is refused, as ssh refuses such a private key.
 func LoadIdentity(path string) (*age.X25519Identity, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil {
+		return nil, fmt.Errorf("identity %s: %w", path, err)
+	} else if perm := st.Mode().Perm(); perm&0o077 != 0 {
+		// A key others can read is no longer this host's alone; one they can write could be swapped. ssh refuses
+		// such a private key; so does herofleet, before reading it.
+		return nil, fmt.Errorf("identity %s: mode %04o lets its group or others at this private key: chmod 600 %s", path, perm, path)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, maxIdentityFile+1))
 	if err != nil {
 		return nil, fmt.Errorf("identity %s: %w", path, err)

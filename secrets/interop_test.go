@@ -191,6 +191,32 @@ func TestLoadIdentityDoesNotEchoTheKey(t *testing.T) {
 	}
 }
 
+// An identity file that its group or others can read (or write) is refused, as ssh refuses such a private key,
+// with the command that fixes it; 0600 and 0400 load.
+func TestLoadIdentityRefusesAFileOthersCanRead(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "host.key")
+	if _, _, err := CreateIdentity(p); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []os.FileMode{0o644, 0o640, 0o604, 0o620} {
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadIdentity(p); err == nil || !strings.Contains(err.Error(), "chmod 600 "+p) {
+			t.Errorf("mode %#o: LoadIdentity = %v", mode, err)
+		}
+		if _, _, err := CreateIdentity(p); err == nil || !strings.Contains(err.Error(), "chmod 600 "+p) {
+			t.Errorf("mode %#o: CreateIdentity = %v", mode, err)
+		}
+	}
+	for _, mode := range []os.FileMode{0o600, 0o400} {
+		os.Chmod(p, mode)
+		if _, err := LoadIdentity(p); err != nil {
+			t.Errorf("mode %#o: %v", mode, err)
+		}
+	}
+}
+
 // After a host's key is replaced, rekey with an operator's identity makes its secrets readable by the new key.
 func TestRekeyAfterRecipientChange(t *testing.T) {
 	k := makeKeys(t, "ops", "admin", "t1", "t2", "t1new")

@@ -26,8 +26,9 @@ type IssueOptions struct {
 
 // IssueResult says what Issue changed, by host name: never a token.
 type IssueResult struct {
-	Issued, Revoked, Dropped, Skipped []string
-	Changed                           bool // false: the fleet dir is untouched
+	Issued, Revoked, Skipped []string
+	Dropped                  []string // hosts whose hash left the list: no longer of the role, or no token file and no recipient
+	Changed                  bool     // false: the fleet dir is untouched
 }
 
 // HashesName is the secret an engine's host gets for a credential: one "<sha256> <host>" line per valid token.
@@ -64,11 +65,17 @@ func Issue(f *fleet.Fleet, dir string, opts IssueOptions) (IssueResult, error) {
 			continue
 		}
 		members[h] = true
+		_, statErr := os.Stat(filepath.Join(dir, filepath.FromSlash(fleet.SecretPath(h, opts.Name))))
 		if len(f.RecipientsOf(h)) == 0 {
 			res.Skipped = append(res.Skipped, h)
+			// No token file and none can be issued: a hash left in the list would be valid for a token nobody
+			// should hold any more.
+			if statErr != nil && idx.Hashes[h] != "" {
+				delete(idx.Hashes, h)
+				res.Dropped, res.Changed = append(res.Dropped, h), true
+			}
 			continue
 		}
-		_, statErr := os.Stat(filepath.Join(dir, filepath.FromSlash(fleet.SecretPath(h, opts.Name))))
 		if idx.Hashes[h] != "" && statErr == nil {
 			continue
 		}

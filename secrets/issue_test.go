@@ -107,3 +107,38 @@ func TestIssueRefusesEngineWithoutRecipient(t *testing.T) {
 		t.Errorf("Issue = %v", err)
 	}
 }
+
+// A tester that lost its recipient and its token file keeps no valid hash: nobody holds a token that should open
+// the engine. It is issued a new token once it has a recipient again.
+func TestIssueDropsTheHashOfATesterWithoutRecipientOrToken(t *testing.T) {
+	k := makeKeys(t, "ops", "admin", "t1", "t2")
+	dir := fleetDir(t, twoTesters, k.recipient)
+	issue(t, dir)
+	indexFile := filepath.Join(dir, "secrets/admin-1/voice-token-hashes.sha256")
+	if b, _ := os.ReadFile(indexFile); !strings.Contains(string(b), " tester-02\n") {
+		t.Fatalf("no hash for tester-02 to drop:\n%s", b)
+	}
+
+	// tester-02 is re-provisioned: its host file loses the recipient, its token file goes.
+	os.WriteFile(filepath.Join(dir, "hosts/tester-02.yaml"), []byte("role: tester\n"), 0o644)
+	os.Remove(filepath.Join(dir, "secrets/tester-02/voice-token.age"))
+	res := issue(t, dir)
+	if !res.Changed || !slices.Equal(res.Dropped, []string{"tester-02"}) || !slices.Equal(res.Skipped, []string{"tester-02"}) {
+		t.Fatalf("result %+v", res)
+	}
+	if b, _ := os.ReadFile(indexFile); strings.Contains(string(b), "tester-02") {
+		t.Errorf("the index keeps tester-02's hash:\n%s", b)
+	}
+	if engine := ageRead(t, k.file["admin"], filepath.Join(dir, "secrets/admin-1/voice-token-hashes.age")); strings.Contains(engine, "tester-02") ||
+		!strings.Contains(engine, " tester-01\n") {
+		t.Errorf("the engine's hashes:\n%s", engine)
+	}
+	if res := issue(t, dir); res.Changed {
+		t.Errorf("the next run changed the fleet: %+v", res)
+	}
+
+	os.WriteFile(filepath.Join(dir, "hosts/tester-02.yaml"), []byte("role: tester\nrecipient: "+k.recipient["t2"]+"\n"), 0o644)
+	if res := issue(t, dir); !slices.Equal(res.Issued, []string{"tester-02"}) {
+		t.Errorf("tester-02 with a recipient again: issued %v", res.Issued)
+	}
+}

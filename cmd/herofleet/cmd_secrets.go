@@ -178,7 +178,7 @@ func runSecretsIssue(_ context.Context, opts secretsIssueOptions, _ *globals, s 
 	}
 	say("issued", res.Issued)
 	say("revoked", res.Revoked)
-	say("dropped (no longer of role "+opts.role+")", res.Dropped)
+	say("dropped (no longer of role "+opts.role+", or no recipient and no token file)", res.Dropped)
 	say("skipped (no recipient)", res.Skipped)
 	if !res.Changed {
 		fmt.Fprintln(s.out, "nothing to change")

@@ -1,0 +1,94 @@
+package agent
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/herofleet/herofleet/fleet"
+	"github.com/herofleet/herofleet/secrets"
+)
+
+// newSecretsDir is a secretsDir of host t1 with its identity, and a function making a fleet commit holding the
+// named secrets (each value its name) encrypted to it.
+func newSecretsDir(t *testing.T) (*secretsDir, func(commit string, names ...string) *fleet.Fleet) {
+	t.Helper()
+	base := t.TempDir()
+	idFile := filepath.Join(base, "host.key")
+	id, _, err := secrets.CreateIdentity(idFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &secretsDir{dir: filepath.Join(base, "secrets"), identityFile: idFile, host: "t1", log: testLogger(t)}
+	commit := func(commit string, names ...string) *fleet.Fleet {
+		f := &fleet.Fleet{Commit: commit}
+		for _, n := range names {
+			data, err := secrets.Encrypt([]byte(n), []string{id.Recipient().String()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Secrets = append(f.Secrets, fleet.SecretFile{File: fleet.SecretPath("t1", n), Host: "t1", Name: n, Data: data})
+		}
+		return f
+	}
+	return s, commit
+}
+
+// A secret whose removal fails once stays listed as the agent's, so the next write removes it: the managed list
+// shrinks only after the removal.
+func TestSecretRemovalThatFailsOnceIsRetried(t *testing.T) {
+	s, commit := newSecretsDir(t)
+	if err := s.write(commit("c1", "keep", "token")); err != nil {
+		t.Fatal(err)
+	}
+	// The removal fails: a folder that is not empty stands where the secret was.
+	token := filepath.Join(s.dir, "token")
+	if err := os.Remove(token); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(token, "stuck"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.write(commit("c2", "keep")); err == nil {
+		t.Fatal("a failed removal was not an error")
+	}
+	if !slices.Contains(s.managed(), "token") {
+		t.Errorf("after a failed removal the managed list is %q: the secret would stay for ever", s.managed())
+	}
+	// It can be removed now: the next write of the same commit does.
+	if err := os.Remove(filepath.Join(token, "stuck")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.write(commit("c2", "keep")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(token); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the removed secret is still there: %v", err)
+	}
+	if got := s.managed(); !slices.Equal(got, []string{"keep"}) {
+		t.Fatalf("managed list %q", got)
+	}
+	if b, err := os.ReadFile(filepath.Join(s.dir, "keep")); err != nil || string(b) != "keep" {
+		t.Fatalf("keep: %q %v", b, err)
+	}
+}
+
+// A host identity that others can read is refused: the commit's secrets are not written and the reason says how
+// to fix the file.
+func TestSecretIdentityReadableByOthersIsRefused(t *testing.T) {
+	s, commit := newSecretsDir(t)
+	if err := os.Chmod(s.identityFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := s.write(commit("c1", "token"))
+	var bad *undecryptable
+	if !errors.As(err, &bad) || !strings.Contains(err.Error(), "chmod 600 "+s.identityFile) {
+		t.Fatalf("write = %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(s.dir, "token")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a secret was written with a readable identity: %v", err)
+	}
+}
