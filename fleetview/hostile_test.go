@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/fleet"
 )
 
@@ -45,6 +47,7 @@ func controlBytes(s string) []string {
 // Agents are not trusted: one that answers too much, too many apps or binaries, or a redirect gets a stale row
 // saying why, and nothing it says reaches the terminal as an escape sequence.
 func TestDirectHostileAgents(t *testing.T) {
+	escapes := "\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J\u009b31m\u202e"
 	binaries := strings.Repeat(`{"name":"b","kind":"server","state":"running"},`, 65)
 	tests := []struct {
 		name  string
@@ -60,6 +63,11 @@ func TestDirectHostileAgents(t *testing.T) {
 			stale: "agent answered too much: more than 512 catalog apps"},
 		{name: "a list that is not a list", body: `{"fleet":{"state":"ok"},"apps":{"name":"books"}}`, stale: "unreadable status"},
 		{name: "512 apps are fine", body: manyApps(512, `{"name":"books","state":"installed","why":"role","binaries":[{"name":"b","kind":"server","state":"running"}]}`)},
+		{name: "escape sequences in every field", body: fmt.Sprintf(`{"host":"x","role":"tester%[1]s","fleet":{"commit":"%[1]s%[2]s","last_sync":%[3]q,"state":"ok%[1]s"},
+"quarantined":[{"app":"books%[1]s","reason":"held%[1]s"}],
+"apps":[{"name":"books%[1]s","state":"installed","why":"role","binaries":[{"name":"web%[1]s","kind":"web","state":"crash%[1]sloop","reason":"exited%[1]s"}]},
+{"name":"cards%[1]s","state":"failed%[1]s","reason_code":"x%[1]s","why":"role","reason":"boom%[1]s"}]}`,
+			strings.ReplaceAll(strings.ReplaceAll(escapes, "\x1b", `\u001b`), "\x07", `\u0007`), headC, time.Now().UTC().Format(time.RFC3339))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -141,5 +149,27 @@ func TestFetchStatusBoundsMemory(t *testing.T) {
 	t.Logf("a %d-byte answer allocated %.1f MiB", len(body), float64(allocated)/(1<<20))
 	if allocated > 16<<20 {
 		t.Errorf("a %d-byte answer allocated %d MiB, want at most 16 MiB", len(body), allocated>>20)
+	}
+}
+
+// With --prometheus, rows come from labels, which any scraped target sets: they are cleaned the same way.
+func TestWriteTextCleansPrometheusLabels(t *testing.T) {
+	esc := "\x1b]0;owned\x07"
+	r := Report{Fleet: "hero", Head: headC, Source: "http://prometheus:9090", At: time.Now(), Hosts: []HostRow{{
+		Host: "tester-01" + esc, Role: "tester" + esc, Commit: esc + headC, State: "ok" + esc, Stale: "x" + esc,
+		Problems: []agent.Problem{{App: "books" + esc, Binary: "web" + esc, State: "crashloop" + esc, Code: api.ReasonCode("exit" + esc), Reason: "exit" + esc}},
+	}}}
+	var b bytes.Buffer
+	if err := WriteText(&b, r, false); err != nil {
+		t.Fatal(err)
+	}
+	if bad := controlBytes(b.String()); len(bad) > 0 {
+		t.Errorf("text holds control characters %v:\n%q", bad, b.String())
+	}
+	if !strings.Contains(b.String(), "tester-01\ufffd]0;owned\ufffd") {
+		t.Errorf("the host's name should stay readable, its controls replaced:\n%s", b.String())
+	}
+	if r.Hosts[0].Host != "tester-01"+esc {
+		t.Error("WriteText changed the report it was given")
 	}
 }
