@@ -37,7 +37,7 @@ func TestExampleLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	cache := &source.Cache{Dir: t.TempDir(), Rewrite: source.Rewrites{Forge: g.URL()}.Apply}
-	lock, moves, err := cache.Lock(context.Background(), f, func(string) bool { return true })
+	lock, moves, err := cache.Lock(context.Background(), f, func(string) bool { return true }, true)
 	if err != nil {
 		t.Fatal(err)
 	}

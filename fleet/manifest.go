@@ -28,6 +28,13 @@ type AppSources interface {
 	ServiceFiles(ctx context.Context, repo, ref string) (files []ServiceFile, commit string, err error)
 }
 
+// RefReach is what AppSources also offer when they can tell whether a commit is on a ref: its own commit (a
+// branch's tip, a tag's commit) or an ancestor of it. With it, deep validation refuses a locked commit that is
+// not on the ref it is locked for, such as a commit that exists only on another branch of the app's repo.
+type RefReach interface {
+	OnRef(ctx context.Context, repo, ref, commit string) (bool, error)
+}
+
 // serviceManifest is the part of a Hero service.toml that deep validation reads. Other keys ([[env]],
 // [[dependencies]], category) belong to the app and are ignored.
 type serviceManifest struct {
@@ -93,6 +100,18 @@ func checkManifest(ctx context.Context, f *Fleet, a *App, ref string, src AppSou
 		return nil
 	case err != nil:
 		return fmt.Errorf("app %s: %w", a.Name, err)
+	}
+	if reach, ok := src.(RefReach); ok && locked {
+		on, err := reach.OnRef(ctx, a.Source.Repo, ref, ent.Commit)
+		switch {
+		case errors.Is(err, ErrNoRef):
+			e.add(a.File, a.pos.at("source.repo"), "app %s: cannot read its source at %s: %v", a.Name, ref, err)
+		case err != nil:
+			return fmt.Errorf("app %s: %w", a.Name, err)
+		case !on:
+			e.add(LockFile, Pos{Line: ent.Line, Col: 1}, "%s: commit %s is not on %s of %s (neither its commit nor an ancestor of it); run herofleet lock --update %s",
+				ent.Key(), ent.Commit, ref, a.Source.Repo, a.Name)
+		}
 	}
 	where = fmt.Sprintf("%s (%s)", where, ShortRev(commit))
 	if len(files) == 0 {

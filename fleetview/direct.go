@@ -1,8 +1,10 @@
 package fleetview
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,8 +24,22 @@ type DirectOptions struct {
 	Client      *http.Client  // nil: a client of its own
 }
 
-// maxStatus bounds one agent's status answer.
-const maxStatus = 8 << 20
+// The bounds of what one agent may answer; beyond them it "answered too much" and its row says so. An agent is
+// not trusted: it is whatever listens at the address a host file names.
+//
+// maxStatus bounds the body. A real status is about 25 KB (a host with a dozen apps); 1 MiB leaves forty times
+// that for a big host with long reasons, and keeps the bodies of 32 agents asked at once to 32 MiB.
+//
+// The body bound alone is not enough: an empty app object is 3 bytes of JSON but about 250 bytes decoded, so a
+// 1 MiB body of them would cost some 400 MiB. The lists are bounded while they are decoded, before anything is
+// allocated for the element past the bound: at most maxApps apps of at most maxBinaries binaries each (a few
+// MiB decoded at worst), and maxEntries entries in each other list.
+const (
+	maxStatus   = 1 << 20
+	maxApps     = 512 // desired apps, the catalog and leftovers of one host
+	maxBinaries = 64  // of one app
+	maxEntries  = 512 // refused commits, quarantined apps, catalog apps, links
+)
 
 // Direct asks every host of the fleet's host files for its status at its agent URL (GET /api/v1/status on the
 // agent's metrics_listen), at most Concurrency at once, and judges each against head. A host that does not answer
@@ -35,11 +51,15 @@ func Direct(ctx context.Context, f *fleet.Fleet, head string, o DirectOptions) R
 	if o.Timeout <= 0 {
 		o.Timeout = 5 * time.Second
 	}
-	client := o.Client
-	if client == nil {
-		client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, ResponseHeaderTimeout: o.Timeout}}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, ResponseHeaderTimeout: o.Timeout}}
+	if o.Client != nil {
+		c := *o.Client
+		client = &c
+	} else {
 		defer client.CloseIdleConnections()
 	}
+	// An agent is asked at the URL its host file gives, never where it points to: a redirect is no answer.
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	names := make([]string, 0, len(f.Hosts))
 	for name := range f.Hosts {
 		names = append(names, name)
@@ -97,11 +117,102 @@ func fetchStatus(ctx context.Context, client *http.Client, base string, timeout 
 		return st, fmt.Errorf("no answer: %w", err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return st, fmt.Errorf("no answer: it answered %s, a redirect (not followed)", resp.Status)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return st, fmt.Errorf("no status: %s", resp.Status)
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxStatus)).Decode(&st); err != nil {
-		return st, fmt.Errorf("unreadable status: %w", err)
+	tooBig := &tooMuchError{fmt.Sprintf("a status over %d bytes", maxStatus)}
+	if resp.ContentLength > maxStatus {
+		return st, tooBig
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxStatus+1))
+	if err != nil {
+		return st, fmt.Errorf("no answer: %w", err)
+	}
+	if len(body) > maxStatus {
+		return st, tooBig
+	}
+	return decodeStatus(body)
+}
+
+// tooMuchError is an answer over one of the bounds.
+type tooMuchError struct{ what string }
+
+func (e *tooMuchError) Error() string { return "agent answered too much: " + e.what }
+
+// decodeStatus decodes an agent's status with every list bounded (see maxApps).
+func decodeStatus(body []byte) (agent.Status, error) {
+	var w struct {
+		agent.Status
+		Refused     boundedList[agent.Refused]    `json:"refused"`
+		Quarantined boundedList[agent.Quarantine] `json:"quarantined"`
+		Apps        boundedList[appWire]          `json:"apps"`
+		Catalog     boundedList[string]           `json:"catalog"`
+		Links       boundedList[fleet.Link]       `json:"links"`
+	}
+	if err := json.Unmarshal(body, &w); err != nil {
+		var tooMuch *tooMuchError
+		if errors.As(err, &tooMuch) {
+			return agent.Status{}, tooMuch
+		}
+		return agent.Status{}, fmt.Errorf("unreadable status: %w", err)
+	}
+	st := w.Status
+	st.Refused, st.Quarantined, st.Catalog, st.Links = w.Refused, w.Quarantined, w.Catalog, w.Links
+	st.Apps = make([]agent.AppStatus, len(w.Apps))
+	for i, a := range w.Apps {
+		st.Apps[i] = a.AppStatus
+		st.Apps[i].Binaries = a.Binaries
 	}
 	return st, nil
+}
+
+// appWire is an app of a status with its binaries bounded.
+type appWire struct {
+	agent.AppStatus
+	Binaries boundedList[agent.BinaryStatus] `json:"binaries"`
+}
+
+// boundedList is a JSON list decoded one element at a time, refused past its bound.
+type boundedList[T any] []T
+
+func (l *boundedList[T]) UnmarshalJSON(data []byte) error {
+	if string(data) == "null" {
+		*l = nil
+		return nil
+	}
+	bound, what := maxEntries, "entries in a list"
+	switch any(*new(T)).(type) {
+	case appWire:
+		bound, what = maxApps, "apps"
+	case agent.BinaryStatus:
+		bound, what = maxBinaries, "binaries in one app"
+	case agent.Refused:
+		what = "refused commits"
+	case agent.Quarantine:
+		what = "quarantined apps"
+	case string:
+		what = "catalog apps"
+	case fleet.Link:
+		what = "links"
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return fmt.Errorf("%s: not a list", what)
+	}
+	var out []T
+	for dec.More() {
+		if len(out) == bound {
+			return &tooMuchError{fmt.Sprintf("more than %d %s", bound, what)}
+		}
+		var v T
+		if err := dec.Decode(&v); err != nil {
+			return err
+		}
+		out = append(out, v)
+	}
+	*l = out
+	return nil
 }

@@ -8,7 +8,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/fleet"
+	"github.com/herofleet/herofleet/internal/termtext"
 )
 
 // ANSI colours: each is five bytes, so that a whole coloured line keeps the table's columns aligned.
@@ -23,6 +26,7 @@ const (
 // WriteText writes the report as a person reads it: a heading, one aligned row per host with problems first, then
 // every app or binary that is not fine, and a count. colour is for a terminal only.
 func WriteText(w io.Writer, r Report, colour bool) error {
+	r = forTerminal(r)
 	paint := func(c, s string) string {
 		if !colour {
 			return s
@@ -86,11 +90,36 @@ func WriteText(w io.Writer, r Report, colour bool) error {
 	return err
 }
 
-// WriteJSON writes the report for machines.
+// WriteJSON writes the report for machines, escaped so that it can be shown on a terminal too: encoding/json
+// escapes C0 controls, and termtext.JSON the DEL, C1 and bidirectional controls it leaves raw.
 func WriteJSON(w io.Writer, r Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(termtext.JSON(data), '\n'))
+	return err
+}
+
+// forTerminal is r with every string an agent or a Prometheus label gave it cleaned of control characters: an
+// agent is whatever answers at a host file's address, and its words must not become escape sequences on the
+// operator's terminal.
+func forTerminal(r Report) Report {
+	c := termtext.Clean
+	r.Fleet, r.Head, r.Source = c(r.Fleet), c(r.Head), c(r.Source)
+	hosts := make([]HostRow, len(r.Hosts))
+	for i, h := range r.Hosts {
+		h.Host, h.Role, h.Agent, h.Commit, h.State, h.Stale = c(h.Host), c(h.Role), c(h.Agent), c(h.Commit), c(h.State), c(h.Stale)
+		problems := make([]agent.Problem, len(h.Problems))
+		for j, p := range h.Problems {
+			p.App, p.Binary, p.State, p.Code, p.Reason = c(p.App), c(p.Binary), api.ProblemState(c(string(p.State))), api.ReasonCode(c(string(p.Code))), c(p.Reason)
+			problems[j] = p
+		}
+		h.Problems = problems
+		hosts[i] = h
+	}
+	r.Hosts = hosts
+	return r
 }
 
 func orDash(s string) string {

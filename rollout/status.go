@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/fleet"
+	"github.com/herofleet/herofleet/internal/termtext"
 )
 
 // Report is the rollout of one commit over every wave, as `herofleet rollout status` shows it.
@@ -77,19 +78,45 @@ func (r Report) Complete() bool {
 	return true
 }
 
-// WriteJSON writes the report as indented JSON.
+// WriteJSON writes the report as indented JSON, escaped so that it can be shown on a terminal too (termtext.JSON).
 func WriteJSON(w io.Writer, r Report) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
 	}
-	_, err = w.Write(append(b, '\n'))
+	_, err = w.Write(append(termtext.JSON(b), '\n'))
 	return err
+}
+
+// forTerminal is r with every string cleaned of control characters: commits, states and problems are Prometheus
+// labels, which any scraped target sets, and must not become escape sequences on the operator's terminal.
+func forTerminal(r Report) Report {
+	c := termtext.Clean
+	r.Fleet, r.Commit, r.Prometheus = c(r.Fleet), c(r.Commit), c(r.Prometheus)
+	waves := make([]WaveReport, len(r.Waves))
+	for i, wv := range r.Waves {
+		wv.Name, wv.Hold = c(wv.Name), c(wv.Hold)
+		hosts := make([]HostReport, len(wv.Hosts))
+		for j, h := range wv.Hosts {
+			h.Host, h.Commit, h.State, h.Why = c(h.Host), c(h.Commit), c(h.State), c(h.Why)
+			problems := make([]string, len(h.Problems))
+			for k, p := range h.Problems {
+				problems[k] = c(p)
+			}
+			h.Problems = problems
+			hosts[j] = h
+		}
+		wv.Hosts = hosts
+		waves[i] = wv
+	}
+	r.Waves = waves
+	return r
 }
 
 // WriteText writes the report for a person: each wave, whether it may apply the commit and what holds it, and a
 // row per host.
 func WriteText(w io.Writer, r Report) error {
+	r = forTerminal(r)
 	var b strings.Builder
 	fmt.Fprintf(&b, "fleet %s: rolling out %s, bake %s, health from %s\n", r.Fleet, fleet.ShortCommit(r.Commit), r.Bake.Duration, r.Prometheus)
 	onHead, done, total := 0, 0, 0

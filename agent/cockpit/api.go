@@ -68,7 +68,7 @@ func WriteJSON(w http.ResponseWriter, code int, v any) {
 	_ = enc.Encode(v)
 }
 
-// Serve serves the API on ln until ctx ends.
+// Serve serves the API on ln until ctx ends, to requests that name this agent in their Host header (hostGuard).
 func (api *API) Serve(ctx context.Context, ln net.Listener) error {
 	read, idle := api.ReadTimeout, api.IdleTimeout
 	if read <= 0 {
@@ -77,7 +77,7 @@ func (api *API) Serve(ctx context.Context, ln net.Listener) error {
 	if idle <= 0 {
 		idle = 2 * time.Minute
 	}
-	return serveUntil(ctx, ln, &http.Server{Handler: api.Mux, ReadHeaderTimeout: min(10*time.Second, read), ReadTimeout: read, IdleTimeout: idle})
+	return serveUntil(ctx, ln, &http.Server{Handler: api.hostGuard(ln, api.Mux), ReadHeaderTimeout: min(10*time.Second, read), ReadTimeout: read, IdleTimeout: idle})
 }
 
 // serveUntil serves srv on ln until ctx ends, then shuts it down, giving open requests two seconds.

@@ -26,7 +26,9 @@ func (api *API) ReadOnlyMux() *http.ServeMux {
 	return mux
 }
 
-// ServeReadOnly serves ReadOnlyMux on ln until ctx ends.
+// ServeReadOnly serves ReadOnlyMux on ln until ctx ends, whatever the Host header says: unlike the cockpit (see
+// hostGuard) it is read-only and redacted by design, so a page that reaches it through DNS rebinding reads
+// nothing that Prometheus is not meant to publish, and Prometheus may scrape it under any name.
 func (api *API) ServeReadOnly(ctx context.Context, ln net.Listener) error {
 	return serveUntil(ctx, ln, &http.Server{Handler: api.ReadOnlyMux(), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second})

@@ -113,7 +113,9 @@ func (api *API) webhookHandler() http.Handler {
 	return &webhook{agent: api.Agent, secret: []byte(secret), ref: api.Agent.Config().Fleet.Ref}
 }
 
-// ServeWebhook serves only POST /api/v1/webhook on ln (the config's webhook_listen) until ctx ends.
+// ServeWebhook serves only POST /api/v1/webhook on ln (the config's webhook_listen) until ctx ends, whatever the
+// Host header says: the push is authenticated by its HMAC, which a page cannot forge, and Forgejo posts with the
+// Host of the URL it was given.
 func (api *API) ServeWebhook(ctx context.Context, ln net.Listener) error {
 	mux := http.NewServeMux()
 	mux.Handle("POST /api/v1/webhook", api.webhookHandler())

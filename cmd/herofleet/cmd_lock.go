@@ -74,7 +74,7 @@ func runLock(ctx context.Context, opts lockOptions, _ *globals, s streams, args 
 	if err != nil {
 		return err
 	}
-	lock, moves, err := cache.Lock(ctx, f, update)
+	lock, moves, err := cache.Lock(ctx, f, update, opts.update) // --update reaches the forge: kept entries are checked to be on their refs
 	if err != nil {
 		return fmt.Errorf("lock: %w", err) // nothing is written: the lock stays as it was
 	}

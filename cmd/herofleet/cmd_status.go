@@ -16,6 +16,7 @@ import (
 	"github.com/herofleet/herofleet/agent"
 	"github.com/herofleet/herofleet/agent/cockpit"
 	"github.com/herofleet/herofleet/fleet"
+	"github.com/herofleet/herofleet/internal/termtext"
 )
 
 func newStatusCommand(g *globals) *cobra.Command {
@@ -56,38 +57,44 @@ func runStatus(ctx context.Context, opts statusOptions, g *globals, s streams, _
 	st := ans.Status
 	apps := cockpit.Apps{Host: st.Host, Role: st.Role, Fleet: st.Fleet, Rows: ans.Rows}
 	if opts.json {
-		enc := json.NewEncoder(s.out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"apps": apps, "status": st})
+		data, err := json.MarshalIndent(map[string]any{"apps": apps, "status": st}, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = s.out.Write(append(termtext.JSON(data), '\n')) // shown on a terminal too
+		return err
 	}
 	printStatus(s.out, apps, st)
 	return nil
 }
 
+// printStatus writes the agent's answer as a table; every string of it is cleaned of control characters first
+// (termtext.Clean): what an agent answers must not become escape sequences on the terminal.
 func printStatus(w io.Writer, apps cockpit.Apps, st agent.Status) {
+	c := termtext.Clean
 	f := apps.Fleet
-	fmt.Fprintf(w, "host %s  role %s\n", apps.Host, apps.Role)
-	fmt.Fprintf(w, "fleet %s (%s)", orNone(fleet.ShortRev(f.Commit)), f.State)
+	fmt.Fprintf(w, "host %s  role %s\n", c(apps.Host), c(apps.Role))
+	fmt.Fprintf(w, "fleet %s (%s)", c(orNone(fleet.ShortRev(f.Commit))), c(string(f.State)))
 	if f.Head != "" && f.Head != f.Commit {
-		fmt.Fprintf(w, "  newest seen %s", fleet.ShortRev(f.Head))
+		fmt.Fprintf(w, "  newest seen %s", c(fleet.ShortRev(f.Head)))
 	}
 	if !f.LastSync.IsZero() {
 		fmt.Fprintf(w, "  last sync %s", f.LastSync.UTC().Format(time.RFC3339))
 	}
 	fmt.Fprintln(w)
 	if f.Error != "" {
-		fmt.Fprintf(w, "error: %s\n", f.Error)
+		fmt.Fprintf(w, "error: %s\n", c(f.Error))
 	}
 	if r := f.Rollout; r != nil && r.Waiting != "" {
-		fmt.Fprintf(w, "wave %s holds %s since %s: %s\n", r.Wave, fleet.ShortRev(r.Waiting), r.Since.UTC().Format(time.RFC3339), r.Reason)
+		fmt.Fprintf(w, "wave %s holds %s since %s: %s\n", c(r.Wave), c(fleet.ShortRev(r.Waiting)), r.Since.UTC().Format(time.RFC3339), c(r.Reason))
 	} else if r != nil {
-		fmt.Fprintf(w, "wave %s\n", r.Wave)
+		fmt.Fprintf(w, "wave %s\n", c(r.Wave))
 	}
 	for _, r := range st.Refused {
-		fmt.Fprintf(w, "refused %s: %s\n", fleet.ShortRev(r.Commit), r.Reason)
+		fmt.Fprintf(w, "refused %s: %s\n", c(fleet.ShortRev(r.Commit)), c(r.Reason))
 	}
 	for _, q := range st.Quarantined {
-		fmt.Fprintf(w, "quarantined %s at %s: %s\n", q.App, fleet.ShortRev(q.Rev), q.Reason)
+		fmt.Fprintf(w, "quarantined %s at %s: %s\n", c(q.App), c(fleet.ShortRev(q.Rev)), c(q.Reason))
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -109,7 +116,7 @@ func printStatus(w io.Writer, apps cockpit.Apps, st agent.Status) {
 		if !r.Since.IsZero() {
 			since = r.Since.UTC().Format(time.RFC3339)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.App, bin, r.State, pid, restarts, since, r.URL, r.Reason)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c(r.App), c(bin), c(string(r.State)), pid, restarts, since, c(r.URL), c(r.Reason))
 	}
 	tw.Flush()
 }

@@ -78,3 +78,47 @@ func TestRewritesLongestPrefixWins(t *testing.T) {
 		t.Error("a rewrite without = must be refused")
 	}
 }
+
+// OnRef: a commit is on a branch when it is its tip or an ancestor, on a tag when it is the tag's commit or an
+// ancestor; a commit only on another branch, or newer than the tag, is not.
+func TestOnRef(t *testing.T) {
+	srv, err := gitserver.Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	files := gitserver.Text(map[string]string{"README": "x"})
+	var main []string
+	for _, msg := range []string{"one", "two", "three"} {
+		h, err := srv.Commit("books", "main", msg, files)
+		if err != nil {
+			t.Fatal(err)
+		}
+		main = append(main, h)
+	}
+	other, err := srv.Commit("books", "other", "elsewhere", files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Tag("books", "v2", main[1]); err != nil {
+		t.Fatal(err)
+	}
+	c := &Cache{Dir: t.TempDir()}
+	url := srv.RepoURL("books")
+	for _, tt := range []struct {
+		ref, commit string
+		want        bool
+	}{
+		{"main", main[2], true}, {"main", main[0], true}, {"main", other, false},
+		{"v2", main[1], true}, {"v2", main[0], true}, {"v2", main[2], false}, {"v2", other, false},
+		{main[1], main[1], true}, {main[1], main[0], false},
+		{"other", other, true}, {"other", main[2], false},
+	} {
+		if got, err := c.OnRef(context.Background(), url, tt.ref, tt.commit); err != nil || got != tt.want {
+			t.Errorf("OnRef(%s, %.7s) = %v, %v; want %v", tt.ref, tt.commit, got, err, tt.want)
+		}
+	}
+	if _, err := c.OnRef(context.Background(), url, "main", strings.Repeat("0", 40)); err == nil {
+		t.Error("a commit not in the repo is an error")
+	}
+}
