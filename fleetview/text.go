@@ -1,7 +1,6 @@
 package fleetview
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -92,14 +91,7 @@ func WriteText(w io.Writer, r Report, colour bool) error {
 
 // WriteJSON writes the report for machines, escaped so that it can be shown on a terminal too: encoding/json
 // escapes C0 controls, and termtext.JSON the DEL, C1 and bidirectional controls it leaves raw.
-func WriteJSON(w io.Writer, r Report) error {
-	data, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(termtext.JSON(data), '\n'))
-	return err
-}
+func WriteJSON(w io.Writer, r Report) error { return termtext.WriteJSON(w, r) }
 
 // forTerminal is r with every string an agent or a Prometheus label gave it cleaned of control characters: an
 // agent is whatever answers at a host file's address, and its words must not become escape sequences on the

@@ -1,7 +1,6 @@
 package rollout
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -79,14 +78,7 @@ func (r Report) Complete() bool {
 }
 
 // WriteJSON writes the report as indented JSON, escaped so that it can be shown on a terminal too (termtext.JSON).
-func WriteJSON(w io.Writer, r Report) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(termtext.JSON(b), '\n'))
-	return err
-}
+func WriteJSON(w io.Writer, r Report) error { return termtext.WriteJSON(w, r) }
 
 // forTerminal is r with every string cleaned of control characters: commits, states and problems are Prometheus
 // labels, which any scraped target sets, and must not become escape sequences on the operator's terminal.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -57,12 +56,7 @@ func runStatus(ctx context.Context, opts statusOptions, g *globals, s streams, _
 	st := ans.Status
 	apps := cockpit.Apps{Host: st.Host, Role: st.Role, Fleet: st.Fleet, Rows: ans.Rows}
 	if opts.json {
-		data, err := json.MarshalIndent(map[string]any{"apps": apps, "status": st}, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = s.out.Write(append(termtext.JSON(data), '\n')) // shown on a terminal too
-		return err
+		return termtext.WriteJSON(s.out, map[string]any{"apps": apps, "status": st}) // shown on a terminal too
 	}
 	printStatus(s.out, apps, st)
 	return nil

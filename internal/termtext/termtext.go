@@ -4,6 +4,8 @@
 package termtext
 
 import (
+	"encoding/json"
+	"io"
 	"strings"
 	"unicode/utf8"
 )
@@ -82,3 +84,14 @@ func JSON(data []byte) []byte {
 }
 
 const hex = "0123456789abcdef"
+
+// WriteJSON writes v as indented JSON and a newline, escaped by JSON so that it can be shown on a terminal too:
+// every JSON output of the CLI meant for people and scripts alike goes through it.
+func WriteJSON(w io.Writer, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(JSON(data), '\n'))
+	return err
+}
