@@ -14,7 +14,7 @@ TEST_TIMEOUT ?= 14m
 # CI passes TESTFLAGS=-count=1: results that depend on Chromium, Prometheus or git must not come from the test cache.
 TESTFLAGS ?=
 
-.PHONY: all build deps test test-short demo demo-check bench fuzz faults lint vet fmt clean
+.PHONY: all build deps test test-short demo demo-check bench fuzz faults security lint vet fmt clean
 
 all: build
 
@@ -65,6 +65,11 @@ bench:
 ## ones); writes docs/faults.md, one row per fault (see faults/doc.go)
 faults:
 	FAULTS=all FAULTS_DOC=$(CURDIR)/docs/faults.md $(GO) test -count=1 -timeout 20m -v ./faults/
+
+## security: the security suite: attacks on a real agent process, the CLI and real HTTP (make test runs them too, all
+## fast); writes docs/security.md, one row per attack (see security/doc.go)
+security: build
+	HEROFLEET_BIN=$(CURDIR)/$(BIN) SECURITY_DOC=$(CURDIR)/docs/security.md $(GO) test -count=1 -timeout 15m -v ./security/
 
 ## fuzz: fuzz the fleet loader (FUZZTIME=5m for a longer run)
 FUZZTIME ?= 60s

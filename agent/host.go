@@ -10,6 +10,7 @@ import (
 
 	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/fleet"
+	"github.com/herofleet/herofleet/internal/redact"
 )
 
 // hostState is the one owner of what the agent knows about its host: what survives a restart (state.json and the
@@ -143,7 +144,10 @@ func (h *hostState) forget(app string) error {
 
 // Quarantines.
 
+// quarantine records q. Its reason is a failed step's error, which may quote a URL's credentials (an artifact's
+// https://TOKEN@host/...): it is kept, saved and shown redacted, as every reason is.
 func (h *hostState) quarantine(q Quarantine) error {
+	q.Reason = redact.Text(q.Reason)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.st.Quarantine[q.App] = q

@@ -11,6 +11,7 @@ import (
 
 	"github.com/herofleet/herofleet/agent/apply"
 	"github.com/herofleet/herofleet/internal/atomicfile"
+	"github.com/herofleet/herofleet/internal/redact"
 )
 
 // State is what the agent keeps across restarts: <dir>/state.json.
@@ -75,6 +76,10 @@ func loadState(path string) (*State, error) {
 	}
 	if st.Quarantine == nil {
 		st.Quarantine = map[string]Quarantine{}
+	}
+	for app, q := range st.Quarantine { // a state written before quarantine reasons were redacted
+		q.Reason = redact.Text(q.Reason)
+		st.Quarantine[app] = q
 	}
 	return st, nil
 }
