@@ -90,6 +90,9 @@ func (a *Agent) converge(ctx context.Context) error {
 			}
 			p.fallBack(a.host.goodFleet())
 			if p.fleet == nil {
+				if r.kind == held {
+					a.host.setSync(api.SyncWaiting, nil) // a restarted agent without its applied commit: the rollout says why
+				}
 				return nil // no good commit yet: the status says why
 			}
 			if r.kind == refused {
