@@ -26,6 +26,15 @@ type RolloutStatus struct {
 // applied commit (a lost clone, a stricter validation) is not a new host: it asks the gate like any other, keeps
 // running what state.json records, and its reason says why it has no fleet commit to converge.
 func (a *Agent) rolloutStep(ctx context.Context, p *pass) outcome {
+	if p.fresh && p.suspended {
+		// judged while suspended for its secrets only (in place now): it waits for a resume, and nothing is
+		// judged of the waves meanwhile; the host shows its wave in the commit it runs
+		if good := a.host.goodFleet(); good != nil && !a.host.placedIn(good.Commit) {
+			_, wave := good.WaveOf(a.cfg.Host)
+			a.host.setRollout(RolloutStatus{Wave: wave}, good.Commit, nil)
+		}
+		return holdCommit()
+	}
 	if !p.fresh {
 		if p.fleet != nil && !a.host.placedIn(p.fleet.Commit) {
 			_, wave := p.fleet.WaveOf(a.cfg.Host)
