@@ -155,26 +155,28 @@ func (a *Agent) restore(ctx context.Context) {
 		}
 		leave()
 	}
-	a.restoreGoodFleet()
+	_ = a.restoreGoodFleet() // logged; without it the rollout step holds a new commit and says why
 }
 
 // restoreGoodFleet reloads the applied fleet commit from the local clone, so a restarted agent knows its fleet
-// (and the spec each app runs) before the remote answers.
-func (a *Agent) restoreGoodFleet() {
+// (and the spec each app runs) before the remote answers. It says why when it cannot: the rollout step asks again
+// after a sync (which fetches a lost clone again) and holds while it still cannot.
+func (a *Agent) restoreGoodFleet() error {
 	commit := a.host.appliedCommit()
 	if commit == "" {
-		return
+		return nil
 	}
 	f, err := a.fleet.load(commit)
 	if err != nil {
 		a.log.Warn("applied fleet commit not readable locally", "commit", short(commit), "err", err)
-		return
+		return err
 	}
 	base, d, err := a.desiredSet(f)
 	if err != nil {
 		base, d = nil, nil
 	}
 	a.host.restoreGood(f, base, d)
+	return nil
 }
 
 // Shutdown is the orderly stop, which Run does when its context ends (an agent driven by SyncNow alone calls it):

@@ -14,13 +14,14 @@ import (
 // what the steps before it found in the pass, adds what it finds, and answers with an outcome whose kind tells the
 // loop what to do next (see outcome): go on, end the pass, fall back to the last good commit, or fail the sync.
 type pass struct {
-	head    string                  // sync: where the followed ref points
-	fresh   bool                    // sync: head is a commit this host has not judged yet
-	fleet   *fleet.Fleet            // load: the commit to converge on: head when good, else the last good one
-	desired *fleet.Desired          // resolve: what the fleet wants here, clicked apps included
-	targets map[string]*target      // resolve: each desired app's revision, as this host runs it
-	wanted  map[string]fleet.Wanted // resolve: the same, as Decide reads it (or why it is not known)
-	gate    fleet.Gate              // gate: whether disruptive changes may happen now
+	head      string                  // sync: where the followed ref points
+	fresh     bool                    // sync: head is a commit this host has not judged yet
+	suspended bool                    // sync: a person suspended the host: a fresh head is judged for its secrets only
+	fleet     *fleet.Fleet            // load: the commit to converge on: head when good, else the last good one
+	desired   *fleet.Desired          // resolve: what the fleet wants here, clicked apps included
+	targets   map[string]*target      // resolve: each desired app's revision, as this host runs it
+	wanted    map[string]fleet.Wanted // resolve: the same, as Decide reads it (or why it is not known)
+	gate      fleet.Gate              // gate: whether disruptive changes may happen now
 }
 
 // fallBack gives up the new commit for this pass: the host converges its last good one (nil when it has none).
@@ -61,14 +62,15 @@ type step struct {
 	run  func(context.Context, *pass) outcome
 }
 
-// converge runs one pass: sync, verify, load, rollout, secrets, resolve, gate, apply, record.
+// converge runs one pass: sync, verify, load, secrets, rollout, accept, resolve, gate, apply, record.
 func (a *Agent) converge(ctx context.Context) error {
 	steps := []step{
 		{"sync", a.syncStep},       // where the followed ref points; fetched only when it moved
 		{"verify", a.verifyStep},   // a new commit is signed as the config asks and does not rewind
 		{"load", a.loadStep},       // a new commit loads and validates, or is refused whole
-		{"rollout", a.rolloutStep}, // a new commit waits for the earlier rollout waves, per Prometheus; the applied one runs meanwhile
-		{"secrets", a.secretsStep}, // the host's secrets decrypted into secrets_dir before any hook, or the commit refused whole
+		{"secrets", a.secretsStep}, // the newest verified valid commit's secrets in secrets_dir, whatever holds it back; or the commit refused whole
+		{"rollout", a.rolloutStep}, // a new commit waits for the earlier rollout waves, per Prometheus (or a resume); the applied one runs meanwhile
+		{"accept", a.acceptStep},   // a new commit that passed every check is the good one
 		{"resolve", a.resolveStep}, // the host's apps, each resolved to a revision
 		{"gate", a.gateStep},       // whether disruptive changes may happen now: maintenance windows, suspend
 		{"apply", a.applyStep},     // each app decided by fleet.Decide's rules and carried out, one at a time in its lane
@@ -77,6 +79,12 @@ func (a *Agent) converge(ctx context.Context) error {
 	p := &pass{}
 	for i := 0; i < len(steps); i++ {
 		r := steps[i].run(ctx, p)
+		if r.kind == failed && p.suspended && p.fresh {
+			// suspended, the new commit is judged only for its secrets: a failure to judge it (the disk, the clone)
+			// holds it as the suspend does, and the applied commit is converged as before
+			a.log.Warn("new fleet commit not judged while suspended; it waits for a resume", "step", steps[i].name, "err", r.err)
+			r = holdCommit()
+		}
 		switch r.kind {
 		case failed:
 			a.host.setSync(r.state, r.err)
@@ -90,6 +98,9 @@ func (a *Agent) converge(ctx context.Context) error {
 			}
 			p.fallBack(a.host.goodFleet())
 			if p.fleet == nil {
+				if r.kind == held && !p.suspended {
+					a.host.setSync(api.SyncWaiting, nil) // a restarted agent without its applied commit: the rollout says why
+				}
 				return nil // no good commit yet: the status says why
 			}
 			if r.kind == refused {
@@ -105,7 +116,9 @@ func (a *Agent) converge(ctx context.Context) error {
 
 // syncStep asks the remote where the followed ref points and fetches only when it moved. While suspended, the
 // newest commit is fetched (the status shows it) and the applied one converged again: a click-install proceeds,
-// every other change waits for a resume.
+// every other change waits for a resume. A newer commit is still verified and loaded while suspended, for its
+// secrets alone: a revocation must not wait for a person to resume the host (secretsStep writes them, rolloutStep
+// then holds the commit for the resume, and no converge step sees it).
 func (a *Agent) syncStep(ctx context.Context, p *pass) outcome {
 	suspended := a.host.isSuspended()
 	a.host.beginSync(suspended)
@@ -120,11 +133,14 @@ func (a *Agent) syncStep(ctx context.Context, p *pass) outcome {
 	p.head = h.String()
 	_ = a.host.recordHead(p.head, nil)
 	good := a.host.goodFleet()
+	p.suspended = suspended
 	switch {
-	case suspended, good != nil && good.Commit == p.head:
+	case good != nil && good.Commit == p.head:
 		p.fleet = good
 	case a.host.isRefused(p.head):
-		a.host.setSync(api.SyncRefused, nil)
+		if !suspended {
+			a.host.setSync(api.SyncRefused, nil)
+		}
 		p.fleet = good
 	default:
 		p.fresh = true
@@ -159,6 +175,9 @@ func onGood(p *pass) outcome {
 func (a *Agent) loadStep(ctx context.Context, p *pass) outcome {
 	if p.fresh {
 		f := a.host.heldFleet(p.head) // held back for the earlier rollout waves: loaded and validated when the hold began
+		if f == nil {
+			f = a.host.validFleet(p.head) // judged already for its secrets (while suspended)
+		}
 		var err error
 		if f == nil {
 			f, err = a.fleet.load(p.head)
@@ -170,7 +189,7 @@ func (a *Agent) loadStep(ctx context.Context, p *pass) outcome {
 		case err != nil:
 			return fail(err)
 		}
-		p.fleet = f // accepted by secretsStep, once its secrets are in place
+		p.fleet = f // accepted by acceptStep, once its secrets are in place and the rollout lets it through
 	}
 	if r := onGood(p); r.kind != next {
 		return r
@@ -179,21 +198,41 @@ func (a *Agent) loadStep(ctx context.Context, p *pass) outcome {
 	return proceed()
 }
 
-// secretsStep decrypts this host's secrets of the commit into the secrets dir, before any hook can read them. A
-// new commit carrying a file this host cannot decrypt is refused whole, naming the file; the last good commit's
-// secrets stay in place.
+// secretsStep decrypts this host's secrets of the newest verified and valid commit into the secrets dir, before any
+// hook can read them and before the rollout step can hold that commit back: secrets are not rolled out in waves,
+// and neither a maintenance window nor a suspend holds them (a revocation takes effect in one poll). That commit
+// is a new one (fresh: it passed verify and load), else the newest one that did (a held commit's secrets stay in
+// place while the host converges the one it runs; a newer head refused since does not bring an older commit's
+// secrets back), else the commit converged. A new commit carrying a file this host cannot decrypt is refused
+// whole, naming the file; the secrets in place stay.
 func (a *Agent) secretsStep(ctx context.Context, p *pass) outcome {
-	if !p.fresh && a.secrets.holds(p.fleet.Commit) {
+	f := p.fleet
+	if v := a.host.validFleet(""); !p.fresh && v != nil {
+		f = v
+	}
+	if a.secrets.holds(f.Commit) {
+		if p.fresh {
+			a.host.setValid(f)
+		}
 		return proceed()
 	}
-	err := a.secrets.write(p.fleet)
+	err := a.secrets.write(f)
 	var bad *undecryptable
 	if p.fresh && errors.As(err, &bad) {
 		return refuseCommit("secret " + bad.Error())
 	}
 	if err != nil {
-		return fail(fmt.Errorf("secrets of fleet commit %s: %w", short(p.fleet.Commit), err))
+		return fail(fmt.Errorf("secrets of fleet commit %s: %w", short(f.Commit), err))
 	}
+	if p.fresh {
+		a.host.setValid(f)
+	}
+	return proceed()
+}
+
+// acceptStep makes a new commit that passed every check (signed, valid, its secrets decrypted, let through by the
+// rollout) the good one: the commit this pass converges.
+func (a *Agent) acceptStep(ctx context.Context, p *pass) outcome {
 	if p.fresh {
 		_ = a.host.accept(p.fleet) // a failed save is logged; the commit applies, and the next save records it
 		a.log.Info("fleet commit accepted", "commit", short(p.head))

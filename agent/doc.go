@@ -13,11 +13,15 @@
 //	sync     where the followed ref points; fetched only when it moved           (fleetrepo.go)
 //	verify   a new commit is signed as the config asks and does not rewind       (trust.go, agent/trust)
 //	load     a new commit loads and validates, or is refused whole
+//	secrets  the host's secrets/<host>/*.age of the newest verified and valid commit decrypted into secrets_dir
+//	         before any hook runs and before the rollout can hold that commit (secrets.go: the dir's one writer):
+//	         secrets are not rolled out in waves, nor held by a window or a suspend (while suspended a new commit is
+//	         verified and loaded for its secrets alone); a file it cannot decrypt refuses the commit whole, naming it
 //	rollout  a new commit waits while the fleet's earlier rollout waves are not healthy on it for the bake, per
-//	         Prometheus (rollout.go, package rollout); the host keeps converging its commit meanwhile. The held
-//	         commit stays loaded (host_rollout.go): a held poll costs an idle one plus the gate's seven queries
-//	secrets  the host's secrets/<host>/*.age decrypted into secrets_dir before any hook runs (secrets.go: the
-//	         dir's one writer); a file it cannot decrypt refuses the commit whole, naming the file
+//	         Prometheus (rollout.go, package rollout), or for a resume; the host keeps converging its commit
+//	         meanwhile. The held commit stays loaded (host_rollout.go): a held poll costs an idle one plus the gate's
+//	         seven queries. Whether a commit is the host's first is state.json's applied commit
+//	accept   a new commit that passed every check is the good one
 //	resolve  the host's apps, each resolved to a revision                         (agent/apply: target.go)
 //	gate     whether disruptive changes may happen now: maintenance windows, suspend (windows.go)
 //	apply    each app decided by fleet.DecideApp (or DecideRemoval) on the host as the apps before it left it,

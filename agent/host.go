@@ -29,6 +29,7 @@ type hostState struct {
 	specs      map[string]fleet.Resolved // the spec each installed app runs, to explain its next change
 	waiting    map[string]*Waiting       // disruptive changes held for a maintenance window or a resume
 	good       *fleet.Fleet              // the last good fleet commit
+	valid      *fleet.Fleet              // the newest commit verified, loaded and its secrets decrypted: its secrets apply
 	desired    *fleet.Desired            // what the good fleet wants here, clicked apps included
 	fleetWants *fleet.Desired            // the same without the clicked apps
 	jobs       jobBook

@@ -23,6 +23,25 @@ func (h *hostState) appliedCommit() string {
 	return h.st.Fleet.Commit
 }
 
+// validFleet is the newest commit that passed verify, load and the decryption of its secrets (nil when none since
+// the agent started), when its commit is commit or commit is empty.
+func (h *hostState) validFleet(commit string) *fleet.Fleet {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.valid == nil || commit != "" && h.valid.Commit != commit {
+		return nil
+	}
+	return h.valid
+}
+
+// setValid records f as the newest commit that passed verify, load and the decryption of its secrets: the one whose
+// secrets are applied, whatever holds it back.
+func (h *hostState) setValid(f *fleet.Fleet) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.valid = f
+}
+
 // accept makes f the good fleet commit; a newer good commit clears the refusals.
 func (h *hostState) accept(f *fleet.Fleet) error {
 	h.mu.Lock()
@@ -59,7 +78,9 @@ func (h *hostState) refuse(commit, reason string) error {
 	if n := len(h.st.Refused); n > 10 {
 		h.st.Refused = h.st.Refused[n-10:]
 	}
-	h.sync.state, h.sync.err = api.SyncRefused, ""
+	if h.sync.state != api.SyncSuspended { // judged for its secrets while suspended: the suspend is what shows
+		h.sync.state, h.sync.err = api.SyncRefused, ""
+	}
 	return h.save()
 }
 

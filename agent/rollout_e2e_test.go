@@ -1,6 +1,9 @@
 package agent
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -118,5 +121,78 @@ func TestRolloutFirstWaveAppliesAtOnce(t *testing.T) {
 	st := a.Status()
 	if st.Fleet.Commit != second || st.Fleet.State != api.SyncOK || st.Fleet.Rollout == nil || st.Fleet.Rollout.Wave != "canary" {
 		t.Errorf("canary: commit %s state %s rollout %+v; want the new commit applied at once", short(st.Fleet.Commit), st.Fleet.State, st.Fleet.Rollout)
+	}
+}
+
+// restartAgent stops a, does meanwhile what the test asks, and starts a new agent on the same dir as Run does:
+// survivors killed, the recorded apps started again from state.json, the applied commit reloaded when it can be.
+func (h *harness) restartAgent(a *Agent, meanwhile func()) *Agent {
+	h.t.Helper()
+	a.Shutdown()
+	meanwhile()
+	b := h.newAgent(nil)
+	b.restore(context.Background())
+	return b
+}
+
+// A restarted agent never takes a held commit for its first: whether a commit is the host's first is state.json's
+// applied commit. With its fleet clone lost, the sync fetches it again and the host holds as before; with an
+// applied commit that no longer loads (a stricter validation: here an ancestor that never validated), it holds and
+// says why. Either way its apps keep running what state.json records.
+func TestRolloutRestartedAgentStillHolds(t *testing.T) {
+	h := newHarness(t)
+	h.commitApp("books")
+	h.commitApp("memo")
+	broken := h.commitFleet("-- fleet.yaml --\nname: [broken\n")
+	first := h.commitFleet(rolloutHoldFleet, map[string]string{"args": ""})
+	a := h.newAgent(nil)
+	mustSync(t, a)
+	second := h.commitFleet(rolloutHoldFleet, map[string]string{"args": `, --greeting, hi`})
+	mustSync(t, a)
+	if st := a.Status(); st.Fleet.Commit != first || st.Fleet.State != api.SyncWaiting {
+		t.Fatalf("before the restart: commit %s state %s, want %s held", short(st.Fleet.Commit), st.Fleet.State, short(first))
+	}
+
+	held := func(a *Agent, what, reason string) {
+		t.Helper()
+		mustSync(t, a)
+		st := a.Status()
+		r := st.Fleet.Rollout
+		if st.Fleet.Commit != first || st.Fleet.State != api.SyncWaiting || r == nil || r.Waiting != second || !strings.HasPrefix(r.Reason, reason) {
+			t.Fatalf("%s: commit %s state %s rollout %+v; want %s kept, %s held: %q", what, short(st.Fleet.Commit), st.Fleet.State, r,
+				short(first), short(second), reason)
+		}
+		if h.stateOnDisk().Fleet.Commit != first {
+			t.Fatalf("%s: state.json records %s applied", what, short(h.stateOnDisk().Fleet.Commit))
+		}
+		if b := binOf(t, st, "books"); b.State != api.BinRunning {
+			t.Fatalf("%s: books %+v, want it running", what, b)
+		}
+	}
+
+	// The fleet clone is lost: fetched again, the applied commit loads again, the gate is asked as before.
+	b := h.restartAgent(a, func() {
+		if err := os.RemoveAll(filepath.Join(h.dir, "fleet.git")); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if b.host.goodFleet() != nil {
+		t.Fatal("the applied commit loaded from a clone that is gone")
+	}
+	held(b, "clone lost", "wave canary: no answer from Prometheus")
+
+	// The applied commit no longer loads: held, and the reason says why.
+	d := h.restartAgent(b, func() {
+		st := h.stateOnDisk()
+		st.Fleet.Commit = broken
+		if err := st.save(filepath.Join(h.dir, "state.json")); err != nil {
+			t.Fatal(err)
+		}
+	})
+	first = broken // what state.json records is what the host says it runs
+	held(d, "applied commit does not load",
+		"wave rest: the applied commit "+short(broken)+" cannot be loaded (fleet.yaml:1:1: invalid YAML")
+	if r := d.Status().Fleet.Rollout.Reason; !strings.Contains(r, "holding "+short(second)+" until the earlier waves are known to be done; wave canary: no answer from Prometheus") {
+		t.Errorf("reason %q: want the held commit and the earlier wave named", r)
 	}
 }

@@ -191,7 +191,7 @@ func changeOf(run Running, app Resolved, w Wanted) (Change, bool) {
 		if run.Key == "" && w.Key == "" {
 			return Change{}, false // a plan: the fleet's spec did not change
 		}
-		ch.Reasons = []string{"its resolved spec changed (build, binaries, hooks or host address)"}
+		ch.Reasons = []string{"its resolved spec changed (build, binaries, hooks, host address or the secrets it reads)"}
 	}
 	return ch, true
 }

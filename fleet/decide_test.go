@@ -72,7 +72,7 @@ func TestDecide(t *testing.T) {
 		{
 			name:    "a new key with the same revision and spec is a restart",
 			running: func(r map[string]Running) { r["web"] = Running{Spec: spec("web"), Rev: "bbbb", Key: "old"} },
-			want:    []string{"cache keep", "db keep", "web restart: its resolved spec changed (build, binaries, hooks or host address)"},
+			want:    []string{"cache keep", "db keep", "web restart: its resolved spec changed (build, binaries, hooks, host address or the secrets it reads)"},
 		},
 		{
 			name: "a changed spec says which field",

@@ -63,13 +63,53 @@ func validateRollout(f *Fleet, e *errs) {
 			}
 		}
 	}
-	if len(r.Waves) == 0 || r.Waves[len(r.Waves)-1].CatchAll() {
+	if len(r.Waves) == 0 {
 		return
 	}
-	if _, left := placeHosts(f); len(left) > 0 {
+	placed, left := placeHosts(f)
+	checkEmptyWaves(f, placed, left, e)
+	if r.Waves[len(r.Waves)-1].CatchAll() {
+		return
+	}
+	if len(left) > 0 {
 		e.add(m.File, at("rollout.waves"), "%d host(s) are in no wave (%s); end with a catch-all wave such as {name: rest}",
 			len(left), strings.Join(firstN(left, 5), ", "))
 	}
+}
+
+// checkEmptyWaves refuses a percent wave that places no host while a later wave places some: the gate holds the
+// later waves on an earlier wave with no hosts (nothing can show a commit healthy there), so they would wait for
+// ever. A catch-all wave always places hosts: it takes every host without a host file too. (A wave naming hosts
+// that places none already has an error: its hosts are unknown or in an earlier wave.)
+func checkEmptyWaves(f *Fleet, placed []WaveHosts, left []string, e *errs) {
+	m := &f.Meta
+	ws := m.Rollout.Waves
+	places := func(i int) bool {
+		p := fmt.Sprintf("rollout.waves[%d]", i)
+		catchAll := !m.pos.has(p+".hosts") && !m.pos.has(p+".percent")
+		return len(placed[i].Hosts) > 0 || catchAll || i == len(ws)-1 && len(left) > 0
+	}
+	for i, w := range ws {
+		if w.Percent <= 0 || w.Percent > 100 || len(w.Hosts) > 0 || places(i) {
+			continue
+		}
+		for j := i + 1; j < len(ws); j++ {
+			if places(j) {
+				e.add(m.File, m.pos.at(fmt.Sprintf("rollout.waves[%d].percent", i)),
+					"wave %q places no host (its %d%% of the %d host(s) with a host file left to it) while the later wave %q does: %q would wait on it for ever; name its hosts, or add their host files",
+					w.Name, w.Percent, unplacedBefore(placed, len(f.Hosts), i), ws[j].Name, ws[j].Name)
+				break
+			}
+		}
+	}
+}
+
+// unplacedBefore is how many of the fleet's n host files no wave before wave i placed.
+func unplacedBefore(placed []WaveHosts, n, i int) int {
+	for _, w := range placed[:i] {
+		n -= len(w.Hosts)
+	}
+	return n
 }
 
 // checkPrometheusURL checks rollout.health.prometheus: required, http(s)://HOST[:PORT][/PATH], no credentials

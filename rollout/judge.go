@@ -63,6 +63,14 @@ func JudgeWave(f *fleet.Fleet, k int, commit string, obs Observation) Verdict {
 	waves := f.Waves()
 	v := Verdict{Wave: k, WaveName: waves[k].Name}
 	for _, w := range waves[:k] {
+		if len(w.Hosts) == 0 {
+			// An empty wave proves nothing: no host of it was ever healthy on the commit (validate refuses such
+			// waves; a fleet that slipped past it still holds here rather than skip a wave).
+			v.Hold = true
+			v.Reason = fmt.Sprintf("wave %s: it places no host, so nothing shows %s healthy (name its hosts, or add their host files)",
+				w.Name, fleet.ShortCommit(commit))
+			return v
+		}
 		checks := Checks(w.Hosts, commit, obs)
 		if len(checks) == 0 {
 			continue

@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -47,11 +48,25 @@ func TestJudgeWaveOfManyHosts(t *testing.T) {
 	}
 }
 
-// An earlier wave that holds no host (its hosts have no host file) has nothing to wait for.
+// An earlier wave that holds no host (its hosts have no host file, or its share of them is none) holds the later
+// ones: nothing shows the commit healthy there. The gate never skips a wave.
 func TestJudgeWaveEmptyEarlierWave(t *testing.T) {
 	f := &fleet.Fleet{Hosts: map[string]*fleet.Host{"r1": {Role: "tester"}}}
 	f.Meta.Rollout.Waves = []fleet.Wave{{Name: "canary", Hosts: []string{"gone-01"}}, {Name: "rest"}}
-	if v := JudgeWave(f, 1, commitC, Observation{Bake: time.Minute}); v.Hold {
-		t.Errorf("JudgeWave = %+v, want rest to apply: the canary holds no host", v)
+	v := JudgeWave(f, 1, commitC, Observation{Bake: time.Minute})
+	want := Verdict{Wave: 1, WaveName: "rest", Hold: true,
+		Reason: "wave canary: it places no host, so nothing shows 5d6e7f8 healthy (name its hosts, or add their host files)"}
+	if v != want {
+		t.Errorf("JudgeWave = %+v\nwant        %+v", v, want)
+	}
+
+	// A percent canary on a fleet of no host files: the same.
+	f = &fleet.Fleet{Hosts: map[string]*fleet.Host{}}
+	f.Meta.Rollout.Waves = []fleet.Wave{{Name: "canary", Percent: 10}, {Name: "rest"}}
+	if k, _ := f.WaveOf("tester-01"); k != 1 {
+		t.Fatalf("tester-01 without a host file is in wave %d, want rest", k)
+	}
+	if v := JudgeWave(f, 1, commitC, Observation{Bake: time.Minute}); !v.Hold || !strings.HasPrefix(v.Reason, "wave canary: it places no host") {
+		t.Errorf("JudgeWave = %+v, want rest held on the empty canary", v)
 	}
 }

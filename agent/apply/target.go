@@ -80,7 +80,7 @@ func (r *Runner) Resolve(ctx context.Context, f *fleet.Fleet, d *fleet.Desired, 
 		Rev   string
 		Build *fleet.Build
 	}{t.rev, app.Build})
-	t.key = hashJSON(identity{t.rev, app.Build, app.Binaries, app.Hooks, d.Address})
+	t.key = r.withSecrets(hashJSON(identity{t.rev, app.Build, app.Binaries, app.Hooks, d.Address}), app.App)
 	t.buildDir = filepath.Join(r.buildsDir(app.Name), t.rev[:12]+"-"+buildKey[:8])
 	return t, nil
 }
@@ -90,7 +90,7 @@ func (r *Runner) Resolve(ctx context.Context, f *fleet.Fleet, d *fleet.Desired, 
 func (r *Runner) artifactTarget(f *fleet.Fleet, d *fleet.Desired, app fleet.Resolved) *Target {
 	t := &Target{app: app, rev: strings.ToLower(app.Artifact.SHA256)}
 	r.fill(t, f, d)
-	t.key = hashJSON(identity{t.rev, nil, app.Binaries, app.Hooks, d.Address})
+	t.key = r.withSecrets(hashJSON(identity{t.rev, nil, app.Binaries, app.Hooks, d.Address}), app.App)
 	// The URL is not part of the identity (a mirror move restarts nothing), but fixing it lifts a quarantine.
 	t.specKey = hashJSON(struct{ Key, URL string }{t.key, app.Artifact.URL})
 	t.buildDir = filepath.Join(r.buildsDir(app.Name), t.rev+"-artifact")
