@@ -74,7 +74,7 @@ func (h *hostState) restoreGood(f *fleet.Fleet, base, d *fleet.Desired) {
 func (h *hostState) refuse(commit, reason string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.st.Refused = append(h.st.Refused, Refused{Commit: commit, Reason: reason})
+	h.st.Refused = append(h.st.Refused, Refused{Commit: commit, Reason: redact.Text(reason)}) // a reason can quote a URL
 	if n := len(h.st.Refused); n > 10 {
 		h.st.Refused = h.st.Refused[n-10:]
 	}

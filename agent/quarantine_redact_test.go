@@ -31,3 +31,16 @@ func TestQuarantineReasonRedacted(t *testing.T) {
 		t.Errorf("recorded reason %q; state file:\n%s", q.Reason, b)
 	}
 }
+
+// TestRefusedReasonRedacted: a refused commit's reason (a validation error or a trust failure can quote a URL) is
+// kept, saved and shown without the URL's credentials.
+func TestRefusedReasonRedacted(t *testing.T) {
+	h := &hostState{st: newState(), path: filepath.Join(t.TempDir(), "state.json")}
+	if err := h.refuse("1a2b3c4d", `apps/notes.yaml:3:10: artifact.url "https://ghp_tok3n@forge.example/a.tar.gz": scheme`); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(h.path)
+	if r := h.st.Refused[0].Reason; strings.Contains(r, "ghp_tok3n") || strings.Contains(string(b), "ghp_tok3n") {
+		t.Errorf("recorded reason %q; state file:\n%s", r, b)
+	}
+}

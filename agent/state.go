@@ -77,9 +77,12 @@ func loadState(path string) (*State, error) {
 	if st.Quarantine == nil {
 		st.Quarantine = map[string]Quarantine{}
 	}
-	for app, q := range st.Quarantine { // a state written before quarantine reasons were redacted
+	for app, q := range st.Quarantine { // a state written before quarantine and refusal reasons were redacted
 		q.Reason = redact.Text(q.Reason)
 		st.Quarantine[app] = q
+	}
+	for i := range st.Refused {
+		st.Refused[i].Reason = redact.Text(st.Refused[i].Reason)
 	}
 	return st, nil
 }
