@@ -18,11 +18,11 @@ sync: {schedule: "@every 1h"}
 -- roles/tester.yaml --
 preinstalled: [books, notes]
 -- apps/books.yaml --
-source: {repo: "https://tok:s3cret@nowhere.invalid/apps/books.git", ref: main}
+source: {repo: "https://tok:s3cret@127.0.0.1:9/apps/books.git", ref: main}
 binaries:
   - {name: books_server, kind: server, path: books_server, listen: "unix://${sockets}/books_server.sock", health: /health}
 -- apps/notes.yaml --
-artifact: {url: "https://tok:s3cret@nowhere.invalid/notes.tar.gz", sha256: "0000000000000000000000000000000000000000000000000000000000000001"}
+artifact: {url: "https://tok:s3cret@127.0.0.1:9/notes.tar.gz", sha256: "0000000000000000000000000000000000000000000000000000000000000001"}
 binaries:
   - {name: notes_server, kind: server, path: notes_server, listen: "unix://${sockets}/notes_server.sock", health: /health}
 `)
@@ -41,7 +41,7 @@ binaries:
 
 	// the fleet's own URL
 	cfg := h.config()
-	cfg.Fleet.Repo = "https://tok:s3cret@nowhere.invalid/ops/fleet.git"
+	cfg.Fleet.Repo = "https://tok:s3cret@127.0.0.1:9/ops/fleet.git"
 	cfg.Dir = t.TempDir()
 	b, err := New(cfg, log, nil)
 	if err != nil {

@@ -14,7 +14,7 @@ func TestCredentialsInURLsRedacted(t *testing.T) {
 	const pass = "s3cret-pw-5a1"
 	const tok = "ghp_tokenonly9c2"
 	// The fleet repo's own URL carries a password; nothing answers there (no network), so its error quotes it.
-	a := startAgent(t, "", nil, options{fleetRepo: "https://ops:" + pass + "@fleet.invalid/ops/fleet.git"})
+	a := startAgent(t, "", nil, options{fleetRepo: "https://ops:" + pass + "@127.0.0.1:9/ops/fleet.git"})
 	stA := a.waitFleet("the fleet's error", func(st agent.Status) bool { return st.Fleet.Error != "" })
 	found := a.leaks(pass)
 
@@ -26,11 +26,11 @@ sync: {schedule: "@every 1h"}
 -- roles/tester.yaml --
 preinstalled: [books, notes]
 -- apps/books.yaml --
-source: {repo: "https://ci:`+pass+`@nowhere.invalid/apps/books.git", ref: main}
+source: {repo: "https://ci:`+pass+`@127.0.0.1:9/apps/books.git", ref: main}
 binaries:
   - {name: books_server, kind: server, path: books_server, listen: "unix://${sockets}/books_server.sock", health: /health}
 -- apps/notes.yaml --
-artifact: {url: "https://`+tok+`@nowhere.invalid/notes.tar.gz", sha256: "0000000000000000000000000000000000000000000000000000000000000001"}
+artifact: {url: "https://`+tok+`@127.0.0.1:9/notes.tar.gz", sha256: "0000000000000000000000000000000000000000000000000000000000000001"}
 binaries:
   - {name: notes_server, kind: server, path: notes_server, listen: "unix://${sockets}/notes_server.sock", health: /health}
 `, nil, options{})
