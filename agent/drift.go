@@ -1,0 +1,114 @@
+package agent
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/herofleet/herofleet/agent/apply"
+	"github.com/herofleet/herofleet/api"
+	"github.com/herofleet/herofleet/fleet"
+)
+
+// Drift: each converge checks, before deciding an installed app, that what it runs is what was installed
+// (apply.Runner.CheckDrift: the cheap check each poll, a full sha256 check every drift_full_check). What drifted
+// is the app's reason drift, and each binary's it concerns, until it is put back; the fleet's drift (heal by
+// default) makes fleet.DecideApp decide a heal, which waits for a window like any restart.
+
+// driftClock is when each app's files were last hashed whole; only the converge loop reads and writes it.
+type driftClock map[string]time.Time
+
+// checkDrift checks an installed app and records what drifted; a drift that changed is logged, once.
+func (a *Agent) checkDrift(name string) {
+	inst := a.host.installed(name)
+	if inst == nil || len(inst.Manifest) == 0 {
+		a.host.setDrift(name, nil)
+		return
+	}
+	now := a.now()
+	if a.fullChecks == nil {
+		a.fullChecks = driftClock{}
+	}
+	last, ok := a.fullChecks[name]
+	if !ok || last.Before(inst.InstalledAt) {
+		last = inst.InstalledAt // hashed whole at install
+	}
+	full := now.Sub(last) >= a.cfg.DriftFullCheck.Duration
+	files := a.tx.CheckDrift(inst, full)
+	if full {
+		a.fullChecks[name] = now
+	}
+	if a.host.setDrift(name, files) {
+		if len(files) == 0 {
+			a.log.Info("drift gone", "app", name)
+		} else {
+			a.log.Warn("drift: what the app runs changed on this host since install", "app", name, "reason", apply.DriftReason(files, "").String())
+		}
+	}
+}
+
+// heal carries out a heal decision: what drifted is put back and the binaries concerned restarted.
+func (a *Agent) heal(ctx context.Context, p *pass, dec fleet.Decision) {
+	name := dec.App
+	inst := a.host.installed(name)
+	files := a.host.drifted(name)
+	if inst == nil || len(files) == 0 {
+		return
+	}
+	r := a.tx.Heal(ctx, inst, files, p.targets[name])
+	if r.Code == api.ReasonInterrupted && ctx.Err() != nil {
+		return
+	}
+	a.recordAction(dec.Change, p.fleet.Commit, r)
+	if !r.IsZero() {
+		a.host.setReason(name, r)
+		return
+	}
+	a.checkDrift(name) // said gone only once the files are what was installed
+}
+
+// setDrift records what drifted of an app (nil: nothing); it reports whether that changed.
+func (h *hostState) setDrift(app string, files []apply.DriftedFile) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	prev := h.drift[app]
+	if len(files) == 0 {
+		delete(h.drift, app)
+	} else {
+		h.drift[app] = files
+	}
+	return !slices.EqualFunc(prev, files, func(x, y apply.DriftedFile) bool { return x.String() == y.String() })
+}
+
+func (h *hostState) drifted(app string) []apply.DriftedFile {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.drift[app])
+}
+
+// driftOf says, for Decide, what drifted of an app; h.mu is held.
+func (h *hostState) driftOf(app string) []string {
+	var out []string
+	for _, f := range h.drift[app] {
+		out = append(out, f.String())
+	}
+	return out
+}
+
+// overlayDrift puts an app's drift on its status and on the status of each binary it concerns; h.mu is held.
+func (h *hostState) overlayDrift(as *AppStatus) {
+	files := h.drift[as.Name]
+	if len(files) == 0 || as.State != api.AppInstalled {
+		return
+	}
+	if as.Code == "" { // a failed heal said it already, with why
+		r := apply.DriftReason(files, "")
+		as.Reason, as.Code = r.String(), r.Code
+	}
+	for i := range as.Binaries {
+		b := &as.Binaries[i]
+		if r := apply.DriftReason(files, b.Name); !r.IsZero() && b.State != api.BinStopped {
+			b.Reason, b.Code = r.String(), r.Code
+		}
+	}
+}

@@ -1,0 +1,142 @@
+package agent
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/herofleet/herofleet/api"
+	"github.com/herofleet/herofleet/internal/agenttest"
+)
+
+// driftFleet runs books (one binary) on the tester; drift: is the fleet's, heal when empty.
+func driftFleet(drift string) string {
+	meta := ""
+	if drift != "" {
+		meta = "drift: " + drift + "\n"
+	}
+	return `
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+` + meta + `-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], env: {APP_DATA: "${data}"}, listen: "unix://${sockets}/books_server.sock", health: /health}
+`
+}
+
+// installDrift installs driftFleet(drift) and returns the agent and the installed books_server executable.
+func installDrift(t *testing.T, drift string) (*harness, *Agent, string) {
+	t.Helper()
+	h := newHarness(t)
+	h.commitApp("books")
+	h.commitFleet(driftFleet(drift))
+	a := h.newAgent(nil)
+	mustSync(t, a)
+	inst := a.host.installed("books")
+	if inst == nil || len(inst.Manifest) != 1 || inst.Manifest[0].Path != "target/release/books_server" || len(inst.Manifest[0].SHA256) != 64 {
+		t.Fatalf("installed %+v", inst)
+	}
+	if appOf(a.Status(), "books").Code != "" {
+		t.Fatalf("drift right after install: %+v", appOf(a.Status(), "books"))
+	}
+	return h, a, inst.Binaries[0].Path
+}
+
+// handCopy does what home#241's notes say a person did: another build copied over the installed executable (it
+// answers with --flavour hand), then `herofleet restart books_server`.
+func handCopy(t *testing.T, a *Agent, exe string) {
+	t.Helper()
+	script := "#!/bin/bash\nexec -a \"$0\" " + testapp + " \"$@\" --flavour hand\n"
+	if err := os.Remove(exe); err != nil { // cp --remove-destination: the running file cannot be written
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(exe, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RestartBinary(context.Background(), "books_server"); err != nil {
+		t.Fatal(err)
+	}
+	agenttest.WaitUntil(t, 10*time.Second, "the hand copy answers", func() bool {
+		body, err := agenttest.GetUnix(filepathSock(a, "books_server"), "/")
+		return err == nil && strings.Contains(body, "--flavour hand")
+	})
+}
+
+func filepathSock(a *Agent, bin string) string { return filepath.Join(a.cfg.Dir, "run", bin+".sock") }
+
+func metricsText(t *testing.T, a *Agent) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	a.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	return rec.Body.String()
+}
+
+// drift: report: a hand-copied executable is found at the next poll and said, once, in the words a person needs,
+// everywhere: the app's and the binary's reason, the verdict (not healthy), herofleet_app_drift; nothing is put
+// back. With drift: heal it is put back, the person's copy kept, only the binary concerned restarted.
+func TestDriftHandCopyReportedThenHealed(t *testing.T) {
+	h, a, exe := installDrift(t, "report")
+	if m := metricsText(t, a); !strings.Contains(m, api.SeriesAppDrift+`{app="books"} 0`) {
+		t.Fatalf("no drift series at 0:\n%s", m)
+	}
+	handCopy(t, a, exe)
+	mustSync(t, a)
+
+	st := a.Status()
+	books := appOf(st, "books")
+	if books.Code != api.ReasonDrift || !strings.Contains(books.Reason, "books_server: executable changed on this host since install (sha256 ") ||
+		!strings.Contains(books.Reason, "≠ installed ") || !strings.Contains(books.Reason, ", modified ") {
+		t.Fatalf("app reason: %q (%s)", books.Reason, books.Code)
+	}
+	if b := books.Binaries[0]; b.Code != api.ReasonDrift || b.Reason != books.Reason || b.State != api.BinRunning {
+		t.Fatalf("binary: %+v", b)
+	}
+	v := st.Verdict()
+	if st.Healthy() || len(v.Problems) != 1 || v.Problems[0].Code != api.ReasonDrift || v.Problems[0].App != "books" {
+		t.Fatalf("verdict %+v healthy %v", v, st.Healthy())
+	}
+	if m := metricsText(t, a); !strings.Contains(m, api.SeriesAppDrift+`{app="books"} 1`) || !strings.Contains(m, `code="drift"`) {
+		t.Fatalf("metrics:\n%s", m)
+	}
+	if body, _ := agenttest.GetUnix(h.sock("books_server"), "/"); !strings.Contains(body, "--flavour hand") {
+		t.Fatalf("report put it back: %q", body)
+	}
+
+	// the fleet says heal: put back at the next poll
+	pid := books.Binaries[0].PID
+	h.commitFleet(driftFleet("heal"))
+	mustSync(t, a)
+	books = appOf(a.Status(), "books")
+	if books.Code != "" || books.Binaries[0].Code != "" || books.Binaries[0].PID == pid || !a.Status().Healthy() {
+		t.Fatalf("not healed: %+v", books)
+	}
+	if books.Last == nil || books.Last.Action != "restart" || !strings.Contains(strings.Join(books.Last.Reasons, ";"), "executable changed on this host since install") {
+		t.Fatalf("last action %+v", books.Last)
+	}
+	if body, _ := agenttest.GetUnix(h.sock("books_server"), "/"); strings.Contains(body, "--flavour hand") || !strings.Contains(body, "binary=books_server") {
+		t.Fatalf("still the hand copy: %q", body)
+	}
+	kept, _ := filepath.Glob(filepath.Join(h.dir, "drift", "books", "*-books_server"))
+	if len(kept) != 1 {
+		t.Fatalf("the person's copy: %v", kept)
+	}
+	if b, _ := os.ReadFile(kept[0]); !strings.Contains(string(b), "--flavour hand") {
+		t.Fatalf("kept %q", b)
+	}
+	if m := metricsText(t, a); !strings.Contains(m, api.SeriesAppDrift+`{app="books"} 0`) {
+		t.Fatalf("drift series after the heal:\n%s", m)
+	}
+	mustSync(t, a) // nothing more to do
+	if got := appOf(a.Status(), "books"); got.Binaries[0].PID != books.Binaries[0].PID || got.Code != "" {
+		t.Fatalf("a quiet poll restarted or said something: %+v", got)
+	}
+}
