@@ -140,3 +140,79 @@ func TestDriftHandCopyReportedThenHealed(t *testing.T) {
 		t.Fatalf("a quiet poll restarted or said something: %+v", got)
 	}
 }
+
+// Each hand change to an installed executable is found at the next poll and put back (drift: heal is the
+// default): the file is the installed one again, with its mode, and the binary was restarted from it.
+func TestDriftHealed(t *testing.T) {
+	cases := []struct {
+		name  string
+		full  bool // found only by the full check's schedule (the stat is as installed)
+		said  string
+		touch func(t *testing.T, a *Agent, exe string)
+	}{
+		{name: "an appended byte", said: "executable changed on this host since install (sha256 ", touch: func(t *testing.T, a *Agent, exe string) {
+			if err := a.sup.Stop(context.Background(), "books_server"); err != nil { // a running file cannot be written
+				t.Fatal(err)
+			}
+			f, err := os.OpenFile(exe, os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Write([]byte{0})
+			f.Close()
+		}},
+		{name: "a chmod", said: "executable's mode changed on this host since install (-rw-r--r-- ≠ installed -rwxr-xr-x", touch: func(t *testing.T, a *Agent, exe string) {
+			if err := os.Chmod(exe, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "a deleted executable", said: "executable deleted on this host since install (target/release/books_server)", touch: func(t *testing.T, a *Agent, exe string) {
+			if err := os.Remove(exe); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "a byte changed in place, its stat put back", full: true, said: "executable changed on this host since install (sha256 ", touch: func(t *testing.T, a *Agent, exe string) {
+			fi, _ := os.Stat(exe)
+			if err := a.sup.Stop(context.Background(), "books_server"); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.OpenFile(exe, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.WriteAt([]byte{0xff}, fi.Size()-1)
+			f.Close()
+			os.Chtimes(exe, fi.ModTime(), fi.ModTime())
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h, a, exe := installDrift(t, "")
+			want, _ := os.ReadFile(exe)
+			c.touch(t, a, exe)
+			if c.full { // the cheap check does not see it: the full check's schedule does
+				mustSync(t, a)
+				if got, _ := os.ReadFile(exe); string(got) == string(want) {
+					t.Fatal("put back by the cheap check, which cannot see it")
+				}
+				a.cfg.DriftFullCheck.Duration = time.Nanosecond
+			}
+			mustSync(t, a)
+			books := appOf(a.Status(), "books")
+			if books.Code != "" || books.Last == nil || !strings.Contains(strings.Join(books.Last.Reasons, ";"), "books_server: "+c.said) {
+				t.Fatalf("app %+v, last action %+v", books, books.Last)
+			}
+			got, err := os.ReadFile(exe)
+			fi, _ := os.Stat(exe)
+			if err != nil || string(got) != string(want) || fi.Mode().Perm() != 0o755 {
+				t.Fatalf("not put back: %v %v", fi, err)
+			}
+			if body, err := agenttest.GetUnix(h.sock("books_server"), "/"); err != nil || !strings.Contains(body, "binary=books_server") {
+				t.Fatalf("books_server after the heal: %q %v", body, err)
+			}
+			if !a.Status().Healthy() {
+				t.Fatalf("not healthy after the heal: %+v", a.Status().Verdict())
+			}
+		})
+	}
+}
