@@ -216,3 +216,50 @@ func TestDriftHealed(t *testing.T) {
 		})
 	}
 }
+
+// A file of an unpacked artifact replaced by hand is drift of the whole app: put back from the artifact fetched
+// again (checked against its sha256), every binary of the app restarted.
+func TestDriftArtifactFileHealed(t *testing.T) {
+	h := newHarness(t)
+	srv := newArtifactServer(t)
+	cfg := h.config()
+	cfg.Rewrite["https://artifacts.test/"] = srv.URL + "/"
+	a, err := New(cfg, testLogger(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Shutdown)
+	sum := srv.put("/books-1.tar.gz", builtTree(t, "1", "books_server"))
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+artifact: {url: "https://artifacts.test/books-1.tar.gz", sha256: {{sha256}}}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+`, agenttest.Vars{"sha256": sum})
+	mustSync(t, a)
+	inst := a.host.installed("books")
+	if inst == nil || len(inst.Manifest) != 2 || inst.Manifest[1].Path != "VERSION" || inst.Manifest[1].Exec {
+		t.Fatalf("artifact manifest: %+v", inst)
+	}
+	version := filepath.Join(inst.BuildDir, "VERSION")
+	os.Remove(version)
+	os.WriteFile(version, []byte("2 by hand"), 0o644)
+	pid := appOf(a.Status(), "books").Binaries[0].PID
+
+	mustSync(t, a)
+	books := appOf(a.Status(), "books")
+	if books.Last == nil || !strings.Contains(strings.Join(books.Last.Reasons, ";"), "VERSION: file changed on this host since install") {
+		t.Fatalf("last action %+v", books.Last)
+	}
+	if b, _ := os.ReadFile(version); string(b) != "1" || srv.hitCount("/books-1.tar.gz") != 2 || books.Binaries[0].PID == pid || books.Code != "" {
+		t.Fatalf("VERSION %q, downloads %d, books %+v", b, srv.hitCount("/books-1.tar.gz"), books)
+	}
+	if _, err := os.Stat(inst.BuildDir + ".heal"); !os.IsNotExist(err) {
+		t.Fatalf("the fetched copy was left: %v", err)
+	}
+}
