@@ -107,7 +107,12 @@ func (h *hostState) overlayDrift(as *AppStatus) {
 	}
 	for i := range as.Binaries {
 		b := &as.Binaries[i]
-		if r := apply.DriftReason(files, b.Name); !r.IsZero() && b.State != api.BinStopped {
+		r := apply.DriftReason(files, b.Name)
+		switch {
+		case r.IsZero(), b.State == api.BinStopped:
+		case b.State == api.BinWaiting: // its reason says the heal that waits, and until when
+			b.Code = r.Code
+		default:
 			b.Reason, b.Code = r.String(), r.Code
 		}
 	}

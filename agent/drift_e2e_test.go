@@ -263,3 +263,35 @@ binaries:
 		t.Fatalf("the fetched copy was left: %v", err)
 	}
 }
+
+// A heal is a restart like any other: it waits for the fleet's maintenance window, the drift said meanwhile.
+func TestDriftHealWaitsForTheWindow(t *testing.T) {
+	h := newHarness(t)
+	clock := &testClock{t: time.Date(2026, 3, 10, 1, 30, 0, 0, time.UTC)}
+	h.commitApp("books")
+	h.commitFleet(strings.Replace(driftFleet(""), "sync: {schedule: \"@every 1h\"}\n",
+		"sync: {schedule: \"@every 1h\"}\nmaintenance: [{schedule: \"0 2 * * *\", duration: 1h}]\n", 1))
+	a := h.newAgent(nil)
+	a.now = clock.Now
+	mustSync(t, a)
+	exe := a.host.installed("books").Binaries[0].Path
+	if err := os.Chmod(exe, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, a)
+	st := a.Status()
+	books := appOf(st, "books")
+	b := books.Binaries[0]
+	if books.Code != api.ReasonDrift || b.State != api.BinWaiting || b.Code != api.ReasonDrift ||
+		!strings.Contains(b.Reason, "waits for the maintenance window") || !strings.Contains(b.Reason, "books_server: executable's mode changed") {
+		t.Fatalf("books %+v", books)
+	}
+	if fi, _ := os.Stat(exe); fi.Mode().Perm() != 0o700 || st.Healthy() {
+		t.Fatalf("healed outside the window (%v) or healthy", fi.Mode())
+	}
+	clock.Set(time.Date(2026, 3, 10, 2, 5, 0, 0, time.UTC))
+	mustSync(t, a)
+	if fi, _ := os.Stat(exe); fi.Mode().Perm() != 0o755 || !a.Status().Healthy() {
+		t.Fatalf("not healed in the window: %v %+v", fi.Mode(), a.Status().Verdict())
+	}
+}
