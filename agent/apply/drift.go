@@ -190,6 +190,9 @@ func (r *Runner) CheckDrift(inst *Installed, full bool) []DriftedFile {
 // not drift itself (that is said already).
 func (r *Runner) replacedExes(inst *Installed, exeOf map[string]string, files []DriftedFile) []DriftedFile {
 	var out []DriftedFile
+	if r.sup == nil {
+		return nil
+	}
 	for _, p := range inst.Binaries {
 		if slices.ContainsFunc(files, func(f DriftedFile) bool { return f.Exec && slices.Contains(f.Binaries, p.Name) }) {
 			continue
