@@ -142,6 +142,7 @@ func (h *hostState) forget(app string) error {
 	delete(h.st.Apps, app)
 	delete(h.st.Quarantine, app)
 	delete(h.specs, app)
+	delete(h.drift, app)
 	return h.save()
 }
 

@@ -112,8 +112,8 @@ func DecideRemoval(name string, h HostState) Decision {
 // DecideApp says what happens to one desired app on a host that runs h: nothing while an app it needs is not
 // installed; otherwise installed, upgraded, restarted, healed (it runs what it should, but what it runs drifted on
 // the host, and the fleet's drift is heal) or kept, unless its revision is unknown or its spec failed before;
-// upgrades, restarts and heals wait while the gate is closed, installs never do. A change of revision or spec puts
-// a drifted app back anyway.
+// upgrades, restarts and heals wait while the gate is closed, installs never do. A change of revision or spec goes
+// first (an upgrade builds anew); a drift it leaves is healed at the next pass.
 func DecideApp(app Resolved, w Wanted, h HostState) Decision {
 	dec := decideApp(app, w, h)
 	for _, need := range app.Needs {

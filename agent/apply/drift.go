@@ -96,12 +96,35 @@ func fingerprintOf(fi fs.FileInfo) fingerprint {
 }
 
 // driftMemo remembers, by path, a stat that differs from the manifest but whose content was found to be the
-// installed one (a touch, a heal's new inode): the cheap check does not hash it again. In memory only: after an
-// agent restart such a file is hashed once more.
+// installed one (a touch, a heal's new inode): the cheap check does not hash it again; and a file found drifted,
+// with its stat then: it stays drifted while its stat stays so, even when that stat is the manifest's (a change
+// only the full check saw). In memory only: after an agent restart such a file is hashed once more.
 type driftMemo struct {
 	mu   sync.Mutex
 	same map[string]fingerprint
+	bad  map[string]badFile
 	exes map[int]bool // pids whose replaced executable was hashed and found to be the installed one
+}
+
+type badFile struct {
+	fp fingerprint
+	d  DriftedFile
+}
+
+func (m *driftMemo) drifted(path string, fp fingerprint) (DriftedFile, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, ok := m.bad[path]
+	return b.d, ok && b.fp == fp
+}
+
+func (m *driftMemo) setDrifted(path string, fp fingerprint, d DriftedFile) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.bad == nil {
+		m.bad = map[string]badFile{}
+	}
+	m.bad[path] = badFile{fp, d}
 }
 
 func (m *driftMemo) known(path string, fp fingerprint) bool {
@@ -113,6 +136,7 @@ func (m *driftMemo) known(path string, fp fingerprint) bool {
 func (m *driftMemo) remember(path string, fp fingerprint) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	delete(m.bad, path)
 	if m.same == nil {
 		m.same = map[string]fingerprint{}
 	}
@@ -159,6 +183,10 @@ func (r *Runner) CheckDrift(inst *Installed, full bool) []DriftedFile {
 			continue
 		}
 		fp := fingerprintOf(fi)
+		if bad, ok := r.drift.drifted(path, fp); ok && !full {
+			out = append(out, bad)
+			continue
+		}
 		if fp == (fingerprint{e.Size, e.Mode, e.MTime, e.Inode}) && !full {
 			continue
 		}
@@ -180,6 +208,7 @@ func (r *Runner) CheckDrift(inst *Installed, full bool) []DriftedFile {
 			continue
 		}
 		d.Got, d.GotMode, d.ModTime = sum, fp.mode, fp.mtime
+		r.drift.setDrifted(path, fp, d)
 		out = append(out, d)
 	}
 	return append(out, r.replacedExes(inst, exeOf, out)...)

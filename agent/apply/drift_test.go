@@ -57,6 +57,9 @@ func TestCheckDrift(t *testing.T) {
 	if len(d) != 1 || d[0].Path != "bin/server" || d[0].Binaries[0] != "books_server" || d[0].Got == d[0].Want || d[0].Got == "" {
 		t.Fatalf("full check: %+v", d)
 	}
+	if again := r.CheckDrift(inst, false); len(again) != 1 || again[0].String() != d[0].String() {
+		t.Fatalf("the next cheap check forgot what the full check found: %+v", again)
+	}
 	s := d[0].String()
 	if !strings.HasPrefix(s, "books_server: executable changed on this host since install (sha256 "+d[0].Got[:8]+"… ≠ installed "+d[0].Want[:8]+"…, modified ") {
 		t.Fatalf("said %q", s)
