@@ -103,7 +103,26 @@ type driftMemo struct {
 	mu   sync.Mutex
 	same map[string]fingerprint
 	bad  map[string]badFile
-	exes map[int]bool // pids whose replaced executable was hashed and found to be the installed one
+	exes map[int]bool      // pids whose replaced executable was hashed and found to be the installed one
+	real map[string]string // build dir -> the same with symlinks resolved, as the binaries' paths are
+}
+
+// realDir is dir with its symlinks resolved, worked out once per build dir.
+func (m *driftMemo) realDir(dir string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r, ok := m.real[dir]; ok {
+		return r
+	}
+	r, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return dir // not kept: tried again next time
+	}
+	if m.real == nil || len(m.real) > 256 {
+		m.real = map[string]string{}
+	}
+	m.real[dir] = r
+	return r
 }
 
 type badFile struct {
@@ -150,10 +169,7 @@ func (r *Runner) CheckDrift(inst *Installed, full bool) []DriftedFile {
 	if len(inst.Manifest) == 0 {
 		return nil
 	}
-	root, err := filepath.EvalSymlinks(inst.BuildDir)
-	if err != nil {
-		root = inst.BuildDir
-	}
+	root := r.drift.realDir(inst.BuildDir)
 	starts := map[string][]string{} // executable -> the binaries starting it
 	exeOf := map[string]string{}    // binary -> its executable
 	var all []string
