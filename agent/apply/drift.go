@@ -409,8 +409,9 @@ func (r *Runner) refetch(ctx context.Context, inst *Installed, t *Target) (strin
 // driftDir keeps, for the person who made them, the files a heal replaced.
 func (r *Runner) driftDir(app string) string { return filepath.Join(r.cfg.Dir, "drift", app) }
 
-// keepDrifted moves a drifted file (if any) into the app's drift dir as <UTC time>-<name>, and drops all but the
-// newest KeptDrifted there.
+// keepDrifted links a drifted file (if any) into the app's drift dir as <UTC time>-<name> (a copy across file
+// systems), and drops all but the newest KeptDrifted there. The file stays in place until the heal renames the
+// installed one over it: a heal cut short by a kill leaves either file at the path, never none.
 func (r *Runner) keepDrifted(app, path string) error {
 	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -420,8 +421,8 @@ func (r *Runner) keepDrifted(app, path string) error {
 		return err
 	}
 	dst := filepath.Join(dir, time.Now().UTC().Format("20060102T150405.000000000Z")+"-"+filepath.Base(path))
-	if err := os.Rename(path, dst); err != nil {
-		if !errors.Is(err, syscall.EXDEV) {
+	if err := os.Link(path, dst); err != nil {
+		if !errors.Is(err, syscall.EXDEV) && !errors.Is(err, syscall.EPERM) {
 			return err
 		}
 		if err := copyFile(path, dst, 0o640); err != nil {
