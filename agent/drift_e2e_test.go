@@ -2,9 +2,11 @@ package agent
 
 import (
 	"context"
+	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -293,5 +295,37 @@ func TestDriftHealWaitsForTheWindow(t *testing.T) {
 	mustSync(t, a)
 	if fi, _ := os.Stat(exe); fi.Mode().Perm() != 0o755 || !a.Status().Healthy() {
 		t.Fatalf("not healed in the window: %v %+v", fi.Mode(), a.Status().Verdict())
+	}
+}
+
+// A process the agent did not start that holds a binary's TCP port is named (pid, command) in why the apply
+// failed, not a bare "exited".
+func TestSquattedPortNamedInTheReason(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // the squatter: this test's process
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	h := newHarness(t)
+	h.commitApp("books")
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "tcp://127.0.0.1:{{port}}"], listen: "tcp://127.0.0.1:{{port}}", health: /health}
+`, agenttest.Vars{"port": port})
+	a := h.newAgent(nil)
+	mustSync(t, a)
+	books := appOf(a.Status(), "books")
+	want := "port 127.0.0.1:" + port + " is held by pid " + strconv.Itoa(os.Getpid()) + " ("
+	if books.State == api.AppInstalled || !strings.Contains(books.Reason, want) || !strings.Contains(books.Reason, "not started by herofleet") {
+		t.Fatalf("books %+v, want its reason to name %q", books, want)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/herofleet/herofleet/agent/supervise"
 	"github.com/herofleet/herofleet/fleet"
 )
 
@@ -60,6 +61,11 @@ func waitHealthy(ctx context.Context, p Proc, exited <-chan struct{}, timeout ti
 		}
 		select {
 		case <-exited:
+			if addr := tcpOf(p.Listen); addr != "" {
+				if h, ok := supervise.PortHolder(addr); ok {
+					return fmt.Errorf("%s exited before it was healthy: port %s is held by %s", p.Name, addr, h)
+				}
+			}
 			return fmt.Errorf("%s exited before it was healthy", p.Name)
 		case <-ctx.Done():
 			return fmt.Errorf("%s not healthy after %s: %v", p.Name, timeout, last)
