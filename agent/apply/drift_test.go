@@ -84,3 +84,49 @@ func BenchmarkCheckDriftCheap(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCheckDriftFull: the full check's hashing of an app of one 32 MiB executable, unpaced (MB/s is its
+// throughput; the agent paces it to drift_read_mb_per_s).
+func BenchmarkCheckDriftFull(b *testing.B) {
+	root := b.TempDir()
+	p := filepath.Join(root, "bin", "server")
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	if err := os.WriteFile(p, make([]byte, 32<<20), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	procs := []Proc{{Name: "server", Path: p}}
+	m, _, err := makeManifest(root, procs, false, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	inst := &Installed{App: "books", BuildDir: root, Binaries: procs, Manifest: m}
+	r := New(Options{})
+	b.SetBytes(32 << 20)
+	b.ResetTimer()
+	for range b.N {
+		if d := r.CheckDrift(inst, true); len(d) != 0 {
+			b.Fatal(d)
+		}
+	}
+}
+
+// The full check's reads are paced to the configured rate.
+func TestCheckDriftFullIsPaced(t *testing.T) {
+	root := t.TempDir()
+	p := filepath.Join(root, "bin", "server")
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	if err := os.WriteFile(p, make([]byte, 1<<20), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	procs := []Proc{{Name: "server", Path: p}}
+	m, _, err := makeManifest(root, procs, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := New(Options{Config: Config{DriftReadRate: 4 << 20}}) // 1 MiB at 4 MiB/s: at least 250 ms
+	start := time.Now()
+	r.CheckDrift(&Installed{App: "books", BuildDir: root, Binaries: procs, Manifest: m}, true)
+	if took := time.Since(start); took < 240*time.Millisecond {
+		t.Fatalf("1 MiB hashed in %s at 4 MiB/s", took)
+	}
+}
