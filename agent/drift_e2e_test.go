@@ -2,12 +2,14 @@ package agent
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -87,6 +89,8 @@ func metricsText(t *testing.T, a *Agent) string {
 // back. With drift: heal it is put back, the person's copy kept, only the binary concerned restarted.
 func TestDriftHandCopyReportedThenHealed(t *testing.T) {
 	h, a, exe := installDrift(t, "report")
+	logged := &countingHandler{msg: "drift: what the app runs changed on this host since install"}
+	a.log = slog.New(logged)
 	if m := metricsText(t, a); !strings.Contains(m, api.SeriesAppDrift+`{app="books"} 0`) {
 		t.Fatalf("no drift series at 0:\n%s", m)
 	}
@@ -111,6 +115,13 @@ func TestDriftHandCopyReportedThenHealed(t *testing.T) {
 	}
 	if body, _ := agenttest.GetUnix(h.sock("books_server"), "/"); !strings.Contains(body, "--flavour hand") {
 		t.Fatalf("report put it back: %q", body)
+	}
+	mustSync(t, a) // said once: a second poll finds the same drift and logs nothing more
+	if n := logged.count.Load(); n != 1 {
+		t.Fatalf("the drift was logged %d times over two polls", n)
+	}
+	if got := appOf(a.Status(), "books"); got.Code != api.ReasonDrift || got.Reason != books.Reason {
+		t.Fatalf("the second poll changed what is said: %q", got.Reason)
 	}
 
 	// the fleet says heal: put back at the next poll
@@ -329,3 +340,19 @@ binaries:
 		t.Fatalf("books %+v, want its reason to name %q", books, want)
 	}
 }
+
+// countingHandler counts the log records with one message.
+type countingHandler struct {
+	msg   string
+	count atomic.Int32
+}
+
+func (c *countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (c *countingHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == c.msg {
+		c.count.Add(1)
+	}
+	return nil
+}
+func (c *countingHandler) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c *countingHandler) WithGroup(string) slog.Handler      { return c }

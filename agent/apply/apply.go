@@ -199,6 +199,9 @@ func (r *Runner) recordManifest(t *Target, next, prev *Installed) error {
 		return err
 	}
 	next.Manifest, next.ManifestCapped = m, capped
+	if capped {
+		r.log.Warn("the drift check covers only part of the app: more files than the manifest holds", "app", next.App, "files", MaxManifestFiles)
+	}
 	return nil
 }
 
