@@ -125,6 +125,9 @@ func (m *driftMemo) realDir(dir string) string {
 	return r
 }
 
+// maxMemo bounds each of driftMemo's maps: past it a map starts again empty.
+const maxMemo = 4 * MaxManifestFiles
+
 type badFile struct {
 	fp fingerprint
 	d  DriftedFile
@@ -140,7 +143,7 @@ func (m *driftMemo) drifted(path string, fp fingerprint) (DriftedFile, bool) {
 func (m *driftMemo) setDrifted(path string, fp fingerprint, d DriftedFile) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.bad == nil {
+	if m.bad == nil || len(m.bad) >= maxMemo {
 		m.bad = map[string]badFile{}
 	}
 	m.bad[path] = badFile{fp, d}
@@ -156,8 +159,8 @@ func (m *driftMemo) remember(path string, fp fingerprint) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.bad, path)
-	if m.same == nil {
-		m.same = map[string]fingerprint{}
+	if m.same == nil || len(m.same) >= maxMemo {
+		m.same = map[string]fingerprint{} // forgotten files are hashed once more
 	}
 	m.same[path] = fp
 }
@@ -270,7 +273,7 @@ func (r *Runner) replacedExes(inst *Installed, exeOf map[string]string, files []
 		}
 		if sum == want.SHA256 {
 			r.drift.mu.Lock()
-			if r.drift.exes == nil {
+			if r.drift.exes == nil || len(r.drift.exes) >= maxMemo {
 				r.drift.exes = map[int]bool{}
 			}
 			r.drift.exes[st.PID] = true
