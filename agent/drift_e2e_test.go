@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herofleet/herofleet/agent/apply"
 	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/internal/agenttest"
 )
@@ -274,6 +275,24 @@ binaries:
 	}
 	if _, err := os.Stat(inst.BuildDir + ".heal"); !os.IsNotExist(err) {
 		t.Fatalf("the fetched copy was left: %v", err)
+	}
+
+	// the executable and its pristine copy both changed: put back from the artifact fetched again
+	exe := inst.Binaries[0].Path
+	want, _ := os.ReadFile(exe)
+	pristine := filepath.Join(inst.BuildDir, apply.PristineDir, "target", "release", "books_server")
+	for _, p := range []string{exe, pristine} {
+		os.Remove(p)
+		if err := os.WriteFile(p, []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustSync(t, a)
+	if b, _ := os.ReadFile(exe); string(b) != string(want) || srv.hitCount("/books-1.tar.gz") != 3 || appOf(a.Status(), "books").Code != "" {
+		t.Fatalf("executable %q, downloads %d, books %+v", b, srv.hitCount("/books-1.tar.gz"), appOf(a.Status(), "books"))
+	}
+	if b, _ := os.ReadFile(pristine); string(b) != string(want) {
+		t.Fatal("the pristine copy was not made again")
 	}
 }
 

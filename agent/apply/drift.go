@@ -298,10 +298,12 @@ func (r *Runner) pace(n int) {
 // KeptDrifted is how many copies of replaced files a heal keeps per app, the newest.
 const KeptDrifted = 5
 
-// Heal puts back what drifted of an installed app, alone in its lane: each executable from the build dir's
-// pristine copy (when that is intact), another file of an artifact from the artifact fetched again (t, the app's
-// target on the same revision; nil when not known), keeping a copy of what it replaces under <dir>/drift/<app>/
-// (the newest KeptDrifted), and restarts only the binaries concerned. The zero Reason is success.
+// Heal puts back what drifted of an installed app, alone in its lane, and restarts only the binaries concerned:
+// each executable from the build dir's pristine copy when that is intact, another file of an artifact (or an
+// artifact's executable whose pristine copy is not intact) from the artifact fetched again (t, the app's target on
+// the same revision; nil when not known). A source build's executable without an intact pristine copy is not
+// healed: its drift is said, with why. What it replaces is kept under <dir>/drift/<app>/ (the newest KeptDrifted).
+// The zero Reason is success.
 func (r *Runner) Heal(ctx context.Context, inst *Installed, files []DriftedFile, t *Target) api.Reason {
 	leave, err := r.lanes.Enter(ctx, inst.App)
 	if err != nil {
@@ -327,15 +329,18 @@ func (r *Runner) Heal(ctx context.Context, inst *Installed, files []DriftedFile,
 			continue // the file on disk is the installed one: the restart puts it back
 		}
 		src := pristinePath(root, f.Path)
-		if !f.Exec {
+		sum, err := hashFile(src, nil)
+		if !f.Exec || (err != nil || sum != f.Want) && t != nil && t.app.Artifact != nil {
+			// another file of an artifact, or an executable whose pristine copy is not intact: fetched again
 			if fetched == "" {
 				if fetched, err = r.refetch(ctx, inst, t); err != nil {
 					return r.healFailed(inst, files, err)
 				}
 			}
 			src = filepath.Join(fetched, filepath.FromSlash(f.Path))
+			sum, err = hashFile(src, nil)
 		}
-		if sum, err := hashFile(src, nil); err != nil || sum != f.Want {
+		if err != nil || sum != f.Want {
 			return r.healFailed(inst, files, fmt.Errorf("no intact copy of %s to put back (%s): reinstall the app", f.Path, orErr(err, "its sha256 differs")))
 		}
 		dst := filepath.Join(root, filepath.FromSlash(f.Path))
@@ -344,6 +349,11 @@ func (r *Runner) Heal(ctx context.Context, inst *Installed, files []DriftedFile,
 		}
 		if err := copyFile(src, dst, f.WantMode.Perm()); err != nil {
 			return r.healFailed(inst, files, err)
+		}
+		if f.Exec && fetched != "" && strings.HasPrefix(src, fetched) { // its pristine copy was not intact: made again
+			if err := keepPristine(root, ManifestEntry{Path: f.Path, Mode: f.WantMode, SHA256: f.Want}); err != nil {
+				r.log.Warn("heal: pristine copy", "app", inst.App, "path", f.Path, "err", err)
+			}
 		}
 		for _, e := range inst.Manifest {
 			if e.Path == f.Path {
