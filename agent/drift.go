@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/herofleet/herofleet/agent/apply"
@@ -15,8 +16,13 @@ import (
 // is the app's reason drift, and each binary's it concerns, until it is put back; the fleet's drift (heal by
 // default) makes fleet.DecideApp decide a heal, which waits for a window like any restart.
 
-// driftClock is when each app's files were last hashed whole; only the converge loop reads and writes it.
-type driftClock map[string]time.Time
+// driftClock is when each app's files were last hashed whole, and the drift a heal could not put back (by app:
+// what it said), so that the same drift is not tried again each poll but at the next full check; only the
+// converge loop uses it.
+type driftClock struct {
+	full   map[string]time.Time
+	failed map[string]api.Reason
+}
 
 // checkDrift checks an installed app and records what drifted; a drift that changed is logged, once.
 func (a *Agent) checkDrift(name string) {
@@ -26,17 +32,18 @@ func (a *Agent) checkDrift(name string) {
 		return
 	}
 	now := a.now()
-	if a.fullChecks == nil {
-		a.fullChecks = driftClock{}
+	if a.fullChecks.full == nil {
+		a.fullChecks.full = map[string]time.Time{}
 	}
-	last, ok := a.fullChecks[name]
+	last, ok := a.fullChecks.full[name]
 	if !ok || last.Before(inst.InstalledAt) {
 		last = inst.InstalledAt // hashed whole at install
 	}
 	full := now.Sub(last) >= a.cfg.DriftFullCheck.Duration
 	files := a.tx.CheckDrift(inst, full)
 	if full {
-		a.fullChecks[name] = now
+		a.fullChecks.full[name] = now
+		delete(a.fullChecks.failed, name) // a heal that failed is tried again on the full check's schedule
 	}
 	if a.host.setDrift(name, files) {
 		if len(files) == 0 {
@@ -55,15 +62,25 @@ func (a *Agent) heal(ctx context.Context, p *pass, dec fleet.Decision) {
 	if inst == nil || len(files) == 0 {
 		return
 	}
+	said := apply.DriftReason(files, "").Detail
+	if r, ok := a.fullChecks.failed[name]; ok && r.Detail != "" && strings.HasPrefix(r.Detail, said+" (not healed: ") {
+		a.host.setReason(name, r) // the same drift that could not be put back: said, not tried again
+		return
+	}
 	r := a.tx.Heal(ctx, inst, files, p.targets[name])
 	if r.Code == api.ReasonInterrupted && ctx.Err() != nil {
 		return
 	}
 	a.recordAction(dec.Change, p.fleet.Commit, r)
 	if !r.IsZero() {
+		if a.fullChecks.failed == nil {
+			a.fullChecks.failed = map[string]api.Reason{}
+		}
+		a.fullChecks.failed[name] = r
 		a.host.setReason(name, r)
 		return
 	}
+	delete(a.fullChecks.failed, name)
 	a.checkDrift(name) // said gone only once the files are what was installed
 }
 

@@ -375,3 +375,35 @@ func (c *countingHandler) Handle(_ context.Context, r slog.Record) error {
 }
 func (c *countingHandler) WithAttrs([]slog.Attr) slog.Handler { return c }
 func (c *countingHandler) WithGroup(string) slog.Handler      { return c }
+
+// A source build's executable changed with its pristine copy cannot be put back: the drift is said with why, and
+// the heal is not tried again at each poll.
+func TestDriftNotHealedSaysWhy(t *testing.T) {
+	_, a, exe := installDrift(t, "")
+	inst := a.host.installed("books")
+	pristine := filepath.Join(inst.BuildDir, apply.PristineDir, "target", "release", "books_server")
+	if err := os.Chmod(pristine, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(exe, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(pristine, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte{0})
+	f.Close()
+	mustSync(t, a)
+	books := appOf(a.Status(), "books")
+	if books.Code != api.ReasonDrift || !strings.Contains(books.Reason, "books_server: executable's mode changed") ||
+		!strings.Contains(books.Reason, "(not healed: no intact copy of target/release/books_server to put back (its sha256 differs): reinstall the app)") {
+		t.Fatalf("books %+v", books)
+	}
+	last := *books.Last
+	mustSync(t, a)
+	again := appOf(a.Status(), "books")
+	if again.Reason != books.Reason || again.Last.At != last.At || a.Status().Healthy() {
+		t.Fatalf("the second poll: %q, last action %+v (was %+v)", again.Reason, again.Last, last)
+	}
+}
