@@ -133,7 +133,7 @@ func TestDriftHandCopyReportedThenHealed(t *testing.T) {
 	if books.Code != "" || books.Binaries[0].Code != "" || books.Binaries[0].PID == pid || !a.Status().Healthy() {
 		t.Fatalf("not healed: %+v", books)
 	}
-	if books.Last == nil || books.Last.Action != "restart" || !strings.Contains(strings.Join(books.Last.Reasons, ";"), "executable changed on this host since install") {
+	if books.Last == nil || books.Last.Action != "heal" || !strings.Contains(strings.Join(books.Last.Reasons, ";"), "executable changed on this host since install") {
 		t.Fatalf("last action %+v", books.Last)
 	}
 	if body, _ := agenttest.GetUnix(h.sock("books_server"), "/"); strings.Contains(body, "--flavour hand") || !strings.Contains(body, "binary=books_server") {

@@ -150,7 +150,7 @@ func decideApp(app Resolved, w Wanted, h HostState) Decision {
 	switch {
 	case !changed && len(run.Drift) > 0 && h.Drift != DriftReport:
 		// a heal restarts the binaries concerned: held by the gate like any restart
-		return held(Decision{Verb: VerbHeal, Change: Change{App: app.Name, Action: Restart, Reasons: run.Drift}}, h.Gate)
+		return held(Decision{Verb: VerbHeal, Change: Change{App: app.Name, Action: Heal, Reasons: run.Drift}}, h.Gate)
 	case !changed:
 		return Decision{Verb: VerbKeep, Change: Change{App: app.Name}}
 	case quarantined:
