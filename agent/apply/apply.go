@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/herofleet/herofleet/api"
@@ -195,6 +196,9 @@ func (r *Runner) recordManifest(t *Target, next, prev *Installed) error {
 		known = prev.Manifest
 	}
 	m, capped, err := makeManifest(next.BuildDir, next.Binaries, t.app.Artifact != nil, known)
+	if errors.Is(err, syscall.ENOSPC) { // the pristine copies: the disk's fault, the built tree is kept for the next try
+		return fmt.Errorf("%w: %w", errDiskFull, err)
+	}
 	if err != nil {
 		return err
 	}
