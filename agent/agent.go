@@ -40,6 +40,8 @@ type Agent struct {
 
 	life context.Context // ends when the agent shuts down: bounds work queued behind a lane
 	end  context.CancelFunc
+
+	fullChecks driftClock // when each app's files were last hashed whole, heals that failed (drift.go); the converge loop's own
 }
 
 // New makes an agent from its config. hooks may be nil: an app with hooks then fails to apply, with a reason.

@@ -22,6 +22,7 @@ func (a *Agent) newApplyRunner(hooks HookRunner) *apply.Runner {
 		Config: apply.Config{
 			Dir: a.cfg.Dir, Host: a.cfg.Host, SecretsDir: a.cfg.SecretsDir, Path: a.cfg.Path, Lang: a.cfg.Lang,
 			BuildEnv: a.cfg.BuildEnv, HealthTimeout: a.cfg.HealthTimeout.Duration, Rewrite: a.cfg.RewriteURL,
+			DriftReadRate: a.cfg.DriftReadMBPerS << 20,
 		},
 		Log: a.log, Supervisor: a.sup, Hooks: hooks, Sources: a.sources, Lanes: &a.lanes,
 		State: ah, Progress: ah,

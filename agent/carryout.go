@@ -44,6 +44,8 @@ func (a *Agent) carryOut(ctx context.Context, p *pass, dec fleet.Decision) {
 		}
 		a.host.setSpec(app)
 		a.host.setPhase(name, api.PhaseHealthy)
+	case fleet.VerbHeal:
+		a.heal(ctx, p, dec)
 	case fleet.VerbRemove:
 		inst := a.host.installed(name)
 		if inst == nil {

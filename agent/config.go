@@ -44,6 +44,10 @@ type Config struct {
 	LogMaxBytes   int64             `yaml:"log_max_bytes"`  // per binary log before rotation (10 MiB)
 	BackoffMax    Duration          `yaml:"backoff_max"`    // longest delay between sync retries and binary restarts (5m / 1m)
 	Schedule      string            `yaml:"schedule"`       // overrides the fleet's sync.schedule (tests, demo)
+	// The drift check: each poll compares what every installed app runs with what was installed by a stat; every
+	// drift_full_check (1h) it hashes every file, reading at most drift_read_mb_per_s (64 MB/s).
+	DriftFullCheck  Duration `yaml:"drift_full_check"`
+	DriftReadMBPerS int64    `yaml:"drift_read_mb_per_s"`
 }
 
 // FleetRepo is where the fleet repo lives.
@@ -81,6 +85,12 @@ const (
 	DefaultLang   = "C.UTF-8"
 	DefaultListen = "127.0.0.1:7070"
 	DefaultDir    = "/var/lib/herofleet"
+)
+
+// The drift check's defaults: every file hashed once an hour, at most 64 MB/s read.
+const (
+	DefaultDriftFullCheck  = time.Hour
+	DefaultDriftReadMBPerS = 64
 )
 
 // LoadConfig reads and checks a config file.
@@ -134,6 +144,12 @@ func (c *Config) defaults() {
 	}
 	if c.StopGrace.Duration <= 0 {
 		c.StopGrace.Duration = 10 * time.Second
+	}
+	if c.DriftFullCheck.Duration <= 0 {
+		c.DriftFullCheck.Duration = DefaultDriftFullCheck
+	}
+	if c.DriftReadMBPerS <= 0 {
+		c.DriftReadMBPerS = DefaultDriftReadMBPerS
 	}
 	if c.PluginsDir == "" {
 		c.PluginsDir = filepath.Join(c.Dir, "plugins")

@@ -310,6 +310,7 @@ func (a *Agent) applyStep(ctx context.Context, p *pass) outcome {
 		if ctx.Err() != nil {
 			return finish()
 		}
+		a.checkDrift(app.Name)
 		a.carryOut(ctx, p, fleet.DecideApp(app, p.wanted[app.Name], a.hostNow(p)))
 	}
 	for _, name := range fleet.Leaving(p.desired, a.hostNow(p).Running) {
@@ -328,7 +329,9 @@ func (a *Agent) hostNow(p *pass) fleet.HostState {
 	if a.host.isSuspended() {
 		g = fleet.Gate{Suspended: true}
 	}
-	return a.host.decideInput(g)
+	in := a.host.decideInput(g)
+	in.Drift = p.fleet.Meta.Drift
+	return in
 }
 
 // recordStep records the commit the host now runs.

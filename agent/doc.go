@@ -24,7 +24,10 @@
 //	accept   a new commit that passed every check is the good one
 //	resolve  the host's apps, each resolved to a revision                         (agent/apply: target.go)
 //	gate     whether disruptive changes may happen now: maintenance windows, suspend (windows.go)
-//	apply    each app decided by fleet.DecideApp (or DecideRemoval) on the host as the apps before it left it,
+//	apply    each installed app first checked for drift against the manifest recorded at install (drift.go,
+//	         agent/apply: drift.go: a stat of each file and /proc/PID/exe each poll, a full sha256 check when
+//	         that differs and every drift_full_check); then each app decided by fleet.DecideApp (or DecideRemoval;
+//	         a drifted app is healed unless the fleet says drift: report) on the host as the apps before it left it,
 //	         then carried out in its lane (carryout.go only carries out: every decision, waiting for a need
 //	         included, is a fleet.Decision; explain.go records why); the transaction itself is agent/apply:
 //	         build or fetch, hooks, start, health, switch or rollback
@@ -88,7 +91,8 @@
 //	suspended                present while a person holds new fleet commits
 //	fleet.git                bare clone of the fleet repo (only the followed ref is fetched)
 //	sources/<repo>-<hash>    full bare clone per app repo URL (every branch and tag)
-//	builds/<app>/<rev12>-<h> one checkout + build per revision and build command; <dir>.log is the build log.
+//	builds/<app>/<rev12>-<h> one checkout + build per revision and build command; <dir>.log is the build log;
+//	                         <dir>/.herofleet-pristine holds a read-only copy of each executable, what a heal puts back.
 //	                         The running build and the one before it (for a rollback) are kept, older ones pruned.
 //	                         Apps installed from an archive unpack into builds/<app>/<sha12>-artifact; their
 //	                         ${rev} is the sha256.
@@ -96,6 +100,7 @@
 //	home/<app>               HOME of the app's builds and binaries
 //	run                      ${sockets}
 //	logs/<binary>.log        stdout+stderr of a binary, rotated to .log.1 at log_max_bytes (10 MiB)
+//	drift/<app>/<time>-<f>   the files a heal replaced, for the person who made them (the newest 5)
 //
 // # Build environment
 //

@@ -10,7 +10,7 @@ import (
 // LastAction is the last thing the agent did to an app, and why: "why did it restart?" always has an answer, in
 // the status, in the state file (it survives a restart) and in the log.
 type LastAction struct {
-	Action  fleet.Action `json:"action"` // install | upgrade | restart | remove
+	Action  fleet.Action `json:"action"` // install | upgrade | restart | remove | heal
 	Reasons []string     `json:"reasons"`
 	Commit  string       `json:"commit"` // the fleet commit it applied
 	At      time.Time    `json:"at"`

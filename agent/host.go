@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/herofleet/herofleet/agent/apply"
 	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/internal/redact"
@@ -36,6 +37,8 @@ type hostState struct {
 	rollout    RolloutStatus // the host's wave, and the newer commit it holds back for the earlier waves
 	waveOf     string        // the fleet commit rollout.Wave was placed in
 	held       *fleet.Fleet  // the commit rollout.Waiting, loaded and validated once
+
+	drift map[string][]apply.DriftedFile // what each installed app runs that drifted since install (drift.go)
 }
 
 // syncStatus is how the last sync went.
@@ -61,6 +64,7 @@ func openHostState(dir string, log *slog.Logger) (*hostState, error) {
 		progress: map[string]*appProgress{},
 		specs:    map[string]fleet.Resolved{},
 		waiting:  map[string]*Waiting{},
+		drift:    map[string][]apply.DriftedFile{},
 		jobs:     jobBook{jobs: map[string]*job{}},
 	}
 	st, err := loadState(h.path)
@@ -140,6 +144,7 @@ func (h *hostState) forget(app string) error {
 	delete(h.st.Apps, app)
 	delete(h.st.Quarantine, app)
 	delete(h.specs, app)
+	delete(h.drift, app)
 	return h.save()
 }
 
@@ -179,7 +184,7 @@ func (h *hostState) decideInput(gate fleet.Gate) fleet.HostState {
 	defer h.mu.Unlock()
 	in := fleet.HostState{Running: map[string]fleet.Running{}, Quarantine: map[string]string{}, Gate: gate}
 	for name, inst := range h.st.Apps {
-		r := fleet.Running{Rev: inst.Rev, Key: inst.Key}
+		r := fleet.Running{Rev: inst.Rev, Key: inst.Key, Drift: h.driftOf(name)}
 		if s, ok := h.specs[name]; ok {
 			r.Spec = &s
 		}

@@ -113,12 +113,14 @@ var (
 		"1 for the state each app of this host is in (not-installed, installing, failed, installed).", []string{api.LabelApp, api.LabelState}, nil)
 	descBinaryState = prometheus.NewDesc(api.SeriesBinaryState,
 		"1 for the state each installed binary is in (starting, running, stopped, crashloop, failed).", []string{api.LabelApp, api.LabelBinary, api.LabelState}, nil)
+	descDrift = prometheus.NewDesc(api.SeriesAppDrift,
+		"1 while what an installed app runs drifted from what was installed (a hand-copied executable, a chmod, a deleted file), else 0.", []string{api.LabelApp}, nil)
 	descRestarts = prometheus.NewDesc(api.SeriesBinaryRestarts,
 		"Restarts of a binary by the supervisor since it was last started by the agent.", []string{api.LabelApp, api.LabelBinary}, nil)
 )
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descFleetInfo, descLastSync, descRefused, descQuarantined, descAppState, descBinaryState, descRestarts} {
+	for _, d := range []*prometheus.Desc{descFleetInfo, descLastSync, descRefused, descQuarantined, descAppState, descBinaryState, descRestarts, descDrift} {
 		ch <- d
 	}
 	describeFleetView(ch)
@@ -141,6 +143,11 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		if app.State != api.AppInstalled {
 			continue
 		}
+		drift := 0.0
+		if app.Code == api.ReasonDrift {
+			drift = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descDrift, prometheus.GaugeValue, drift, app.Name)
 		for _, b := range app.Binaries {
 			ch <- prometheus.MustNewConstMetric(descBinaryState, prometheus.GaugeValue, 1, app.Name, b.Name, string(b.State))
 			ch <- prometheus.MustNewConstMetric(descRestarts, prometheus.CounterValue, float64(b.Restarts), app.Name, b.Name)

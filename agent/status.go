@@ -80,6 +80,7 @@ type BinaryStatus struct {
 	Kind     string          `json:"kind"`
 	State    api.BinaryState `json:"state,omitempty"` // empty when the app is not installed
 	Reason   string          `json:"reason,omitempty"`
+	Code     api.ReasonCode  `json:"reason_code,omitempty"` // the reason, for machines, when the agent knows it (drift)
 	PID      int             `json:"pid,omitempty"`
 	URL      string          `json:"url,omitempty"`
 	Restarts int             `json:"restarts"`
@@ -192,6 +193,7 @@ func (h *hostState) appStatusOf(sup *supervise.Supervisor, name string) AppStatu
 	case s != nil && s.failed:
 		as.State = api.AppFailed
 	}
+	h.overlayDrift(&as)
 	return as
 }
 

@@ -75,6 +75,9 @@ func (st Status) Verdict() Verdict {
 			if running {
 				v.Running++
 			}
+			if app.Code == api.ReasonDrift { // it runs, but not what was installed: not healthy on its commit
+				v.Problems = append(v.Problems, Problem{App: app.Name, State: api.ProblemState(app.State), Code: app.Code, Reason: app.Reason})
+			}
 		case api.AppInstalling:
 			v.Problems = append(v.Problems, Problem{App: app.Name, State: api.ProblemState(app.State), Code: app.Code, Reason: orText(app.Reason, string(app.Phase))})
 		default:

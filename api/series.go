@@ -18,6 +18,7 @@ const (
 	SeriesAppQuarantined = "herofleet_app_quarantined"                   // 1 per quarantined app
 	SeriesAppState       = "herofleet_app_state"                         // 1 for each app's state
 	SeriesBinaryState    = "herofleet_binary_state"                      // 1 for each installed binary's state
+	SeriesAppDrift       = "herofleet_app_drift"                         // 1 per installed app whose files drifted since install, else 0
 
 	// The fleet view: what fleet status, the rules and the rollout gate judge a host by.
 	SeriesHostInfo       = "herofleet_host_info"                               // the host's name and role (value 1)

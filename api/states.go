@@ -88,6 +88,7 @@ const (
 	ReasonNextSync        ReasonCode = "next-sync"      // wanted here, not there yet: the next sync installs it
 	ReasonInstallFailed   ReasonCode = "install-failed" // and nothing more is known
 	ReasonBinaryState     ReasonCode = "binary-state"   // Subject: the binary's state, which says it (starting, crashloop, …)
+	ReasonDrift           ReasonCode = "drift"          // what it runs changed on the host since install; Detail says what and when
 )
 
 // Reason is why an app or binary is not fine: a value made where the cause is known and turned into text only
@@ -132,6 +133,8 @@ func (r Reason) text() string {
 		return "install failed"
 	case ReasonBinaryState:
 		return r.Subject
+	case ReasonDrift:
+		return r.Detail
 	}
 	return r.Detail // apply-failed: the detail says it whole
 }

@@ -52,8 +52,8 @@ func TestFullDiskDuringBuild(t *testing.T) {
 	forge.CommitApp("books")
 	forge.CommitFleet(oneApp("unix://${sockets}/books_server.sock", ""))
 	p := &proc{t: t, forge: forge, dir: agenttest.AgentDir(t), token: "faults-token"}
-	disk := p.dir // the agent's whole dir (state, sources, builds, logs) on a disk with room for two revisions of ~8 MiB
-	smallDisk(t, disk, "32m")
+	disk := p.dir // the agent's whole dir (state, sources, builds, logs) on a disk with room for two revisions of ~8 MiB, each with the pristine copy of its executable
+	smallDisk(t, disk, "48m")
 	p.api = fmt.Sprintf("127.0.0.1:%d", agenttest.FreePort(t))
 	os.WriteFile(filepath.Join(p.dir, "token"), []byte(p.token+"\n"), 0o600)
 	os.WriteFile(filepath.Join(p.dir, "agent.yaml"), []byte(agenttest.AgentConfig(p.dir, forge)+
@@ -111,7 +111,7 @@ func TestFullDiskDuringBuild(t *testing.T) {
 	t.Logf("said so %s after the sync; upgraded %s after space was freed", said, took)
 	record(Row{
 		Fault:    "a full disk during a build",
-		Injected: "the agent's dir (state, sources, builds, logs) on a 32 MiB tmpfs, filled to 1 MiB free; an upgrade of books whose build writes 8 MiB",
+		Injected: "the agent's dir (state, sources, builds, logs) on a 48 MiB tmpfs, filled to 1 MiB free; an upgrade of books whose build writes 8 MiB (and 8 MiB for the pristine copy of its executable)",
 		Did:      "the build failed with ENOSPC and its partial tree was removed; the old revision kept running untouched and state.json still records it; the app's reason says \"no space left on device\"; not quarantined (the disk, not the spec, failed): the next sync after space was freed upgraded it",
 		Figure:   fmt.Sprintf("reason shown %s after the sync; 0 restarts of the old revision; upgraded %s after space was freed", said.Round(time.Millisecond), took.Round(time.Millisecond)),
 		Lost:     "nothing",

@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// Verb is what converging a host does to one app now. Install, upgrade, restart and remove change it; the others
-// say why nothing happens to it this time.
+// Verb is what converging a host does to one app now. Install, upgrade, restart, heal and remove change it; the
+// others say why nothing happens to it this time.
 type Verb string
 
 // Verbs of a decision.
@@ -17,6 +17,7 @@ const (
 	VerbUpgrade       Verb = "upgrade"
 	VerbRestart       Verb = "restart"
 	VerbRemove        Verb = "remove"
+	VerbHeal          Verb = "heal"           // what it runs drifted from what was installed: put back, the binaries concerned restarted
 	VerbKeep          Verb = "keep"           // it runs what it should
 	VerbHoldWindow    Verb = "hold-window"    // a disruptive change waits for the next maintenance window
 	VerbHoldSuspended Verb = "hold-suspended" // a disruptive change waits for a resume
@@ -40,6 +41,9 @@ type Running struct {
 	Spec *Resolved // the spec it was applied from; nil when the host does not know it (yet)
 	Rev  string    // the source commit or artifact sha256; empty when not known (a plan)
 	Key  string    // identity of everything that was applied; empty when not known (a plan)
+	// Drift says what the host found changed in what the app runs since it was installed, for people ("books_server:
+	// executable changed on this host since install (…)"); empty when nothing did or the host does not know (a plan).
+	Drift []string
 }
 
 // Wanted is the revision the fleet asks for one app, as the host resolved it.
@@ -65,6 +69,7 @@ type HostState struct {
 	Running    map[string]Running // installed apps
 	Quarantine map[string]string  // app -> the hold key of the spec that failed
 	Gate       Gate
+	Drift      DriftMode // the fleet's drift: what a drifted app's decision is (heal unless report)
 }
 
 // Decide says, with no side effects, what converging a host on d does to each app: the desired apps in apply
@@ -84,7 +89,7 @@ func Decide(d *Desired, wanted map[string]Wanted, h HostState) []Decision {
 	for _, app := range d.Apps {
 		dec := DecideApp(app, wanted[app.Name], after)
 		switch dec.Verb {
-		case VerbInstall, VerbUpgrade, VerbRestart:
+		case VerbInstall, VerbUpgrade, VerbRestart, VerbHeal:
 			after.Running[app.Name] = Running{Spec: &app}
 		}
 		out = append(out, dec)
@@ -105,8 +110,10 @@ func DecideRemoval(name string, h HostState) Decision {
 }
 
 // DecideApp says what happens to one desired app on a host that runs h: nothing while an app it needs is not
-// installed; otherwise installed, upgraded, restarted or kept, unless its revision is unknown or its spec
-// failed before; upgrades and restarts wait while the gate is closed, installs never do.
+// installed; otherwise installed, upgraded, restarted, healed (it runs what it should, but what it runs drifted on
+// the host, and the fleet's drift is heal) or kept, unless its revision is unknown or its spec failed before;
+// upgrades, restarts and heals wait while the gate is closed, installs never do. A change of revision or spec goes
+// first (an upgrade builds anew); a drift it leaves is healed at the next pass.
 func DecideApp(app Resolved, w Wanted, h HostState) Decision {
 	dec := decideApp(app, w, h)
 	for _, need := range app.Needs {
@@ -141,6 +148,9 @@ func decideApp(app Resolved, w Wanted, h HostState) Decision {
 	}
 	ch, changed := changeOf(run, app, w)
 	switch {
+	case !changed && len(run.Drift) > 0 && h.Drift != DriftReport:
+		// a heal restarts the binaries concerned: held by the gate like any restart
+		return held(Decision{Verb: VerbHeal, Change: Change{App: app.Name, Action: Heal, Reasons: run.Drift}}, h.Gate)
 	case !changed:
 		return Decision{Verb: VerbKeep, Change: Change{App: app.Name}}
 	case quarantined:

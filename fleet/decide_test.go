@@ -54,6 +54,7 @@ func TestDecide(t *testing.T) {
 		wanted  func(map[string]Wanted)
 		quar    map[string]string
 		gate    Gate
+		drift   DriftMode
 		want    []string // "app verb[: reasons]", in order
 	}{
 		{name: "nothing changed", want: []string{"cache keep", "db keep", "web keep"}},
@@ -167,6 +168,45 @@ func TestDecide(t *testing.T) {
 			want:    []string{"cache keep", "db install: needed by web", "web keep"},
 		},
 		{
+			name: "a drifted app is healed",
+			running: func(r map[string]Running) {
+				c := r["cache"]
+				c.Drift = []string{"cache: executable changed on this host since install"}
+				r["cache"] = c
+			},
+			want: []string{"cache heal: cache: executable changed on this host since install", "db keep", "web keep"},
+		},
+		{
+			name: "a heal waits for the window like a restart",
+			running: func(r map[string]Running) {
+				c := r["cache"]
+				c.Drift = []string{"cache: executable changed on this host since install"}
+				r["cache"] = c
+			},
+			gate: window,
+			want: []string{"cache hold-window: cache: executable changed on this host since install", "db keep", "web keep"},
+		},
+		{
+			name: "drift: report only says it",
+			running: func(r map[string]Running) {
+				c := r["cache"]
+				c.Drift = []string{"cache: executable changed on this host since install"}
+				r["cache"] = c
+			},
+			drift: DriftReport,
+			want:  []string{"cache keep", "db keep", "web keep"},
+		},
+		{
+			name: "a drifted app that upgrades is upgraded",
+			running: func(r map[string]Running) {
+				c := r["cache"]
+				c.Drift = []string{"cache: executable changed on this host since install"}
+				r["cache"] = c
+			},
+			wanted: func(w map[string]Wanted) { w["cache"] = Wanted{Rev: "dddd", Key: "kcache2"} },
+			want:   []string{"cache upgrade: source main: cccc -> dddd", "db keep", "web keep"},
+		},
+		{
 			name:    "a closed window holds a removal",
 			running: func(r map[string]Running) { r["zeta"] = Running{Rev: "3", Key: "k"} },
 			gate:    window,
@@ -184,7 +224,7 @@ func TestDecide(t *testing.T) {
 				c.wanted(wanted)
 			}
 			var got []string
-			for _, dec := range Decide(d, wanted, HostState{Running: running, Quarantine: c.quar, Gate: c.gate}) {
+			for _, dec := range Decide(d, wanted, HostState{Running: running, Quarantine: c.quar, Gate: c.gate, Drift: c.drift}) {
 				seen[dec.Verb] = true
 				s := fmt.Sprintf("%s %s", dec.App, dec.Verb)
 				if dec.Need != "" {
@@ -205,7 +245,7 @@ func TestDecide(t *testing.T) {
 			}
 		})
 	}
-	for _, v := range []Verb{VerbInstall, VerbUpgrade, VerbRestart, VerbRemove, VerbKeep, VerbHoldWindow,
+	for _, v := range []Verb{VerbInstall, VerbUpgrade, VerbRestart, VerbHeal, VerbRemove, VerbKeep, VerbHoldWindow,
 		VerbHoldSuspended, VerbQuarantined, VerbUnresolved, VerbWaitNeeds} {
 		if !seen[v] {
 			t.Errorf("no case decides %s: every verb has a case in this table", v)

@@ -17,6 +17,9 @@ const (
 	Upgrade Action = "upgrade" // new source, build or artifact: rebuilt, then restarted as one bundle
 	Restart Action = "restart" // same build, new binaries' args, env, listen…: restarted as one bundle
 	Remove  Action = "remove"  // stopped; its ${data} stays
+	// Heal is no change to the fleet: what the host runs drifted from what it installed, and is put back; only
+	// the binaries concerned restart.
+	Heal Action = "heal"
 )
 
 // Change is one app's action with every reason for it.

@@ -32,10 +32,21 @@ type Meta struct {
 	Plugins     map[string]string `yaml:"plugins" json:"plugins,omitempty" jsonschema:"description=plugin name -> sha256 of its executable (pins)"`
 	Secrets     SecretsMeta       `yaml:"secrets" json:"secrets,omitempty"`
 	Rollout     Rollout           `yaml:"rollout" json:"rollout,omitempty"`
+	Drift       DriftMode         `yaml:"drift" json:"drift,omitempty" jsonschema:"enum=heal,enum=report,description=what an agent does when an installed app no longer matches what it installed: heal (default) puts it back and restarts the binaries concerned; report only says it"`
 
 	File string `yaml:"-" json:"-"`
 	pos  positions
 }
+
+// DriftMode is what an agent does when what an app runs on its host is no longer what it installed (fleet.yaml
+// drift:). The empty value is heal.
+type DriftMode string
+
+// Drift modes.
+const (
+	DriftHeal   DriftMode = "heal"   // put the installed build back, restart the binaries concerned
+	DriftReport DriftMode = "report" // only say it
+)
 
 // Sync says how often agents poll the fleet repo.
 type Sync struct {

@@ -60,6 +60,11 @@ func validateMeta(m *Meta, e *errs) {
 			e.add(m.File, at(p+".duration"), "%s.duration must be positive (e.g. 2h)", p)
 		}
 	}
+	switch m.Drift {
+	case "", DriftHeal, DriftReport:
+	default:
+		e.add(m.File, at("drift"), "drift must be heal or report, found %q", m.Drift)
+	}
 	for _, name := range sortedKeys(m.Plugins) {
 		p := "plugins." + name
 		if !ValidName(name) {

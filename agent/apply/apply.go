@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/herofleet/herofleet/api"
@@ -29,6 +30,9 @@ func (r *Runner) Apply(ctx context.Context, t *Target) (failed api.Reason) {
 	r.log.Info("apply", "app", name, "rev", fleet.ShortRev(t.rev), "upgrade", prev != nil)
 	defer func(start time.Time) { r.progress.ApplyDone(name, start, !failed.IsZero()) }(time.Now())
 	next, err := r.prepare(ctx, t)
+	if err == nil {
+		err = r.recordManifest(t, next, prev)
+	}
 	if err != nil {
 		return r.fail(ctx, t, err)
 	}
@@ -182,6 +186,27 @@ func (r *Runner) Remove(ctx context.Context, inst *Installed) api.Reason {
 	r.stopApp(ctx, inst)
 	_ = r.state.Forget(inst.App)
 	return api.Reason{}
+}
+
+// recordManifest records in next what it runs (makeManifest); the manifest of prev is kept for the files of the
+// same build dir.
+func (r *Runner) recordManifest(t *Target, next, prev *Installed) error {
+	var known []ManifestEntry
+	if prev != nil && prev.BuildDir == next.BuildDir {
+		known = prev.Manifest
+	}
+	m, capped, err := makeManifest(next.BuildDir, next.Binaries, t.app.Artifact != nil, known)
+	if errors.Is(err, syscall.ENOSPC) { // the pristine copies: the disk's fault, the built tree is kept for the next try
+		return fmt.Errorf("%w: %w", errDiskFull, err)
+	}
+	if err != nil {
+		return err
+	}
+	next.Manifest, next.ManifestCapped = m, capped
+	if capped {
+		r.log.Warn("the drift check covers only part of the app: more files than the manifest holds", "app", next.App, "files", MaxManifestFiles)
+	}
+	return nil
 }
 
 func prevBuildDir(prev *Installed) string {

@@ -21,8 +21,13 @@
 //	health    each binary with a health path answers 2xx before the timeout      (health.go)
 //	switch    the new revision recorded (State.Switch): from here on a restarted agent starts it; builds
 //	          other than it and the one before it pruned                           (apply.go)
+//	manifest  what the new revision runs recorded in it: each executable (with a read-only pristine copy in the
+//	          build dir) and every file of an artifact, size, mode, mtime, inode, sha256   (manifest.go)
 //	rollback  on any failure after the old revision stopped, it starts again (a new app is removed); a failed
 //	          spec is quarantined, but not for a full disk or the agent's own stop  (apply.go)
+//
+// Drift (drift.go): CheckDrift compares an installed app with its manifest (cheap: stat and /proc/PID/exe; full:
+// sha256, paced), Heal puts back what drifted, in the app's lane, and restarts only the binaries concerned.
 //
 // Installed and Proc are what state.json records of an app: the exact binaries started, so that a restarted
 // agent starts them again without the fleet (Start). The agent stores them as they are.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/herofleet/herofleet/agent/supervise"
 	"github.com/herofleet/herofleet/fleet"
 )
 
@@ -60,10 +61,24 @@ func waitHealthy(ctx context.Context, p Proc, exited <-chan struct{}, timeout ti
 		}
 		select {
 		case <-exited:
-			return fmt.Errorf("%s exited before it was healthy", p.Name)
+			return fmt.Errorf("%s exited before it was healthy%s", p.Name, squatted(p, true))
 		case <-ctx.Done():
-			return fmt.Errorf("%s not healthy after %s: %v", p.Name, timeout, last)
+			return fmt.Errorf("%s not healthy after %s: %v%s", p.Name, timeout, last, squatted(p, false))
 		case <-tick.C:
 		}
 	}
+}
+
+// squatted names the process that holds a binary's TCP port, for why it failed: any holder once the binary
+// exited, only one herofleet did not start while it may still run (then the binary itself may hold it).
+func squatted(p Proc, exited bool) string {
+	addr := tcpOf(p.Listen)
+	if addr == "" {
+		return ""
+	}
+	h, ok := supervise.PortHolder(addr)
+	if !ok || !exited && (h.Marked || h.PID == 0) {
+		return ""
+	}
+	return fmt.Sprintf(": port %s is held by %s", addr, h)
 }

@@ -43,6 +43,7 @@ type Config struct {
 	BuildEnv      map[string]string       // extra variables for builds only
 	HealthTimeout time.Duration           // how long a new revision has to become healthy
 	Rewrite       func(url string) string // the URL rewrites; nil rewrites nothing
+	DriftReadRate int64                   // bytes a second the drift check's hashing may read; 0 for no bound
 }
 
 // Options is everything a Runner works with, given once.
@@ -67,6 +68,7 @@ type Runner struct {
 	lanes    *Lanes
 	state    State
 	progress Progress
+	drift    driftMemo
 }
 
 // New makes a Runner; it starts nothing.

@@ -90,11 +90,23 @@ func socketOf(listen string) (string, error) {
 	return l.Address, nil
 }
 
+// tcpOf is the host:port a binary listens on, or "" for a unix socket or no listen address.
+func tcpOf(listen string) string {
+	if listen == "" {
+		return ""
+	}
+	l, err := fleet.ParseListen(listen, fleet.Vars{})
+	if err != nil || l.Network != "tcp" {
+		return ""
+	}
+	return l.Address
+}
+
 // StartProc starts one binary under the supervisor. The caller holds its app's lane.
 func (r *Runner) StartProc(p Proc) error {
 	sock, err := socketOf(p.Listen)
 	if err != nil {
 		return fmt.Errorf("binary %s: %w", p.Name, err)
 	}
-	return r.sup.Start(supervise.Spec{Name: p.Name, Path: p.Path, Args: p.Args, Env: p.Env, Dir: p.Dir, Log: r.LogPath(p.Name), Socket: sock})
+	return r.sup.Start(supervise.Spec{Name: p.Name, Path: p.Path, Args: p.Args, Env: p.Env, Dir: p.Dir, Log: r.LogPath(p.Name), Socket: sock, TCP: tcpOf(p.Listen)})
 }

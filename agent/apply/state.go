@@ -16,6 +16,10 @@ type Installed struct {
 	InstalledAt time.Time    `json:"installed_at"`
 	Binaries    []Proc       `json:"binaries"`
 	Hooks       []fleet.Hook `json:"hooks,omitempty"` // pre-remove hooks run from here when the app leaves
+	// Manifest is what the app runs, as installed: the drift check's truth. Empty in a state written before it
+	// existed (that app is not checked until its next install).
+	Manifest       []ManifestEntry `json:"manifest,omitempty"`
+	ManifestCapped bool            `json:"manifest_capped,omitempty"` // more files than MaxManifestFiles: the first ones are checked
 }
 
 // Proc is one binary exactly as it is started.

@@ -107,6 +107,14 @@ func (p *proc) launch() error {
 	return nil
 }
 
+// squatter is the process that holds the binary's TCP port after it exited, when one does.
+func (p *proc) squatter() (Holder, bool) {
+	if p.spec.TCP == "" {
+		return Holder{}, false
+	}
+	return PortHolder(p.spec.TCP)
+}
+
 // watch restarts the process whenever it exits on its own, until terminate.
 func (p *proc) watch() {
 	defer close(p.done)
@@ -123,10 +131,14 @@ func (p *proc) watch() {
 		err := p.exitErr
 		p.mu.Unlock()
 		ran := time.Since(started)
-		fmt.Fprintf(log, "herofleet: %s exited after %s: %s\n", time.Now().UTC().Format(time.RFC3339), ran.Round(time.Millisecond), exitText(err))
+		why := exitText(err)
+		if h, ok := p.squatter(); ok {
+			why += "; port " + p.spec.TCP + " is held by " + h.String()
+		}
+		fmt.Fprintf(log, "herofleet: %s exited after %s: %s\n", time.Now().UTC().Format(time.RFC3339), ran.Round(time.Millisecond), why)
 		log.Close()
 		for {
-			delay := p.noteExit(exitText(err), ran)
+			delay := p.noteExit(why, ran)
 			t := time.NewTimer(delay)
 			select {
 			case <-p.stop:
@@ -141,7 +153,7 @@ func (p *proc) watch() {
 				break
 			}
 			p.opt.Logger.Error("restart failed", "binary", p.spec.Name, "err", err)
-			ran = 0
+			why, ran = exitText(err), 0
 		}
 	}
 }

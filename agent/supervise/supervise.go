@@ -23,6 +23,9 @@ type Spec struct {
 	// Socket is the unix socket the binary listens on, if any: its folder is made and a stale socket file (left by
 	// a run that was killed) is removed before every start, restarts included.
 	Socket string
+	// TCP is the host:port the binary listens on, if any: when it exits, a process it did not start that holds
+	// the port is named in its reason (PortHolder).
+	TCP string
 }
 
 // State is how a supervised process runs. The states the cockpit shows a binary in have their values from package
