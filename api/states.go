@@ -88,6 +88,9 @@ const (
 	ReasonNextSync        ReasonCode = "next-sync"      // wanted here, not there yet: the next sync installs it
 	ReasonInstallFailed   ReasonCode = "install-failed" // and nothing more is known
 	ReasonBinaryState     ReasonCode = "binary-state"   // Subject: the binary's state, which says it (starting, crashloop, …)
+	// ReasonNotOnCommit: an expected app does not run exactly what the applied commit asks for (its installed key
+	// is not the wanted key) or carries a reason; Detail says what is missing. A problem's code only.
+	ReasonNotOnCommit ReasonCode = "not-on-commit"
 )
 
 // Reason is why an app or binary is not fine: a value made where the cause is known and turned into text only
@@ -132,6 +135,8 @@ func (r Reason) text() string {
 		return "install failed"
 	case ReasonBinaryState:
 		return r.Subject
+	case ReasonNotOnCommit:
+		return "not on the applied commit: " + r.Detail
 	}
 	return r.Detail // apply-failed: the detail says it whole
 }

@@ -119,8 +119,12 @@ func Decode(bake time.Duration, answers [][]promapi.Sample) Observation {
 		if b := s.Labels[api.LabelBinary]; b != "" {
 			what = b
 		}
+		state := s.Labels[api.LabelState]
+		if state == string(api.AppInstalled) && s.Labels[api.LabelCode] != "" {
+			state = s.Labels[api.LabelCode] // installed, yet not on the commit: the code says it
+		}
 		h := host(s)
-		h.Problems = append(h.Problems, what+" "+s.Labels[api.LabelState])
+		h.Problems = append(h.Problems, what+" "+state)
 	}
 	return obs
 }
