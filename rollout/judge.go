@@ -32,7 +32,9 @@ func Checks(hosts []string, commit string, obs Observation) []Check {
 	for _, h := range hosts {
 		f := obs.Hosts[h]
 		switch {
-		case f == nil || !f.Scraped:
+		case f == nil:
+			out = append(out, Check{Host: h, rank: 1, Why: "Prometheus has no herofleet agent reporting host " + h})
+		case !f.Scraped:
 			out = append(out, Check{Host: h, rank: 1, Why: fmt.Sprintf("%s: Prometheus has no current health of it (not scraped, or its agent is down)", h)})
 		case f.Commit != commit:
 			why := fmt.Sprintf("%s has not applied %s yet", h, short)

@@ -3,9 +3,7 @@ package rollout
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/herofleet/herofleet/api"
@@ -13,7 +11,7 @@ import (
 	"github.com/herofleet/herofleet/internal/redact"
 )
 
-// HostFacts is what Prometheus says of one host (by its instance label, the host's name).
+// HostFacts is what Prometheus says of one host: of the scrape target whose herofleet_host_info names it.
 type HostFacts struct {
 	Commit   string        // the fleet commit it applied
 	State    string        // its fleet state (ok, waiting, error, …)
@@ -31,28 +29,20 @@ type Observation struct {
 }
 
 // Queries are the fixed queries of Observe, for a bake: seven, whatever the number of hosts. They ask about every
-// host of the fleet's scrape job, or, when only is not nil, about those hosts alone (an agent asks about the earlier
-// waves, not about the whole fleet: Prometheus reads and answers a share of the series). Series that carry a
-// changing label (the commit, a problem) are read with their sample's timestamp: a Prometheus that was down keeps
-// the series of before its stop for its lookback, beside the new ones, and only the newest scrape counts.
+// host that reports itself (herofleet_host_info), or, when only is not nil, about those hosts alone (an agent asks
+// about the earlier waves, not about the whole fleet: Prometheus reads and answers a share of the series). Series
+// that carry a changing label (the commit, a problem) are read with their sample's timestamp: a Prometheus that was
+// down keeps the series of before its stop for its lookback, beside the new ones, and only the newest scrape counts.
 func Queries(bake time.Duration, only []string) []string {
-	sel := `{job=` + promapi.Quote(promapi.FleetJob) + `}`
-	if only != nil {
-		names := make([]string, len(only))
-		for i, h := range only {
-			names[i] = regexp.QuoteMeta(h)
-		}
-		sel = `{job=` + promapi.Quote(promapi.FleetJob) + `,instance=~` + promapi.Quote(strings.Join(names, "|")) + `}`
-	}
 	window := strconv.FormatInt(int64(max(bake, time.Second)/time.Second), 10) + "s"
 	return []string{
-		"up" + sel,
-		"timestamp(" + api.SeriesFleetApplied + sel + ")",
-		"time() - " + api.SeriesFleetAppliedAt + sel,
-		api.SeriesHostHealthy + sel,
-		"timestamp(" + api.SeriesHostHealthy + sel + ")",
-		"min_over_time(" + api.SeriesHostHealthy + sel + "[" + window + "])",
-		"timestamp(" + api.SeriesProblem + sel + ")",
+		promapi.OnHost("up", only),
+		promapi.OnHost("timestamp("+api.SeriesFleetApplied+")", only),
+		promapi.OnHost("(time() - "+api.SeriesFleetAppliedAt+")", only),
+		promapi.OnHost(api.SeriesHostHealthy, only),
+		promapi.OnHost("timestamp("+api.SeriesHostHealthy+")", only),
+		promapi.OnHost("min_over_time("+api.SeriesHostHealthy+"["+window+"])", only),
+		promapi.OnHost("timestamp("+api.SeriesProblem+")", only),
 	}
 }
 
@@ -79,7 +69,7 @@ func Decode(bake time.Duration, answers [][]promapi.Sample) Observation {
 	up, applied, since, healthy, scraped, baked, problems := answers[0], answers[1], answers[2], answers[3], answers[4], answers[5], answers[6]
 	obs := Observation{Bake: bake, Hosts: map[string]*HostFacts{}}
 	host := func(s promapi.Sample) *HostFacts {
-		name := s.Labels["instance"]
+		name := s.Labels[api.LabelHost]
 		if obs.Hosts[name] == nil {
 			obs.Hosts[name] = &HostFacts{}
 		}
@@ -87,11 +77,11 @@ func Decode(bake time.Duration, answers [][]promapi.Sample) Observation {
 	}
 	upNow := map[string]bool{}
 	for _, s := range up {
-		upNow[s.Labels["instance"]] = s.Value == 1
+		upNow[s.Labels[api.LabelHost]] = s.Value == 1
 	}
 	newest := map[string]float64{} // the applied commit's sample time, per host
 	for _, s := range applied {
-		h, name := host(s), s.Labels["instance"]
+		h, name := host(s), s.Labels[api.LabelHost]
 		if s.Value >= newest[name] {
 			newest[name] = s.Value
 			h.Commit, h.State = s.Labels[api.LabelCommit], s.Labels[api.LabelState]
@@ -102,17 +92,17 @@ func Decode(bake time.Duration, answers [][]promapi.Sample) Observation {
 	}
 	for _, s := range healthy {
 		h := host(s)
-		h.Scraped, h.Healthy = upNow[s.Labels["instance"]], s.Value == 1
+		h.Scraped, h.Healthy = upNow[s.Labels[api.LabelHost]], s.Value == 1
 	}
 	last := map[string]float64{} // each host's last scrape that carried its health
 	for _, s := range scraped {
-		last[s.Labels["instance"]] = s.Value
+		last[s.Labels[api.LabelHost]] = s.Value
 	}
 	for _, s := range baked {
 		host(s).Baked = s.Value == 1
 	}
 	for _, s := range problems {
-		if s.Value != last[s.Labels["instance"]] {
+		if s.Value != last[s.Labels[api.LabelHost]] {
 			continue // a problem of an older scrape, kept by Prometheus' lookback
 		}
 		what := s.Labels[api.LabelApp]

@@ -10,7 +10,7 @@ import (
 )
 
 func sample(host string, v float64, labels ...string) promapi.Sample {
-	l := map[string]string{"instance": host, "job": promapi.FleetJob}
+	l := map[string]string{"instance": "[4a5:1c2::7]:7072", "job": "testers", "host": host}
 	for i := 0; i+1 < len(labels); i += 2 {
 		l[labels[i]] = labels[i+1]
 	}
@@ -54,13 +54,13 @@ func TestQueriesAreFixedAndNarrow(t *testing.T) {
 		}
 	}
 	for _, q := range Queries(10*time.Minute, []string{"a.lab", "b"}) {
-		if !strings.Contains(q, `{job="herofleet",instance=~"a\\.lab|b"}`) {
+		if !strings.HasSuffix(q, ` * on(instance, job) group_left(host) herofleet_host_info{host=~"a\\.lab|b"}`) {
 			t.Errorf("query %s does not select exactly a.lab and b", q)
 		}
 	}
 	for _, q := range Queries(10*time.Minute, nil) {
-		if strings.Contains(q, "instance") {
-			t.Errorf("query %s about every host names an instance", q)
+		if strings.Contains(q, "{") || strings.Contains(q, "job=") {
+			t.Errorf("query %s about every host selects some", q)
 		}
 	}
 }

@@ -23,11 +23,11 @@ const (
 
 func kindOf(q string) string {
 	for _, k := range []struct{ prefix, kind string }{
-		{"up{", qUp}, {"timestamp(herofleet_fleet_applied_info", qApplied}, {"time() - herofleet_fleet_applied_timestamp_seconds", qSince},
-		{"herofleet_host_healthy{", qHealthy}, {"timestamp(herofleet_host_healthy", qScraped}, {"min_over_time(herofleet_host_healthy", qBaked},
-		{"timestamp(herofleet_problem_info", qProblems},
+		{"up *", qUp}, {"timestamp(herofleet_fleet_applied_info)", qApplied}, {"(time() - herofleet_fleet_applied_timestamp_seconds)", qSince},
+		{"herofleet_host_healthy *", qHealthy}, {"timestamp(herofleet_host_healthy)", qScraped}, {"min_over_time(herofleet_host_healthy[", qBaked},
+		{"timestamp(herofleet_problem_info)", qProblems},
 	} {
-		if strings.HasPrefix(q, k.prefix) {
+		if strings.HasPrefix(q, k.prefix) && strings.Contains(q, " * on(instance, job) group_left(host) herofleet_host_info") {
 			return k.kind
 		}
 	}
@@ -42,7 +42,7 @@ type series struct {
 }
 
 func ser(instance, value string, labels ...string) series {
-	l := map[string]string{"job": "herofleet", "instance": instance}
+	l := map[string]string{"job": "testers", "instance": "127.0.0.1:7072", "host": instance} // joined to its host_info
 	for i := 0; i+1 < len(labels); i += 2 {
 		l[labels[i]] = labels[i+1]
 	}
