@@ -50,10 +50,17 @@ func Checks(hosts []string, commit string, obs Observation) []Check {
 			out = append(out, Check{Host: h, rank: 0, Why: why})
 		case f.Since < obs.Bake:
 			left := obs.Bake - f.Since
-			out = append(out, Check{Host: h, rank: 3, left: left, Why: fmt.Sprintf("%s healthy on %s for %s of the %s bake",
-				h, short, f.Since.Round(time.Second), obs.Bake)})
+			why := fmt.Sprintf("%s healthy on %s for %s of the %s bake", h, short, f.Since.Round(time.Second), obs.Bake)
+			if f.BakeWhy != "" {
+				why += ": " + f.BakeWhy
+			}
+			out = append(out, Check{Host: h, rank: 3, left: left, Why: why})
 		case !f.Baked:
-			out = append(out, Check{Host: h, rank: 0, Why: fmt.Sprintf("%s was not healthy at every sample of the last %s on %s", h, obs.Bake, short)})
+			why := fmt.Sprintf("%s was not healthy at every sample of the last %s on %s", h, obs.Bake, short)
+			if f.BakeWhy != "" {
+				why = fmt.Sprintf("%s on %s: %s", h, short, f.BakeWhy)
+			}
+			out = append(out, Check{Host: h, rank: 0, Why: why})
 		}
 	}
 	return out

@@ -11,14 +11,16 @@ import (
 	"github.com/herofleet/herofleet/internal/redact"
 )
 
-// HostFacts is what Prometheus says of one host: of the scrape target whose herofleet_host_info names it.
+// HostFacts is what Prometheus says of one host: of the scrape target whose herofleet_host_info names it. Every
+// time in it is Prometheus' own: the timestamps of its samples, never an agent's clock.
 type HostFacts struct {
 	Commit   string        // the fleet commit it applied
 	State    string        // its fleet state (ok, waiting, error, …)
-	Since    time.Duration // how long ago it applied that commit, by Prometheus' clock
+	Since    time.Duration // how long it has been healthy on the commit judged, by Prometheus' samples (at most the bake)
 	Scraped  bool          // Prometheus has a current health sample of it
 	Healthy  bool          // that sample says healthy
-	Baked    bool          // every health sample over the bake said healthy
+	Baked    bool          // healthy on the commit at every scrape of the bake, with no gap, failed scrape or restart
+	BakeWhy  string        // what keeps it from baked, beside the bake's time: a gap, a restart of its agent or of Prometheus
 	Problems []string      // "books quarantined", "books_server crashloop"
 }
 
@@ -28,45 +30,64 @@ type Observation struct {
 	Hosts map[string]*HostFacts
 }
 
-// Queries are the fixed queries of Observe, for a bake: seven, whatever the number of hosts. They ask about every
-// host that reports itself (herofleet_host_info), or, when only is not nil, about those hosts alone (an agent asks
-// about the earlier waves, not about the whole fleet: Prometheus reads and answers a share of the series). Series
-// that carry a changing label (the commit, a problem) are read with their sample's timestamp: a Prometheus that was
-// down keeps the series of before its stop for its lookback, beside the new ones, and only the newest scrape counts.
-func Queries(bake time.Duration, only []string) []string {
-	window := strconv.FormatInt(int64(max(bake, time.Second)/time.Second), 10) + "s"
-	return []string{
-		promapi.OnHost("up", only),
-		promapi.OnHost("timestamp("+api.SeriesFleetApplied+")", only),
-		promapi.OnHost("(time() - "+api.SeriesFleetAppliedAt+")", only),
-		promapi.OnHost(api.SeriesHostHealthy, only),
-		promapi.OnHost("timestamp("+api.SeriesHostHealthy+")", only),
-		promapi.OnHost("min_over_time("+api.SeriesHostHealthy+"["+window+"])", only),
-		promapi.OnHost("timestamp("+api.SeriesProblem+")", only),
-	}
+// The queries of Observe, in order.
+const (
+	qApplied  = iota // the applied commit and fleet state, with the sample's timestamp
+	qHealthy         // the current health
+	qScraped         // its sample's timestamp: the last scrape
+	qProblems        // the problems, with their samples' timestamps
+	qOnCommit        // the samples of the bake at which the host was healthy on the commit (a sum of 1s)
+	qScrapes         // the scrapes Prometheus tried in the bake (up has a sample at each, 0 when it failed)
+	qRestarts        // the restarts of the host's agent in the bake
+	nQueries
+)
+
+// Queries are the fixed queries of Observe, for a bake and the commit judged: seven, whatever the number of hosts.
+// They ask about every host that reports itself (herofleet_host_info), or, when only is not nil, about those
+// hosts alone (an agent asks about the earlier waves, not about the whole fleet). Series that carry a changing
+// label (the commit, a problem) are read with their sample's timestamp: a Prometheus that was down keeps the
+// series of before its stop for its lookback, beside the new ones, and only the newest scrape counts.
+//
+// The bake is counted in Prometheus' own samples over the window ending at its own now (no time is sent): the
+// scrapes at which the host said healthy on the commit must be every scrape Prometheus tried (up has a sample at
+// each, failed or not; a healthy-on-commit sample exists only for a successful scrape on that commit), their
+// number must leave no gap longer than two scrape intervals, and the agent's start time must not change.
+func Queries(bake time.Duration, commit string, only []string) []string {
+	window := "[" + strconv.FormatInt(int64(max(bake, time.Second)/time.Second), 10) + "s]"
+	q := make([]string, nQueries)
+	q[qApplied] = promapi.OnHost("timestamp("+api.SeriesFleetApplied+")", only)
+	q[qHealthy] = promapi.OnHost(api.SeriesHostHealthy, only)
+	q[qScraped] = promapi.OnHost("timestamp("+api.SeriesHostHealthy+")", only)
+	q[qProblems] = promapi.OnHost("timestamp("+api.SeriesProblem+")", only)
+	q[qOnCommit] = promapi.OnHost("sum_over_time("+api.SeriesHealthyOn+"{"+api.LabelCommit+"="+promapi.Quote(commit)+"}"+window+")", only)
+	q[qScrapes] = promapi.OnHost("count_over_time(up"+window+")", only)
+	q[qRestarts] = promapi.OnHost("changes("+api.ProcessStart+window+")", only)
+	return q
 }
 
-// Observe asks Prometheus about every host, or only about some (see Queries), at one instant. Any failed query
-// fails the observation: the caller holds (no answer is a no).
-func Observe(ctx context.Context, c *promapi.Client, bake time.Duration, only []string) (Observation, error) {
-	at := time.Now()
-	queries := Queries(bake, only)
+// Observe asks Prometheus about every host, or only about some (see Queries), at its own now, and how it scrapes
+// (each job's interval, its start). Any failed request fails the observation: the caller holds (no answer is a no).
+func Observe(ctx context.Context, c *promapi.Client, bake time.Duration, commit string, only []string) (Observation, error) {
+	scrapes, err := c.Scrapes(ctx)
+	if err != nil {
+		return Observation{}, fmt.Errorf("no answer from Prometheus: %s", redact.Text(err.Error()))
+	}
+	queries := Queries(bake, commit, only)
 	answers := make([][]promapi.Sample, len(queries))
 	for i, q := range queries {
-		samples, err := c.Query(ctx, q, at)
+		samples, err := c.Query(ctx, q, time.Time{}) // at Prometheus' own now
 		if err != nil {
 			return Observation{}, fmt.Errorf("no answer from Prometheus: %s", redact.Text(err.Error()))
 		}
 		answers[i] = samples
 	}
-	return Decode(bake, answers), nil
+	return Decode(bake, scrapes, answers), nil
 }
 
-// Decode is the observation in the answers to Queries, in their order (seven of them; the
-// samples of several answers to one query, each narrowed to some hosts, may be joined).
-func Decode(bake time.Duration, answers [][]promapi.Sample) Observation {
-	answers = append(answers, make([][]promapi.Sample, max(0, 7-len(answers)))...) // a missing answer says nothing
-	up, applied, since, healthy, scraped, baked, problems := answers[0], answers[1], answers[2], answers[3], answers[4], answers[5], answers[6]
+// Decode is the observation in the answers to Queries, in their order (the samples of several answers to one
+// query, each narrowed to some hosts, may be joined), given how Prometheus scrapes.
+func Decode(bake time.Duration, scrapes promapi.Scrapes, answers [][]promapi.Sample) Observation {
+	answers = append(answers, make([][]promapi.Sample, max(0, nQueries-len(answers)))...) // a missing answer says nothing
 	obs := Observation{Bake: bake, Hosts: map[string]*HostFacts{}}
 	host := func(s promapi.Sample) *HostFacts {
 		name := s.Labels[api.LabelHost]
@@ -75,33 +96,27 @@ func Decode(bake time.Duration, answers [][]promapi.Sample) Observation {
 		}
 		return obs.Hosts[name]
 	}
-	upNow := map[string]bool{}
-	for _, s := range up {
-		upNow[s.Labels[api.LabelHost]] = s.Value == 1
-	}
 	newest := map[string]float64{} // the applied commit's sample time, per host
-	for _, s := range applied {
+	for _, s := range answers[qApplied] {
 		h, name := host(s), s.Labels[api.LabelHost]
 		if s.Value >= newest[name] {
 			newest[name] = s.Value
 			h.Commit, h.State = s.Labels[api.LabelCommit], s.Labels[api.LabelState]
 		}
 	}
-	for _, s := range since {
-		host(s).Since = time.Duration(s.Value * float64(time.Second))
-	}
-	for _, s := range healthy {
+	job := map[string]string{} // each host's scrape job, for its interval
+	var now float64            // Prometheus' clock, from its answers
+	for _, s := range answers[qHealthy] {
 		h := host(s)
-		h.Scraped, h.Healthy = upNow[s.Labels[api.LabelHost]], s.Value == 1
+		h.Scraped, h.Healthy = true, s.Value == 1
+		job[s.Labels[api.LabelHost]] = s.Labels["job"]
+		now = max(now, s.At)
 	}
 	last := map[string]float64{} // each host's last scrape that carried its health
-	for _, s := range scraped {
+	for _, s := range answers[qScraped] {
 		last[s.Labels[api.LabelHost]] = s.Value
 	}
-	for _, s := range baked {
-		host(s).Baked = s.Value == 1
-	}
-	for _, s := range problems {
+	for _, s := range answers[qProblems] {
 		if s.Value != last[s.Labels[api.LabelHost]] {
 			continue // a problem of an older scrape, kept by Prometheus' lookback
 		}
@@ -116,5 +131,48 @@ func Decode(bake time.Duration, answers [][]promapi.Sample) Observation {
 		h := host(s)
 		h.Problems = append(h.Problems, what+" "+state)
 	}
+	count := func(q int) map[string]int {
+		out := map[string]int{}
+		for _, s := range answers[q] {
+			if s.Value == s.Value { // not NaN
+				out[s.Labels[api.LabelHost]] += int(s.Value + 0.5)
+			}
+		}
+		return out
+	}
+	onCommit, tried, restarts := count(qOnCommit), count(qScrapes), count(qRestarts)
+	for name, h := range obs.Hosts {
+		if !h.Scraped {
+			continue
+		}
+		h.Since, h.Baked, h.BakeWhy = judgeBake(bake, scrapes, job[name], now, onCommit[name], tried[name], restarts[name])
+	}
 	return obs
+}
+
+// judgeBake is how long a host has been healthy on the commit by Prometheus' samples over the bake, whether that
+// is the whole bake, and what else keeps it from being so: onCommit of the tried scrapes of the window said
+// healthy on the commit; restarts of its agent; Prometheus' start and now (its clock).
+func judgeBake(bake time.Duration, scrapes promapi.Scrapes, job string, now float64, onCommit, tried, restarts int) (since time.Duration, baked bool, why string) {
+	iv := scrapes.Interval(job)
+	if iv <= 0 {
+		return 0, false, "the scrape interval of job " + job + " is unknown"
+	}
+	need := max(1, int(bake/iv)-1) // every scrape of the window, one missed at most (no gap over two intervals)
+	since = min(time.Duration(onCommit)*iv, bake-min(iv, bake)/2)
+	switch {
+	case restarts > 0:
+		return 0, false, fmt.Sprintf("its agent restarted in the last %s: the bake starts again", bake)
+	case !scrapes.Started.IsZero() && now > 0 && time.Duration((now-float64(scrapes.Started.UnixMilli())/1000)*float64(time.Second)) < bake:
+		up := time.Duration((now - float64(scrapes.Started.UnixMilli())/1000) * float64(time.Second))
+		return min(since, up), false, fmt.Sprintf("Prometheus started %s ago: the bake counts from then", up.Round(time.Second))
+	case onCommit < tried && time.Duration(onCommit)*iv < bake-2*iv:
+		return since, false, "" // baking: the earlier scrapes of the window were on another commit
+	case onCommit < tried:
+		return since, false, fmt.Sprintf("not healthy on it, or not scraped, at %d of Prometheus' %d scrapes of the last %s", tried-onCommit, tried, bake)
+	case tried < need:
+		return since, false, fmt.Sprintf("Prometheus has %d scrapes of it in the last %s, want %d at one every %s: a gap starts the bake again",
+			tried, bake, need, iv)
+	}
+	return bake, true, ""
 }

@@ -30,6 +30,7 @@ type simAgent struct {
 	healthy   bool
 	appliedAt time.Time // by the agent's clock
 	failing   bool      // scrapes answer 503
+	failed    int       // scrapes answered 503
 	started   time.Time // the agent process's start
 }
 
@@ -40,6 +41,7 @@ func newSimAgent(t *testing.T, host, commit string) *simAgent {
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		if a.failing {
+			a.failed++
 			http.Error(w, "down", http.StatusServiceUnavailable)
 			return
 		}
@@ -52,6 +54,8 @@ func newSimAgent(t *testing.T, host, commit string) *simAgent {
 		fmt.Fprintf(w, "%s{%s=%q,%s=\"ok\"} 1\n", api.SeriesFleetApplied, api.LabelCommit, a.commit, api.LabelState)
 		fmt.Fprintf(w, "%s %.3f\n", api.SeriesFleetAppliedAt, float64(a.appliedAt.UnixMilli())/1000)
 		fmt.Fprintf(w, "%s %d\n", api.SeriesHostHealthy, healthy)
+		fmt.Fprintf(w, "%s{%s=%q} %d\n", api.SeriesHealthyOn, api.LabelCommit, a.commit, healthy)
+		fmt.Fprintf(w, "%s %d\n", api.ProcessStart, a.started.Unix())
 	}))
 	t.Cleanup(a.Close)
 	return a
@@ -167,4 +171,60 @@ func TestGateFindsHostsByTheirOwnNameInAnyScrapeConfig(t *testing.T) {
 	if want := "wave canary: Prometheus has no herofleet agent reporting host tester-08"; !v.Hold || v.Reason != want {
 		t.Errorf("gate with an absent canary = %+v, want held: %q", v, want)
 	}
+}
+
+// The bake is timed by Prometheus, on the commit: with a canary whose applied_at is an hour behind (its clock is
+// skewed) and that was healthy on the previous commit all along, the gate opens no sooner than a bake of
+// Prometheus' own samples on the new commit; a canary whose scrapes fail for part of the bake holds the wave
+// until a whole bake has passed again after them; a restart of its agent starts the bake again.
+func TestGateBakeIsTimedByPrometheusOnTheCommit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Prometheus")
+	}
+	const bake = 6 * time.Second // at one scrape a second
+	canary := newSimAgent(t, "tester-07", commitA)
+	prom := startProm(t, testersConfig(canary))
+	onA, onC := canaryFleet("tester-07", prom, bake), canaryFleet("tester-07", prom, bake)
+	onA.Commit = commitA
+	eventually(t, 30*time.Second, "the canary baked on the previous commit", func() bool { return !Gate(context.Background(), onA, 1).Hold })
+
+	// The canary applies C; its clock says it did so an hour ago.
+	canary.set(func(a *simAgent) { a.commit, a.appliedAt = commitC, time.Now().Add(-time.Hour) })
+	var seen time.Time // when Prometheus first had the canary on C
+	var v Verdict
+	eventually(t, 30*time.Second, "the gate opens on C", func() bool {
+		v = Gate(context.Background(), onC, 1)
+		if seen.IsZero() && !strings.Contains(v.Reason, "has not applied") {
+			seen = time.Now()
+		}
+		return !v.Hold
+	})
+	if waited := time.Since(seen); waited < bake-2*time.Second {
+		t.Errorf("the gate opened %s after Prometheus saw the canary on C, want about the %s bake: an agent's clock or the previous commit's samples counted", waited, bake)
+	}
+
+	// Its scrapes fail for three seconds: held while they fail, and for a bake after.
+	canary.set(func(a *simAgent) { a.failing = true })
+	eventually(t, 10*time.Second, "the gate holds while the canary's scrapes fail", func() bool { return Gate(context.Background(), onC, 1).Hold })
+	eventually(t, 10*time.Second, "three failed scrapes", func() bool {
+		n := 0
+		canary.set(func(a *simAgent) { n = a.failed })
+		return n >= 3
+	})
+	canary.set(func(a *simAgent) { a.failing = false })
+	back := time.Now()
+	eventually(t, 30*time.Second, "the gate opens again after a whole bake", func() bool {
+		v = Gate(context.Background(), onC, 1)
+		return !v.Hold
+	})
+	if waited := time.Since(back); waited < bake-2*time.Second {
+		t.Errorf("the gate opened %s after the canary's scrapes came back, want a whole %s bake after the gap", waited, bake)
+	}
+
+	// Its agent restarts (a new start time): the bake starts again.
+	canary.set(func(a *simAgent) { a.started = time.Now() })
+	eventually(t, 10*time.Second, "the gate holds after the canary's agent restarted", func() bool {
+		v = Gate(context.Background(), onC, 1)
+		return v.Hold && strings.Contains(v.Reason, "its agent restarted")
+	})
 }

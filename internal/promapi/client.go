@@ -44,6 +44,7 @@ func New(base string, timeout time.Duration) (*Client, error) {
 type Sample struct {
 	Labels map[string]string
 	Value  float64
+	At     float64 // the evaluation's time, Unix seconds: Prometheus' clock when the query named no time
 }
 
 // Query evaluates an instant query now (at the zero time) or at a time, and returns its vector. A scalar answer
@@ -107,7 +108,8 @@ func decode(body []byte, status, query string) ([]Sample, error) {
 			if err != nil {
 				return nil, fmt.Errorf("query %q: %w", query, err)
 			}
-			out = append(out, Sample{Labels: r.Metric, Value: v})
+			at, _ := r.Value[0].(float64)
+			out = append(out, Sample{Labels: r.Metric, Value: v, At: at})
 		}
 		return out, nil
 	case "scalar":
@@ -119,7 +121,8 @@ func decode(body []byte, status, query string) ([]Sample, error) {
 		if err != nil {
 			return nil, fmt.Errorf("query %q: %w", query, err)
 		}
-		return []Sample{{Labels: map[string]string{}, Value: v}}, nil
+		at, _ := r[0].(float64)
+		return []Sample{{Labels: map[string]string{}, Value: v, At: at}}, nil
 	}
 	return nil, fmt.Errorf("query %q: a %s answer, want an instant vector", query, a.Data.ResultType)
 }
