@@ -132,12 +132,12 @@ func TestDecodeMissingAndJoinedAnswers(t *testing.T) {
 		want    map[string]string // host: "commit scraped healthy baked"
 	}{
 		{name: "no answer at all", answers: nil, want: map[string]string{}},
-		{name: "only the applied commit", answers: [][]promapi.Sample{{sample("t1", 5, "commit", commitC, "state", "ok")}},
+		{name: "only the targets and the applied commit", answers: [][]promapi.Sample{{sample("t1", 5)}, {sample("t1", 5, "commit", commitC, "state", "ok")}},
 			want: map[string]string{"t1": "5d6e7f8 false false false"}},
 		{name: "two hosts' answers joined", answers: [][]promapi.Sample{
+			{sample("t1", 5), sample("t2", 5)},
 			{sample("t1", 5, "commit", commitC), sample("t2", 5, "commit", commitA)},
 			{sample("t1", 1), sample("t2", 0)},
-			{sample("t1", 5), sample("t2", 5)},
 			{},
 			{sample("t1", 5)}, // healthy on the commit at each of its 5 scrapes of the minute
 			{sample("t1", 5), sample("t2", 5)},

@@ -3,7 +3,9 @@ package rollout
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/herofleet/herofleet/api"
@@ -30,11 +32,11 @@ type Observation struct {
 	Hosts map[string]*HostFacts
 }
 
-// The queries of Observe, in order.
+// The queries of Observe, in order: first the hosts' targets, then six narrowed to those targets.
 const (
-	qApplied  = iota // the applied commit and fleet state, with the sample's timestamp
+	qTargets  = iota // each host's herofleet_host_info: its scrape target (instance, job), at the time of its last scrape
+	qApplied         // the applied commit and fleet state, with the sample's timestamp
 	qHealthy         // the current health
-	qScraped         // its sample's timestamp: the last scrape
 	qProblems        // the problems, with their samples' timestamps
 	qOnCommit        // the samples of the bake at which the host was healthy on the commit (a sum of 1s)
 	qScrapes         // the scrapes Prometheus tried in the bake (up has a sample at each, 0 when it failed)
@@ -42,27 +44,75 @@ const (
 	nQueries
 )
 
-// Queries are the fixed queries of Observe, for a bake and the commit judged: seven, whatever the number of hosts.
-// They ask about every host that reports itself (herofleet_host_info), or, when only is not nil, about those
-// hosts alone (an agent asks about the earlier waves, not about the whole fleet). Series that carry a changing
-// label (the commit, a problem) are read with their sample's timestamp: a Prometheus that was down keeps the
-// series of before its stop for its lookback, beside the new ones, and only the newest scrape counts.
+// TargetsQuery is the first query of Observe: the herofleet_host_info of the hosts (of every host when only is
+// nil), each naming its host, with its scrape target's labels (instance, job) and the time of its last scrape.
+// A host is known by its own name, whatever the scrape configuration (static targets by address, file_sd,
+// relabelling, any job name).
+func TargetsQuery(only []string) string { return "timestamp(" + promapi.HostSelector(only) + ")" }
+
+// Queries are the six queries of Observe after TargetsQuery, for a bake, the commit judged and the targets its
+// answer named: seven in all, whatever the number of hosts, each narrowed to those targets (Prometheus reads the
+// series of the earlier waves' hosts alone). Series that carry a changing label (the commit, a problem) are read
+// with their sample's timestamp: a Prometheus that was down keeps the series of before its stop for its lookback,
+// beside the new ones, and only the newest scrape counts.
 //
 // The bake is counted in Prometheus' own samples over the window ending at its own now (no time is sent): the
 // scrapes at which the host said healthy on the commit must be every scrape Prometheus tried (up has a sample at
 // each, failed or not; a healthy-on-commit sample exists only for a successful scrape on that commit), their
 // number must leave no gap longer than two scrape intervals, and the agent's start time must not change.
-func Queries(bake time.Duration, commit string, only []string) []string {
+func Queries(bake time.Duration, commit string, targets []promapi.Sample) []string {
 	window := "[" + strconv.FormatInt(int64(max(bake, time.Second)/time.Second), 10) + "s]"
+	m := targetMatchers(targets)
 	q := make([]string, nQueries)
-	q[qApplied] = promapi.OnHost("timestamp("+api.SeriesFleetApplied+")", only)
-	q[qHealthy] = promapi.OnHost(api.SeriesHostHealthy, only)
-	q[qScraped] = promapi.OnHost("timestamp("+api.SeriesHostHealthy+")", only)
-	q[qProblems] = promapi.OnHost("timestamp("+api.SeriesProblem+")", only)
-	q[qOnCommit] = promapi.OnHost("sum_over_time("+api.SeriesHealthyOn+"{"+api.LabelCommit+"="+promapi.Quote(commit)+"}"+window+")", only)
-	q[qScrapes] = promapi.OnHost("count_over_time(up"+window+")", only)
-	q[qRestarts] = promapi.OnHost("changes("+api.ProcessStart+window+")", only)
-	return q
+	q[qTargets] = ""
+	q[qApplied] = "timestamp(" + api.SeriesFleetApplied + "{" + m + "})"
+	q[qHealthy] = api.SeriesHostHealthy + "{" + m + "}"
+	q[qProblems] = "timestamp(" + api.SeriesProblem + "{" + m + "})"
+	q[qOnCommit] = "sum_over_time(" + api.SeriesHealthyOn + "{" + api.LabelCommit + "=" + promapi.Quote(commit) + "," + m + "}" + window + ")"
+	q[qScrapes] = "count_over_time(up{" + m + "}" + window + ")"
+	q[qRestarts] = "changes(" + api.ProcessStart + "{" + m + "}" + window + ")"
+	return q[1:]
+}
+
+// targetMatchers select the scrape targets of the samples (and perhaps a few more: an instance of one job with
+// the job of another; Decode keeps only the targets themselves).
+func targetMatchers(targets []promapi.Sample) string {
+	var instances, jobs []string
+	seen := map[string]bool{}
+	for _, t := range targets {
+		if i := "i" + t.Labels["instance"]; !seen[i] {
+			seen[i] = true
+			instances = append(instances, regexp.QuoteMeta(t.Labels["instance"]))
+		}
+		if j := "j" + t.Labels["job"]; !seen[j] {
+			seen[j] = true
+			jobs = append(jobs, regexp.QuoteMeta(t.Labels["job"]))
+		}
+	}
+	return "instance=~" + promapi.Quote(strings.Join(instances, "|")) + ",job=~" + promapi.Quote(strings.Join(jobs, "|"))
+}
+
+// Ask asks Prometheus the queries of Observe about the hosts (every host when only is nil) at its own now and
+// returns their answers, in order: TargetsQuery's, then Queries'. No target found: the other six are not asked.
+func Ask(ctx context.Context, c *promapi.Client, bake time.Duration, commit string, only []string) ([][]promapi.Sample, error) {
+	answers := make([][]promapi.Sample, nQueries)
+	ask := func(i int, q string) error {
+		samples, err := c.Query(ctx, q, time.Time{}) // at Prometheus' own now
+		if err != nil {
+			return fmt.Errorf("no answer from Prometheus: %s", redact.Text(err.Error()))
+		}
+		answers[i] = samples
+		return nil
+	}
+	if err := ask(qTargets, TargetsQuery(only)); err != nil || len(answers[qTargets]) == 0 {
+		return answers, err
+	}
+	for i, q := range Queries(bake, commit, answers[qTargets]) {
+		if err := ask(i+1, q); err != nil {
+			return nil, err
+		}
+	}
+	return answers, nil
 }
 
 // Observe asks Prometheus about every host, or only about some (see Queries), at its own now, and how it scrapes
@@ -72,53 +122,59 @@ func Observe(ctx context.Context, c *promapi.Client, bake time.Duration, commit 
 	if err != nil {
 		return Observation{}, fmt.Errorf("no answer from Prometheus: %s", redact.Text(err.Error()))
 	}
-	queries := Queries(bake, commit, only)
-	answers := make([][]promapi.Sample, len(queries))
-	for i, q := range queries {
-		samples, err := c.Query(ctx, q, time.Time{}) // at Prometheus' own now
-		if err != nil {
-			return Observation{}, fmt.Errorf("no answer from Prometheus: %s", redact.Text(err.Error()))
-		}
-		answers[i] = samples
+	answers, err := Ask(ctx, c, bake, commit, only)
+	if err != nil {
+		return Observation{}, err
 	}
 	return Decode(bake, scrapes, answers), nil
 }
 
-// Decode is the observation in the answers to Queries, in their order (the samples of several answers to one
-// query, each narrowed to some hosts, may be joined), given how Prometheus scrapes.
+// Decode is the observation in the answers of Ask, in their order (the samples of several answers to one query,
+// each narrowed to some hosts, may be joined), given how Prometheus scrapes. Each sample is the host's whose
+// herofleet_host_info its scrape target (instance, job) carries; samples of other targets are left out.
 func Decode(bake time.Duration, scrapes promapi.Scrapes, answers [][]promapi.Sample) Observation {
 	answers = append(answers, make([][]promapi.Sample, max(0, nQueries-len(answers)))...) // a missing answer says nothing
 	obs := Observation{Bake: bake, Hosts: map[string]*HostFacts{}}
-	host := func(s promapi.Sample) *HostFacts {
+	type target struct{ instance, job string }
+	targetOf := func(s promapi.Sample) target { return target{s.Labels["instance"], s.Labels["job"]} }
+	hostOf := map[target]string{}
+	last := map[string]float64{} // each host's last scrape
+	for _, s := range answers[qTargets] {
 		name := s.Labels[api.LabelHost]
-		if obs.Hosts[name] == nil {
-			obs.Hosts[name] = &HostFacts{}
+		hostOf[targetOf(s)] = name
+		last[name] = max(last[name], s.Value)
+	}
+	// each calls f with the host and facts of every sample of answer q that is one of the hosts' targets.
+	each := func(q int, f func(name string, h *HostFacts, s promapi.Sample)) {
+		for _, s := range answers[q] {
+			name, ok := hostOf[targetOf(s)]
+			if !ok {
+				continue
+			}
+			if obs.Hosts[name] == nil {
+				obs.Hosts[name] = &HostFacts{}
+			}
+			f(name, obs.Hosts[name], s)
 		}
-		return obs.Hosts[name]
 	}
 	newest := map[string]float64{} // the applied commit's sample time, per host
-	for _, s := range answers[qApplied] {
-		h, name := host(s), s.Labels[api.LabelHost]
+	each(qApplied, func(name string, h *HostFacts, s promapi.Sample) {
 		if s.Value >= newest[name] {
 			newest[name] = s.Value
 			h.Commit, h.State = s.Labels[api.LabelCommit], s.Labels[api.LabelState]
 		}
-	}
+	})
 	job := map[string]string{} // each host's scrape job, for its interval
 	var now float64            // Prometheus' clock, from its answers
-	for _, s := range answers[qHealthy] {
-		h := host(s)
+	each(qHealthy, func(name string, h *HostFacts, s promapi.Sample) {
 		h.Scraped, h.Healthy = true, s.Value == 1
-		job[s.Labels[api.LabelHost]] = s.Labels["job"]
+		job[name] = s.Labels["job"]
 		now = max(now, s.At)
-	}
-	last := map[string]float64{} // each host's last scrape that carried its health
-	for _, s := range answers[qScraped] {
-		last[s.Labels[api.LabelHost]] = s.Value
-	}
+	})
 	for _, s := range answers[qProblems] {
-		if s.Value != last[s.Labels[api.LabelHost]] {
-			continue // a problem of an older scrape, kept by Prometheus' lookback
+		name, ok := hostOf[targetOf(s)]
+		if !ok || s.Value != last[name] || obs.Hosts[name] == nil {
+			continue // not a host's, or a problem of an older scrape kept by Prometheus' lookback
 		}
 		what := s.Labels[api.LabelApp]
 		if b := s.Labels[api.LabelBinary]; b != "" {
@@ -128,14 +184,13 @@ func Decode(bake time.Duration, scrapes promapi.Scrapes, answers [][]promapi.Sam
 		if state == string(api.AppInstalled) && s.Labels[api.LabelCode] != "" {
 			state = s.Labels[api.LabelCode] // installed, yet not on the commit: the code says it
 		}
-		h := host(s)
-		h.Problems = append(h.Problems, what+" "+state)
+		obs.Hosts[name].Problems = append(obs.Hosts[name].Problems, what+" "+state)
 	}
 	count := func(q int) map[string]int {
 		out := map[string]int{}
 		for _, s := range answers[q] {
-			if s.Value == s.Value { // not NaN
-				out[s.Labels[api.LabelHost]] += int(s.Value + 0.5)
+			if name, ok := hostOf[targetOf(s)]; ok && s.Value == s.Value { // a host's, not NaN
+				out[name] += int(s.Value + 0.5)
 			}
 		}
 		return out

@@ -13,9 +13,9 @@ import (
 
 // The kinds of the gate's seven queries, told apart by how each begins (see Queries).
 const (
+	kTargets  = "targets"
 	kApplied  = "applied"
 	kHealthy  = "healthy"
-	kScraped  = "scraped"
 	kProblems = "problems"
 	kOnCommit = "on-commit"
 	kScrapes  = "scrapes"
@@ -24,16 +24,35 @@ const (
 
 func kindOf(q string) string {
 	for _, k := range []struct{ prefix, kind string }{
-		{"timestamp(herofleet_fleet_applied_info)", kApplied}, {"herofleet_host_healthy *", kHealthy},
-		{"timestamp(herofleet_host_healthy)", kScraped}, {"timestamp(herofleet_problem_info)", kProblems},
-		{"sum_over_time(herofleet_host_healthy_on_commit{commit=", kOnCommit}, {"count_over_time(up[", kScrapes},
-		{"changes(process_start_time_seconds[", kRestarts},
+		{"timestamp(herofleet_host_info{", kTargets}, {"timestamp(herofleet_host_info)", kTargets},
+		{"timestamp(herofleet_fleet_applied_info{instance=~", kApplied}, {"herofleet_host_healthy{instance=~", kHealthy},
+		{"timestamp(herofleet_problem_info{instance=~", kProblems},
+		{"sum_over_time(herofleet_host_healthy_on_commit{commit=", kOnCommit}, {"count_over_time(up{instance=~", kScrapes},
+		{"changes(process_start_time_seconds{instance=~", kRestarts},
 	} {
-		if strings.HasPrefix(q, k.prefix) && strings.Contains(q, " * on(instance, job) group_left(host) herofleet_host_info") {
+		if strings.HasPrefix(q, k.prefix) {
 			return k.kind
 		}
 	}
 	return ""
+}
+
+// targets is the answer to the targets query: the explicit one, or a target for each host the answers name.
+func targets(a answers) []series {
+	if t, ok := a[kTargets]; ok {
+		return t
+	}
+	var out []series
+	seen := map[string]bool{}
+	for _, k := range []string{kApplied, kHealthy, kProblems, kOnCommit, kScrapes, kRestarts} {
+		for _, s := range a[k] {
+			if h := s.labels["host"]; !seen[h] {
+				seen[h] = true
+				out = append(out, ser(h, "1000"))
+			}
+		}
+	}
+	return out
 }
 
 // fakeConfig is the fake Prometheus' configuration: every job scraped every 15 s.
@@ -50,7 +69,7 @@ type series struct {
 }
 
 func ser(instance, value string, labels ...string) series {
-	l := map[string]string{"job": "testers", "instance": "127.0.0.1:7072", "host": instance} // joined to its host_info
+	l := map[string]string{"job": "testers", "instance": instance + ".lab:7072", "host": instance} // its target, and its host_info's host
 	for i := 0; i+1 < len(labels); i += 2 {
 		l[labels[i]] = labels[i+1]
 	}
@@ -96,7 +115,6 @@ func onCommit(host, commit, sinceSec string, healthy, baked bool, problems ...st
 	a := answers{
 		kApplied:  {ser(host, "1000", "commit", commit, "state", "ok")},
 		kHealthy:  {ser(host, b(healthy))},
-		kScraped:  {ser(host, "1000")},
 		kOnCommit: {ser(host, fmt.Sprint(on))},
 		kScrapes:  {ser(host, "41")},
 		kRestarts: {ser(host, "0")},
@@ -159,6 +177,10 @@ func newFakeProm(t *testing.T, a answers, fail string) *fakeProm {
 		if kindOf(q) == fail {
 			w.WriteHeader(http.StatusUnprocessableEntity)
 			fmt.Fprint(w, `{"status":"error","errorType":"execution","error":"query timed out in expression evaluation"}`)
+			return
+		}
+		if kindOf(q) == kTargets {
+			fmt.Fprint(w, vectorJSON(targets(a)))
 			return
 		}
 		fmt.Fprint(w, vectorJSON(a[kindOf(q)]))

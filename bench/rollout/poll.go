@@ -112,12 +112,12 @@ func ask(f *fleet.Fleet, k int, sets [][]string) (rollout.Verdict, error) {
 	}
 	answers := make([][]promapi.Sample, 7)
 	for _, only := range sets {
-		for i, q := range rollout.Queries(bake, f.Commit, only) {
-			samples, err := c.Query(ctx, q, time.Time{})
-			if err != nil {
-				return rollout.Verdict{}, fmt.Errorf("no answer from Prometheus: %w", err)
-			}
-			answers[i] = append(answers[i], samples...)
+		got, err := rollout.Ask(ctx, c, bake, f.Commit, only)
+		if err != nil {
+			return rollout.Verdict{}, err
+		}
+		for i := range got {
+			answers[i] = append(answers[i], got[i]...)
 		}
 	}
 	return rollout.JudgeWave(f, k, f.Commit, rollout.Decode(bake, scrapes, answers)), nil
