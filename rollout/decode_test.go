@@ -156,3 +156,27 @@ func TestDecodeMissingAndJoinedAnswers(t *testing.T) {
 		})
 	}
 }
+
+// A Prometheus that does not say how it scrapes (its configuration or runtime unreadable) is no answer: the bake
+// cannot be counted without the scrape interval and its start.
+func TestObserveFailsWithoutScrapeStatus(t *testing.T) {
+	for _, path := range []string{"/api/v1/status/config", "/api/v1/status/runtimeinfo"} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch r.URL.Path {
+			case path:
+				http.Error(w, "forbidden", http.StatusForbidden)
+			case "/api/v1/status/config":
+				fmt.Fprint(w, fakeConfig)
+			case "/api/v1/status/runtimeinfo":
+				fmt.Fprint(w, fakeRuntime)
+			default:
+				fmt.Fprint(w, vectorJSON(nil))
+			}
+		}))
+		_, err := observe(t, srv.URL, time.Minute, nil)
+		srv.Close()
+		if err == nil || !strings.HasPrefix(err.Error(), "no answer from Prometheus: ") || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s refused: err = %v, want no answer naming it", path, err)
+		}
+	}
+}
