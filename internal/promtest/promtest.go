@@ -53,7 +53,7 @@ func NewSimAgent(t testing.TB, host, commit string) *SimAgent {
 		}
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		fmt.Fprintf(w, "%s{%s=%q,%s=\"tester\"} 1\n", api.SeriesHostInfo, api.LabelHost, a.Host, api.LabelRole)
-		fmt.Fprintf(w, "%s{%s=%q,%s=\"ok\"} 1\n", api.SeriesFleetApplied, api.LabelCommit, a.Commit, api.LabelState)
+		fmt.Fprintf(w, "%s{%s=%q,%s=%q} 1\n", api.SeriesFleetApplied, api.LabelCommit, a.Commit, api.LabelState, api.SyncOK)
 		fmt.Fprintf(w, "%s %.3f\n", api.SeriesFleetAppliedAt, float64(a.AppliedAt.UnixMilli())/1000)
 		fmt.Fprintf(w, "%s %d\n", api.SeriesHostHealthy, healthy)
 		fmt.Fprintf(w, "%s{%s=%q} %d\n", api.SeriesHealthyOn, api.LabelCommit, a.Commit, healthy)
