@@ -337,5 +337,6 @@ func (a *Agent) hostNow(p *pass) fleet.HostState {
 // recordStep records the commit the host now runs.
 func (a *Agent) recordStep(ctx context.Context, p *pass) outcome {
 	_ = a.host.recordApplied(p.fleet.Commit, p.desired) // a failed save is logged; the next pass saves again
+	a.host.recordWanted(p.fleet.Commit, p.wanted)
 	return finish()
 }

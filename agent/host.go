@@ -37,8 +37,16 @@ type hostState struct {
 	rollout    RolloutStatus // the host's wave, and the newer commit it holds back for the earlier waves
 	waveOf     string        // the fleet commit rollout.Wave was placed in
 	held       *fleet.Fleet  // the commit rollout.Waiting, loaded and validated once
+	wantedOf   wantedSet     // what the applied commit wants of each app, as the last pass on it resolved it
 
 	drift map[string][]apply.DriftedFile // what each installed app runs that drifted since install (drift.go)
+}
+
+// wantedSet is what one fleet commit wants of each app of the host: the key each should run (or why its revision
+// could not be resolved).
+type wantedSet struct {
+	commit string
+	apps   map[string]fleet.Wanted
 }
 
 // syncStatus is how the last sync went.

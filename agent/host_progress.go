@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"fmt"
+	"maps"
 	"time"
 
 	"github.com/herofleet/herofleet/api"
@@ -100,4 +102,36 @@ func (h *hostState) nextWake() time.Time {
 		}
 	}
 	return at
+}
+
+// recordWanted keeps what commit wants of each app, as a pass on it resolved it: the status judges each installed
+// app against the applied commit's wanted key.
+func (h *hostState) recordWanted(commit string, wanted map[string]fleet.Wanted) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.wantedOf = wantedSet{commit: commit, apps: maps.Clone(wanted)}
+}
+
+// offCommit says what keeps an installed app from running exactly what the applied commit asks for (its installed
+// key is not the wanted key), or "" when it does or the commit does not want it; h.mu is held.
+func (h *hostState) offCommit(app string, inst *Installed) string {
+	commit := h.st.Fleet.Commit
+	if commit == "" {
+		return ""
+	}
+	if h.wantedOf.commit != commit {
+		return fmt.Sprintf("runs %s, not yet checked against %s", fleet.ShortRev(inst.Rev), fleet.ShortCommit(commit))
+	}
+	w, ok := h.wantedOf.apps[app]
+	switch {
+	case !ok:
+		return ""
+	case w.Err != nil:
+		return fmt.Sprintf("runs %s: the revision %s asks for could not be resolved", fleet.ShortRev(inst.Rev), fleet.ShortCommit(commit))
+	case w.Key == inst.Key:
+		return ""
+	case w.Rev != inst.Rev:
+		return fmt.Sprintf("runs %s, %s asks for %s", fleet.ShortRev(inst.Rev), fleet.ShortCommit(commit), fleet.ShortRev(w.Rev))
+	}
+	return fmt.Sprintf("runs %s with another spec (binaries, args, hooks or secrets) than %s asks for", fleet.ShortRev(inst.Rev), fleet.ShortCommit(commit))
 }

@@ -29,7 +29,11 @@ var (
 	descAppsRunning = prometheus.NewDesc(api.SeriesAppsRunning,
 		"Of the apps the host should run, those installed with every binary running.", nil, nil)
 	descHealthy = prometheus.NewDesc(api.SeriesHostHealthy,
-		"1 when the fleet state is fine and every app the host should run runs with every binary running.", nil, nil)
+		"1 when the host is healthy on its applied commit: fleet state fine, every app it should run running exactly what "+
+			"the commit asks for with every binary running, no app with a reason.", nil, nil)
+	descHealthyOn = prometheus.NewDesc(api.SeriesHealthyOn,
+		"1 when the host is healthy on its applied commit, the commit as a label: the rollout gate counts, by Prometheus' "+
+			"own sample timestamps, the scrapes of the bake at which the host was healthy on the commit.", []string{api.LabelCommit}, nil)
 	descWave = prometheus.NewDesc(api.SeriesRolloutWave,
 		"The host's rollout wave in the newest fleet commit it judged (value 1), when the fleet has waves.", []string{api.LabelWave}, nil)
 	descWaitingSince = prometheus.NewDesc(api.SeriesRolloutWaiting,
@@ -41,7 +45,7 @@ var (
 // describeFleetView sends the fleet view's descriptions.
 func describeFleetView(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descHostInfo, descHeadInfo, descAppliedAt, descSyncPeriod, descAppInfo,
-		descAppsExpected, descAppsRunning, descHealthy, descProblem, descWave, descWaitingSince} {
+		descAppsExpected, descAppsRunning, descHealthy, descHealthyOn, descProblem, descWave, descWaitingSince} {
 		ch <- d
 	}
 }
@@ -89,6 +93,9 @@ func collectFleetView(ch chan<- prometheus.Metric, st Status, period time.Durati
 		healthy = 1
 	}
 	gauge(descHealthy, healthy)
+	if st.Fleet.Commit != "" {
+		gauge(descHealthyOn, healthy, st.Fleet.Commit)
+	}
 	seen := map[[4]string]bool{} // two problems of one binary in one state are one series
 	for _, p := range v.Problems {
 		code := string(p.Code)

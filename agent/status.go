@@ -64,6 +64,7 @@ type AppStatus struct {
 	Code      api.ReasonCode `json:"reason_code,omitempty"` // the reason, for machines
 	Phase     api.Phase      `json:"phase,omitempty"`       // while it is being applied
 	Rev       string         `json:"rev,omitempty"`         // installed revision
+	OffCommit string         `json:"off_commit,omitempty"`  // installed, but not exactly what the applied commit asks for: what is missing
 	Why       string         `json:"why,omitempty"`         // why the app is on the host
 	Clicked   bool           `json:"clicked,omitempty"`
 	Offered   bool           `json:"offered,omitempty"` // in the catalog, not (yet) wanted: install on click
@@ -181,6 +182,7 @@ func (h *hostState) appStatusOf(sup *supervise.Supervisor, name string) AppStatu
 	switch {
 	case inst != nil:
 		as.State, as.Rev, as.Installed = api.AppInstalled, inst.Rev, inst.InstalledAt
+		as.OffCommit = h.offCommit(name, inst)
 		for _, p := range inst.Binaries {
 			bs := binaryStatus(h.st, sup, p)
 			if w != nil && (bs.State == api.BinRunning || bs.State == api.BinStarting) {

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/herofleet/herofleet/api"
 )
@@ -25,7 +26,10 @@ type Problem struct {
 	Reason string           `json:"reason,omitempty"` // the reason, for people
 }
 
-// Healthy reports a host whose fleet state is fine and that runs every app it should, each binary running.
+// Healthy reports a host healthy on its applied commit: its fleet state is fine (ok, or a sync under way, or a
+// newer commit held by a person or for the earlier rollout waves) and every app it should run runs exactly what
+// that commit asks for, each binary running, with no app carrying a reason. The agent's herofleet_host_healthy,
+// `herofleet fleet status` and the rollout gate all judge by it.
 func (st Status) Healthy() bool { return st.healthyWith(st.Verdict()) }
 
 // healthyWith is Healthy with the status's verdict already worked out.
@@ -75,8 +79,14 @@ func (st Status) Verdict() Verdict {
 			if running {
 				v.Running++
 			}
-			if app.Code == api.ReasonDrift { // it runs, but not what was installed: not healthy on its commit
-				v.Problems = append(v.Problems, Problem{App: app.Name, State: api.ProblemState(app.State), Code: app.Code, Reason: app.Reason})
+			if _, held := quarantined[app.Name]; !held {
+				p, off := notOnCommit(app)
+				switch {
+				case app.Code == api.ReasonDrift: // it runs, but not what was installed: not healthy on its commit
+					v.Problems = append(v.Problems, Problem{App: app.Name, State: api.ProblemState(app.State), Code: app.Code, Reason: app.Reason})
+				case off:
+					v.Problems = append(v.Problems, p)
+				}
 			}
 		case api.AppInstalling:
 			v.Problems = append(v.Problems, Problem{App: app.Name, State: api.ProblemState(app.State), Code: app.Code, Reason: orText(app.Reason, string(app.Phase))})
@@ -101,4 +111,24 @@ func orText(s, alt string) string {
 		return alt
 	}
 	return s
+}
+
+// notOnCommit is the problem of an installed app that does not run exactly what the applied commit asks for (its
+// installed key is not the wanted key: old binaries beside an unresolved revision, a build rolled back on a full
+// disk, a change held back) or that carries a reason.
+func notOnCommit(app AppStatus) (Problem, bool) {
+	if app.OffCommit == "" && app.Code == "" {
+		return Problem{}, false
+	}
+	var why []string
+	if app.OffCommit != "" {
+		why = append(why, app.OffCommit)
+	}
+	if app.Reason != "" {
+		why = append(why, app.Reason)
+	} else if app.Code != "" {
+		why = append(why, string(app.Code))
+	}
+	return Problem{App: app.Name, State: api.ProblemState(app.State), Code: api.ReasonNotOnCommit,
+		Reason: api.Reason{Code: api.ReasonNotOnCommit, Detail: strings.Join(why, ": ")}.String()}, true
 }

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/herofleet/herofleet/api"
@@ -64,5 +65,70 @@ func TestVerdict(t *testing.T) {
 	inWindow := Status{Fleet: FleetStatus{State: api.SyncOK}, Apps: []AppStatus{st.Apps[3]}}
 	if inWindow.Healthy() {
 		t.Error("a host whose change waits for its window is not healthy on the commit")
+	}
+}
+
+// Healthy on a commit: every expected app runs exactly what the applied commit asks for, with no reason. Old
+// binaries running beside an unresolved revision, a build rolled back on a full disk, or a key that is not the
+// wanted one make the host unhealthy with one not-on-commit problem for the app; a host waiting or suspended that
+// runs its applied commit fully is healthy on it.
+func TestVerdictHealthyOnCommit(t *testing.T) {
+	running := []BinaryStatus{{Name: "books_server", State: api.BinRunning}}
+	books := func(mod func(*AppStatus)) AppStatus {
+		a := AppStatus{Name: "books", Why: "preinstalled by role tester", State: api.AppInstalled, Rev: "1111111111111111", Binaries: running}
+		mod(&a)
+		return a
+	}
+	for _, c := range []struct {
+		name    string
+		state   api.SyncState
+		app     AppStatus
+		healthy bool
+		reason  string // a part of the not-on-commit problem's reason
+	}{
+		{name: "on its commit", state: api.SyncOK, app: books(func(*AppStatus) {}), healthy: true},
+		{name: "waiting, on its commit", state: api.SyncWaiting, app: books(func(*AppStatus) {}), healthy: true},
+		{name: "suspended, on its commit", state: api.SyncSuspended, app: books(func(*AppStatus) {}), healthy: true},
+		{name: "unresolved beside old binaries", state: api.SyncOK, app: books(func(a *AppStatus) {
+			a.Code, a.Reason = api.ReasonUnresolved, "fetch: no commit 5d6e7f8 in books.git"
+			a.OffCommit = "runs 111111111111: the revision 9abcdef asks for could not be resolved"
+		}), reason: "could not be resolved: fetch: no commit 5d6e7f8"},
+		{name: "rolled back on a full disk", state: api.SyncOK, app: books(func(a *AppStatus) {
+			a.Code, a.Reason = api.ReasonDiskFull, "build: no space left on device (not quarantined: the next sync tries again)"
+			a.OffCommit = "runs 111111111111, 9abcdef asks for 222222222222"
+		}), reason: "asks for 222222222222: build: no space left"},
+		{name: "another key, no reason", state: api.SyncWaiting, app: books(func(a *AppStatus) {
+			a.OffCommit = "runs 111111111111 with another spec (binaries, args, hooks or secrets) than 9abcdef asks for"
+		}), reason: "another spec"},
+		{name: "a reason on its key", state: api.SyncOK, app: books(func(a *AppStatus) {
+			a.Code, a.Reason = api.ReasonInterrupted, "interrupted: hook cut short"
+		}), reason: "interrupted: hook cut short"},
+	} {
+		st := Status{Fleet: FleetStatus{Commit: "9abcdef0", State: c.state}, Quarantined: []Quarantine{}, Apps: []AppStatus{c.app}}
+		v := st.Verdict()
+		if got := st.Healthy(); got != c.healthy {
+			t.Errorf("%s: healthy %v, want %v (problems %+v)", c.name, got, c.healthy, v.Problems)
+		}
+		if c.healthy {
+			if len(v.Problems) != 0 {
+				t.Errorf("%s: problems %+v, want none", c.name, v.Problems)
+			}
+			continue
+		}
+		if len(v.Problems) != 1 || v.Problems[0].Code != api.ReasonNotOnCommit || v.Problems[0].App != "books" ||
+			!strings.Contains(v.Problems[0].Reason, c.reason) {
+			t.Errorf("%s: problems %+v, want one not-on-commit problem of books saying %q", c.name, v.Problems, c.reason)
+		}
+		if v.Running != 1 || v.Expected != 1 {
+			t.Errorf("%s: running %d of %d, want 1 of 1 (its old binaries run)", c.name, v.Running, v.Expected)
+		}
+	}
+	// A quarantined app (rolled back and quarantined) is told once, as the quarantine.
+	st := Status{Fleet: FleetStatus{State: api.SyncOK}, Quarantined: []Quarantine{{App: "books", Reason: "health: timeout"}},
+		Apps: []AppStatus{books(func(a *AppStatus) {
+			a.Code, a.Reason, a.OffCommit = api.ReasonQuarantined, "quarantined: health: timeout", "runs 1111"
+		})}}
+	if v := st.Verdict(); len(v.Problems) != 1 || v.Problems[0].Code != api.ReasonQuarantined {
+		t.Errorf("quarantined: problems %+v, want the quarantine alone", v.Problems)
 	}
 }

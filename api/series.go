@@ -28,11 +28,16 @@ const (
 	SeriesAppInfo        = "herofleet_app_info"                                // each app the host should run, its revision and state (value 1)
 	SeriesAppsExpected   = "herofleet_apps_expected"                           // the apps the host should run
 	SeriesAppsRunning    = "herofleet_apps_running"                            // of those, the ones with every binary running
-	SeriesHostHealthy    = "herofleet_host_healthy"                            // 1 when the fleet state is fine and every app runs
+	SeriesHostHealthy    = "herofleet_host_healthy"                            // 1 when the host is healthy on its applied commit
+	SeriesHealthyOn      = "herofleet_host_healthy_on_commit"                  // the same, labelled with the applied commit: the bake counts its samples
 	SeriesRolloutWave    = "herofleet_rollout_wave_info"                       // the host's rollout wave (value 1)
 	SeriesRolloutWaiting = "herofleet_rollout_waiting_since_timestamp_seconds" // since when the host holds a commit back for the earlier waves
 	SeriesProblem        = "herofleet_problem_info"                            // each app or binary that is not fine, its state and reason code (value 1)
 )
+
+// ProcessStart is the standard process collector's series of the agent's start time (not a herofleet series): the
+// gate counts its changes over the bake (a restarted agent starts the bake again), never reads its value.
+const ProcessStart = "process_start_time_seconds"
 
 // The labels of the agent's series.
 const (

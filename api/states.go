@@ -89,6 +89,9 @@ const (
 	ReasonInstallFailed   ReasonCode = "install-failed" // and nothing more is known
 	ReasonBinaryState     ReasonCode = "binary-state"   // Subject: the binary's state, which says it (starting, crashloop, …)
 	ReasonDrift           ReasonCode = "drift"          // what it runs changed on the host since install; Detail says what and when
+	// ReasonNotOnCommit: an expected app does not run exactly what the applied commit asks for (its installed key
+	// is not the wanted key) or carries a reason; Detail says what is missing. A problem's code only.
+	ReasonNotOnCommit ReasonCode = "not-on-commit"
 )
 
 // Reason is why an app or binary is not fine: a value made where the cause is known and turned into text only
@@ -135,6 +138,8 @@ func (r Reason) text() string {
 		return r.Subject
 	case ReasonDrift:
 		return r.Detail
+	case ReasonNotOnCommit:
+		return "not on the applied commit: " + r.Detail
 	}
 	return r.Detail // apply-failed: the detail says it whole
 }

@@ -12,14 +12,15 @@ import (
 	"github.com/herofleet/herofleet/internal/promapi"
 )
 
-// The fixed queries of FromPrometheus: five, whatever the number of hosts.
+// The fixed queries of FromPrometheus: five, whatever the number of hosts. A host is known by the host label of its
+// own herofleet_host_info, joined to the other series of its scrape target (instance, job): any scrape
+// configuration works (static targets by address, file_sd, relabelling, any job name).
 var (
-	jobSelector   = `{job="` + Job + `"}`
-	queryUp       = `up` + jobSelector
-	queryHostInfo = api.SeriesHostInfo + jobSelector
-	queryApplied  = api.SeriesFleetApplied + jobSelector
-	queryGauges   = `{job="` + Job + `",__name__=~"` + namesMatching(gaugeSeries) + `"}`
-	queryProblems = api.SeriesProblem + jobSelector
+	queryUp       = promapi.OnHost("up", nil)
+	queryHostInfo = api.SeriesHostInfo
+	queryApplied  = promapi.OnHost(api.SeriesFleetApplied, nil)
+	queryGauges   = `{__name__=~"` + namesMatching(gaugeSeries) + `"} and on(` + promapi.TargetLabels + `) ` + api.SeriesHostInfo
+	queryProblems = promapi.OnHost(api.SeriesProblem, nil)
 )
 
 // gaugeSeries are the gauges queryGauges asks for, all in one query.
@@ -34,8 +35,8 @@ func namesMatching(names []string) string {
 	return api.SeriesPrefix + "(" + strings.Join(short, "|") + ")"
 }
 
-// FromPrometheus reads every host from Prometheus: the fleet's host files and every instance Prometheus scrapes
-// in the herofleet job. A host Prometheus does not scrape, or cannot (up 0), is stale; so is one whose last sync is
+// FromPrometheus reads every host from Prometheus: the fleet's host files and every host whose agent Prometheus
+// scrapes, in any job. A host no scraped agent reports, or whose agent Prometheus cannot scrape, is stale; so is one whose last sync is
 // older than three of its sync periods. Any query that fails fails the report: no answer is not a fine fleet.
 func FromPrometheus(ctx context.Context, c *promapi.Client, source string, f *fleet.Fleet, head string, period time.Duration) (Report, error) {
 	ask := func(q string) ([]promapi.Sample, error) { return c.Query(ctx, q, time.Time{}) }
@@ -49,42 +50,51 @@ func FromPrometheus(ctx context.Context, c *promapi.Client, source string, f *fl
 	}
 	up, info, applied, gauges, problems := answers[0], answers[1], answers[2], answers[3], answers[4]
 
-	rows := map[string]*HostRow{} // by instance, the host's name in the configuration Config writes
-	row := func(instance string) *HostRow {
-		if r := rows[instance]; r != nil {
+	rows := map[string]*HostRow{} // by host name, the host label of its herofleet_host_info
+	row := func(host string) *HostRow {
+		if r := rows[host]; r != nil {
 			return r
 		}
-		r := &HostRow{Host: instance, Problems: []agent.Problem{}}
-		if h := f.Hosts[instance]; h != nil {
+		r := &HostRow{Host: host, Problems: []agent.Problem{}}
+		if h := f.Hosts[host]; h != nil {
 			r.Role = h.Role
 		}
-		rows[instance] = r
+		rows[host] = r
 		return r
 	}
 	for name := range f.Hosts {
-		row(name).Stale = "Prometheus does not scrape it"
+		row(name).Stale = "Prometheus has no herofleet agent reporting it"
+	}
+	hostOf := map[[2]string]string{} // the host of each scrape target (instance, job)
+	target := func(s promapi.Sample) [2]string { return [2]string{s.Labels["instance"], s.Labels["job"]} }
+	for _, s := range info {
+		host := s.Labels[api.LabelHost]
+		hostOf[target(s)] = host
+		r := row(host)
+		r.Role, r.Stale = s.Labels[api.LabelRole], ""
 	}
 	upOf := map[string]bool{}
 	for _, s := range up {
-		r := row(s.Labels["instance"])
-		upOf[s.Labels["instance"]] = s.Value == 1
+		host := s.Labels[api.LabelHost]
+		r := row(host)
+		upOf[host] = s.Value == 1
 		r.Stale = ""
 		if s.Value != 1 {
 			r.Stale = "Prometheus cannot scrape its agent"
 		}
 	}
-	for _, s := range info {
-		r := row(s.Labels["instance"])
-		r.Host, r.Role = s.Labels[api.LabelHost], s.Labels[api.LabelRole]
-	}
 	for _, s := range applied {
-		r := row(s.Labels["instance"])
+		r := row(s.Labels[api.LabelHost])
 		r.Commit, r.State = s.Labels[api.LabelCommit], s.Labels[api.LabelState]
 		r.OnHead = r.Commit == head && head != ""
 	}
 	periods := map[string]time.Duration{}
 	for _, s := range gauges {
-		r := row(s.Labels["instance"])
+		host, ok := hostOf[target(s)]
+		if !ok {
+			continue // its target's host_info came and went between the two queries
+		}
+		r := row(host)
 		switch s.Labels["__name__"] {
 		case api.SeriesAppsExpected:
 			r.Expected = int(s.Value)
@@ -95,22 +105,22 @@ func FromPrometheus(ctx context.Context, c *promapi.Client, source string, f *fl
 		case api.SeriesFleetLastSync:
 			r.LastSync = time.UnixMilli(int64(s.Value * 1000)).UTC()
 		case api.SeriesSyncPeriod:
-			periods[s.Labels["instance"]] = time.Duration(s.Value * float64(time.Second))
+			periods[host] = time.Duration(s.Value * float64(time.Second))
 		}
 	}
 	for _, s := range problems {
-		r := row(s.Labels["instance"])
+		r := row(s.Labels[api.LabelHost])
 		r.Problems = append(r.Problems, agent.Problem{App: s.Labels[api.LabelApp], Binary: s.Labels[api.LabelBinary],
 			State: api.ProblemState(s.Labels[api.LabelState]), Code: api.ReasonCode(s.Labels[api.LabelCode]), Reason: s.Labels[api.LabelCode]})
 	}
 	now := time.Now()
 	out := make([]HostRow, 0, len(rows))
-	for instance, r := range rows {
-		p := periods[instance]
+	for host, r := range rows {
+		p := periods[host]
 		if p <= 0 {
 			p = period
 		}
-		if r.Stale == "" && upOf[instance] {
+		if r.Stale == "" && upOf[host] {
 			r.markStale(now, p)
 		}
 		if r.Stale != "" {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,10 +22,15 @@ type series struct {
 	value  string
 }
 
+// ser is a sample of a scrape target: the instance given is the host's name, which its herofleet_host_info
+// says (as the host label the joined queries carry); the target itself is an address in the job testers.
 func ser(value string, labels ...string) series {
-	l := map[string]string{"job": "herofleet"}
+	l := map[string]string{"job": "testers"}
 	for i := 0; i+1 < len(labels); i += 2 {
 		l[labels[i]] = labels[i+1]
+	}
+	if h, ok := l["instance"]; ok {
+		l["host"], l["instance"] = h, "10.0.0.1:7072/"+h
 	}
 	return series{l, value}
 }
@@ -54,10 +61,33 @@ func fakeProm(t *testing.T, answers map[string][]series, fail string) *promapi.C
 			fmt.Fprint(w, `{"status":"error","errorType":"bad_data","error":"parse error"}`)
 			return
 		}
+		if q == "herofleet_host_info" { // every target up reports its host, with its role
+			info := answers["herofleet_host_info"]
+			for _, u := range answers["up *"] {
+				if !slices.ContainsFunc(info, func(i series) bool { return i.labels["host"] == u.labels["host"] }) {
+					info = append(info, series{map[string]string{"job": u.labels["job"], "instance": u.labels["instance"],
+						"host": u.labels["host"], "role": strings.Split(u.labels["host"], "-")[0]}, "1"})
+				}
+			}
+			fmt.Fprint(w, vectorJSON(info))
+			return
+		}
 		// the gauges query names several metrics: match the most specific key first
-		for _, key := range []string{"__name__", "herofleet_host_info", "herofleet_fleet_applied_info", "herofleet_problem_info", "up{"} {
+		for _, key := range []string{"__name__", "herofleet_fleet_applied_info", "herofleet_problem_info", "up *"} {
 			if strings.Contains(q, key) {
-				fmt.Fprint(w, vectorJSON(answers[key]))
+				if key != "__name__" && !strings.HasSuffix(q, " * on(instance, job) group_left(host) herofleet_host_info") {
+					t.Errorf("query %s is not joined to its host", q)
+				}
+				answer := answers[key]
+				if key == "__name__" { // the gauges keep their target's labels, not the host's
+					answer = nil
+					for _, g := range answers[key] {
+						l := maps.Clone(g.labels)
+						delete(l, "host")
+						answer = append(answer, series{l, g.value})
+					}
+				}
+				fmt.Fprint(w, vectorJSON(answer))
 				return
 			}
 		}
@@ -110,45 +140,45 @@ func TestFromPrometheusJudgesEachHost(t *testing.T) {
 		want    want
 	}{
 		{name: "scraped, on HEAD, healthy", host: "tester-01", answers: map[string][]series{
-			"up{":                          {ser("1", "instance", "tester-01")},
+			"up *":                         {ser("1", "instance", "tester-01")},
 			"herofleet_fleet_applied_info": {ser("1", "instance", "tester-01", "commit", headC, "state", "ok")},
 			"__name__":                     gauges("tester-01", 3, 3, true, 10*time.Second, "60"),
 		}, want: want{state: "ok", commit: headC, onHead: true, healthy: true, expected: 3, running: 3}},
 		{name: "behind HEAD", host: "tester-01", answers: map[string][]series{
-			"up{":                          {ser("1", "instance", "tester-01")},
+			"up *":                         {ser("1", "instance", "tester-01")},
 			"herofleet_fleet_applied_info": {ser("1", "instance", "tester-01", "commit", "1a2b3c4d", "state", "waiting")},
 			"__name__":                     gauges("tester-01", 3, 3, true, 10*time.Second, "60"),
 		}, want: want{state: "waiting", commit: "1a2b3c4d", healthy: true, expected: 3, running: 3}},
 		{name: "a problem is listed", host: "tester-01", answers: map[string][]series{
-			"up{":                          {ser("1", "instance", "tester-01")},
+			"up *":                         {ser("1", "instance", "tester-01")},
 			"herofleet_fleet_applied_info": {ser("1", "instance", "tester-01", "commit", headC, "state", "ok")},
 			"__name__":                     gauges("tester-01", 3, 2, false, 10*time.Second, "60"),
 			"herofleet_problem_info":       {ser("1", "instance", "tester-01", "app", "books", "state", "quarantined", "code", "apply-failed")},
 		}, want: want{state: "ok", commit: headC, onHead: true, expected: 3, running: 2, problems: 1}},
 		{name: "not scraped at all", host: "admin-01", answers: map[string][]series{},
-			want: want{state: "stale", stale: "Prometheus does not scrape it"}},
+			want: want{state: "stale", stale: "Prometheus has no herofleet agent reporting it"}},
 		{name: "up 0: its agent does not answer Prometheus", host: "tester-01", answers: map[string][]series{
-			"up{":                          {ser("0", "instance", "tester-01")},
+			"up *":                         {ser("0", "instance", "tester-01")},
 			"herofleet_fleet_applied_info": {ser("1", "instance", "tester-01", "commit", headC, "state", "ok")},
 			"__name__":                     gauges("tester-01", 3, 3, true, 10*time.Second, "60"),
 		}, want: want{state: "stale", stale: "Prometheus cannot scrape its agent", commit: headC, onHead: true, expected: 3, running: 3}},
 		{name: "last sync older than three of its own periods", host: "tester-01", answers: map[string][]series{
-			"up{":                          {ser("1", "instance", "tester-01")},
+			"up *":                         {ser("1", "instance", "tester-01")},
 			"herofleet_fleet_applied_info": {ser("1", "instance", "tester-01", "commit", headC, "state", "ok")},
 			"__name__":                     gauges("tester-01", 3, 3, true, 4*time.Minute, "60"),
 		}, want: want{state: "stale", stale: "older than 3m0s", commit: headC, onHead: true, expected: 3, running: 3}},
 		{name: "its own sync period wins over the fleet's", host: "tester-01", answers: map[string][]series{
-			"up{":                          {ser("1", "instance", "tester-01")},
+			"up *":                         {ser("1", "instance", "tester-01")},
 			"herofleet_fleet_applied_info": {ser("1", "instance", "tester-01", "commit", headC, "state", "ok")},
 			"__name__":                     gauges("tester-01", 3, 3, true, 20*time.Minute, "600"),
 		}, want: want{state: "ok", commit: headC, onHead: true, healthy: true, expected: 3, running: 3}},
 		{name: "no sync period series: the fleet's (1m) counts", host: "tester-01", answers: map[string][]series{
-			"up{":                          {ser("1", "instance", "tester-01")},
+			"up *":                         {ser("1", "instance", "tester-01")},
 			"herofleet_fleet_applied_info": {ser("1", "instance", "tester-01", "commit", headC, "state", "ok")},
 			"__name__":                     gauges("tester-01", 3, 3, true, 4*time.Minute, ""),
 		}, want: want{state: "stale", stale: "older than 3m0s", commit: headC, onHead: true, expected: 3, running: 3}},
 		{name: "scraped but never synced", host: "tester-01", answers: map[string][]series{
-			"up{": {ser("1", "instance", "tester-01")},
+			"up *": {ser("1", "instance", "tester-01")},
 		}, want: want{state: "stale", stale: "it has never synced"}},
 	}
 	for _, tt := range tests {
@@ -190,7 +220,7 @@ func TestFromPrometheusJudgesEachHost(t *testing.T) {
 // carry their app, binary, state and code.
 func TestFromPrometheusRowsAndProblems(t *testing.T) {
 	c := fakeProm(t, map[string][]series{
-		"up{":                 {ser("1", "instance", "tester-01"), ser("1", "instance", "admin-01"), ser("1", "instance", "extra-09")},
+		"up *":                {ser("1", "instance", "tester-01"), ser("1", "instance", "admin-01"), ser("1", "instance", "extra-09")},
 		"herofleet_host_info": {ser("1", "instance", "extra-09", "host", "extra-09", "role", "spare")},
 		"herofleet_fleet_applied_info": {ser("1", "instance", "tester-01", "commit", headC, "state", "ok"),
 			ser("1", "instance", "admin-01", "commit", headC, "state", "ok"), ser("1", "instance", "extra-09", "commit", headC, "state", "ok")},
@@ -220,7 +250,7 @@ func TestFromPrometheusRowsAndProblems(t *testing.T) {
 
 // Any failed query fails the report: no answer is not a fine fleet.
 func TestFromPrometheusFailedQuery(t *testing.T) {
-	for _, fail := range []string{"up{", "herofleet_host_info", "herofleet_fleet_applied_info", "__name__", "herofleet_problem_info"} {
+	for _, fail := range []string{"up *", "herofleet_host_info", "herofleet_fleet_applied_info", "__name__", "herofleet_problem_info"} {
 		t.Run(fail, func(t *testing.T) {
 			_, err := FromPrometheus(context.Background(), fakeProm(t, nil, fail), "p", twoHostFleet(), headC, time.Minute)
 			if err == nil || !strings.Contains(err.Error(), "parse error") {

@@ -8,7 +8,7 @@ import (
 	"github.com/herofleet/herofleet/internal/promapi"
 )
 
-// ObserveTimeout bounds one observation (its seven queries): a Prometheus that does not answer in time is no answer.
+// ObserveTimeout bounds one observation (its seven queries and two status reads): a Prometheus that does not answer in time is no answer.
 const ObserveTimeout = 20 * time.Second
 
 // Gate says whether the hosts of wave k of f may apply f's commit now, asking the fleet's Prometheus about the
@@ -40,5 +40,5 @@ func ObserveFleet(ctx context.Context, f *fleet.Fleet, only []string) (Observati
 	}
 	ctx, cancel := context.WithTimeout(ctx, ObserveTimeout)
 	defer cancel()
-	return Observe(ctx, c, r.BakeOrDefault(), only)
+	return Observe(ctx, c, r.BakeOrDefault(), f.Commit, only)
 }

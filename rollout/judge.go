@@ -32,7 +32,9 @@ func Checks(hosts []string, commit string, obs Observation) []Check {
 	for _, h := range hosts {
 		f := obs.Hosts[h]
 		switch {
-		case f == nil || !f.Scraped:
+		case f == nil:
+			out = append(out, Check{Host: h, rank: 1, Why: "Prometheus has no herofleet agent reporting host " + h})
+		case !f.Scraped:
 			out = append(out, Check{Host: h, rank: 1, Why: fmt.Sprintf("%s: Prometheus has no current health of it (not scraped, or its agent is down)", h)})
 		case f.Commit != commit:
 			why := fmt.Sprintf("%s has not applied %s yet", h, short)
@@ -48,10 +50,17 @@ func Checks(hosts []string, commit string, obs Observation) []Check {
 			out = append(out, Check{Host: h, rank: 0, Why: why})
 		case f.Since < obs.Bake:
 			left := obs.Bake - f.Since
-			out = append(out, Check{Host: h, rank: 3, left: left, Why: fmt.Sprintf("%s healthy on %s for %s of the %s bake",
-				h, short, f.Since.Round(time.Second), obs.Bake)})
+			why := fmt.Sprintf("%s healthy on %s for %s of the %s bake", h, short, f.Since.Round(time.Second), obs.Bake)
+			if f.BakeWhy != "" {
+				why += ": " + f.BakeWhy
+			}
+			out = append(out, Check{Host: h, rank: 3, left: left, Why: why})
 		case !f.Baked:
-			out = append(out, Check{Host: h, rank: 0, Why: fmt.Sprintf("%s was not healthy at every sample of the last %s on %s", h, obs.Bake, short)})
+			why := fmt.Sprintf("%s was not healthy at every sample of the last %s on %s", h, obs.Bake, short)
+			if f.BakeWhy != "" {
+				why = fmt.Sprintf("%s on %s: %s", h, short, f.BakeWhy)
+			}
+			out = append(out, Check{Host: h, rank: 0, Why: why})
 		}
 	}
 	return out

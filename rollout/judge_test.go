@@ -51,7 +51,7 @@ func TestJudge(t *testing.T) {
 			hosts:  map[string]*HostFacts{"tester-07": good(commitA, time.Hour)},
 			reason: "tester-07 has not applied 5d6e7f8 yet (it runs 1a2b3c4, fleet state ok)"},
 		{name: "no series of the canary is a no", host: "tester-01", hold: true, hosts: map[string]*HostFacts{},
-			reason: "wave canary: tester-07: Prometheus has no current health of it"},
+			reason: "wave canary: Prometheus has no herofleet agent reporting host tester-07"},
 		{name: "healthy now but not throughout the bake", host: "tester-01", hold: true,
 			hosts:  map[string]*HostFacts{"tester-07": {Commit: commitC, Since: time.Hour, Scraped: true, Healthy: true, Baked: false}},
 			reason: "was not healthy at every sample of the last 10m0s"},
@@ -61,7 +61,7 @@ func TestJudge(t *testing.T) {
 		{name: "both earlier waves done", host: "tester-03",
 			hosts: map[string]*HostFacts{"tester-07": good(commitC, time.Hour), "tester-01": good(commitC, time.Hour)}},
 		{name: "a host with no host file is in the catch-all", host: "tester-99", hold: true,
-			hosts: map[string]*HostFacts{"tester-07": good(commitC, time.Hour)}, reason: "wave early: tester-01: Prometheus has no current health"},
+			hosts: map[string]*HostFacts{"tester-07": good(commitC, time.Hour)}, reason: "wave early: Prometheus has no herofleet agent reporting host tester-01"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

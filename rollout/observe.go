@@ -13,14 +13,16 @@ import (
 	"github.com/herofleet/herofleet/internal/redact"
 )
 
-// HostFacts is what Prometheus says of one host (by its instance label, the host's name).
+// HostFacts is what Prometheus says of one host: of the scrape target whose herofleet_host_info names it. Every
+// time in it is Prometheus' own: the timestamps of its samples, never an agent's clock.
 type HostFacts struct {
 	Commit   string        // the fleet commit it applied
 	State    string        // its fleet state (ok, waiting, error, …)
-	Since    time.Duration // how long ago it applied that commit, by Prometheus' clock
+	Since    time.Duration // how long it has been healthy on the commit judged, by Prometheus' samples (at most the bake)
 	Scraped  bool          // Prometheus has a current health sample of it
 	Healthy  bool          // that sample says healthy
-	Baked    bool          // every health sample over the bake said healthy
+	Baked    bool          // healthy on the commit at every scrape of the bake, with no gap, failed scrape or restart
+	BakeWhy  string        // what keeps it from baked, beside the bake's time: a gap, a restart of its agent or of Prometheus
 	Problems []string      // "books quarantined", "books_server crashloop"
 }
 
@@ -30,97 +32,202 @@ type Observation struct {
 	Hosts map[string]*HostFacts
 }
 
-// Queries are the fixed queries of Observe, for a bake: seven, whatever the number of hosts. They ask about every
-// host of the fleet's scrape job, or, when only is not nil, about those hosts alone (an agent asks about the earlier
-// waves, not about the whole fleet: Prometheus reads and answers a share of the series). Series that carry a
-// changing label (the commit, a problem) are read with their sample's timestamp: a Prometheus that was down keeps
-// the series of before its stop for its lookback, beside the new ones, and only the newest scrape counts.
-func Queries(bake time.Duration, only []string) []string {
-	sel := `{job=` + promapi.Quote(promapi.FleetJob) + `}`
-	if only != nil {
-		names := make([]string, len(only))
-		for i, h := range only {
-			names[i] = regexp.QuoteMeta(h)
-		}
-		sel = `{job=` + promapi.Quote(promapi.FleetJob) + `,instance=~` + promapi.Quote(strings.Join(names, "|")) + `}`
-	}
-	window := strconv.FormatInt(int64(max(bake, time.Second)/time.Second), 10) + "s"
-	return []string{
-		"up" + sel,
-		"timestamp(" + api.SeriesFleetApplied + sel + ")",
-		"time() - " + api.SeriesFleetAppliedAt + sel,
-		api.SeriesHostHealthy + sel,
-		"timestamp(" + api.SeriesHostHealthy + sel + ")",
-		"min_over_time(" + api.SeriesHostHealthy + sel + "[" + window + "])",
-		"timestamp(" + api.SeriesProblem + sel + ")",
-	}
+// The queries of Observe, in order: first the hosts' targets, then six narrowed to those targets.
+const (
+	qTargets  = iota // each host's herofleet_host_info: its scrape target (instance, job), at the time of its last scrape
+	qApplied         // the applied commit and fleet state, with the sample's timestamp
+	qHealthy         // the current health
+	qProblems        // the problems, with their samples' timestamps
+	qOnCommit        // the samples of the bake at which the host was healthy on the commit (a sum of 1s)
+	qScrapes         // the scrapes Prometheus tried in the bake (up has a sample at each, 0 when it failed)
+	qRestarts        // the restarts of the host's agent in the bake
+	nQueries
+)
+
+// TargetsQuery is the first query of Observe: the herofleet_host_info of the hosts (of every host when only is
+// nil), each naming its host, with its scrape target's labels (instance, job) and the time of its last scrape.
+// A host is known by its own name, whatever the scrape configuration (static targets by address, file_sd,
+// relabelling, any job name).
+func TargetsQuery(only []string) string { return "timestamp(" + promapi.HostSelector(only) + ")" }
+
+// Queries are the six queries of Observe after TargetsQuery, for a bake, the commit judged and the targets its
+// answer named: seven in all, whatever the number of hosts, each narrowed to those targets (Prometheus reads the
+// series of the earlier waves' hosts alone). Series that carry a changing label (the commit, a problem) are read
+// with their sample's timestamp: a Prometheus that was down keeps the series of before its stop for its lookback,
+// beside the new ones, and only the newest scrape counts.
+//
+// The bake is counted in Prometheus' own samples over the window ending at its own now (no time is sent): the
+// scrapes at which the host said healthy on the commit must be every scrape Prometheus tried (up has a sample at
+// each, failed or not; a healthy-on-commit sample exists only for a successful scrape on that commit), their
+// number must leave no gap longer than two scrape intervals, and the agent's start time must not change.
+func Queries(bake time.Duration, commit string, targets []promapi.Sample) []string {
+	window := "[" + strconv.FormatInt(int64(max(bake, time.Second)/time.Second), 10) + "s]"
+	m := targetMatchers(targets)
+	q := make([]string, nQueries)
+	q[qTargets] = ""
+	q[qApplied] = "timestamp(" + api.SeriesFleetApplied + "{" + m + "})"
+	q[qHealthy] = api.SeriesHostHealthy + "{" + m + "}"
+	q[qProblems] = "timestamp(" + api.SeriesProblem + "{" + m + "})"
+	q[qOnCommit] = "sum_over_time(" + api.SeriesHealthyOn + "{" + api.LabelCommit + "=" + promapi.Quote(commit) + "," + m + "}" + window + ")"
+	q[qScrapes] = "count_over_time(up{" + m + "}" + window + ")"
+	q[qRestarts] = "changes(" + api.ProcessStart + "{" + m + "}" + window + ")"
+	return q[1:]
 }
 
-// Observe asks Prometheus about every host, or only about some (see Queries), at one instant. Any failed query
-// fails the observation: the caller holds (no answer is a no).
-func Observe(ctx context.Context, c *promapi.Client, bake time.Duration, only []string) (Observation, error) {
-	at := time.Now()
-	queries := Queries(bake, only)
-	answers := make([][]promapi.Sample, len(queries))
-	for i, q := range queries {
-		samples, err := c.Query(ctx, q, at)
+// targetMatchers select the scrape targets of the samples (and perhaps a few more: an instance of one job with
+// the job of another; Decode keeps only the targets themselves).
+func targetMatchers(targets []promapi.Sample) string {
+	var instances, jobs []string
+	seen := map[string]bool{}
+	for _, t := range targets {
+		if i := "i" + t.Labels["instance"]; !seen[i] {
+			seen[i] = true
+			instances = append(instances, regexp.QuoteMeta(t.Labels["instance"]))
+		}
+		if j := "j" + t.Labels["job"]; !seen[j] {
+			seen[j] = true
+			jobs = append(jobs, regexp.QuoteMeta(t.Labels["job"]))
+		}
+	}
+	return "instance=~" + promapi.Quote(strings.Join(instances, "|")) + ",job=~" + promapi.Quote(strings.Join(jobs, "|"))
+}
+
+// Ask asks Prometheus the queries of Observe about the hosts (every host when only is nil) at its own now and
+// returns their answers, in order: TargetsQuery's, then Queries'. No target found: the other six are not asked.
+func Ask(ctx context.Context, c *promapi.Client, bake time.Duration, commit string, only []string) ([][]promapi.Sample, error) {
+	answers := make([][]promapi.Sample, nQueries)
+	ask := func(i int, q string) error {
+		samples, err := c.Query(ctx, q, time.Time{}) // at Prometheus' own now
 		if err != nil {
-			return Observation{}, fmt.Errorf("no answer from Prometheus: %s", redact.Text(err.Error()))
+			return fmt.Errorf("no answer from Prometheus: %s", redact.Text(err.Error()))
 		}
 		answers[i] = samples
+		return nil
 	}
-	return Decode(bake, answers), nil
+	if err := ask(qTargets, TargetsQuery(only)); err != nil || len(answers[qTargets]) == 0 {
+		return answers, err
+	}
+	for i, q := range Queries(bake, commit, answers[qTargets]) {
+		if err := ask(i+1, q); err != nil {
+			return nil, err
+		}
+	}
+	return answers, nil
 }
 
-// Decode is the observation in the answers to Queries, in their order (seven of them; the
-// samples of several answers to one query, each narrowed to some hosts, may be joined).
-func Decode(bake time.Duration, answers [][]promapi.Sample) Observation {
-	answers = append(answers, make([][]promapi.Sample, max(0, 7-len(answers)))...) // a missing answer says nothing
-	up, applied, since, healthy, scraped, baked, problems := answers[0], answers[1], answers[2], answers[3], answers[4], answers[5], answers[6]
-	obs := Observation{Bake: bake, Hosts: map[string]*HostFacts{}}
-	host := func(s promapi.Sample) *HostFacts {
-		name := s.Labels["instance"]
-		if obs.Hosts[name] == nil {
-			obs.Hosts[name] = &HostFacts{}
-		}
-		return obs.Hosts[name]
+// Observe asks Prometheus about every host, or only about some (see Queries), at its own now, and how it scrapes
+// (each job's interval, its start). Any failed request fails the observation: the caller holds (no answer is a no).
+func Observe(ctx context.Context, c *promapi.Client, bake time.Duration, commit string, only []string) (Observation, error) {
+	scrapes, err := c.Scrapes(ctx)
+	if err != nil {
+		return Observation{}, fmt.Errorf("no answer from Prometheus: %s", redact.Text(err.Error()))
 	}
-	upNow := map[string]bool{}
-	for _, s := range up {
-		upNow[s.Labels["instance"]] = s.Value == 1
+	answers, err := Ask(ctx, c, bake, commit, only)
+	if err != nil {
+		return Observation{}, err
+	}
+	return Decode(bake, scrapes, answers), nil
+}
+
+// Decode is the observation in the answers of Ask, in their order (the samples of several answers to one query,
+// each narrowed to some hosts, may be joined), given how Prometheus scrapes. Each sample is the host's whose
+// herofleet_host_info its scrape target (instance, job) carries; samples of other targets are left out.
+func Decode(bake time.Duration, scrapes promapi.Scrapes, answers [][]promapi.Sample) Observation {
+	answers = append(answers, make([][]promapi.Sample, max(0, nQueries-len(answers)))...) // a missing answer says nothing
+	obs := Observation{Bake: bake, Hosts: map[string]*HostFacts{}}
+	type target struct{ instance, job string }
+	targetOf := func(s promapi.Sample) target { return target{s.Labels["instance"], s.Labels["job"]} }
+	hostOf := map[target]string{}
+	last := map[string]float64{} // each host's last scrape
+	for _, s := range answers[qTargets] {
+		name := s.Labels[api.LabelHost]
+		hostOf[targetOf(s)] = name
+		last[name] = max(last[name], s.Value)
+	}
+	// each calls f with the host and facts of every sample of answer q that is one of the hosts' targets.
+	each := func(q int, f func(name string, h *HostFacts, s promapi.Sample)) {
+		for _, s := range answers[q] {
+			name, ok := hostOf[targetOf(s)]
+			if !ok {
+				continue
+			}
+			if obs.Hosts[name] == nil {
+				obs.Hosts[name] = &HostFacts{}
+			}
+			f(name, obs.Hosts[name], s)
+		}
 	}
 	newest := map[string]float64{} // the applied commit's sample time, per host
-	for _, s := range applied {
-		h, name := host(s), s.Labels["instance"]
+	each(qApplied, func(name string, h *HostFacts, s promapi.Sample) {
 		if s.Value >= newest[name] {
 			newest[name] = s.Value
 			h.Commit, h.State = s.Labels[api.LabelCommit], s.Labels[api.LabelState]
 		}
-	}
-	for _, s := range since {
-		host(s).Since = time.Duration(s.Value * float64(time.Second))
-	}
-	for _, s := range healthy {
-		h := host(s)
-		h.Scraped, h.Healthy = upNow[s.Labels["instance"]], s.Value == 1
-	}
-	last := map[string]float64{} // each host's last scrape that carried its health
-	for _, s := range scraped {
-		last[s.Labels["instance"]] = s.Value
-	}
-	for _, s := range baked {
-		host(s).Baked = s.Value == 1
-	}
-	for _, s := range problems {
-		if s.Value != last[s.Labels["instance"]] {
-			continue // a problem of an older scrape, kept by Prometheus' lookback
+	})
+	job := map[string]string{} // each host's scrape job, for its interval
+	var now float64            // Prometheus' clock, from its answers
+	each(qHealthy, func(name string, h *HostFacts, s promapi.Sample) {
+		h.Scraped, h.Healthy = true, s.Value == 1
+		job[name] = s.Labels["job"]
+		now = max(now, s.At)
+	})
+	for _, s := range answers[qProblems] {
+		name, ok := hostOf[targetOf(s)]
+		if !ok || s.Value != last[name] || obs.Hosts[name] == nil {
+			continue // not a host's, or a problem of an older scrape kept by Prometheus' lookback
 		}
 		what := s.Labels[api.LabelApp]
 		if b := s.Labels[api.LabelBinary]; b != "" {
 			what = b
 		}
-		h := host(s)
-		h.Problems = append(h.Problems, what+" "+s.Labels[api.LabelState])
+		state := s.Labels[api.LabelState]
+		if state == string(api.AppInstalled) && s.Labels[api.LabelCode] != "" {
+			state = s.Labels[api.LabelCode] // installed, yet not on the commit: the code says it
+		}
+		obs.Hosts[name].Problems = append(obs.Hosts[name].Problems, what+" "+state)
+	}
+	count := func(q int) map[string]int {
+		out := map[string]int{}
+		for _, s := range answers[q] {
+			if name, ok := hostOf[targetOf(s)]; ok && s.Value == s.Value { // a host's, not NaN
+				out[name] += int(s.Value + 0.5)
+			}
+		}
+		return out
+	}
+	onCommit, tried, restarts := count(qOnCommit), count(qScrapes), count(qRestarts)
+	for name, h := range obs.Hosts {
+		if !h.Scraped {
+			continue
+		}
+		h.Since, h.Baked, h.BakeWhy = judgeBake(bake, scrapes, job[name], now, onCommit[name], tried[name], restarts[name])
 	}
 	return obs
+}
+
+// judgeBake is how long a host has been healthy on the commit by Prometheus' samples over the bake, whether that
+// is the whole bake, and what else keeps it from being so: onCommit of the tried scrapes of the window said
+// healthy on the commit; restarts of its agent; Prometheus' start and now (its clock).
+func judgeBake(bake time.Duration, scrapes promapi.Scrapes, job string, now float64, onCommit, tried, restarts int) (since time.Duration, baked bool, why string) {
+	iv := scrapes.Interval(job)
+	if iv <= 0 {
+		return 0, false, "the scrape interval of job " + job + " is unknown"
+	}
+	need := max(1, int(bake/iv)-1) // every scrape of the window, one missed at most (no gap over two intervals)
+	since = min(time.Duration(onCommit)*iv, bake-min(iv, bake)/2)
+	switch {
+	case restarts > 0:
+		return 0, false, fmt.Sprintf("its agent restarted in the last %s: the bake starts again", bake)
+	case !scrapes.Started.IsZero() && now > 0 && time.Duration((now-float64(scrapes.Started.UnixMilli())/1000)*float64(time.Second)) < bake:
+		up := time.Duration((now - float64(scrapes.Started.UnixMilli())/1000) * float64(time.Second))
+		return min(since, up), false, fmt.Sprintf("Prometheus started %s ago: the bake counts from then", up.Round(time.Second))
+	case onCommit < tried && time.Duration(onCommit)*iv < bake-2*iv:
+		return since, false, "" // baking: the earlier scrapes of the window were on another commit
+	case onCommit < tried:
+		return since, false, fmt.Sprintf("not healthy on it, or not scraped, at %d of Prometheus' %d scrapes of the last %s", tried-onCommit, tried, bake)
+	case tried < need:
+		return since, false, fmt.Sprintf("Prometheus has %d scrapes of it in the last %s, want %d at one every %s: a gap starts the bake again",
+			tried, bake, need, iv)
+	}
+	return bake, true, ""
 }

@@ -36,7 +36,7 @@ func TestStatusText(t *testing.T) {
 		"",
 		"wave rest (2 hosts): held by wave early: tester-01 healthy on 5d6e7f8 for 4m0s of the 10m0s bake",
 		"  tester-02  1a2b3c4  on HEAD no  ok  healthy yes  bake -  tester-02 has not applied 5d6e7f8 yet (it runs 1a2b3c4, fleet state ok)",
-		"  tester-03  -        on HEAD no  -   healthy no   bake -  tester-03: Prometheus has no current health of it (not scraped, or its agent is down)",
+		"  tester-03  -        on HEAD no  -   healthy no   bake -  Prometheus has no herofleet agent reporting host tester-03",
 		"",
 		"2/4 hosts on HEAD, 1 done (healthy on it for the bake)",
 		"",
@@ -141,7 +141,7 @@ func TestStatusJSON(t *testing.T) {
 		{wave: 1, host: map[string]any{"host": "tester-01", "commit": commitC, "on_head": true, "state": "ok", "healthy": true, "done": false,
 			"bake_left": "6m0s", "why": "tester-01 healthy on 5d6e7f8 for 4m0s of the 10m0s bake"}},
 		{wave: 2, held: true, host: map[string]any{"host": "tester-02", "on_head": false, "healthy": false, "done": false,
-			"why": "tester-02: Prometheus has no current health of it (not scraped, or its agent is down)"}},
+			"why": "Prometheus has no herofleet agent reporting host tester-02"}},
 	}
 	for _, tt := range tests {
 		w := doc.Waves[tt.wave]

@@ -35,7 +35,7 @@ func TestJudgeWaveOfManyHosts(t *testing.T) {
 			hosts:  map[string]*HostFacts{"c1": good(commitC, 5*time.Minute), "c2": good(commitA, time.Hour), "c3": good(commitC, time.Hour)},
 			reason: "wave canary: c2 has not applied 5d6e7f8 yet (it runs 1a2b3c4, fleet state ok) (and 1 more of its 3 hosts)"},
 		{name: "nothing known of any: the first is named", hold: true, hosts: map[string]*HostFacts{},
-			reason: "wave canary: c1: Prometheus has no current health of it (not scraped, or its agent is down) (and 2 more of its 3 hosts)"},
+			reason: "wave canary: Prometheus has no herofleet agent reporting host c1 (and 2 more of its 3 hosts)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

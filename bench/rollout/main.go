@@ -24,12 +24,13 @@ func main() {
 	pollDir := flag.String("poll", "", "(child) poll as a host of the last wave of the fleet repo in this directory")
 	mode := flag.String("mode", "gate", "(child) gate, whole, per-host or gate-early")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of each mode's polls to `FILE`.MODE")
+	settle := flag.Duration("settle", 0, "let Prometheus scrape this long before measuring (a whole bake: the gate reads the bake's samples)")
 	flag.Parse()
 	var err error
 	if *pollDir != "" {
 		err = runPolls(*pollDir, *mode, *polls, *profile)
 	} else {
-		err = run(*hosts, map[string]int{"gate": *polls, "whole": *polls, "per-host": *perHostPolls, "gate-early": *polls}, *runs, *bin, *profile)
+		err = run(*hosts, map[string]int{"gate": *polls, "whole": *polls, "per-host": *perHostPolls, "gate-early": *polls}, *runs, *bin, *profile, *settle)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -50,7 +51,7 @@ rollout:
   health: {prometheus: "http://` + listen + `"}
 `
 
-func run(n int, polls map[string]int, runs int, bin, profile string) error {
+func run(n int, polls map[string]int, runs int, bin, profile string, settle time.Duration) error {
 	work, err := os.MkdirTemp("", "rollout-bench")
 	if err != nil {
 		return err
@@ -77,6 +78,7 @@ func run(n int, polls map[string]int, runs int, bin, profile string) error {
 		return err
 	}
 	defer prom.Stop()
+	time.Sleep(settle) // a benchmark waiting for Prometheus to hold a whole bake of samples
 	idle, err := promCPURate(prom, 30*time.Second)
 	if err != nil {
 		return err

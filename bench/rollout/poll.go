@@ -106,17 +106,21 @@ func ask(f *fleet.Fleet, k int, sets [][]string) (rollout.Verdict, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), rollout.ObserveTimeout)
 	defer cancel()
-	answers, at := make([][]promapi.Sample, 7), time.Now()
+	scrapes, err := c.Scrapes(ctx)
+	if err != nil {
+		return rollout.Verdict{}, fmt.Errorf("no answer from Prometheus: %w", err)
+	}
+	answers := make([][]promapi.Sample, 7)
 	for _, only := range sets {
-		for i, q := range rollout.Queries(bake, only) {
-			samples, err := c.Query(ctx, q, at)
-			if err != nil {
-				return rollout.Verdict{}, fmt.Errorf("no answer from Prometheus: %w", err)
-			}
-			answers[i] = append(answers[i], samples...)
+		got, err := rollout.Ask(ctx, c, bake, f.Commit, only)
+		if err != nil {
+			return rollout.Verdict{}, err
+		}
+		for i := range got {
+			answers[i] = append(answers[i], got[i]...)
 		}
 	}
-	return rollout.JudgeWave(f, k, f.Commit, rollout.Decode(bake, answers)), nil
+	return rollout.JudgeWave(f, k, f.Commit, rollout.Decode(bake, scrapes, answers)), nil
 }
 
 func cpuNow() time.Duration {

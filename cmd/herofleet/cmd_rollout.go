@@ -83,7 +83,7 @@ func runRolloutStatus(ctx context.Context, opts rolloutStatusOptions, _ *globals
 	}
 	ctx, cancel := context.WithTimeout(ctx, rollout.ObserveTimeout)
 	defer cancel()
-	obs, err := rollout.Observe(ctx, c, f.Meta.Rollout.BakeOrDefault(), nil)
+	obs, err := rollout.Observe(ctx, c, f.Meta.Rollout.BakeOrDefault(), f.Commit, nil)
 	if err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}

@@ -141,7 +141,7 @@ func TestRolloutWavesThreeAgentsAndPrometheus(t *testing.T) {
 	agenttest.WaitUntil(t, 30*time.Second, "t2 holding the good commit for the canary", func() bool {
 		st := status(1)
 		return st.Fleet.State == api.SyncWaiting && st.Fleet.Rollout != nil && st.Fleet.Rollout.Waiting == commitB &&
-			strings.HasPrefix(st.Fleet.Rollout.Reason, "wave canary: t1")
+			strings.HasPrefix(st.Fleet.Rollout.Reason, "wave canary: ") && strings.Contains(st.Fleet.Rollout.Reason, "t1") // "... reporting host t1" before Prometheus' first scrape
 	})
 	if st := status(1); st.Fleet.Commit != commitA || !st.Healthy() {
 		t.Errorf("t2 while waiting: commit %s healthy %v, want its commit %s kept and healthy", fleet.ShortCommit(st.Fleet.Commit), st.Healthy(), fleet.ShortCommit(commitA))

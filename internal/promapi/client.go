@@ -7,15 +7,18 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/internal/redact"
 )
 
 // FleetJob is the scrape job of the fleet's agents in the configuration `herofleet prometheus config` writes (its
-// instance label is the host's name); the fleet view, the alerting rules and the rollout gate all query it.
+// instance label is the host's name). The fleet view and the rollout gate do not rely on it: they find each host by
+// its own herofleet_host_info (OnHost).
 const FleetJob = "herofleet"
 
 // MaxAnswer bounds what one query's answer may weigh: a fleet of thousands of hosts answers in a few MiB.
@@ -41,6 +44,7 @@ func New(base string, timeout time.Duration) (*Client, error) {
 type Sample struct {
 	Labels map[string]string
 	Value  float64
+	At     float64 // the evaluation's time, Unix seconds: Prometheus' clock when the query named no time
 }
 
 // Query evaluates an instant query now (at the zero time) or at a time, and returns its vector. A scalar answer
@@ -104,7 +108,8 @@ func decode(body []byte, status, query string) ([]Sample, error) {
 			if err != nil {
 				return nil, fmt.Errorf("query %q: %w", query, err)
 			}
-			out = append(out, Sample{Labels: r.Metric, Value: v})
+			at, _ := r.Value[0].(float64)
+			out = append(out, Sample{Labels: r.Metric, Value: v, At: at})
 		}
 		return out, nil
 	case "scalar":
@@ -116,7 +121,8 @@ func decode(body []byte, status, query string) ([]Sample, error) {
 		if err != nil {
 			return nil, fmt.Errorf("query %q: %w", query, err)
 		}
-		return []Sample{{Labels: map[string]string{}, Value: v}}, nil
+		at, _ := r[0].(float64)
+		return []Sample{{Labels: map[string]string{}, Value: v, At: at}}, nil
 	}
 	return nil, fmt.Errorf("query %q: a %s answer, want an instant vector", query, a.Data.ResultType)
 }
@@ -129,6 +135,29 @@ func value(p [2]any) (float64, error) {
 	}
 	return strconv.ParseFloat(s, 64)
 }
+
+// HostSelector is the herofleet_host_info series of the hosts (of every host when only is nil): each names its
+// host, and its scrape target's labels (instance, job) join it to the target's other series, whatever the scrape
+// configuration (static targets by address, file_sd, relabelling, any job name).
+func HostSelector(only []string) string {
+	if only == nil {
+		return api.SeriesHostInfo
+	}
+	names := make([]string, len(only))
+	for i, h := range only {
+		names[i] = regexp.QuoteMeta(h)
+	}
+	return api.SeriesHostInfo + "{" + api.LabelHost + "=~" + Quote(strings.Join(names, "|")) + "}"
+}
+
+// OnHost joins the samples of expr to the host of their scrape target: only the hosts' targets answer, each
+// sample carrying its host's name as the host label (the metric name is dropped).
+func OnHost(expr string, only []string) string {
+	return expr + " * on(" + TargetLabels + ") group_left(" + api.LabelHost + ") " + HostSelector(only)
+}
+
+// TargetLabels are the labels Prometheus gives every series of one scrape target, whatever its configuration.
+const TargetLabels = "instance, job"
 
 // Quote makes a string a PromQL string literal, for a label value in a query ("commit", "host").
 func Quote(s string) string { return strconv.Quote(s) }

@@ -82,6 +82,8 @@ func exposition(st agent.Status) []byte {
 	sample(&b, api.SeriesAppsExpected, int64(v.Expected))
 	sample(&b, api.SeriesAppsRunning, int64(v.Running))
 	sample(&b, api.SeriesHostHealthy, int64(healthy))
+	sample(&b, api.SeriesHealthyOn, int64(healthy), api.LabelCommit, st.Fleet.Commit)
+	sample(&b, api.ProcessStart, st.Fleet.AppliedAt.Unix())
 	for _, a := range st.Apps {
 		sample(&b, api.SeriesAppInfo, 1, api.LabelApp, a.Name, api.LabelRev, a.Rev, api.LabelState, string(a.State))
 		for _, bs := range a.Binaries {
