@@ -79,6 +79,18 @@ func writeDoc(path string) error {
 	for _, r := range rows {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", r.Case, r.Injected, r.Did, r.Figure)
 	}
+	if len(knownHoles) > 0 {
+		b.WriteString("\n## Known holes\n\nThe rows marked **APPLIED C WRONGLY** broke the invariant: the later wave applied C sooner than a bake of\n")
+		b.WriteString("Prometheus' samples allows. Each stays in the suite, asserting that it still does, until the gate is fixed.\n\n")
+		var names []string
+		for name := range knownHoles {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			fmt.Fprintf(&b, "- `%s`: %s.\n", name, knownHoles[name])
+		}
+	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
@@ -113,11 +125,8 @@ type scene struct {
 // that the breach still happens (and fails once it does not: then drop it from here), and its row says so.
 var knownHoles = map[string]string{
 	"TestAgentStampedSamples/backfilled": "Prometheus keeps the timestamps a target writes on its samples (honor_timestamps, on by default), " +
-		"so one scrape can carry a whole bake of healthy-on-C samples the agent stamped itself; the gate counts them as Prometheus' own",
-	"TestOddValues/2": "the gate sums the healthy-on-C samples of the bake (sum_over_time) and compares the sum to the scrapes: " +
-		"a value above 1 counts one sample as several scrapes",
-	"TestOddValues/6": "the gate sums the healthy-on-C samples of the bake (sum_over_time) and compares the sum to the scrapes: " +
-		"a value of 6 counts one sample as a whole bake of scrapes",
+		"so one scrape can carry a whole bake of healthy-on-C samples the agent stamped itself; the gate counts them as Prometheus' own " +
+		"(a fix: the gate holds a job that honors timestamps, and herofleet's scrape configuration sets honor_timestamps: false)",
 }
 
 // breach notes a breach of the invariant: a failure, unless the case is a known hole.
