@@ -14,7 +14,7 @@ TEST_TIMEOUT ?= 14m
 # CI passes TESTFLAGS=-count=1: results that depend on Chromium, Prometheus or git must not come from the test cache.
 TESTFLAGS ?=
 
-.PHONY: all build deps test test-short demo demo-check bench fuzz faults security lint vet fmt clean
+.PHONY: all build deps test test-short demo demo-check bench fuzz faults rollout-safety security lint vet fmt clean
 
 all: build
 
@@ -65,6 +65,11 @@ bench:
 ## ones); writes docs/faults.md, one row per fault (see faults/doc.go)
 faults:
 	FAULTS=all FAULTS_DOC=$(CURDIR)/docs/faults.md $(GO) test -count=1 -timeout 20m -v ./faults/
+
+## rollout-safety: the rollout gate's adversarial suite against a real Prometheus, slow cases included (make test
+## runs the fast ones); writes docs/rollout-safety.md, one row per case (see rolloutsafety/doc.go)
+rollout-safety:
+	ROLLOUT_SAFETY=all ROLLOUT_SAFETY_DOC=$(CURDIR)/docs/rollout-safety.md $(GO) test -count=1 -timeout 10m -v ./rolloutsafety/
 
 ## security: the security suite: attacks on a real agent process, the CLI and real HTTP (make test runs them too, all
 ## fast); writes docs/security.md, one row per attack (see security/doc.go)

@@ -38,7 +38,7 @@ const (
 	qApplied         // the applied commit and fleet state, with the sample's timestamp
 	qHealthy         // the current health
 	qProblems        // the problems, with their samples' timestamps
-	qOnCommit        // the samples of the bake at which the host was healthy on the commit (a sum of 1s)
+	qOnCommit        // the samples of the bake at which the host was healthy on the commit (a sum of 1s; none if any is not 0 or 1)
 	qScrapes         // the scrapes Prometheus tried in the bake (up has a sample at each, 0 when it failed)
 	qRestarts        // the restarts of the host's agent in the bake
 	nQueries
@@ -68,7 +68,10 @@ func Queries(bake time.Duration, commit string, targets []promapi.Sample) []stri
 	q[qApplied] = "timestamp(" + api.SeriesFleetApplied + "{" + m + "})"
 	q[qHealthy] = api.SeriesHostHealthy + "{" + m + "}"
 	q[qProblems] = "timestamp(" + api.SeriesProblem + "{" + m + "})"
-	q[qOnCommit] = "sum_over_time(" + api.SeriesHealthyOn + "{" + api.LabelCommit + "=" + promapi.Quote(commit) + "," + m + "}" + window + ")"
+	onCommit := api.SeriesHealthyOn + "{" + api.LabelCommit + "=" + promapi.Quote(commit) + "," + m + "}" + window
+	// A sum of 1s: a value above 1 (or ±Inf) would count one sample as several scrapes, so a series with any
+	// sample outside 0..1 in the window counts none (NaN makes the sum NaN, which Decode drops).
+	q[qOnCommit] = "sum_over_time(" + onCommit + ") unless (max_over_time(" + onCommit + ") > 1 or min_over_time(" + onCommit + ") < 0)"
 	q[qScrapes] = "count_over_time(up{" + m + "}" + window + ")"
 	q[qRestarts] = "changes(" + api.ProcessStart + "{" + m + "}" + window + ")"
 	return q[1:]
