@@ -69,7 +69,7 @@ faults:
 ## rollout-safety: the rollout gate's adversarial suite against a real Prometheus, slow cases included (make test
 ## runs the fast ones); writes docs/rollout-safety.md, one row per case (see rolloutsafety/doc.go)
 rollout-safety:
-	ROLLOUT_SAFETY=all ROLLOUT_SAFETY_DOC=$(CURDIR)/docs/rollout-safety.md $(GO) test -count=1 -timeout 10m -v ./rolloutsafety/
+	ROLLOUT_SAFETY=all ROLLOUT_SAFETY_DOC=$(CURDIR)/docs/rollout-safety.md $(GO) test -count=1 -timeout 10m -parallel 4 -v ./rolloutsafety/
 
 ## security: the security suite: attacks on a real agent process, the CLI and real HTTP (make test runs them too, all
 ## fast); writes docs/security.md, one row per attack (see security/doc.go)

@@ -287,12 +287,21 @@ func TestUnhealthyAndFlipBack(t *testing.T) {
 		s := newScene(t, nil)
 		s.apply()
 		s.watch(bake-2*time.Second, false)
-		s.set(false, func(a *promtest.SimAgent) { a.Commit = commitA })
-		s.watch(1500*time.Millisecond, false)
+		served := 0
+		s.set(false, func(a *promtest.SimAgent) { a.Commit, served = commitA, a.Served })
+		// back on A until Prometheus has scraped it there twice (1.5 s at least): on a loaded machine a scrape can
+		// come late, and a period Prometheus never saw is not one the gate can be asked to see
+		start := time.Now()
+		promtest.Eventually(t, 20*time.Second, "two scrapes of the canary back on A", func() bool {
+			s.ask()
+			n := 0
+			s.agent.Set(func(a *promtest.SimAgent) { n = a.Served - served })
+			return n >= 2 && time.Since(start) >= 1500*time.Millisecond
+		})
 		s.apply()
 		after := s.opens()
 		record(Row{order: 22, Case: "a canary back on A mid-bake",
-			Injected: fmt.Sprintf("the canary applies C, goes back to A %s into its bake for 1.5 s, then applies C again (its earlier samples on C stay in the window)", bake-2*time.Second),
+			Injected: fmt.Sprintf("the canary applies C, goes back to A %s into its bake for two of Prometheus' scrapes (1.5 s at least), then applies C again (its earlier samples on C stay in the window)", bake-2*time.Second),
 			Did:      "held (" + s.reasons() + "), then applied C a bake after its return to C",
 			Figure:   "applied " + secs(after) + " after it applied C again"})
 	})

@@ -34,6 +34,7 @@ type SimAgent struct {
 	AppliedAt time.Time // by the agent's clock
 	Failing   bool      // scrapes answer 503
 	Failed    int       // scrapes answered 503
+	Served    int       // scrapes answered with the metrics
 	Started   time.Time // the agent process's start
 	// Clock is the agent's clock (nil: the machine's): it dates the last sync it reports, as a real agent's Clock
 	// does. A test skews it, and dates AppliedAt by it.
@@ -58,6 +59,7 @@ func NewSimAgent(t testing.TB, host, commit string) *SimAgent {
 			http.Error(w, "down", http.StatusServiceUnavailable)
 			return
 		}
+		a.Served++
 		healthy := 0
 		if a.Healthy {
 			healthy = 1
