@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/herofleet/herofleet/fleet"
+	"github.com/herofleet/herofleet/internal/atomicfile"
 )
 
 func newLockCommand(g *globals) *cobra.Command {
@@ -87,7 +88,7 @@ func runLock(ctx context.Context, opts lockOptions, _ *globals, s streams, args 
 		fmt.Fprintf(s.out, "%s: up to date (%d entries)\n", path, len(lock.Entries))
 		return nil
 	}
-	if err := writeFileAtomic(path, data); err != nil {
+	if err := atomicfile.Write(path, data, 0o644); err != nil {
 		return err
 	}
 	for _, m := range moves {
@@ -132,27 +133,6 @@ func loadForLock(dir string) (*fleet.Fleet, error) {
 		return nil, fleetProblems(rest, dir)
 	}
 	return f, nil
-}
-
-// writeFileAtomic replaces path with data through a temporary file in the same folder.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".fleet.lock-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // recordArtifacts pins archives to the lock entries of their apps' own refs: APP=URL@SHA256, split at the last @
