@@ -210,19 +210,15 @@ func (a *Agent) secretsStep(ctx context.Context, p *pass) outcome {
 	if v := a.host.validFleet(""); !p.fresh && v != nil {
 		f = v
 	}
-	if a.secrets.holds(f.Commit) {
-		if p.fresh {
-			a.host.setValid(f)
+	if !a.secrets.holds(f.Commit) {
+		err := a.secrets.write(f)
+		var bad *undecryptable
+		if p.fresh && errors.As(err, &bad) {
+			return refuseCommit("secret " + bad.Error())
 		}
-		return proceed()
-	}
-	err := a.secrets.write(f)
-	var bad *undecryptable
-	if p.fresh && errors.As(err, &bad) {
-		return refuseCommit("secret " + bad.Error())
-	}
-	if err != nil {
-		return fail(fmt.Errorf("secrets of fleet commit %s: %w", short(f.Commit), err))
+		if err != nil {
+			return fail(fmt.Errorf("secrets of fleet commit %s: %w", short(f.Commit), err))
+		}
 	}
 	if p.fresh {
 		a.host.setValid(f)

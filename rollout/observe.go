@@ -3,6 +3,7 @@ package rollout
 import (
 	"context"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -192,7 +193,7 @@ func Decode(bake time.Duration, scrapes promapi.Scrapes, answers [][]promapi.Sam
 	count := func(q int) map[string]int {
 		out := map[string]int{}
 		for _, s := range answers[q] {
-			if name, ok := hostOf[targetOf(s)]; ok && s.Value == s.Value { // a host's, not NaN
+			if name, ok := hostOf[targetOf(s)]; ok && !math.IsNaN(s.Value) { // a host's, not NaN
 				out[name] += int(s.Value + 0.5)
 			}
 		}
@@ -218,11 +219,15 @@ func judgeBake(bake time.Duration, scrapes promapi.Scrapes, job string, now floa
 	}
 	need := max(1, int(bake/iv)-1) // every scrape of the window, one missed at most (no gap over two intervals)
 	since = min(time.Duration(onCommit)*iv, bake-min(iv, bake)/2)
+	var up time.Duration // how long Prometheus has been up, by its own clock, when it says when it started
+	knownUp := !scrapes.Started.IsZero() && now > 0
+	if knownUp {
+		up = time.Duration((now - float64(scrapes.Started.UnixMilli())/1000) * float64(time.Second))
+	}
 	switch {
 	case restarts > 0:
 		return 0, false, fmt.Sprintf("its agent restarted in the last %s: the bake starts again", bake)
-	case !scrapes.Started.IsZero() && now > 0 && time.Duration((now-float64(scrapes.Started.UnixMilli())/1000)*float64(time.Second)) < bake:
-		up := time.Duration((now - float64(scrapes.Started.UnixMilli())/1000) * float64(time.Second))
+	case knownUp && up < bake:
 		return min(since, up), false, fmt.Sprintf("Prometheus started %s ago: the bake counts from then", up.Round(time.Second))
 	case onCommit < tried && time.Duration(onCommit)*iv < bake-2*iv:
 		return since, false, "" // baking: the earlier scrapes of the window were on another commit

@@ -26,9 +26,6 @@ import (
 // secretRef is ${secrets}/NAME (NAME by the name rule), or ${secrets} alone.
 var secretRef = regexp.MustCompile(`\$\{secrets\}(/([A-Za-z0-9][A-Za-z0-9._-]*))?`)
 
-// managedList is the agent's list of the files it wrote in the secrets dir: not a secret.
-const managedList = ".herofleet-managed"
-
 // withSecrets is key, or, when app reads secrets, key combined with the sha256 of their values.
 func (r *Runner) withSecrets(key string, app *fleet.App) string {
 	names, all := secretsRead(app)
@@ -89,7 +86,7 @@ func (r *Runner) secretsSum(names []string, all bool) string {
 	if all && dir != "" {
 		if ents, err := os.ReadDir(dir); err == nil {
 			for _, e := range ents {
-				if n := e.Name(); e.Type().IsRegular() && n != managedList && fleet.ValidName(n) && !slices.Contains(names, n) {
+				if n := e.Name(); e.Type().IsRegular() && fleet.ValidName(n) && !slices.Contains(names, n) {
 					names = append(names, n)
 				}
 			}
@@ -99,8 +96,12 @@ func (r *Runner) secretsSum(names []string, all bool) string {
 	var b strings.Builder
 	for _, n := range names {
 		b.WriteString(n)
-		v, err := os.ReadFile(filepath.Join(dir, n))
-		if dir == "" || err != nil {
+		var v []byte
+		err := os.ErrNotExist
+		if dir != "" {
+			v, err = os.ReadFile(filepath.Join(dir, n))
+		}
+		if err != nil {
 			b.WriteString(" missing\n")
 			continue
 		}
