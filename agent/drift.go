@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/herofleet/herofleet/agent/apply"
@@ -21,7 +20,13 @@ import (
 // converge loop uses it.
 type driftClock struct {
 	full   map[string]time.Time
-	failed map[string]api.Reason
+	failed map[string]failedHeal
+}
+
+// failedHeal is a heal that could not put a drift back: the drift it was about, and the reason it ended with.
+type failedHeal struct {
+	drift  string // the drift's words when the heal began
+	reason api.Reason
 }
 
 // checkDrift checks an installed app and records what drifted; a drift that changed is logged, once.
@@ -63,8 +68,8 @@ func (a *Agent) heal(ctx context.Context, p *pass, dec fleet.Decision) {
 		return
 	}
 	said := apply.DriftReason(files, "").Detail
-	if r, ok := a.fullChecks.failed[name]; ok && r.Detail != "" && strings.HasPrefix(r.Detail, said+" (not healed: ") {
-		a.host.setReason(name, r) // the same drift that could not be put back: said, not tried again
+	if f, ok := a.fullChecks.failed[name]; ok && f.reason.Code == api.ReasonDrift && f.drift == said {
+		a.host.setReason(name, f.reason) // the same drift that could not be put back: said, not tried again
 		return
 	}
 	r := a.tx.Heal(ctx, inst, files, p.targets[name])
@@ -74,9 +79,9 @@ func (a *Agent) heal(ctx context.Context, p *pass, dec fleet.Decision) {
 	a.recordAction(dec.Change, p.fleet.Commit, r)
 	if !r.IsZero() {
 		if a.fullChecks.failed == nil {
-			a.fullChecks.failed = map[string]api.Reason{}
+			a.fullChecks.failed = map[string]failedHeal{}
 		}
-		a.fullChecks.failed[name] = r
+		a.fullChecks.failed[name] = failedHeal{drift: said, reason: r}
 		a.host.setReason(name, r)
 		return
 	}
