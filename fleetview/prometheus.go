@@ -65,11 +65,10 @@ func FromPrometheus(ctx context.Context, c *promapi.Client, source string, f *fl
 	for name := range f.Hosts {
 		row(name).Stale = "Prometheus has no herofleet agent reporting it"
 	}
-	hostOf := map[[2]string]string{} // the host of each scrape target (instance, job)
-	target := func(s promapi.Sample) [2]string { return [2]string{s.Labels["instance"], s.Labels["job"]} }
+	hostOf := map[promapi.Target]string{} // the host of each scrape target
 	for _, s := range info {
 		host := s.Labels[api.LabelHost]
-		hostOf[target(s)] = host
+		hostOf[promapi.TargetOf(s)] = host
 		r := row(host)
 		r.Role, r.Stale = s.Labels[api.LabelRole], ""
 	}
@@ -90,7 +89,7 @@ func FromPrometheus(ctx context.Context, c *promapi.Client, source string, f *fl
 	}
 	periods := map[string]time.Duration{}
 	for _, s := range gauges {
-		host, ok := hostOf[target(s)]
+		host, ok := hostOf[promapi.TargetOf(s)]
 		if !ok {
 			continue // its target's host_info came and went between the two queries
 		}

@@ -139,19 +139,17 @@ func Observe(ctx context.Context, c *promapi.Client, bake time.Duration, commit 
 func Decode(bake time.Duration, scrapes promapi.Scrapes, answers [][]promapi.Sample) Observation {
 	answers = append(answers, make([][]promapi.Sample, max(0, nQueries-len(answers)))...) // a missing answer says nothing
 	obs := Observation{Bake: bake, Hosts: map[string]*HostFacts{}}
-	type target struct{ instance, job string }
-	targetOf := func(s promapi.Sample) target { return target{s.Labels["instance"], s.Labels["job"]} }
-	hostOf := map[target]string{}
+	hostOf := map[promapi.Target]string{}
 	last := map[string]float64{} // each host's last scrape
 	for _, s := range answers[qTargets] {
 		name := s.Labels[api.LabelHost]
-		hostOf[targetOf(s)] = name
+		hostOf[promapi.TargetOf(s)] = name
 		last[name] = max(last[name], s.Value)
 	}
 	// each calls f with the host and facts of every sample of answer q that is one of the hosts' targets.
 	each := func(q int, f func(name string, h *HostFacts, s promapi.Sample)) {
 		for _, s := range answers[q] {
-			name, ok := hostOf[targetOf(s)]
+			name, ok := hostOf[promapi.TargetOf(s)]
 			if !ok {
 				continue
 			}
@@ -176,7 +174,7 @@ func Decode(bake time.Duration, scrapes promapi.Scrapes, answers [][]promapi.Sam
 		now = max(now, s.At)
 	})
 	for _, s := range answers[qProblems] {
-		name, ok := hostOf[targetOf(s)]
+		name, ok := hostOf[promapi.TargetOf(s)]
 		if !ok || s.Value != last[name] || obs.Hosts[name] == nil {
 			continue // not a host's, or a problem of an older scrape kept by Prometheus' lookback
 		}
@@ -193,7 +191,7 @@ func Decode(bake time.Duration, scrapes promapi.Scrapes, answers [][]promapi.Sam
 	count := func(q int) map[string]int {
 		out := map[string]int{}
 		for _, s := range answers[q] {
-			if name, ok := hostOf[targetOf(s)]; ok && !math.IsNaN(s.Value) { // a host's, not NaN
+			if name, ok := hostOf[promapi.TargetOf(s)]; ok && !math.IsNaN(s.Value) { // a host's, not NaN
 				out[name] += int(s.Value + 0.5)
 			}
 		}

@@ -159,5 +159,11 @@ func OnHost(expr string, only []string) string {
 // TargetLabels are the labels Prometheus gives every series of one scrape target, whatever its configuration.
 const TargetLabels = "instance, job"
 
+// Target is one scrape target, by the labels of TargetLabels.
+type Target struct{ Instance, Job string }
+
+// TargetOf is the scrape target a sample was scraped from.
+func TargetOf(s Sample) Target { return Target{Instance: s.Labels["instance"], Job: s.Labels["job"]} }
+
 // Quote makes a string a PromQL string literal, for a label value in a query ("commit", "host").
 func Quote(s string) string { return strconv.Quote(s) }
