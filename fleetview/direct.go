@@ -51,11 +51,12 @@ func Direct(ctx context.Context, f *fleet.Fleet, head string, o DirectOptions) R
 	if o.Timeout <= 0 {
 		o.Timeout = 5 * time.Second
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, ResponseHeaderTimeout: o.Timeout}}
+	var client *http.Client
 	if o.Client != nil {
-		c := *o.Client
+		c := *o.Client // a copy: its redirect policy is set below
 		client = &c
 	} else {
+		client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, ResponseHeaderTimeout: o.Timeout}}
 		defer client.CloseIdleConnections()
 	}
 	// An agent is asked at the URL its host file gives, never where it points to: a redirect is no answer.
