@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent/build"
+	"github.com/herofleet/herofleet/internal/atomicfile"
 )
 
 // ManifestEntry is one file an installed app runs, as it was when the app was installed: what the drift check
@@ -189,25 +190,5 @@ func copyFile(src, dst string, perm fs.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".tmp-"+filepath.Base(dst)+"-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	bp := hashBuffers.Get().(*[]byte)
-	_, err = io.CopyBuffer(tmp, in, *bp)
-	hashBuffers.Put(bp)
-	if err == nil {
-		err = tmp.Chmod(perm)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
+	return atomicfile.WriteFrom(dst, in, perm)
 }

@@ -1,6 +1,8 @@
 package atomicfile
 
 import (
+	"bytes"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,6 +16,11 @@ import (
 // Errors are those of the os package (they name the file involved); callers add their own context. The folder's
 // fsync is best effort: some file systems refuse to fsync a directory, and the file itself is already safe then.
 func Write(path string, data []byte, mode fs.FileMode) error {
+	return WriteFrom(path, bytes.NewReader(data), mode)
+}
+
+// WriteFrom is Write with the content read from r (a file is copied without passing through memory whole).
+func WriteFrom(path string, r io.Reader, mode fs.FileMode) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -24,7 +31,7 @@ func Write(path string, data []byte, mode fs.FileMode) error {
 		tmp.Close()
 		return err
 	}
-	if _, err := tmp.Write(data); err != nil {
+	if _, err := io.Copy(tmp, r); err != nil {
 		tmp.Close()
 		return err
 	}
