@@ -77,29 +77,27 @@ func (r *Runner) stopNames(ctx context.Context, names []string) {
 	wg.Wait()
 }
 
-// socketOf is the unix socket a binary listens on, or "" for TCP or no listen address. The supervisor clears it
-// before every start of the binary, restarts after a crash included.
-func socketOf(listen string) (string, error) {
+// listenOn is the address a binary listens on over network ("unix": its socket; "tcp": host:port), or "" when it
+// listens otherwise or not at all.
+func listenOn(listen, network string) (string, error) {
 	if listen == "" {
 		return "", nil
 	}
 	l, err := fleet.ParseListen(listen, fleet.Vars{})
-	if err != nil || l.Network != "unix" {
+	if err != nil || l.Network != network {
 		return "", err
 	}
 	return l.Address, nil
 }
 
-// tcpOf is the host:port a binary listens on, or "" for a unix socket or no listen address.
+// socketOf is the unix socket a binary listens on, or "". The supervisor clears it before every start of the
+// binary, restarts after a crash included.
+func socketOf(listen string) (string, error) { return listenOn(listen, "unix") }
+
+// tcpOf is the host:port a binary listens on, or "".
 func tcpOf(listen string) string {
-	if listen == "" {
-		return ""
-	}
-	l, err := fleet.ParseListen(listen, fleet.Vars{})
-	if err != nil || l.Network != "tcp" {
-		return ""
-	}
-	return l.Address
+	addr, _ := listenOn(listen, "tcp")
+	return addr
 }
 
 // StartProc starts one binary under the supervisor. The caller holds its app's lane.
