@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/packaging"
 )
 
 func options(root string) *Options {
@@ -250,6 +251,29 @@ func TestUnitVerifies(t *testing.T) {
 		if !strings.Contains(text, want+"\n") {
 			t.Errorf("unit lacks %q", want)
 		}
+	}
+}
+
+// TestUnitLetsTheAgentWriteItsSecrets: ProtectSystem=full makes /etc read-only, so the unit must name the
+// config's secrets_dir (under /etc) as writable, or no fleet commit gets past the secrets step under systemd.
+func TestUnitLetsTheAgentWriteItsSecrets(t *testing.T) {
+	root := t.TempDir()
+	if _, err := Write(options(root)); err != nil {
+		t.Fatal(err)
+	}
+	c, err := agent.LoadConfig(filepath.Join(root, ConfigPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := read(t, root, UnitPath)
+	for _, want := range []string{"ProtectSystem=full", "ReadWritePaths=-" + c.SecretsDir} {
+		if !strings.Contains(text, "\n"+want+"\n") {
+			t.Errorf("unit lacks %q:\n%s", want, text)
+		}
+	}
+	// The Debian package's unit is the one bootstrap writes for its default binary.
+	if want := (&Options{Bin: DefaultBin}).service(); packaging.Packaged != want {
+		t.Errorf("packaged service %+v, bootstrap writes %+v", packaging.Packaged, want)
 	}
 }
 

@@ -86,7 +86,7 @@ func (o *Options) Check() error {
 			probs = append(probs, fmt.Sprintf("--rewrite %q=%q: write FROM=TO, both non-empty", from, to))
 		}
 	}
-	if err := (packaging.Service{Bin: o.Bin, Config: ConfigPath}).Check(); err != nil {
+	if err := o.service().Check(); err != nil {
 		probs = append(probs, "--bin: "+err.Error())
 	} else if o.OnRunningSystem() && !executable(o.Bin) {
 		probs = append(probs, fmt.Sprintf("--bin %s is not an executable file here: install herofleet there or pass --bin PATH", o.Bin))
@@ -103,6 +103,12 @@ func (o *Options) Check() error {
 		return errors.New(strings.Join(probs, "\n"))
 	}
 	return nil
+}
+
+// service is what the agent's service files point at: the binary, and the config and secrets dir bootstrap writes
+// (the unit gives the agent write access to that dir).
+func (o *Options) service() packaging.Service {
+	return packaging.Service{Bin: o.Bin, Config: ConfigPath, SecretsDir: SecretsDir}
 }
 
 func executable(p string) bool {

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 
 	"github.com/herofleet/herofleet/internal/atomicfile"
-	"github.com/herofleet/herofleet/packaging"
 	"github.com/herofleet/herofleet/secrets"
 )
 
@@ -52,7 +51,7 @@ func Write(o *Options) ([]Change, error) {
 	if o.OnRunningSystem() {
 		w.root = defaultRoot
 	}
-	svc := packaging.Service{Bin: o.Bin, Config: ConfigPath}
+	svc := o.service()
 	steps := []func() error{
 		func() error { return w.dir(EtcDir, 0o755) },
 		func() error { return w.dir(SecretsDir, 0o700) },

@@ -177,7 +177,7 @@ func (r *Release) layout(built map[string]string) ([]file, error) {
 		}
 		files = append(files, f)
 	}
-	svc := Service{Bin: "/usr/bin/herofleet", Config: "/etc/herofleet/agent.yaml"}
+	svc := Packaged
 	unit, err := svc.SystemdUnit()
 	if err != nil {
 		return nil, err

@@ -12,11 +12,17 @@ import (
 // ServiceName is the agent's service under systemd (herofleet-agent.service) and zinit (herofleet-agent).
 const ServiceName = "herofleet-agent"
 
-// Service is what the agent's service files point at: the herofleet binary and the agent's config.
+// Service is what the agent's service files point at: the herofleet binary, the agent's config, and the one
+// directory outside /var/lib the agent writes to (the config's secrets_dir), which the systemd unit's
+// ProtectSystem=full would otherwise leave read-only.
 type Service struct {
-	Bin    string // absolute path of the herofleet binary
-	Config string // absolute path of the agent's config
+	Bin        string // absolute path of the herofleet binary
+	Config     string // absolute path of the agent's config
+	SecretsDir string // absolute path of the config's secrets_dir
 }
+
+// Packaged is the service the Debian package installs: the paths `herofleet bootstrap` writes.
+var Packaged = Service{Bin: "/usr/bin/herofleet", Config: "/etc/herofleet/agent.yaml", SecretsDir: "/etc/herofleet/secrets"}
 
 var (
 	//go:embed herofleet-agent.service
@@ -45,10 +51,10 @@ func (s Service) render(t *template.Template) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// Check keeps the paths to what both init systems take literally on an exec line: absolute, clean, and with no
-// white space, quotes, % (systemd specifiers) or $ (expansion).
+// Check keeps the paths to what both init systems take literally on an exec line (or systemd in ReadWritePaths):
+// absolute, clean, and with no white space, quotes, % (systemd specifiers) or $ (expansion).
 func (s Service) Check() error {
-	for _, p := range []struct{ what, path string }{{"binary", s.Bin}, {"config", s.Config}} {
+	for _, p := range []struct{ what, path string }{{"binary", s.Bin}, {"config", s.Config}, {"secrets dir", s.SecretsDir}} {
 		switch {
 		case !path.IsAbs(p.path) || path.Clean(p.path) != p.path:
 			return fmt.Errorf("service %s path must be absolute and clean, found %q", p.what, p.path)
