@@ -3,6 +3,7 @@ package build
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,6 +87,34 @@ func TestRunTimeoutKillsTheGroup(t *testing.T) {
 			t.Fatalf("the build's child %s outlived the build", pid)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A build whose executable this host lacks fails with a *ToolMissingError naming the tool and the build's PATH,
+// before anything runs; a tool found only on the caller's own PATH is not used.
+func TestRunToolMissing(t *testing.T) {
+	self := t.TempDir()
+	if err := os.Symlink("/bin/true", filepath.Join(self, "hf-callers-tool")); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", self+":"+os.Getenv("PATH"))
+	for _, c := range []struct{ prog, want string }{
+		{"hf-no-such-tool", `build needs "hf-no-such-tool", which is not on this host's PATH (/usr/bin:/bin)`},
+		{"hf-callers-tool", `build needs "hf-callers-tool", which is not on this host's PATH (/usr/bin:/bin)`},
+		{"/nonexistent/bin/make", `build needs "/nonexistent/bin/make", which this host does not have`},
+	} {
+		var out bytes.Buffer
+		err := Run(context.Background(), "app", &fleet.Build{Command: []string{c.prog, "build"}}, Spec{Dir: t.TempDir(), Path: "/usr/bin:/bin"}, &out)
+		var missing *ToolMissingError
+		if !errors.As(err, &missing) || missing.Tool != c.prog || err.Error() != c.want {
+			t.Errorf("%s: err %v, want a *ToolMissingError %q", c.prog, err, c.want)
+		}
+		if !strings.Contains(out.String(), c.want) {
+			t.Errorf("%s: the build's output does not say it: %s", c.prog, out.String())
+		}
+	}
+	if err := Run(context.Background(), "app", &fleet.Build{Command: []string{"hf-callers-tool"}}, Spec{Dir: t.TempDir(), Path: self}, &bytes.Buffer{}); err != nil {
+		t.Errorf("a tool on the build's PATH: %v", err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,21 +57,24 @@ func Run(ctx context.Context, app string, b *fleet.Build, spec Spec, out io.Writ
 		argv[i] = v
 	}
 	fmt.Fprintf(out, "herofleet: build %s at %s: %q\n", app, spec.Vars.Rev, argv)
+	prog, err := lookPath(argv[0], spec.Path)
+	if err != nil {
+		fmt.Fprintf(out, "herofleet: %v\n", err)
+		return err
+	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Path, cmd.Err = prog, nil // found on the given PATH, not the caller's
 	cmd.Dir = spec.Dir
 	cmd.Env = supervise.Env(spec.Path, spec.Home, spec.Lang, spec.Env)
 	if spec.Marker != "" {
 		cmd.Env = append(cmd.Env, spec.Marker)
-	}
-	if lp, err := lookPath(argv[0], spec.Path); err == nil {
-		cmd.Path, cmd.Err = lp, nil // found on the given PATH, not the caller's
 	}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
 	fmt.Fprintf(out, "herofleet: build ended after %s: %v\n", time.Since(start).Round(time.Millisecond), err)
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
@@ -84,9 +88,31 @@ func Run(ctx context.Context, app string, b *fleet.Build, spec Spec, out io.Writ
 // DoneMarker is written into a tree once its build (or artifact unpack) succeeded; a tree without it is redone.
 const DoneMarker = ".herofleet-built"
 
-// lookPath finds prog on path (the config's PATH) the way exec.LookPath does on the process's own.
+// ToolMissingError is a build command whose executable this host does not have: a name found nowhere on the
+// build's PATH, or an absolute path that does not exist. Installing the tool fixes it; the app's spec is not wrong.
+type ToolMissingError struct {
+	Tool string // the executable as the command names it ("make", "/usr/bin/make")
+	Path string // the PATH it was looked for on; "" for an absolute path
+}
+
+func (e *ToolMissingError) Error() string {
+	if e.Path == "" {
+		return fmt.Sprintf("build needs %q, which this host does not have", e.Tool)
+	}
+	return fmt.Sprintf("build needs %q, which is not on this host's PATH (%s)", e.Tool, e.Path)
+}
+
+// lookPath finds prog on path (the config's PATH) the way exec.LookPath does on the process's own, never on the
+// agent's own PATH: a name found nowhere there, or an absolute path that does not exist, is a *ToolMissingError.
+// A relative path (./configure) is the checked-out tree's, left to exec.
 func lookPath(prog, path string) (string, error) {
-	if filepath.IsAbs(prog) || filepath.Base(prog) != prog {
+	if filepath.IsAbs(prog) {
+		if _, err := os.Stat(prog); errors.Is(err, fs.ErrNotExist) {
+			return "", &ToolMissingError{Tool: prog}
+		}
+		return prog, nil
+	}
+	if filepath.Base(prog) != prog {
 		return prog, nil
 	}
 	for _, d := range filepath.SplitList(path) {
@@ -95,5 +121,5 @@ func lookPath(prog, path string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("%s not found on PATH %s", prog, path)
+	return "", &ToolMissingError{Tool: prog, Path: path}
 }
