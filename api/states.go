@@ -92,6 +92,10 @@ const (
 	// ReasonNotOnCommit: an expected app does not run exactly what the applied commit asks for (its installed key
 	// is not the wanted key) or carries a reason; Detail says what is missing. A problem's code only.
 	ReasonNotOnCommit ReasonCode = "not-on-commit"
+	// ReasonBuildToolMissing: the build command's executable is not on this host (make is not installed). That is the
+	// host's fault, not the spec's, as a full disk is: not quarantined, and the next sync tries again. Detail names
+	// the tool and the PATH it was looked for on.
+	ReasonBuildToolMissing ReasonCode = "build-tool-missing"
 )
 
 // Reason is why an app or binary is not fine: a value made where the cause is known and turned into text only
@@ -120,7 +124,7 @@ func (r Reason) text() string {
 		return "quarantined: " + r.Detail
 	case ReasonInterrupted:
 		return "interrupted: " + r.Detail
-	case ReasonDiskFull:
+	case ReasonDiskFull, ReasonBuildToolMissing:
 		return r.Detail + " (not quarantined: the next sync tries again)"
 	case ReasonPreRemoveFailed:
 		return "pre-remove hook failed: " + r.Detail

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/herofleet/herofleet/agent/build"
 	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/fleet"
 )
@@ -142,18 +143,18 @@ func (r *Runner) rollback(ctx context.Context, prev *Installed) {
 	}
 }
 
-// fail quarantines the app's spec and says why. An apply cut short by the agent's own stop is not the spec's
-// fault: it is not quarantined, and the next start tries it again.
+// fail quarantines the app's spec and says why. An apply cut short by the agent's own stop, or failed by the host
+// (hostFault), is not the spec's fault: it is not quarantined, and the next start or sync tries it again.
 func (r *Runner) fail(ctx context.Context, t *Target, err error) api.Reason {
 	if ctx.Err() != nil {
 		r.log.Warn("apply interrupted by the agent's stop; not quarantined", "app", t.app.Name, "err", err)
 		return api.ReasonOf(api.ReasonInterrupted, err)
 	}
-	if errors.Is(err, errDiskFull) { // the host's fault, not the spec's: tried again at the next sync
-		reason := api.ReasonOf(api.ReasonDiskFull, err)
+	if code, ok := hostFault(err); ok { // the host's fault, not the spec's: tried again at the next sync
+		reason := api.ReasonOf(code, err)
 		r.progress.SetReason(t.app.Name, reason)
 		r.progress.SetPhase(t.app.Name, api.PhaseFailed)
-		r.log.Error("apply failed on a full disk; not quarantined", "app", t.app.Name, "rev", fleet.ShortRev(t.rev), "err", err)
+		r.log.Error("apply failed on the host's fault; not quarantined", "app", t.app.Name, "rev", fleet.ShortRev(t.rev), "code", code, "err", err)
 		return reason
 	}
 	reason := api.ReasonOf(api.ReasonApplyFailed, err)
@@ -164,6 +165,20 @@ func (r *Runner) fail(ctx context.Context, t *Target, err error) api.Reason {
 	}
 	r.log.Error("apply failed; quarantined", "app", t.app.Name, "rev", fleet.ShortRev(t.rev), "err", err)
 	return reason
+}
+
+// hostFault says whether an apply failed because of the host rather than the app's spec, and with which reason: a
+// full disk, or a build tool the host lacks. Such a failure is not quarantined: fixing the host (freeing space,
+// installing make) fixes it at the next sync, with no fleet change.
+func hostFault(err error) (api.ReasonCode, bool) {
+	var missing *build.ToolMissingError
+	switch {
+	case errors.Is(err, errDiskFull):
+		return api.ReasonDiskFull, true
+	case errors.As(err, &missing):
+		return api.ReasonBuildToolMissing, true
+	}
+	return "", false
 }
 
 // Remove stops an app that left the host's set, in its lane; its data stays. A failing pre-remove hook is noted
