@@ -65,7 +65,8 @@
 // simulation replaces), metrics.go (Prometheus instruments), applyhost.go (the host as agent/apply sees it).
 // agent/apply holds the transaction's rooms: target.go (an app's revision, build dir, identity and quarantine
 // keys), build.go and artifact.go (its tree), diskfull.go (a build or fetch that failed on a full disk: the
-// host's fault, so the app is not quarantined and the next sync tries again), hooks.go, start.go, health.go,
+// host's fault, so the app is not quarantined and the next sync tries again; so is a build tool missing from the
+// host's PATH, reason build-tool-missing), hooks.go, start.go, health.go,
 // apply.go (the transaction, rollback and removal) and lanes.go.
 //
 // # Crash safety: replace, not adopt

@@ -14,7 +14,8 @@
 //	          sha256), its build dir and its identity key; the quarantine key adds an artifact's URL  (target.go)
 //	build     a source checked out and built, or an artifact fetched, checked and unpacked, into a build dir
 //	          used only once its marker names the revision                        (build.go, artifact.go)
-//	          a build or fetch that failed on a full disk is the host's fault, not the spec's  (diskfull.go)
+//	          a build or fetch that failed on a full disk is the host's fault, not the spec's  (diskfull.go),
+//	          and so is a build tool the host lacks (make not on its PATH)         (apply.go hostFault)
 //	hooks     pre-build, post-build, pre-start (its env reaches the binaries), post-start; pre-remove when
 //	          the app leaves                                                       (hooks.go)
 //	start     the old revision stopped, every binary of the new one started       (start.go)
@@ -24,7 +25,7 @@
 //	manifest  what the new revision runs recorded in it: each executable (with a read-only pristine copy in the
 //	          build dir) and every file of an artifact, size, mode, mtime, inode, sha256   (manifest.go)
 //	rollback  on any failure after the old revision stopped, it starts again (a new app is removed); a failed
-//	          spec is quarantined, but not for a full disk or the agent's own stop  (apply.go)
+//	          spec is quarantined, but not for the host's fault or the agent's own stop  (apply.go)
 //
 // Drift (drift.go): CheckDrift compares an installed app with its manifest (cheap: stat and /proc/PID/exe; full:
 // sha256, paced), Heal puts back what drifted, in the app's lane, and restarts only the binaries concerned.
