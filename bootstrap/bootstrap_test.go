@@ -271,6 +271,25 @@ func TestUnitLetsTheAgentWriteItsSecrets(t *testing.T) {
 			t.Errorf("unit lacks %q:\n%s", want, text)
 		}
 	}
+	// Every dir the agent writes (its dir: state, builds, logs, the apps' homes and data; the secrets) is writable
+	// under the unit: outside what ProtectSystem=full makes read-only, or named in ReadWritePaths.
+	var writable []string
+	for _, l := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(l, "ReadWritePaths="); ok {
+			for _, p := range strings.Fields(v) {
+				writable = append(writable, strings.TrimPrefix(p, "-"))
+			}
+		}
+	}
+	under := func(p, dir string) bool { return p == dir || strings.HasPrefix(p, dir+"/") }
+	for _, p := range []string{c.Dir, c.SecretsDir} {
+		if !slices.ContainsFunc([]string{"/usr", "/boot", "/efi", "/etc"}, func(ro string) bool { return under(p, ro) }) {
+			continue
+		}
+		if !slices.ContainsFunc(writable, func(rw string) bool { return under(p, rw) }) {
+			t.Errorf("the agent writes %s, which ProtectSystem=full leaves read-only and ReadWritePaths %q does not name", p, writable)
+		}
+	}
 	// The Debian package's unit is the one bootstrap writes for its default binary.
 	if want := (&Options{Bin: DefaultBin}).service(); packaging.Packaged != want {
 		t.Errorf("packaged service %+v, bootstrap writes %+v", packaging.Packaged, want)
