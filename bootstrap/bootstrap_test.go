@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/packaging"
 )
 
@@ -124,6 +125,137 @@ func TestChangedFlagRewritesTheConfigAndSaysWhat(t *testing.T) {
 	}
 }
 
+// TestMetricsListenIsWhereTheFleetLooks: with --address the agent's read-only listener is the address on the
+// fleet's agent port, exactly the URL herofleet prometheus targets and fleet status use for a host file with that
+// address (fleet.AgentURL), whatever form the address takes; without --address there is none.
+func TestMetricsListenIsWhereTheFleetLooks(t *testing.T) {
+	for _, tc := range []struct{ address, want string }{
+		{"[fd5a:1c2:9e3::7]", "[fd5a:1c2:9e3::7]:7072"},
+		{"fd5a:1c2:9e3::7", "[fd5a:1c2:9e3::7]:7072"},
+		{"10.0.0.7", "10.0.0.7:7072"},
+		{"127.0.0.1", "127.0.0.1:7072"},
+		{"tester-07.lan", "tester-07.lan:7072"},
+		{"tester-07", "tester-07:7072"},
+		{"", ""},
+	} {
+		t.Run(tc.address, func(t *testing.T) {
+			root := t.TempDir()
+			o := options(root)
+			o.Address = tc.address
+			if _, err := Write(o); err != nil {
+				t.Fatal(err)
+			}
+			c, err := agent.LoadConfig(filepath.Join(root, ConfigPath))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.MetricsListen != tc.want {
+				t.Errorf("metrics_listen %q, want %q", c.MetricsListen, tc.want)
+			}
+			text := read(t, root, ConfigPath)
+			if has := strings.Contains(text, "\nmetrics_listen:"); has != (tc.want != "") {
+				t.Errorf("metrics_listen written: %v, want %v:\n%s", has, tc.want != "", text)
+			}
+			if tc.address == "" {
+				return
+			}
+			if url := fleet.AgentURL(o.Host, &fleet.Host{Address: tc.address}); url != "http://"+c.MetricsListen {
+				t.Errorf("fleet tools look at %s, the agent listens on %s", url, c.MetricsListen)
+			}
+			if !strings.HasSuffix(c.MetricsListen, ":"+fleet.DefaultAgentPort) {
+				t.Errorf("metrics_listen %q is not on the fleet's agent port %s", c.MetricsListen, fleet.DefaultAgentPort)
+			}
+			// In a new config it follows listen, in bootstrap's order.
+			if i, j := strings.Index(text, "\nlisten:"), strings.Index(text, "\nmetrics_listen:"); i < 0 || j < i {
+				t.Errorf("metrics_listen not after listen:\n%s", text)
+			}
+		})
+	}
+}
+
+// TestChangedAddressMovesMetricsListen: a changed --address rewrites metrics_listen with it and says so; a run
+// without --address removes it; a config written before bootstrap owned metrics_listen (address, no listener: the
+// VM the fleet never scraped) gets it on the next run, named as added, and the agent restarts.
+func TestChangedAddressMovesMetricsListen(t *testing.T) {
+	root := t.TempDir()
+	o := options(root)
+	o.Address = "10.0.0.7"
+	if _, err := Write(o); err != nil {
+		t.Fatal(err)
+	}
+	configChange := func(o *Options) Change {
+		t.Helper()
+		cs, err := Write(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got Change
+		for _, c := range cs {
+			switch {
+			case c.Path == ConfigPath:
+				got = c
+			case c.Action != Unchanged:
+				t.Errorf("%s %s: only the config should change", c.Action, c.Path)
+			}
+		}
+		return got
+	}
+	check := func(what string, c Change, want ...string) {
+		t.Helper()
+		if c.Action != Updated || !slices.Equal(c.Details, want) {
+			t.Errorf("%s: config %s %q, want updated %q", what, c.Action, c.Details, want)
+		}
+	}
+
+	o.Address = "10.0.0.8"
+	check("changed IPv4", configChange(o), "address: 10.0.0.7 -> 10.0.0.8", "metrics_listen: 10.0.0.7:7072 -> 10.0.0.8:7072")
+	o.Address = "[fd5a:1c2:9e3::7]"
+	check("IPv4 to IPv6", configChange(o), "address: 10.0.0.8 -> '[fd5a:1c2:9e3::7]'",
+		"metrics_listen: 10.0.0.8:7072 -> '[fd5a:1c2:9e3::7]:7072'")
+	// The same address without brackets: the address is written as given, the listener is the same.
+	o.Address = "fd5a:1c2:9e3::7"
+	check("unbracketed", configChange(o), "address: '[fd5a:1c2:9e3::7]' -> fd5a:1c2:9e3::7")
+	o.Address = ""
+	check("no --address", configChange(o), "address removed (was fd5a:1c2:9e3::7)",
+		"metrics_listen removed (was '[fd5a:1c2:9e3::7]:7072')")
+	o.Address = "tester-07.lan"
+	check("a name again", configChange(o), "address: tester-07.lan (added)", "metrics_listen: tester-07.lan:7072 (added)")
+	if c := configChange(o); c.Action != Unchanged {
+		t.Errorf("the same flags again: config %s %q", c.Action, c.Details)
+	}
+
+	// A config from before: address, but no metrics_listen.
+	cfg := filepath.Join(root, ConfigPath)
+	var kept []string
+	for _, l := range strings.SplitAfter(read(t, root, ConfigPath), "\n") {
+		if !strings.HasPrefix(l, "metrics_listen:") {
+			kept = append(kept, l)
+		}
+	}
+	if err := os.WriteFile(cfg, []byte(strings.Join(kept, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := Write(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		if c.Path == ConfigPath {
+			check("config without metrics_listen", c, "metrics_listen: tester-07.lan:7072 (added)")
+		}
+	}
+	if !strings.Contains(read(t, root, ConfigPath), "\nlisten: 127.0.0.1:7070\nmetrics_listen: tester-07.lan:7072\n") {
+		t.Errorf("metrics_listen not added after listen:\n%s", read(t, root, ConfigPath))
+	}
+	f := &fakeInit{}
+	if _, err := Start(context.Background(), "systemd", o, cs, f.run); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(f.ran, "systemctl restart herofleet-agent.service") {
+		t.Errorf("the agent was not restarted onto its new listener: ran %q", f.ran)
+	}
+}
+
 func TestKeysBootstrapDoesNotOwnAreKept(t *testing.T) {
 	root := t.TempDir()
 	if _, err := Write(options(root)); err != nil {
@@ -190,6 +322,13 @@ func TestBadOptions(t *testing.T) {
 		{"bad host", func(o *Options) { o.Host = "tester.07" }, `--host "tester.07" does not match`},
 		{"bad ref", func(o *Options) { o.Ref = "main..x" }, "not a valid git ref"},
 		{"bad bin", func(o *Options) { o.Bin = "/opt/hero fleet/herofleet" }, "would not take literally"},
+		{"address with a port", func(o *Options) { o.Address = "10.0.0.7:22" }, `--address "10.0.0.7:22" carries a port (22)`},
+		{"bracketed IPv6 with a port", func(o *Options) { o.Address = "[fd5a::7]:22" }, `--address "[fd5a::7]:22" carries a port (22)`},
+		{"name with a port", func(o *Options) { o.Address = "tester-07.lan:7072" }, `carries a port (7072)`},
+		{"not IPv6", func(o *Options) { o.Address = "fd5a:::7:x" }, "is neither an IPv6 address nor a host name"},
+		{"brackets around IPv4", func(o *Options) { o.Address = "[10.0.0.7]" }, "not an IPv6 address"},
+		{"unbalanced brackets", func(o *Options) { o.Address = "[fd5a::7" }, "unbalanced brackets"},
+		{"address with a path", func(o *Options) { o.Address = "10.0.0.7/24" }, "is not a host name or address"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()

@@ -10,10 +10,12 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/fleet"
 )
 
 const configHeader = `herofleet agent config, written by "herofleet bootstrap" (docs/provisioning.md).
-bootstrap owns fleet, host, role, address, dir, listen, token_file, rewrite, plugins_dir, secrets_dir and identity_file;
+bootstrap owns fleet, host, role, address, dir, listen, metrics_listen (--address on port ` + fleet.DefaultAgentPort + `, where the fleet's
+Prometheus and "herofleet fleet status" look), token_file, rewrite, plugins_dir, secrets_dir and identity_file;
 other keys added here (verify, webhook_listen, …) are kept when it runs again.`
 
 // field is one config key bootstrap owns; a nil value leaves the key out.
@@ -28,26 +30,27 @@ type fleetRepo struct {
 }
 
 func (o *Options) fields() []field {
-	f := []field{
+	var address, metricsListen, rewrite any
+	if o.Address != "" {
+		address, metricsListen = o.Address, o.MetricsListen()
+	}
+	if len(o.Rewrite) > 0 {
+		rewrite = o.Rewrite
+	}
+	return []field{
 		{"fleet", fleetRepo{Repo: o.Fleet, Ref: o.Ref}},
 		{"host", o.Host},
 		{"role", o.Role},
-		{"address", nil},
+		{"address", address},
 		{"dir", StateDir},
 		{"listen", Listen},
+		{"metrics_listen", metricsListen},
 		{"token_file", TokenPath},
-		{"rewrite", nil},
+		{"rewrite", rewrite},
 		{"plugins_dir", PluginsDir},
 		{"secrets_dir", SecretsDir},
 		{"identity_file", IdentityPath},
 	}
-	if o.Address != "" {
-		f[3].value = o.Address
-	}
-	if len(o.Rewrite) > 0 {
-		f[7].value = o.Rewrite
-	}
-	return f
 }
 
 // renderConfig writes bootstrap's keys into the existing config (nil: there is none), keeping every other key

@@ -3,6 +3,8 @@ package bootstrap
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -36,7 +38,7 @@ type Options struct {
 	Ref     string            // branch, tag or commit of the fleet repo (main)
 	Host    string            // this VM's host name in the fleet (default: the machine's host name)
 	Role    string            // used when the fleet has no hosts/<host>.yaml
-	Address string            // how other VMs reach this one (default: the agent uses the host name)
+	Address string            // how other VMs reach this one (default: the agent uses the host name); MetricsListen binds it
 	Rewrite map[string]string // URL prefix rewrites, like git's insteadOf
 	Root    string            // write everything under this directory; "" or "/" is the running system
 	Bin     string            // the herofleet binary the service runs (DefaultBin)
@@ -78,8 +80,8 @@ func (o *Options) Check() error {
 	case !fleet.ValidName(o.Host):
 		probs = append(probs, fmt.Sprintf("--host %q does not match %s", o.Host, fleet.NamePattern))
 	}
-	if strings.ContainsAny(o.Address, " \t\r\n/") {
-		probs = append(probs, fmt.Sprintf("--address %q is not a host name or address", o.Address))
+	if err := checkAddress(o.Address); err != nil {
+		probs = append(probs, err.Error())
 	}
 	for from, to := range o.Rewrite {
 		if from == "" || to == "" {
@@ -101,6 +103,54 @@ func (o *Options) Check() error {
 	if len(probs) > 0 {
 		sort.Strings(probs)
 		return errors.New(strings.Join(probs, "\n"))
+	}
+	return nil
+}
+
+// MetricsListen is the agent's read-only listener (/metrics, /healthz, /api/v1/status) that bootstrap writes as
+// metrics_listen: the address on fleet.DefaultAgentPort, exactly where fleet tools (herofleet prometheus targets,
+// fleet status) look for a host whose file names no agent URL (fleet.AgentURL). "" without an address: the agent
+// then serves its metrics only on the loopback cockpit, which no other VM can scrape.
+func (o *Options) MetricsListen() string {
+	if o.Address == "" {
+		return ""
+	}
+	return fleet.JoinHostPort(o.Address, fleet.DefaultAgentPort)
+}
+
+// checkAddress accepts a host name, an IPv4 address, or an IPv6 address bare or in brackets: what the agent can
+// bind metrics_listen to on fleet.DefaultAgentPort. A port of its own is refused (the port is the fleet's).
+func checkAddress(a string) error {
+	if a == "" {
+		return nil
+	}
+	bad := func(why string) error { return fmt.Errorf("--address %q %s", a, why) }
+	if strings.ContainsAny(a, " \t\r\n/") {
+		return bad("is not a host name or address")
+	}
+	if _, port, err := net.SplitHostPort(a); err == nil {
+		return bad("carries a port (" + port + "): write the address alone, the agent's metrics port is " + fleet.DefaultAgentPort)
+	}
+	host := a
+	if strings.HasPrefix(a, "[") || strings.HasSuffix(a, "]") {
+		if len(a) < 2 || a[0] != '[' || a[len(a)-1] != ']' {
+			return bad("has unbalanced brackets: write [IPv6] or IPv6")
+		}
+		host = a[1 : len(a)-1]
+		if ip, err := netip.ParseAddr(host); err != nil || !ip.Is6() {
+			return bad("puts brackets around something that is not an IPv6 address")
+		}
+	}
+	if strings.ContainsAny(host, "[]") {
+		return bad("is not a host name or address")
+	}
+	if strings.Contains(host, ":") {
+		if _, err := netip.ParseAddr(host); err != nil {
+			return bad("is neither an IPv6 address nor a host name")
+		}
+	}
+	if _, _, err := net.SplitHostPort(fleet.JoinHostPort(a, fleet.DefaultAgentPort)); err != nil {
+		return bad("is not a host name or address")
 	}
 	return nil
 }

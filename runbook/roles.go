@@ -80,7 +80,8 @@ func (w writer) bringUp(b *strings.Builder, role string) {
 	b.WriteString("No step after the first command is manual. On a fresh Debian VM with the overlay network up:\n\n")
 	fmt.Fprintf(b, "```sh\nherofleet bootstrap --fleet %s --role %s --host <name> --address <mycelium-address>\n```\n\n",
 		w.opts.FleetURL, role)
-	b.WriteString("1. `bootstrap` sets up the agent (its config names the fleet repo, host, role and address; a bearer " +
+	b.WriteString("1. `bootstrap` sets up the agent (its config names the fleet repo, host, role and address, and serves " +
+		"`/metrics` read-only on the address, port 7072, where the fleet's Prometheus scrapes it; a bearer " +
 		"token guards the cockpit's mutating calls) and starts `herofleet agent`.\n")
 	b.WriteString("2. The agent clones the fleet repo, resolves this role (and `hosts/<name>.yaml` when it exists), and " +
 		"installs every preinstalled app in the order above: fetch, build, hooks, start, health.\n")

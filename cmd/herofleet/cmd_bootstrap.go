@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/herofleet/herofleet/bootstrap"
+	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/internal/source"
 )
 
@@ -24,6 +25,11 @@ func newBootstrapCommand(g *globals) *cobra.Command {
 directories (/var/lib/herofleet, /etc/herofleet/secrets) and the agent's service files for systemd
 (/etc/systemd/system/herofleet-agent.service) and zinit (/etc/zinit/herofleet-agent.yaml), then starts the agent
 under whichever of the two runs as PID 1.
+
+With --address A the agent also serves its read-only listener (GET /metrics, /healthz, /api/v1/status, no token)
+on A:7072 (metrics_listen), where the fleet's Prometheus (herofleet prometheus targets) and herofleet fleet status
+look for it. Without --address it has none: the cockpit and its /metrics stay on this VM's loopback, and no other
+VM can scrape it.
 
 Running it again with the same flags changes nothing and says so; a changed flag rewrites the config, says what
 changed and restarts the agent. With --root, everything is written under DIR (an image, a test) and the running
@@ -47,7 +53,7 @@ func (o *bootstrapOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.Ref, "ref", bootstrap.DefaultRef, "the fleet repo's branch, tag or commit")
 	f.StringVar(&o.Role, "role", "", "this VM's `ROLE` when the fleet has no hosts/<host>.yaml for it")
 	f.StringVar(&o.Host, "host", "", "this VM's host name in the fleet (default: the machine's host name)")
-	f.StringVar(&o.Address, "address", "", "how other VMs reach this one, e.g. its Mycelium address (default: the host name)")
+	f.StringVar(&o.Address, "address", "", "how other VMs reach this one, e.g. its Mycelium address; the agent's read-only metrics listener binds it, port "+fleet.DefaultAgentPort+" (default: the host name, and no metrics listener)")
 	f.StringArrayVar(&o.rewrites, "rewrite", nil, "rewrite URLs starting with FROM to start with TO (`FROM=TO`), repeatable")
 	f.StringVar(&o.Root, "root", "", "write everything under `DIR` and start nothing (images, tests)")
 	f.StringVar(&o.Bin, "bin", bootstrap.DefaultBin, "the herofleet binary the service runs")
@@ -89,6 +95,7 @@ func runBootstrap(ctx context.Context, opts bootstrapOptions, _ *globals, s stre
 			return fmt.Errorf("start the agent: %w", err)
 		}
 	}
+	fmt.Fprintln(out, metricsLine(o))
 	fmt.Fprintf(out, "cockpit: http://%s/ on this VM (token in %s; from elsewhere: ssh -L 7070:%s root@%s)\n",
 		bootstrap.Listen, filepath.Join(o.Root, bootstrap.TokenPath), bootstrap.Listen, sshTarget(o))
 	return nil
@@ -102,6 +109,17 @@ func printChanges(out io.Writer, changes []bootstrap.Change) {
 		}
 		fmt.Fprintf(out, "%s: %s (%s)\n", c.Action, c.Path, strings.Join(c.Details, "; "))
 	}
+}
+
+// metricsLine says where the fleet's Prometheus and fleet status reach this agent, or that they cannot.
+func metricsLine(o *bootstrap.Options) string {
+	if ml := o.MetricsListen(); ml != "" {
+		return fmt.Sprintf("metrics: http://%s/metrics, read-only, no token: the fleet's Prometheus (herofleet prometheus targets) "+
+			"and herofleet fleet status scrape %s there when hosts/%s.yaml says address: %q (and no other agent:)", ml, o.Host, o.Host, o.Address)
+	}
+	return fmt.Sprintf("metrics: none off this VM (no --address, so no metrics_listen): the cockpit and its /metrics stay on loopback "+
+		"(%s), and the fleet's Prometheus and herofleet fleet status cannot reach %s; run bootstrap again with --address to serve them on ADDRESS:%s",
+		bootstrap.Listen, o.Host, fleet.DefaultAgentPort)
 }
 
 func sshTarget(o *bootstrap.Options) string {
