@@ -296,6 +296,38 @@ binaries:
 	}
 }
 
+// The drift is said once, however its words change: they give when the file was modified relative to today, so
+// the next day (on the agent's clock, past its full check) and after a touch they read otherwise while the drift
+// (the file, its hashes and modes) is the one already said. The status says the new words.
+func TestDriftSaidOnceWhenItsWordsChange(t *testing.T) {
+	_, a, exe := installDrift(t, "report")
+	clock := &testClock{t: time.Now()}
+	a.now = clock.Now
+	logged := &countingHandler{msg: "drift: what the app runs changed on this host since install"}
+	a.log = slog.New(logged)
+	if err := os.Chmod(exe, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, a)
+	before := appOf(a.Status(), "books").Reason
+	if !strings.Contains(before, "books_server: executable's mode changed") || logged.count.Load() != 1 {
+		t.Fatalf("said %d times: %q", logged.count.Load(), before)
+	}
+	clock.Set(clock.Now().Add(25 * time.Hour))
+	yesterday := time.Now().Add(-30 * time.Hour)
+	if err := os.Chtimes(exe, yesterday, yesterday); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, a)
+	after := appOf(a.Status(), "books").Reason
+	if after == before || !strings.Contains(after, "modified "+yesterday.Format("2006-01-02")) {
+		t.Fatalf("the words did not change: %q", after)
+	}
+	if n := logged.count.Load(); n != 1 {
+		t.Fatalf("the same drift was said %d times", n)
+	}
+}
+
 // A heal is a restart like any other: it waits for the fleet's maintenance window, the drift said meanwhile.
 func TestDriftHealWaitsForTheWindow(t *testing.T) {
 	h := newHarness(t)

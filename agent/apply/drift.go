@@ -56,6 +56,17 @@ func (d DriftedFile) String() string {
 	return fmt.Sprintf("%s: %s's mode changed on this host since install (%s ≠ installed %s, modified %s)", subject, what, d.GotMode, d.WantMode, clock(d.ModTime))
 }
 
+// Same reports the same drift: the same file found changed the same way (path, binaries, hashes, modes, deleted,
+// running). When it was modified is not compared: String says that relative to today, so its words change past
+// midnight (and with a touch) while the drift stays the one already said.
+func (d DriftedFile) Same(o DriftedFile) bool {
+	return d.Path == o.Path && d.Exec == o.Exec && slices.Equal(d.Binaries, o.Binaries) && d.Deleted == o.Deleted &&
+		d.Want == o.Want && d.Got == o.Got && d.WantMode == o.WantMode && d.GotMode == o.GotMode && d.Running == o.Running
+}
+
+// SameDrift reports that two drifts of an app are the same files found changed the same way (DriftedFile.Same).
+func SameDrift(a, b []DriftedFile) bool { return slices.EqualFunc(a, b, DriftedFile.Same) }
+
 func short8(sum string) string { return sum[:min(8, len(sum))] }
 
 // clock is a modification time as a person reads it: the time of day, with the date when it is not today.
