@@ -71,11 +71,15 @@ func (a *Agent) heal(ctx context.Context, p *pass, dec fleet.Decision) {
 		a.host.setReason(name, f.reason) // the same drift that could not be put back: said, not tried again
 		return
 	}
-	r := a.tx.Heal(ctx, inst, files, p.targets[name])
+	rebuilt, r := a.tx.Heal(ctx, inst, files, p.targets[name])
 	if r.Code == api.ReasonInterrupted && ctx.Err() != nil {
 		return
 	}
-	a.recordAction(dec.Change, p.fleet.Commit, r)
+	ch := dec.Change
+	if rebuilt != "" {
+		ch.Reasons = append(slices.Clone(ch.Reasons), rebuilt)
+	}
+	a.recordAction(ch, p.fleet.Commit, r)
 	if !r.IsZero() {
 		if a.fullChecks.failed == nil {
 			a.fullChecks.failed = map[string]failedHeal{}

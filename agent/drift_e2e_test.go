@@ -408,28 +408,84 @@ func (c *countingHandler) Handle(_ context.Context, r slog.Record) error {
 func (c *countingHandler) WithAttrs([]slog.Attr) slog.Handler { return c }
 func (c *countingHandler) WithGroup(string) slog.Handler      { return c }
 
-// A source build's executable changed with its pristine copy cannot be put back: the drift is said with why, and
-// the heal is not tried again at each poll.
-func TestDriftNotHealedSaysWhy(t *testing.T) {
-	_, a, exe := installDrift(t, "")
+// damagePristine changes a source build's installed executable and damages its pristine copy as well: changed
+// (a byte appended) or missing. The binary is stopped first: a running file cannot be written.
+func damagePristine(t *testing.T, a *Agent, missing bool) (exe, pristine string, want []byte) {
+	t.Helper()
 	inst := a.host.installed("books")
-	pristine := filepath.Join(inst.BuildDir, apply.PristineDir, "target", "release", "books_server")
+	exe = inst.Binaries[0].Path
+	pristine = filepath.Join(inst.BuildDir, apply.PristineDir, "target", "release", "books_server")
+	want, _ = os.ReadFile(exe)
+	if err := a.sup.Stop(context.Background(), "books_server"); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Chmod(pristine, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chmod(exe, 0o700); err != nil {
+	for _, p := range []string{exe, pristine} {
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write([]byte{0})
+		f.Close()
+	}
+	if missing {
+		if err := os.Remove(pristine); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return exe, pristine, want
+}
+
+// A source build's executable whose pristine copy is damaged too (changed, or missing) is put back from its
+// installed revision built again, as an install of that revision builds it; the pristine copy is made again and
+// the heal's reasons say it was rebuilt.
+func TestDriftRebuiltWithoutIntactPristine(t *testing.T) {
+	for _, missing := range []bool{false, true} {
+		t.Run(map[bool]string{false: "changed", true: "missing"}[missing], func(t *testing.T) {
+			h, a, _ := installDrift(t, "")
+			inst := a.host.installed("books")
+			exe, pristine, want := damagePristine(t, a, missing)
+			mustSync(t, a)
+			books := appOf(a.Status(), "books")
+			reasons := strings.Join(books.Last.Reasons, "; ")
+			if books.Code != "" || books.Last.Action != "heal" || books.Last.Error != "" ||
+				!strings.Contains(reasons, "books_server: executable changed on this host since install") ||
+				!strings.Contains(reasons, "rebuilt "+inst.Rev[:12]+": no intact pristine copy of target/release/books_server") {
+				t.Fatalf("books %+v, last action %+v", books, books.Last)
+			}
+			for _, p := range []string{exe, pristine} {
+				if b, _ := os.ReadFile(p); string(b) != string(want) {
+					t.Fatalf("%s is not the installed build", p)
+				}
+			}
+			if body, err := agenttest.GetUnix(h.sock("books_server"), "/"); err != nil || !strings.Contains(body, "binary=books_server") {
+				t.Fatalf("books_server after the heal: %q %v", body, err)
+			}
+			if left, _ := filepath.Glob(inst.BuildDir + ".heal*"); len(left) != 0 {
+				t.Fatalf("the rebuilt copy was left: %v", left)
+			}
+			if !a.Status().Healthy() {
+				t.Fatalf("not healthy after the heal: %+v", a.Status().Verdict())
+			}
+		})
+	}
+}
+
+// A heal that cannot put the drift back (here the rebuild fails: its log's path is taken) says so with why, and
+// is not tried again at each poll.
+func TestDriftNotHealedSaysWhy(t *testing.T) {
+	_, a, _ := installDrift(t, "")
+	inst := a.host.installed("books")
+	if err := os.MkdirAll(filepath.Join(inst.BuildDir+".heal.log", "taken"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.OpenFile(pristine, os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Write([]byte{0})
-	f.Close()
+	damagePristine(t, a, false)
 	mustSync(t, a)
 	books := appOf(a.Status(), "books")
-	if books.Code != api.ReasonDrift || !strings.Contains(books.Reason, "books_server: executable's mode changed") ||
-		!strings.Contains(books.Reason, "(not healed: no intact copy of target/release/books_server to put back (its sha256 differs): reinstall the app)") {
+	if books.Code != api.ReasonDrift || !strings.Contains(books.Reason, "books_server: executable changed on this host since install") ||
+		!strings.Contains(books.Reason, "(not healed: build "+inst.Rev[:12]+" again: build log: ") {
 		t.Fatalf("books %+v", books)
 	}
 	last := *books.Last
