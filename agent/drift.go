@@ -127,6 +127,7 @@ func (h *hostState) overlayDrift(as *AppStatus) {
 	if len(files) == 0 || as.State != api.AppInstalled {
 		return
 	}
+	as.Drift = h.driftOf(as.Name)
 	if as.Code == "" { // a failed heal said it already, with why
 		r := apply.DriftReason(files, "")
 		as.Reason, as.Code = r.String(), r.Code

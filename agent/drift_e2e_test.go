@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http/httptest"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/herofleet/herofleet/agent/apply"
 	"github.com/herofleet/herofleet/api"
+	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
@@ -152,6 +155,59 @@ func TestDriftHandCopyReportedThenHealed(t *testing.T) {
 	mustSync(t, a) // nothing more to do
 	if got := appOf(a.Status(), "books"); got.Binaries[0].PID != books.Binaries[0].PID || got.Code != "" {
 		t.Fatalf("a quiet poll restarted or said something: %+v", got)
+	}
+}
+
+// A plan made on the host (herofleet plan --on-host reads the status's JSON) decides as the agent does: with drift:
+// report it says the drift; with drift: heal (held here for the maintenance window) it plans the heal the agent
+// then carries out, with the same words.
+func TestDriftPlanOnHostAgrees(t *testing.T) {
+	h := newHarness(t)
+	clock := &testClock{t: time.Date(2026, 3, 10, 1, 30, 0, 0, time.UTC)}
+	windowed := func(drift string) string {
+		return strings.Replace(driftFleet(drift), "sync: {schedule: \"@every 1h\"}\n",
+			"sync: {schedule: \"@every 1h\"}\nmaintenance: [{schedule: \"0 2 * * *\", duration: 1h}]\n", 1)
+	}
+	h.commitApp("books")
+	h.commitFleet(windowed("report"))
+	a := h.newAgent(nil)
+	a.now = clock.Now
+	mustSync(t, a)
+	handCopy(t, a, a.host.installed("books").Binaries[0].Path)
+	mustSync(t, a)
+	onHost := func() (AppStatus, string) {
+		b, err := json.Marshal(a.Status())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st Status
+		if err := json.Unmarshal(b, &st); err != nil {
+			t.Fatal(err)
+		}
+		target, facts := st.OnHost()
+		p := fleet.PlanOnHost(nil, a.host.good, target, facts)
+		if p.Error != "" || len(p.Changes) != 1 {
+			t.Fatalf("plan %+v", p)
+		}
+		return appOf(st, "books"), fmt.Sprintf("%s books: %s", p.Changes[0].Action, strings.Join(p.Changes[0].Reasons, "; "))
+	}
+	books, plan := onHost()
+	if len(books.Drift) != 1 || !strings.Contains(books.Reason, books.Drift[0]) || !strings.HasPrefix(books.Drift[0], "books_server: executable changed") {
+		t.Fatalf("the status's drift %q, reason %q", books.Drift, books.Reason)
+	}
+	if plan != "report books: "+books.Drift[0] {
+		t.Fatalf("plan with drift: report: %q", plan)
+	}
+	h.commitFleet(windowed("heal"))
+	mustSync(t, a) // the window is closed: the heal waits
+	if _, plan = onHost(); plan != "heal books: "+books.Drift[0] {
+		t.Fatalf("plan with drift: heal: %q", plan)
+	}
+	clock.Set(time.Date(2026, 3, 10, 2, 5, 0, 0, time.UTC))
+	mustSync(t, a)
+	last := appOf(a.Status(), "books").Last
+	if did := fmt.Sprintf("%s books: %s", last.Action, strings.Join(last.Reasons, "; ")); did != plan || last.Error != "" {
+		t.Fatalf("planned %q, the agent did %q (%s)", plan, did, last.Error)
 	}
 }
 
