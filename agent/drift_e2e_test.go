@@ -384,6 +384,39 @@ func TestDriftSaidOnceWhenItsWordsChange(t *testing.T) {
 	}
 }
 
+// A heal held for the window is said held once, however the drift's words change while it waits (a touch, the
+// next day): the same drift waits for the same window.
+func TestDriftHeldHealSaidOnce(t *testing.T) {
+	h := newHarness(t)
+	clock := &testClock{t: time.Date(2026, 3, 10, 1, 30, 0, 0, time.UTC)}
+	h.commitApp("books")
+	h.commitFleet(strings.Replace(driftFleet(""), "sync: {schedule: \"@every 1h\"}\n",
+		"sync: {schedule: \"@every 1h\"}\nmaintenance: [{schedule: \"0 2 * * *\", duration: 1h}]\n", 1))
+	a := h.newAgent(nil)
+	a.now = clock.Now
+	mustSync(t, a)
+	held := &countingHandler{msg: "change held"}
+	a.log = slog.New(held)
+	exe := a.host.installed("books").Binaries[0].Path
+	if err := os.Chmod(exe, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, a)
+	before := appOf(a.Status(), "books").Waiting
+	yesterday := time.Now().Add(-30 * time.Hour)
+	if err := os.Chtimes(exe, yesterday, yesterday); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, a)
+	after := appOf(a.Status(), "books").Waiting
+	if before == nil || after == nil || after.Reason == before.Reason || !strings.Contains(after.Reason, "modified "+yesterday.Format("2006-01-02")) {
+		t.Fatalf("waiting %+v, then %+v", before, after)
+	}
+	if n := held.count.Load(); n != 1 {
+		t.Fatalf("the held heal was said %d times", n)
+	}
+}
+
 // A heal is a restart like any other: it waits for the fleet's maintenance window, the drift said meanwhile.
 func TestDriftHealWaitsForTheWindow(t *testing.T) {
 	h := newHarness(t)
