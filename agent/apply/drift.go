@@ -350,6 +350,9 @@ func (r *Runner) Heal(ctx context.Context, inst *Installed, files []DriftedFile,
 			// another file of an artifact, or an executable whose pristine copy is not intact: made again
 			if fresh == "" {
 				if fresh, err = r.remake(ctx, inst, t); err != nil {
+					if ctx.Err() != nil { // the agent stops: nothing was tried, the next start checks again
+						return "", api.ReasonOf(api.ReasonInterrupted, err)
+					}
 					return "", r.healFailed(inst, files, err)
 				}
 			}
