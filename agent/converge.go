@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/fleet"
@@ -278,13 +277,9 @@ func (a *Agent) desiredSet(f *fleet.Fleet) (base, d *fleet.Desired, err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("resolve host: %w", err)
 	}
-	var keep []string
-	for _, c := range a.host.clicked() {
-		if slices.Contains(base.Catalog, c) || slices.Contains(base.Names(), c) {
-			keep = append(keep, c)
-		} else {
-			a.log.Warn("clicked app is no longer in the catalog; dropping it", "app", c)
-		}
+	keep, dropped := base.Offered(a.host.clicked())
+	for _, c := range dropped {
+		a.log.Warn("clicked app is no longer in the catalog; dropping it", "app", c)
 	}
 	d, err = f.With(base, keep)
 	return base, d, err

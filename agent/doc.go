@@ -93,7 +93,8 @@
 //	fleet.git                bare clone of the fleet repo (only the followed ref is fetched)
 //	sources/<repo>-<hash>    full bare clone per app repo URL (every branch and tag)
 //	builds/<app>/<rev12>-<h> one checkout + build per revision and build command; <dir>.log is the build log;
-//	                         <dir>/.herofleet-pristine holds a read-only copy of each executable, what a heal puts back.
+//	                         <dir>/.herofleet-pristine holds a read-only copy of each executable, what a heal puts back
+//	                         (when its sha256 is the manifest's; otherwise the revision is built again in <dir>.heal).
 //	                         The running build and the one before it (for a rollback) are kept, older ones pruned.
 //	                         Apps installed from an archive unpack into builds/<app>/<sha12>-artifact; their
 //	                         ${rev} is the sha256.

@@ -25,7 +25,7 @@ type driftClock struct {
 
 // failedHeal is a heal that could not put a drift back: the drift it was about, and the reason it ended with.
 type failedHeal struct {
-	drift  string // the drift's words when the heal began
+	drift  []apply.DriftedFile // the drift when the heal began
 	reason api.Reason
 }
 
@@ -67,21 +67,24 @@ func (a *Agent) heal(ctx context.Context, p *pass, dec fleet.Decision) {
 	if inst == nil || len(files) == 0 {
 		return
 	}
-	said := apply.DriftReason(files, "").Detail
-	if f, ok := a.fullChecks.failed[name]; ok && f.reason.Code == api.ReasonDrift && f.drift == said {
+	if f, ok := a.fullChecks.failed[name]; ok && f.reason.Code == api.ReasonDrift && apply.SameDrift(f.drift, files) {
 		a.host.setReason(name, f.reason) // the same drift that could not be put back: said, not tried again
 		return
 	}
-	r := a.tx.Heal(ctx, inst, files, p.targets[name])
+	rebuilt, r := a.tx.Heal(ctx, inst, files, p.targets[name])
 	if r.Code == api.ReasonInterrupted && ctx.Err() != nil {
 		return
 	}
-	a.recordAction(dec.Change, p.fleet.Commit, r)
+	ch := dec.Change
+	if rebuilt != "" {
+		ch.Reasons = append(slices.Clone(ch.Reasons), rebuilt)
+	}
+	a.recordAction(ch, p.fleet.Commit, r)
 	if !r.IsZero() {
 		if a.fullChecks.failed == nil {
 			a.fullChecks.failed = map[string]failedHeal{}
 		}
-		a.fullChecks.failed[name] = failedHeal{drift: said, reason: r}
+		a.fullChecks.failed[name] = failedHeal{drift: files, reason: r}
 		a.host.setReason(name, r)
 		return
 	}
@@ -89,7 +92,8 @@ func (a *Agent) heal(ctx context.Context, p *pass, dec fleet.Decision) {
 	a.checkDrift(name) // said gone only once the files are what was installed
 }
 
-// setDrift records what drifted of an app (nil: nothing); it reports whether that changed.
+// setDrift records what drifted of an app (nil: nothing); it reports whether that changed: other files, or found
+// changed another way (apply.SameDrift), not merely said in other words.
 func (h *hostState) setDrift(app string, files []apply.DriftedFile) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -99,7 +103,7 @@ func (h *hostState) setDrift(app string, files []apply.DriftedFile) bool {
 	} else {
 		h.drift[app] = files
 	}
-	return !slices.EqualFunc(prev, files, func(x, y apply.DriftedFile) bool { return x.String() == y.String() })
+	return !apply.SameDrift(prev, files)
 }
 
 func (h *hostState) drifted(app string) []apply.DriftedFile {
@@ -123,6 +127,7 @@ func (h *hostState) overlayDrift(as *AppStatus) {
 	if len(files) == 0 || as.State != api.AppInstalled {
 		return
 	}
+	as.Drift = h.driftOf(as.Name)
 	if as.Code == "" { // a failed heal said it already, with why
 		r := apply.DriftReason(files, "")
 		as.Reason, as.Code = r.String(), r.Code

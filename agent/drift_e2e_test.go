@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http/httptest"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/herofleet/herofleet/agent/apply"
 	"github.com/herofleet/herofleet/api"
+	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/internal/agenttest"
 )
 
@@ -152,6 +155,59 @@ func TestDriftHandCopyReportedThenHealed(t *testing.T) {
 	mustSync(t, a) // nothing more to do
 	if got := appOf(a.Status(), "books"); got.Binaries[0].PID != books.Binaries[0].PID || got.Code != "" {
 		t.Fatalf("a quiet poll restarted or said something: %+v", got)
+	}
+}
+
+// A plan made on the host (herofleet plan --on-host reads the status's JSON) decides as the agent does: with drift:
+// report it says the drift; with drift: heal (held here for the maintenance window) it plans the heal the agent
+// then carries out, with the same words.
+func TestDriftPlanOnHostAgrees(t *testing.T) {
+	h := newHarness(t)
+	clock := &testClock{t: time.Date(2026, 3, 10, 1, 30, 0, 0, time.UTC)}
+	windowed := func(drift string) string {
+		return strings.Replace(driftFleet(drift), "sync: {schedule: \"@every 1h\"}\n",
+			"sync: {schedule: \"@every 1h\"}\nmaintenance: [{schedule: \"0 2 * * *\", duration: 1h}]\n", 1)
+	}
+	h.commitApp("books")
+	h.commitFleet(windowed("report"))
+	a := h.newAgent(nil)
+	a.now = clock.Now
+	mustSync(t, a)
+	handCopy(t, a, a.host.installed("books").Binaries[0].Path)
+	mustSync(t, a)
+	onHost := func() (AppStatus, string) {
+		b, err := json.Marshal(a.Status())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st Status
+		if err := json.Unmarshal(b, &st); err != nil {
+			t.Fatal(err)
+		}
+		target, facts := st.OnHost()
+		p := fleet.PlanOnHost(nil, a.host.good, target, facts)
+		if p.Error != "" || len(p.Changes) != 1 {
+			t.Fatalf("plan %+v", p)
+		}
+		return appOf(st, "books"), fmt.Sprintf("%s books: %s", p.Changes[0].Action, strings.Join(p.Changes[0].Reasons, "; "))
+	}
+	books, plan := onHost()
+	if len(books.Drift) != 1 || !strings.Contains(books.Reason, books.Drift[0]) || !strings.HasPrefix(books.Drift[0], "books_server: executable changed") {
+		t.Fatalf("the status's drift %q, reason %q", books.Drift, books.Reason)
+	}
+	if plan != "report books: "+books.Drift[0] {
+		t.Fatalf("plan with drift: report: %q", plan)
+	}
+	h.commitFleet(windowed("heal"))
+	mustSync(t, a) // the window is closed: the heal waits
+	if _, plan = onHost(); plan != "heal books: "+books.Drift[0] {
+		t.Fatalf("plan with drift: heal: %q", plan)
+	}
+	clock.Set(time.Date(2026, 3, 10, 2, 5, 0, 0, time.UTC))
+	mustSync(t, a)
+	last := appOf(a.Status(), "books").Last
+	if did := fmt.Sprintf("%s books: %s", last.Action, strings.Join(last.Reasons, "; ")); did != plan || last.Error != "" {
+		t.Fatalf("planned %q, the agent did %q (%s)", plan, did, last.Error)
 	}
 }
 
@@ -296,6 +352,71 @@ binaries:
 	}
 }
 
+// The drift is said once, however its words change: they give when the file was modified relative to today, so
+// the next day (on the agent's clock, past its full check) and after a touch they read otherwise while the drift
+// (the file, its hashes and modes) is the one already said. The status says the new words.
+func TestDriftSaidOnceWhenItsWordsChange(t *testing.T) {
+	_, a, exe := installDrift(t, "report")
+	clock := &testClock{t: time.Now()}
+	a.now = clock.Now
+	logged := &countingHandler{msg: "drift: what the app runs changed on this host since install"}
+	a.log = slog.New(logged)
+	if err := os.Chmod(exe, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, a)
+	before := appOf(a.Status(), "books").Reason
+	if !strings.Contains(before, "books_server: executable's mode changed") || logged.count.Load() != 1 {
+		t.Fatalf("said %d times: %q", logged.count.Load(), before)
+	}
+	clock.Set(clock.Now().Add(25 * time.Hour))
+	yesterday := time.Now().Add(-30 * time.Hour)
+	if err := os.Chtimes(exe, yesterday, yesterday); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, a)
+	after := appOf(a.Status(), "books").Reason
+	if after == before || !strings.Contains(after, "modified "+yesterday.Format("2006-01-02")) {
+		t.Fatalf("the words did not change: %q", after)
+	}
+	if n := logged.count.Load(); n != 1 {
+		t.Fatalf("the same drift was said %d times", n)
+	}
+}
+
+// A heal held for the window is said held once, however the drift's words change while it waits (a touch, the
+// next day): the same drift waits for the same window.
+func TestDriftHeldHealSaidOnce(t *testing.T) {
+	h := newHarness(t)
+	clock := &testClock{t: time.Date(2026, 3, 10, 1, 30, 0, 0, time.UTC)}
+	h.commitApp("books")
+	h.commitFleet(strings.Replace(driftFleet(""), "sync: {schedule: \"@every 1h\"}\n",
+		"sync: {schedule: \"@every 1h\"}\nmaintenance: [{schedule: \"0 2 * * *\", duration: 1h}]\n", 1))
+	a := h.newAgent(nil)
+	a.now = clock.Now
+	mustSync(t, a)
+	held := &countingHandler{msg: "change held"}
+	a.log = slog.New(held)
+	exe := a.host.installed("books").Binaries[0].Path
+	if err := os.Chmod(exe, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, a)
+	before := appOf(a.Status(), "books").Waiting
+	yesterday := time.Now().Add(-30 * time.Hour)
+	if err := os.Chtimes(exe, yesterday, yesterday); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, a)
+	after := appOf(a.Status(), "books").Waiting
+	if before == nil || after == nil || after.Reason == before.Reason || !strings.Contains(after.Reason, "modified "+yesterday.Format("2006-01-02")) {
+		t.Fatalf("waiting %+v, then %+v", before, after)
+	}
+	if n := held.count.Load(); n != 1 {
+		t.Fatalf("the held heal was said %d times", n)
+	}
+}
+
 // A heal is a restart like any other: it waits for the fleet's maintenance window, the drift said meanwhile.
 func TestDriftHealWaitsForTheWindow(t *testing.T) {
 	h := newHarness(t)
@@ -376,28 +497,84 @@ func (c *countingHandler) Handle(_ context.Context, r slog.Record) error {
 func (c *countingHandler) WithAttrs([]slog.Attr) slog.Handler { return c }
 func (c *countingHandler) WithGroup(string) slog.Handler      { return c }
 
-// A source build's executable changed with its pristine copy cannot be put back: the drift is said with why, and
-// the heal is not tried again at each poll.
-func TestDriftNotHealedSaysWhy(t *testing.T) {
-	_, a, exe := installDrift(t, "")
+// damagePristine changes a source build's installed executable and damages its pristine copy as well: changed
+// (a byte appended) or missing. The binary is stopped first: a running file cannot be written.
+func damagePristine(t *testing.T, a *Agent, missing bool) (exe, pristine string, want []byte) {
+	t.Helper()
 	inst := a.host.installed("books")
-	pristine := filepath.Join(inst.BuildDir, apply.PristineDir, "target", "release", "books_server")
+	exe = inst.Binaries[0].Path
+	pristine = filepath.Join(inst.BuildDir, apply.PristineDir, "target", "release", "books_server")
+	want, _ = os.ReadFile(exe)
+	if err := a.sup.Stop(context.Background(), "books_server"); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Chmod(pristine, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chmod(exe, 0o700); err != nil {
+	for _, p := range []string{exe, pristine} {
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write([]byte{0})
+		f.Close()
+	}
+	if missing {
+		if err := os.Remove(pristine); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return exe, pristine, want
+}
+
+// A source build's executable whose pristine copy is damaged too (changed, or missing) is put back from its
+// installed revision built again, as an install of that revision builds it; the pristine copy is made again and
+// the heal's reasons say it was rebuilt.
+func TestDriftRebuiltWithoutIntactPristine(t *testing.T) {
+	for _, missing := range []bool{false, true} {
+		t.Run(map[bool]string{false: "changed", true: "missing"}[missing], func(t *testing.T) {
+			h, a, _ := installDrift(t, "")
+			inst := a.host.installed("books")
+			exe, pristine, want := damagePristine(t, a, missing)
+			mustSync(t, a)
+			books := appOf(a.Status(), "books")
+			reasons := strings.Join(books.Last.Reasons, "; ")
+			if books.Code != "" || books.Last.Action != "heal" || books.Last.Error != "" ||
+				!strings.Contains(reasons, "books_server: executable changed on this host since install") ||
+				!strings.Contains(reasons, "rebuilt "+inst.Rev[:12]+": no intact pristine copy of target/release/books_server") {
+				t.Fatalf("books %+v, last action %+v", books, books.Last)
+			}
+			for _, p := range []string{exe, pristine} {
+				if b, _ := os.ReadFile(p); string(b) != string(want) {
+					t.Fatalf("%s is not the installed build", p)
+				}
+			}
+			if body, err := agenttest.GetUnix(h.sock("books_server"), "/"); err != nil || !strings.Contains(body, "binary=books_server") {
+				t.Fatalf("books_server after the heal: %q %v", body, err)
+			}
+			if left, _ := filepath.Glob(inst.BuildDir + ".heal*"); len(left) != 0 {
+				t.Fatalf("the rebuilt copy was left: %v", left)
+			}
+			if !a.Status().Healthy() {
+				t.Fatalf("not healthy after the heal: %+v", a.Status().Verdict())
+			}
+		})
+	}
+}
+
+// A heal that cannot put the drift back (here the rebuild fails: its log's path is taken) says so with why, and
+// is not tried again at each poll.
+func TestDriftNotHealedSaysWhy(t *testing.T) {
+	_, a, _ := installDrift(t, "")
+	inst := a.host.installed("books")
+	if err := os.MkdirAll(filepath.Join(inst.BuildDir+".heal.log", "taken"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.OpenFile(pristine, os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Write([]byte{0})
-	f.Close()
+	damagePristine(t, a, false)
 	mustSync(t, a)
 	books := appOf(a.Status(), "books")
-	if books.Code != api.ReasonDrift || !strings.Contains(books.Reason, "books_server: executable's mode changed") ||
-		!strings.Contains(books.Reason, "(not healed: no intact copy of target/release/books_server to put back (its sha256 differs): reinstall the app)") {
+	if books.Code != api.ReasonDrift || !strings.Contains(books.Reason, "books_server: executable changed on this host since install") ||
+		!strings.Contains(books.Reason, "(not healed: build "+inst.Rev[:12]+" again: build log: ") {
 		t.Fatalf("books %+v", books)
 	}
 	last := *books.Last

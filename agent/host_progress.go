@@ -82,7 +82,7 @@ func (h *hostState) hold(app string, w *Waiting) bool {
 	defer h.mu.Unlock()
 	prev := h.waiting[app]
 	h.waiting[app] = w
-	return prev == nil || prev.Reason != w.Reason
+	return prev == nil || !prev.same(w)
 }
 
 func (h *hostState) unhold(app string) {

@@ -73,6 +73,7 @@ type AppStatus struct {
 	Last      *LastAction    `json:"last_action,omitempty"` // the last action taken on the app, and why
 	Binaries  []BinaryStatus `json:"binaries"`
 	Installed time.Time      `json:"installed_at,omitzero"`
+	Drift     []string       `json:"drift,omitempty"` // what drifted, one file each, as the agent decides with it (plan --on-host reads it)
 }
 
 // BinaryStatus is one binary of an app.
@@ -87,6 +88,21 @@ type BinaryStatus struct {
 	Restarts int             `json:"restarts"`
 	Since    time.Time       `json:"since,omitzero"`
 	Until    time.Time       `json:"until,omitzero"` // waiting: when the window opens
+}
+
+// OnHost is what a plan made on this host starts from (fleet.PlanOnHost): the host as the agent resolves it, the
+// apps installed (with what drifted of each, as the agent decides with it) and those installed on click.
+func (st Status) OnHost() (fleet.Target, fleet.HostFacts) {
+	facts := fleet.HostFacts{Running: map[string]fleet.Running{}}
+	for _, app := range st.Apps {
+		if app.State == api.AppInstalled {
+			facts.Running[app.Name] = fleet.Running{Drift: app.Drift}
+		}
+		if app.Clicked {
+			facts.Clicked = append(facts.Clicked, app.Name)
+		}
+	}
+	return fleet.Target{Host: st.Host, Role: st.Role, Address: st.Address}, facts
 }
 
 // Status takes a snapshot.

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herofleet/herofleet/agent/apply"
 	"github.com/herofleet/herofleet/agent/window"
 	"github.com/herofleet/herofleet/fleet"
 )
@@ -29,10 +30,20 @@ func (a *Agent) gate(f *fleet.Fleet) fleet.Gate {
 
 // Waiting is a disruptive change held back until a window opens (or the agent is resumed).
 type Waiting struct {
-	Action  fleet.Action `json:"action"`
-	Reasons []string     `json:"reasons"`
-	Until   time.Time    `json:"until,omitzero"`
-	Reason  string       `json:"reason"` // for a person: what waits, for what, and why it is pending
+	Action  fleet.Action        `json:"action"`
+	Reasons []string            `json:"reasons"`
+	Until   time.Time           `json:"until,omitzero"`
+	Reason  string              `json:"reason"` // for a person: what waits, for what, and why it is pending
+	drift   []apply.DriftedFile // a held heal: the drift it puts back, whose words (Reasons) change with the day
+}
+
+// same reports the same held change: the same words, or a heal of the same drift (apply.SameDrift) until the same
+// time, however that drift is worded now.
+func (w *Waiting) same(o *Waiting) bool {
+	if w.Action == fleet.Heal && o.Action == fleet.Heal {
+		return w.Until.Equal(o.Until) && apply.SameDrift(w.drift, o.drift)
+	}
+	return w.Reason == o.Reason
 }
 
 // hold records that a held decision's change waits (for its window, or a resume); the app keeps running what it
@@ -45,6 +56,9 @@ func (a *Agent) hold(dec fleet.Decision) {
 	}
 	w := &Waiting{Action: ch.Action, Reasons: ch.Reasons, Until: dec.Until,
 		Reason: fmt.Sprintf("%s %s: %s", ch.Action, why, strings.Join(ch.Reasons, "; "))}
+	if ch.Action == fleet.Heal {
+		w.drift = a.host.drifted(ch.App)
+	}
 	if a.host.hold(ch.App, w) {
 		a.log.Info("change held", "app", ch.App, "action", ch.Action, "reasons", ch.Reasons, "until", w.Until)
 	}

@@ -27,7 +27,8 @@ const (
 )
 
 // Decision is what happens to one app, and why. Change carries the change behind every verb but keep and
-// unresolved (a held, quarantined or waiting change still says what it would do).
+// unresolved (a held, quarantined or waiting change still says what it would do); a keep carries the drift that
+// the fleet's drift: report only says (action report).
 type Decision struct {
 	Verb Verb
 	Change
@@ -42,7 +43,7 @@ type Running struct {
 	Rev  string    // the source commit or artifact sha256; empty when not known (a plan)
 	Key  string    // identity of everything that was applied; empty when not known (a plan)
 	// Drift says what the host found changed in what the app runs since it was installed, for people ("books_server:
-	// executable changed on this host since install (…)"); empty when nothing did or the host does not know (a plan).
+	// executable changed on this host since install (…)"); empty when nothing did or the host does not know (a plan made off the host).
 	Drift []string
 }
 
@@ -151,6 +152,8 @@ func decideApp(app Resolved, w Wanted, h HostState) Decision {
 	case !changed && len(run.Drift) > 0 && h.Drift != DriftReport:
 		// a heal restarts the binaries concerned: held by the gate like any restart
 		return held(Decision{Verb: VerbHeal, Change: Change{App: app.Name, Action: Heal, Reasons: run.Drift}}, h.Gate)
+	case !changed && len(run.Drift) > 0:
+		return Decision{Verb: VerbKeep, Change: Change{App: app.Name, Action: Report, Reasons: run.Drift}}
 	case !changed:
 		return Decision{Verb: VerbKeep, Change: Change{App: app.Name}}
 	case quarantined:

@@ -194,7 +194,7 @@ func TestDecide(t *testing.T) {
 				r["cache"] = c
 			},
 			drift: DriftReport,
-			want:  []string{"cache keep", "db keep", "web keep"},
+			want:  []string{"cache keep: cache: executable changed on this host since install", "db keep", "web keep"},
 		},
 		{
 			name: "a drifted app that upgrades is upgraded",
@@ -301,5 +301,32 @@ func TestDiffIsDecide(t *testing.T) {
 	}
 	if same := Diff(a, a); len(same) != 0 {
 		t.Fatalf("no change should plan nothing: %+v", same)
+	}
+}
+
+// TestPlanOnHost: a plan made on a host decides from what its agent says it runs, as the agent does: a drifted
+// app is healed (drift: heal) or only said (drift: report), with the drift's words; an app it lacks is installed,
+// one the fleet no longer wants removed; an app installed on click stays.
+func TestPlanOnHost(t *testing.T) {
+	const said = "cache: executable changed on this host since install (sha256 3f2a1c9e… ≠ installed 9b0d4e11…, modified 14:02:11)"
+	fl := decideFleet + "-- hosts/h1.yaml --\nrole: tester\n"
+	fl = strings.Replace(fl, "preinstalled: [web, cache]", "preinstalled: [web, cache]\ncatalog: [extra]", 1) +
+		"-- apps/extra.yaml --\nsource: {repo: https://forge.test/extra.git, ref: main}\nbinaries: [{name: extra, kind: server, path: extra}]\n"
+	on := HostFacts{Running: map[string]Running{
+		"cache": {Drift: []string{said}}, "web": {}, "extra": {}, "gone": {},
+	}, Clicked: []string{"extra"}}
+	for _, c := range []struct{ drift, want string }{
+		{"", "heal cache: " + said + "|install db: needed by web|remove gone: no longer wanted on this host"},
+		{"drift: report\n", "report cache: " + said + "|install db: needed by web|remove gone: no longer wanted on this host"},
+	} {
+		f := loadTxtar(t, strings.Replace(fl, "name: t\n", "name: t\n"+c.drift, 1))
+		p := PlanOnHost(nil, f, Target{Host: "h1"}, on)
+		var got []string
+		for _, ch := range p.Changes {
+			got = append(got, fmt.Sprintf("%s %s: %s", ch.Action, ch.App, strings.Join(ch.Reasons, "; ")))
+		}
+		if strings.Join(got, "|") != c.want || !p.OnHost || p.Error != "" {
+			t.Errorf("%q: plan %+v\ngot  %s\nwant %s", c.drift, p, strings.Join(got, "|"), c.want)
+		}
 	}
 }

@@ -20,6 +20,8 @@ const (
 	// Heal is no change to the fleet: what the host runs drifted from what it installed, and is put back; only
 	// the binaries concerned restart.
 	Heal Action = "heal"
+	// Report is no change at all: what the host runs drifted, and the fleet's drift: report only says it.
+	Report Action = "report"
 )
 
 // Change is one app's action with every reason for it.
@@ -39,7 +41,14 @@ type Plan struct {
 	Catalog []string `json:"catalog"`        // installable on click
 	Wave    string   `json:"wave,omitempty"` // its rollout wave, when the fleet has waves: "canary (1 of 3)"
 	Changes []Change `json:"changes,omitempty"`
-	Error   string   `json:"error,omitempty"` // the target could not be resolved on one side
+	OnHost  bool     `json:"on_host,omitempty"` // the changes are from what the host's agent says it runs (PlanOnHost)
+	Error   string   `json:"error,omitempty"`   // the target could not be resolved on one side
+}
+
+// HostFacts is what a host's agent says of the host, for a plan made on it.
+type HostFacts struct {
+	Running map[string]Running // the apps it has installed, each with what drifted of it
+	Clicked []string           // the apps a person installed on click
 }
 
 // PlanAll plans every role (for hosts without a hosts file) and every host of after. When before is not nil, each
@@ -68,14 +77,32 @@ func PlanAll(before, after *Fleet) []Plan {
 }
 
 // PlanTarget plans one target; a Target with a Host names hosts/<host>.yaml.
-func PlanTarget(before, after *Fleet, t Target) Plan {
-	p := Plan{Target: "role " + t.Role, Host: t.Host, Role: t.Role}
+func PlanTarget(before, after *Fleet, t Target) Plan { return planTarget(before, after, t, nil) }
+
+// PlanOnHost plans the host an agent runs as (t: its host, role and address, as the agent resolves them) from what
+// its agent says it runs: its changes are what the agent decides converging on after does (fleet.Decide): an app
+// not installed is installed, one that left removed, a drifted one healed (or, with drift: report, only said).
+// With before, each installed app is taken to run before's spec, so a change from before to after is planned too.
+func PlanOnHost(before, after *Fleet, t Target, on HostFacts) Plan {
+	return planTarget(before, after, t, &on)
+}
+
+func planTarget(before, after *Fleet, t Target, on *HostFacts) Plan {
+	p := Plan{Target: "role " + t.Role, Host: t.Host, Role: t.Role, OnHost: on != nil}
 	if t.Host != "" {
 		p.Target = "host " + t.Host
 	}
 	resolve := func(f *Fleet) (*Desired, error) {
 		if f == nil {
 			return nil, nil
+		}
+		if on != nil { // as the agent resolves its host, with the apps installed on click
+			base, err := f.Resolve(t)
+			if err != nil {
+				return nil, err
+			}
+			keep, _ := base.Offered(on.Clicked)
+			return f.With(base, keep)
 		}
 		if t.Host != "" {
 			if f.Hosts[t.Host] == nil {
@@ -104,12 +131,28 @@ func PlanTarget(before, after *Fleet, t Target) Plan {
 	if p.Catalog == nil {
 		p.Catalog = []string{}
 	}
+	var b *Desired
 	if before != nil {
-		b, err := resolve(before)
-		if err != nil {
+		if b, err = resolve(before); err != nil {
 			p.Error = "before: " + err.Error()
 			return p
 		}
+	}
+	switch {
+	case on != nil:
+		running := map[string]Running{}
+		for name, r := range on.Running {
+			spec, ok := a.App(name)
+			if b != nil {
+				spec, ok = b.App(name)
+			}
+			if ok {
+				r.Spec = &spec
+			}
+			running[name] = r
+		}
+		p.Changes = changes(a, HostState{Running: running, Drift: after.Meta.Drift})
+	case b != nil:
 		p.Changes = Diff(b, a)
 	}
 	return p
@@ -123,10 +166,19 @@ func Diff(before, after *Desired) []Change {
 	for _, r := range before.Apps {
 		running[r.Name] = Running{Spec: &r}
 	}
+	return changes(after, HostState{Running: running})
+}
+
+// changes is what Decide says converging a host in state h on after does, each app's change: a keep is none,
+// unless it carries a drift that is only said.
+func changes(after *Desired, h HostState) []Change {
 	var out []Change
-	for _, dec := range Decide(after, nil, HostState{Running: running}) {
+	for _, dec := range Decide(after, nil, h) {
 		switch dec.Verb {
 		case VerbKeep:
+			if dec.Action == Report {
+				out = append(out, dec.Change)
+			}
 		case VerbWaitNeeds:
 			ch := dec.Change
 			ch.Reasons = append(slices.Clone(ch.Reasons), "waits: needs "+dec.Need+", which is not installed")

@@ -146,6 +146,19 @@ func (f *Fleet) locked(ra Resolved) Resolved {
 	return ra
 }
 
+// Offered splits the apps a person installed on click into those d still has (in its catalog, or wanted anyway)
+// and those it no longer offers, which an agent drops.
+func (d *Desired) Offered(clicked []string) (keep, dropped []string) {
+	for _, c := range clicked {
+		if slices.Contains(d.Catalog, c) || slices.Contains(d.Names(), c) {
+			keep = append(keep, c)
+		} else {
+			dropped = append(dropped, c)
+		}
+	}
+	return keep, dropped
+}
+
 // With returns the desired set grown by apps installed on click (each with its needs); apps outside the catalog
 // are refused.
 func (f *Fleet) With(d *Desired, clicked []string) (*Desired, error) {

@@ -71,16 +71,7 @@ func (r *Runner) prepare(ctx context.Context, t *Target) (*Installed, error) {
 			phase = api.PhaseFetching
 		}
 		r.progress.SetPhase(t.app.Name, phase)
-		if _, err := r.runHooks(ctx, "pre-build", t, t.app.Hooks); err != nil {
-			return nil, err
-		}
-		if err := os.MkdirAll(filepath.Dir(t.buildDir), 0o755); err != nil {
-			return nil, err
-		}
-		if err := r.buildOrFetch(ctx, t); err != nil {
-			return nil, err
-		}
-		if _, err := r.runHooks(ctx, "post-build", t, t.app.Hooks); err != nil {
+		if err := r.makeTree(ctx, t); err != nil {
 			return nil, err
 		}
 	}
@@ -96,6 +87,22 @@ func (r *Runner) prepare(ctx context.Context, t *Target) (*Installed, error) {
 		return nil, err
 	}
 	return &Installed{App: t.app.Name, Rev: t.rev, Key: t.key, BuildDir: t.buildDir, Binaries: procs, Hooks: t.app.Hooks}, nil
+}
+
+// makeTree makes the target's tree in its build dir as an install does: the pre-build hooks, the build (or the
+// artifact's fetch), the post-build hooks.
+func (r *Runner) makeTree(ctx context.Context, t *Target) error {
+	if _, err := r.runHooks(ctx, "pre-build", t, t.app.Hooks); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(t.buildDir), 0o755); err != nil {
+		return err
+	}
+	if err := r.buildOrFetch(ctx, t); err != nil {
+		return err
+	}
+	_, err := r.runHooks(ctx, "post-build", t, t.app.Hooks)
+	return err
 }
 
 // buildOrFetch makes the revision's tree: built from source, or unpacked from the app's artifact. Its output goes

@@ -28,7 +28,8 @@
 //	          spec is quarantined, but not for the host's fault or the agent's own stop  (apply.go)
 //
 // Drift (drift.go): CheckDrift compares an installed app with its manifest (cheap: stat and /proc/PID/exe; full:
-// sha256, paced), Heal puts back what drifted, in the app's lane, and restarts only the binaries concerned.
+// sha256, paced), Heal puts back what drifted, in the app's lane, and restarts only the binaries concerned: from the
+// pristine copy when it is intact, else from the installed revision made again (fetched again, or built again).
 //
 // Installed and Proc are what state.json records of an app: the exact binaries started, so that a restarted
 // agent starts them again without the fleet (Start). The agent stores them as they are.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/api"
+	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/internal/artifact"
 )
 
@@ -55,6 +56,17 @@ func (d DriftedFile) String() string {
 	}
 	return fmt.Sprintf("%s: %s's mode changed on this host since install (%s ≠ installed %s, modified %s)", subject, what, d.GotMode, d.WantMode, clock(d.ModTime))
 }
+
+// Same reports the same drift: the same file found changed the same way (path, binaries, hashes, modes, deleted,
+// running). When it was modified is not compared: String says that relative to today, so its words change past
+// midnight (and with a touch) while the drift stays the one already said.
+func (d DriftedFile) Same(o DriftedFile) bool {
+	return d.Path == o.Path && d.Exec == o.Exec && slices.Equal(d.Binaries, o.Binaries) && d.Deleted == o.Deleted &&
+		d.Want == o.Want && d.Got == o.Got && d.WantMode == o.WantMode && d.GotMode == o.GotMode && d.Running == o.Running
+}
+
+// SameDrift reports that two drifts of an app are the same files found changed the same way (DriftedFile.Same).
+func SameDrift(a, b []DriftedFile) bool { return slices.EqualFunc(a, b, DriftedFile.Same) }
 
 func short8(sum string) string { return sum[:min(8, len(sum))] }
 
@@ -299,25 +311,29 @@ func (r *Runner) pace(n int) {
 const KeptDrifted = 5
 
 // Heal puts back what drifted of an installed app, alone in its lane, and restarts only the binaries concerned:
-// each executable from the build dir's pristine copy when that is intact, another file of an artifact (or an
-// artifact's executable whose pristine copy is not intact) from the artifact fetched again (t, the app's target on
-// the same revision; nil when not known). A source build's executable without an intact pristine copy is not
-// healed: its drift is said, with why. What it replaces is kept under <dir>/drift/<app>/ (the newest KeptDrifted).
-// The zero Reason is success.
-func (r *Runner) Heal(ctx context.Context, inst *Installed, files []DriftedFile, t *Target) api.Reason {
+// each executable from the build dir's pristine copy when that is intact (its sha256 is the manifest's), another
+// file of an artifact or an executable whose pristine copy is not intact (changed, or missing) from the installed
+// revision made again (t, the app's target on the same revision; nil when not known): the artifact fetched again,
+// or the source built again as an install builds it, its pristine copy then made again too. What it replaces is
+// kept under <dir>/drift/<app>/ (the newest KeptDrifted). The zero Reason is success; rebuilt then says that the
+// revision was built again, and why, for the heal's reasons.
+func (r *Runner) Heal(ctx context.Context, inst *Installed, files []DriftedFile, t *Target) (rebuilt string, failed api.Reason) {
 	leave, err := r.lanes.Enter(ctx, inst.App)
 	if err != nil {
-		return api.ReasonOf(api.ReasonInterrupted, err)
+		return "", api.ReasonOf(api.ReasonInterrupted, err)
 	}
 	defer leave()
 	root, err := filepath.EvalSymlinks(inst.BuildDir)
 	if err != nil {
-		return r.healFailed(inst, files, err)
+		return "", r.healFailed(inst, files, err)
 	}
-	var fetched string // the artifact fetched again, for files without a pristine copy
+	var fresh string   // the revision made again, for files without an intact pristine copy
+	var built []string // the executables put back from it when it was built
 	defer func() {
-		if fetched != "" {
-			os.RemoveAll(fetched)
+		if fresh != "" {
+			os.RemoveAll(fresh)
+			os.Remove(fresh + ".log")
+			os.Remove(fresh + ".log.1")
 		}
 	}()
 	restart := map[string]bool{}
@@ -330,27 +346,36 @@ func (r *Runner) Heal(ctx context.Context, inst *Installed, files []DriftedFile,
 		}
 		src := pristinePath(root, f.Path)
 		sum, err := hashFile(src, nil)
-		if !f.Exec || (err != nil || sum != f.Want) && t != nil && t.app.Artifact != nil {
-			// another file of an artifact, or an executable whose pristine copy is not intact: fetched again
-			if fetched == "" {
-				if fetched, err = r.refetch(ctx, inst, t); err != nil {
-					return r.healFailed(inst, files, err)
+		if !f.Exec || err != nil || sum != f.Want {
+			// another file of an artifact, or an executable whose pristine copy is not intact: made again
+			if fresh == "" {
+				if fresh, err = r.remake(ctx, inst, t); err != nil {
+					if ctx.Err() != nil { // the agent stops: nothing was tried, the next start checks again
+						return "", api.ReasonOf(api.ReasonInterrupted, err)
+					}
+					return "", r.healFailed(inst, files, err)
 				}
 			}
-			src = filepath.Join(fetched, filepath.FromSlash(f.Path))
+			src = filepath.Join(fresh, filepath.FromSlash(f.Path))
 			sum, err = hashFile(src, nil)
+			if t.app.Artifact == nil {
+				built = append(built, f.Path)
+				if err == nil && sum != f.Want {
+					return "", r.healFailed(inst, files, fmt.Errorf("%s built again is not the installed build (sha256 %s… ≠ %s…): its build is not reproducible; reinstall the app", f.Path, short8(sum), short8(f.Want)))
+				}
+			}
 		}
 		if err != nil || sum != f.Want {
-			return r.healFailed(inst, files, fmt.Errorf("no intact copy of %s to put back (%s): reinstall the app", f.Path, orErr(err, "its sha256 differs")))
+			return "", r.healFailed(inst, files, fmt.Errorf("no intact copy of %s to put back (%s): reinstall the app", f.Path, orErr(err, "its sha256 differs")))
 		}
 		dst := filepath.Join(root, filepath.FromSlash(f.Path))
 		if err := r.keepDrifted(inst.App, dst); err != nil {
 			r.log.Warn("heal: keep a copy of the drifted file", "app", inst.App, "path", dst, "err", err)
 		}
 		if err := copyFile(src, dst, f.WantMode.Perm()); err != nil {
-			return r.healFailed(inst, files, err)
+			return "", r.healFailed(inst, files, err)
 		}
-		if f.Exec && fetched != "" && strings.HasPrefix(src, fetched) { // its pristine copy was not intact: made again
+		if f.Exec && fresh != "" && strings.HasPrefix(src, fresh) { // its pristine copy was not intact: made again
 			if err := keepPristine(root, ManifestEntry{Path: f.Path, Mode: f.WantMode, SHA256: f.Want}); err != nil {
 				r.log.Warn("heal: pristine copy", "app", inst.App, "path", f.Path, "err", err)
 			}
@@ -377,13 +402,16 @@ func (r *Runner) Heal(ctx context.Context, inst *Installed, files []DriftedFile,
 	r.stopNames(ctx, names)
 	sub := &Installed{App: inst.App, Binaries: procs}
 	if err := r.Start(ctx, sub); err != nil {
-		return r.healFailed(inst, files, err)
+		return "", r.healFailed(inst, files, err)
 	}
 	if err := r.wait(ctx, sub); err != nil {
-		return r.healFailed(inst, files, err)
+		return "", r.healFailed(inst, files, err)
 	}
-	r.log.Info("healed: drift put back", "app", inst.App, "restarted", names, "kept", r.driftDir(inst.App))
-	return api.Reason{}
+	if len(built) > 0 {
+		rebuilt = fmt.Sprintf("rebuilt %s: no intact pristine copy of %s", fleet.ShortRev(inst.Rev), strings.Join(built, ", "))
+	}
+	r.log.Info("healed: drift put back", "app", inst.App, "restarted", names, "kept", r.driftDir(inst.App), "rebuilt", len(built) > 0)
+	return rebuilt, api.Reason{}
 }
 
 func orErr(err error, alt string) string {
@@ -399,6 +427,25 @@ func (r *Runner) healFailed(inst *Installed, files []DriftedFile, err error) api
 	reason.Detail += " (not healed: " + err.Error() + ")"
 	r.log.Error("heal failed", "app", inst.App, "err", err)
 	return reason
+}
+
+// remake makes the installed revision again into a temporary dir beside its build dir, for the files a heal has
+// no intact pristine copy of: the artifact fetched again (refetch), or the source checked out and built again as an
+// install builds it (makeTree).
+func (r *Runner) remake(ctx context.Context, inst *Installed, t *Target) (string, error) {
+	if t != nil && t.app.Artifact != nil {
+		return r.refetch(ctx, inst, t)
+	}
+	if t == nil || t.repo == nil || t.rev != inst.Rev {
+		return "", errors.New("the revision to build again is not known")
+	}
+	again := *t
+	again.buildDir = inst.BuildDir + ".heal"
+	r.log.Info("heal: building the installed revision again", "app", inst.App, "rev", fleet.ShortRev(inst.Rev))
+	if err := r.makeTree(ctx, &again); err != nil {
+		return "", fmt.Errorf("build %s again: %w", fleet.ShortRev(inst.Rev), err)
+	}
+	return again.buildDir, nil
 }
 
 // refetch fetches the app's artifact again into a temporary dir beside its build dir, checked against its sha256.

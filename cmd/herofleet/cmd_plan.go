@@ -11,19 +11,24 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/herofleet/herofleet/agent"
 	"github.com/herofleet/herofleet/fleet"
 )
 
 func newPlanCommand(g *globals) *cobra.Command {
 	var opts planOptions
 	cmd := &cobra.Command{
-		Use:   "plan [--host H | --role R] [--against REV] [DIR]",
+		Use:   "plan [--host H | --role R | --on-host] [--against REV] [DIR]",
 		Short: "Show what a host or role runs and what a change would do to it",
 		Long: `Resolve the fleet repo (the current directory by default) for a host (hosts/<H>.yaml) or a role:
 the apps it runs in apply order and the catalog it may install on click. With neither flag, every role and host.
 
 With --against REV (DIR must be a git work tree), compare with the fleet at REV and list what the change
-installs, upgrades, restarts or removes on each target, with the reasons.`,
+installs, upgrades, restarts or removes on each target, with the reasons.
+
+With --on-host, plan the host the agent at --agent runs as, from what that agent says it runs: its installed
+apps and what drifted of them. The changes are what the agent decides: an app it lacks installed, one that left
+removed, a drifted one healed (heal), or only said (report) when the fleet's drift is report.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPlan(cmd.Context(), opts, g, streamsOf(cmd), args)
@@ -38,6 +43,7 @@ type planOptions struct {
 	host, role string
 	against    string // a git revision to compare with
 	format     string // a key of planWriters
+	onHost     bool   // from what the agent at --agent says its host runs
 }
 
 func (o *planOptions) AddFlags(f *pflag.FlagSet) {
@@ -45,12 +51,16 @@ func (o *planOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.role, "role", "", "plan a host of role `R` that has no hosts file")
 	f.StringVar(&o.against, "against", "", "compare with the fleet at git revision `REV`")
 	f.StringVar(&o.format, "format", "text", "output format: text, json or markdown")
+	f.BoolVar(&o.onHost, "on-host", false, "plan the agent's host (--agent) from what it runs: its installed apps and what drifted of them")
 }
 
-func runPlan(_ context.Context, opts planOptions, _ *globals, s streams, args []string) error {
+func runPlan(ctx context.Context, opts planOptions, g *globals, s streams, args []string) error {
 	host, role, against := opts.host, opts.role, opts.against
 	if host != "" && role != "" {
 		return invalid(errors.New("give --host or --role, not both"))
+	}
+	if opts.onHost && role != "" {
+		return invalid(errors.New("give --role or --on-host, not both"))
 	}
 	write, ok := planWriters[opts.format]
 	if !ok {
@@ -74,6 +84,15 @@ func runPlan(_ context.Context, opts planOptions, _ *globals, s streams, args []
 	}
 	var plans []fleet.Plan
 	switch {
+	case opts.onHost:
+		t, facts, err := hostFacts(ctx, g)
+		if err != nil {
+			return err
+		}
+		if host != "" && host != t.Host {
+			return invalid(fmt.Errorf("--host %s: the agent at %s runs as host %s", host, g.agentURL, t.Host))
+		}
+		plans = []fleet.Plan{fleet.PlanOnHost(before, after, t, facts)}
 	case host != "":
 		// A host the change deletes is planned too: everything on it is removed.
 		if after.Hosts[host] == nil && (before == nil || before.Hosts[host] == nil) {
@@ -89,6 +108,28 @@ func runPlan(_ context.Context, opts planOptions, _ *globals, s streams, args []
 		plans = fleet.PlanAll(before, after)
 	}
 	return write(s.out, plans, against)
+}
+
+// hostFacts asks the agent at --agent which host it runs as and what it runs there (agent.Status.OnHost).
+func hostFacts(ctx context.Context, g *globals) (fleet.Target, fleet.HostFacts, error) {
+	c, err := g.client()
+	if err != nil {
+		return fleet.Target{}, fleet.HostFacts{}, err
+	}
+	var st agent.Status
+	if err := c.call(ctx, "GET", "/api/v1/status", &st); err != nil {
+		return fleet.Target{}, fleet.HostFacts{}, err
+	}
+	t, facts := st.OnHost()
+	return t, facts, nil
+}
+
+// noChange says that a plan's target changes in nothing: against REV, or from what its agent runs.
+func noChange(against string) string {
+	if against == "" {
+		return "no change from what its agent runs"
+	}
+	return "no change against " + against
 }
 
 var planWriters = map[string]func(io.Writer, []fleet.Plan, string) error{
@@ -127,11 +168,11 @@ func writePlanText(w io.Writer, plans []fleet.Plan, against string) error {
 		}
 		fmt.Fprintf(&b, "  runs:    %s\n", listOrNone(p.Apps))
 		fmt.Fprintf(&b, "  catalog: %s\n", listOrNone(p.Catalog))
-		if against == "" {
+		if against == "" && !p.OnHost {
 			continue
 		}
 		if len(p.Changes) == 0 {
-			fmt.Fprintf(&b, "  no change against %s\n", against)
+			fmt.Fprintf(&b, "  %s\n", noChange(against))
 		}
 		for _, c := range p.Changes {
 			fmt.Fprintf(&b, "  %-8s %s: %s\n", c.Action, c.App, strings.Join(c.Reasons, "; "))
@@ -170,7 +211,7 @@ func writePlanMarkdown(w io.Writer, plans []fleet.Plan, against string) error {
 			fmt.Fprintf(&b, "- rollout wave: %s\n", p.Wave)
 		}
 		b.WriteString("\n")
-		if against == "" {
+		if against == "" && !p.OnHost {
 			continue
 		}
 		if len(p.Changes) == 0 {
