@@ -14,7 +14,7 @@ TEST_TIMEOUT ?= 14m
 # CI passes TESTFLAGS=-count=1: results that depend on Chromium, Prometheus or git must not come from the test cache.
 TESTFLAGS ?=
 
-.PHONY: all build deps test test-short demo demo-check bench fuzz faults rollout-safety security lint vet fmt clean
+.PHONY: all build deps test test-short demo demo-check bench fuzz faults rollout-safety security lab lab-deps lint vet fmt clean
 
 all: build
 
@@ -75,6 +75,22 @@ rollout-safety:
 ## fast); writes docs/security.md, one row per attack (see security/doc.go)
 security: build
 	HEROFLEET_BIN=$(CURDIR)/$(BIN) SECURITY_DOC=$(CURDIR)/docs/security.md $(GO) test -count=1 -timeout 15m -v ./security/
+
+## lab: real Debian 12 machines booted here (mmdebstrap image, systemd-nspawn, a bridge and a forge on it) and the
+## lab's scenarios against them; writes docs/lab.md, one row per scenario (see lab/doc.go). Root only.
+LAB_DIST := $(CURDIR)/$(BIN)/lab-dist
+LAB_DEBS := mmdebstrap systemd-container qemu-system-x86 qemu-utils e2fsprogs
+lab: lab-deps build
+	rm -rf $(LAB_DIST)
+	$(MAKE) release RELEASE_TARGETS=linux/amd64 RELEASE_OUT=$(LAB_DIST)
+	LAB=1 LAB_DIST=$(LAB_DIST) HEROFLEET_BIN=$(CURDIR)/$(BIN) LAB_DOC=$(CURDIR)/docs/lab.md \
+	  $(GO) test -count=1 -timeout 25m -v -run TestLab ./lab/
+
+lab-deps:
+	@missing=""; for d in $(LAB_DEBS); do dpkg -s $$d >/dev/null 2>&1 || missing="$$missing $$d"; done; \
+	if [ -n "$$missing" ]; then echo "installing Debian packages:$$missing"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi
 
 ## fuzz: fuzz the fleet loader (FUZZTIME=5m for a longer run)
 FUZZTIME ?= 60s

@@ -27,18 +27,7 @@ const Forge = "https://forge.ourworld.tf/"
 
 // fleetFiles reads every file of the fleet repo held in fsys.
 func fleetFiles(fsys fs.FS) (gitserver.Files, error) {
-	files := gitserver.Files{}
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(fsys, p)
-		if err != nil {
-			return err
-		}
-		files[p] = gitserver.File{Data: b}
-		return nil
-	})
+	files, err := gitserver.ReadFiles(fsys)
 	if err != nil {
 		return nil, fmt.Errorf("read example fleet: %w", err)
 	}
@@ -61,9 +50,9 @@ type appData struct {
 	Binaries                  []binaryData
 }
 
-// appFiles generates an app's source repo: a Go program per binary sharing internal/app, a service.toml and a
+// AppFiles generates an app's source repo: a Go program per binary sharing internal/app, a service.toml and a
 // Makefile whose `make build` writes target/release/<binary>.
-func appFiles(a *fleet.App) (gitserver.Files, error) {
+func AppFiles(a *fleet.App) (gitserver.Files, error) {
 	d := appData{App: a.Name, Module: "demo.invalid/heroapp"} // one module path: internal/app compiles once for all apps
 	for _, b := range a.Binaries {
 		d.Binaries = append(d.Binaries, binaryData{Name: b.Name, Kind: b.Kind})
@@ -116,7 +105,7 @@ func publish(g *gitserver.Server, fsys fs.FS, f *fleet.Fleet) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		af, err := appFiles(a)
+		af, err := AppFiles(a)
 		if err != nil {
 			return "", err
 		}

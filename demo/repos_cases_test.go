@@ -64,7 +64,7 @@ func TestAppFiles(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			a := demoApp()
 			tt.change(a)
-			files, err := appFiles(a)
+			files, err := AppFiles(a)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Errorf("err = %v, want %q", err, tt.err)

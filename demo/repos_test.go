@@ -21,7 +21,7 @@ func TestAppRepoPerExampleApp(t *testing.T) {
 		if _, err := repoName(a.Source.Repo); err != nil {
 			t.Fatal(err)
 		}
-		files, err := appFiles(a)
+		files, err := AppFiles(a)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,5 +3,7 @@
 .PHONY: release
 
 ## release: per OS/arch (linux/amd64, linux/arm64) a reproducible tar.gz and a .deb, and SHA256SUMS, into dist/
+RELEASE_TARGETS ?= linux/amd64,linux/arm64
+RELEASE_OUT ?= dist
 release:
-	$(GO) run ./packaging/release -version $(VERSION) -commit $(COMMIT) -plugins "$(PLUGINS)" -out dist
+	$(GO) run ./packaging/release -version $(VERSION) -commit $(COMMIT) -plugins "$(PLUGINS)" -targets $(RELEASE_TARGETS) -out $(RELEASE_OUT)

@@ -2,6 +2,7 @@ package gitserver
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -32,6 +33,23 @@ func Text(m map[string]string) Files {
 		out[p] = File{Data: []byte(s)}
 	}
 	return out
+}
+
+// ReadFiles reads every file of the tree held in fsys, to commit it whole.
+func ReadFiles(fsys fs.FS) (Files, error) {
+	files := Files{}
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		files[p] = File{Data: b}
+		return nil
+	})
+	return files, err
 }
 
 // Init creates the bare repository <root>/<name>.git with HEAD on main, or opens it if it exists.

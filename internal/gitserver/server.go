@@ -95,20 +95,21 @@ func (s *Server) Start() error {
 		return fmt.Errorf("git server listen: %w", err)
 	}
 	s.addr = ln.Addr().String()
-	h := &cgi.Handler{
-		Path: Backend,
-		Env: []string{
-			"GIT_PROJECT_ROOT=" + s.Root,
-			"GIT_HTTP_EXPORT_ALL=1",
-		},
-	}
-	s.srv = &http.Server{Handler: s.logRequest(h), ReadHeaderTimeout: 10 * time.Second}
+	s.srv = &http.Server{Handler: s.logRequest(Handler(s.Root)), ReadHeaderTimeout: 10 * time.Second}
 	go func(srv *http.Server) {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			_ = err // the listener is gone; Stop or a test's end closed it
 		}
 	}(s.srv)
 	return nil
+}
+
+// Handler serves every bare repository under root over git's smart HTTP, through Debian's git http-backend.
+func Handler(root string) http.Handler {
+	return &cgi.Handler{
+		Path: Backend,
+		Env:  []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1"},
+	}
 }
 
 // Stop closes the listener and every open connection: clients see "connection refused" until Start.

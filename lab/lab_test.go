@@ -1,0 +1,839 @@
+package lab
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/herofleet/herofleet/agent"
+	"github.com/herofleet/herofleet/api"
+	"github.com/herofleet/herofleet/bootstrap"
+	"github.com/herofleet/herofleet/demo"
+	"github.com/herofleet/herofleet/fleet"
+)
+
+// The lab's machines: the admin machine (shared engines, Prometheus) and two testers; tester-07 is the example
+// fleet's canary.
+var hosts = []Host{
+	{Name: "admin-1", Role: "admin", Part: "1"},
+	{Name: "tester-07", Role: "tester", Part: "7"},
+	{Name: "tester-08", Role: "tester", Part: "8"},
+}
+
+// lab is one run: the forge, the fleet dir, the machines and the report.
+type lab struct {
+	t         *testing.T
+	ctx       context.Context
+	bin       string // the herofleet binary on the host (herofleet build, secrets issue)
+	dir       string
+	fleetDir  string
+	forge     *Forge
+	builder   *Builder
+	machines  map[string]*Machine
+	report    *Report
+	revisions int // app revisions made so far
+	http      *http.Client
+}
+
+func TestLab(t *testing.T) {
+	if os.Getenv("LAB") == "" {
+		t.Skip("the lab boots machines: make lab (LAB=1, as root, LAB_DIST holding the release .deb)")
+	}
+	if os.Geteuid() != 0 {
+		t.Fatal("the lab needs root (systemd-nspawn, bridges)")
+	}
+	debs, _ := filepath.Glob(filepath.Join(os.Getenv("LAB_DIST"), "herofleet_*_amd64.deb"))
+	if len(debs) != 1 {
+		t.Fatalf("LAB_DIST must hold one release .deb for amd64 (make lab makes it), found %v", debs)
+	}
+	deb := debs[0]
+	bin := filepath.Join(os.Getenv("HEROFLEET_BIN"), "herofleet")
+	for _, need := range []string{deb, bin} {
+		if _, err := os.Stat(need); err != nil {
+			t.Fatalf("HEROFLEET_BIN (bin/ with herofleet) is needed: %v", err)
+		}
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	l := &lab{t: t, ctx: ctx, bin: bin, machines: map[string]*Machine{}, report: &Report{Start: time.Now()},
+		http: &http.Client{Timeout: 3 * time.Second}}
+	l.report.Commit = strings.TrimSpace(runOut(t, bin, "version"))
+	defer func() {
+		if err := l.report.Write(os.Getenv("LAB_DOC")); err != nil {
+			t.Error(err)
+		}
+	}()
+	l.setUp(deb)
+	for _, s := range []struct {
+		name string
+		run  func() Row
+	}{
+		{"fresh tester", l.freshTester},
+		{"reboot", l.reboot},
+		{"power cut during an upgrade (every process killed)", l.powerCut},
+		{"forge unreachable", l.forgeUnreachable},
+		{"rollout across machines", l.rollout},
+		{"agent restart", l.agentRestart},
+		{"runbook", l.runbook},
+	} {
+		if ctx.Err() != nil {
+			break
+		}
+		start := time.Now()
+		var row Row
+		t.Run(s.name, func(t *testing.T) {
+			l.t = t
+			row = s.run()
+			row.Pass = !t.Failed()
+		})
+		row.Scenario = s.name
+		if row.Figures == "" {
+			row.Figures = "took " + seconds(time.Since(start))
+		} else {
+			row.Figures += "; took " + seconds(time.Since(start))
+		}
+		l.report.Add(row)
+	}
+}
+
+// setUp builds or reuses the image, makes the golden root, the bridge, the forge with the fleet and its artifacts,
+// and boots every machine; everything is undone by the test's cleanup, also when a step fails.
+func (l *lab) setUp(deb string) {
+	t := l.t
+	cache, err := CacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	base, built, err := BaseImage(l.ctx, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if built {
+		l.report.Note("image: built by mmdebstrap (%s, %s) in %s: %s", Suite, strings.Join(Packages, ", "), seconds(time.Since(start)), base)
+	} else {
+		l.report.Note("image: cached %s (mmdebstrap %s: %s)", filepath.Base(base), Suite, strings.Join(Packages, ", "))
+	}
+	sweep(l.ctx)
+	l.dir, err = os.MkdirTemp("/var/tmp", "hflab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.tearDown() })
+	start = time.Now()
+	golden := filepath.Join(l.dir, "golden")
+	if err := Golden(l.ctx, base, deb, golden); err != nil {
+		t.Fatal(err)
+	}
+	l.report.Note("golden root with %s installed by apt-get: %s", filepath.Base(deb), seconds(time.Since(start)))
+	if err := BridgeUp(l.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if l.forge, err = StartForge(filepath.Join(l.dir, "forge")); err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	l.fleetDir = filepath.Join(l.dir, "fleet")
+	if err := WriteFleet(l.fleetDir, hosts, "1", Timing{Schedule: "@every 5s", Bake: "45s"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := demo.Publish(l.forge.Git, os.DirFS(l.fleetDir)); err != nil {
+		t.Fatal(err)
+	}
+	l.builder = &Builder{Bin: l.bin, Forge: l.forge, Work: filepath.Join(l.dir, "build")}
+	n, err := l.builder.Artifacts(l.ctx, l.fleetDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.commit("lab: the fleet's artifacts, built once by herofleet build")
+	l.report.Note("forge on [%s]:%s: fleet repo, %d app repos, %d artifacts built by herofleet build in %s", ForgeAddr, ForgePort, n, n, seconds(time.Since(start)))
+	for _, h := range hosts {
+		m, err := NewMachine(l.ctx, golden, l.dir, h.Name, h.Role, Addr(h.Part))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Seed(UserData(h, l.forge.URL(), l.forge.FleetURL())); err != nil {
+			t.Fatal(err)
+		}
+		l.machines[h.Name] = m
+	}
+}
+
+// tearDown stops every machine and removes the bridge and the run's files; it checks that nothing is left.
+func (l *lab) tearDown() {
+	ctx := context.Background()
+	for _, m := range l.machines {
+		if err := m.Stop(ctx); err != nil {
+			l.t.Errorf("stop %s: %v", m.Name, err)
+		}
+		if left := m.Leftovers(); len(left) > 0 {
+			l.t.Errorf("%s: processes left in its PID namespace after it stopped: %v", m.Name, left)
+		}
+	}
+	if l.forge != nil {
+		l.forge.Stop()
+	}
+	BridgeDown(ctx)
+	if left := append(Links(Bridge), Links("vb-")...); len(left) > 0 {
+		l.t.Errorf("network interfaces left behind: %v", left)
+	}
+	if os.Getenv("LAB_KEEP") == "" {
+		os.RemoveAll(l.dir)
+	}
+}
+
+// commit commits the fleet dir and returns the commit.
+func (l *lab) commit(msg string) string {
+	c, err := l.forge.CommitFleet(l.fleetDir, msg)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	return c
+}
+
+// status asks a machine's agent for its status on its read-only listener (metrics_listen), from the host.
+func (l *lab) status(name string) (*agent.Status, error) {
+	m := l.machines[name]
+	resp, err := l.http.Get("http://" + net.JoinHostPort(m.Addr, fleet.DefaultAgentPort) + "/api/v1/status")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("status: %s", resp.Status)
+	}
+	var s agent.Status
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(&s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// waitFor polls cond every 200 ms until it says done, or fails the scenario after max with cond's last word.
+func (l *lab) waitFor(what string, max time.Duration, cond func() (bool, string)) time.Duration {
+	l.t.Helper()
+	start := time.Now()
+	deadline := start.Add(max)
+	var last string
+	for {
+		var done bool
+		done, last = cond()
+		if done {
+			return time.Since(start)
+		}
+		if time.Now().After(deadline) || l.ctx.Err() != nil {
+			l.t.Fatalf("%s: not within %s: %s", what, max, last)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// healthyOn says whether a machine's agent has applied commit (any, when empty) and runs every desired app
+// healthy, with no reason; its answer says what is missing.
+func (l *lab) healthyOn(name, commit string) (bool, string) {
+	s, err := l.status(name)
+	if err != nil {
+		return false, name + ": " + err.Error()
+	}
+	if s.Fleet.Commit == "" || (commit != "" && s.Fleet.Commit != commit) {
+		return false, fmt.Sprintf("%s: on commit %.7s (head %.7s, %s %s)", name, s.Fleet.Commit, s.Fleet.Head, s.Fleet.State, s.Fleet.Error)
+	}
+	for _, a := range s.Apps {
+		if a.Offered {
+			continue
+		}
+		if a.State != api.AppInstalled || a.Reason != "" || a.OffCommit != "" {
+			return false, fmt.Sprintf("%s: app %s is %s %s %s", name, a.Name, a.State, a.Reason, a.OffCommit)
+		}
+		for _, b := range a.Binaries {
+			if b.State != api.BinRunning {
+				return false, fmt.Sprintf("%s: %s/%s is %s %s", name, a.Name, b.Name, b.State, b.Reason)
+			}
+		}
+	}
+	return true, ""
+}
+
+// allHealthy waits for every machine to be healthy on commit.
+func (l *lab) allHealthy(commit string, max time.Duration) time.Duration {
+	return l.waitFor("every machine healthy on "+fleet.ShortCommit(commit), max, func() (bool, string) {
+		for _, h := range hosts {
+			if ok, why := l.healthyOn(h.Name, commit); !ok {
+				return false, why
+			}
+		}
+		return true, ""
+	})
+}
+
+// pids is every binary's pid on a machine, by app/binary.
+func (l *lab) pids(name string) map[string]int {
+	s, err := l.status(name)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, a := range s.Apps {
+		for _, b := range a.Binaries {
+			if b.PID != 0 {
+				out[a.Name+"/"+b.Name] = b.PID
+			}
+		}
+	}
+	return out
+}
+
+// revs is every installed app's revision on a machine.
+func (l *lab) revs(name string) map[string]string {
+	s, err := l.status(name)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, a := range s.Apps {
+		if a.Rev != "" {
+			out[a.Name] = a.Rev
+		}
+	}
+	return out
+}
+
+// get fetches url from the host and returns the body of a 200 answer.
+func (l *lab) get(url string) (string, error) {
+	resp, err := l.http.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return string(b), fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return string(b), err
+}
+
+func runOut(t *testing.T, name string, args ...string) string {
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// freshTester boots every machine, registers each one's age recipient in the fleet as an operator does with what
+// bootstrap printed, and checks home#241's Definition of Done on the testers.
+func (l *lab) freshTester() Row {
+	t := l.t
+	boot := time.Now()
+	for _, h := range hosts {
+		if err := l.machines[h.Name].Boot(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var figures []string
+	for _, h := range hosts {
+		m := l.machines[h.Name]
+		ctx, cancel := context.WithTimeout(l.ctx, 2*time.Minute)
+		err := m.WaitBooted(ctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		figures = append(figures, fmt.Sprintf("%s booted in %s", h.Name, seconds(time.Since(boot))))
+	}
+	// The operator's one step per machine: the recipient bootstrap printed goes into hosts/<host>.yaml, and
+	// `herofleet secrets issue` gives each tester its own voice token (what fleet CI does when a host file is added).
+	for _, h := range hosts {
+		m := l.machines[h.Name]
+		var recipient string
+		l.waitFor(h.Name+" bootstrapped", 2*time.Minute, func() (bool, string) {
+			out, err := m.Run(l.ctx, "herofleet", "recipient", "--identity", bootstrap.IdentityPath)
+			if err != nil {
+				return false, err.Error()
+			}
+			recipient = strings.TrimSpace(out)
+			return strings.HasPrefix(recipient, "age1"), out
+		})
+		if err := WriteHost(l.fleetDir, h, recipient); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runOut(t, l.bin, "secrets", "issue", "voice-token", "--role", "tester", "--for", "admin-1", l.fleetDir)
+	c := l.commit("lab: the machines' recipients, and a voice token per tester")
+	took := l.allHealthy(c, 5*time.Minute)
+	figures = append(figures, fmt.Sprintf("every machine healthy on the recipients' commit %s after boot (the commit was made %s before)", seconds(time.Since(boot)), seconds(took)))
+
+	for _, name := range []string{"tester-07", "tester-08"} {
+		s, err := l.status(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var urls, offered []string
+		for _, a := range s.Apps {
+			if a.Offered {
+				offered = append(offered, a.Name)
+				if len(a.Binaries) > 1 {
+					t.Errorf("%s: catalog app %s shows %d rows before it is installed", name, a.Name, len(a.Binaries))
+				}
+				continue
+			}
+			for _, b := range a.Binaries {
+				if b.URL == "" || strings.Contains(b.URL, "127.0.0.1") {
+					continue // loopback-only binaries are checked through the agent's health checks
+				}
+				if _, err := l.get(b.URL); err != nil {
+					t.Errorf("%s: %s/%s: %v", name, a.Name, b.Name, err)
+				}
+				urls = append(urls, b.URL)
+			}
+		}
+		role, _ := fleet.LoadDir(l.fleetDir)
+		if want := role.Roles["tester"].Catalog; !slices.Equal(sortedCopy(offered), sortedCopy(want)) {
+			t.Errorf("%s: catalog rows %v, want %v", name, offered, want)
+		}
+		books, err := l.get("http://[" + l.machines[name].Addr + "]:9201/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, lib := range []string{"hero_manual", "mycelium", "threefold", "ourworld"} {
+			if !strings.Contains(books, "<li>"+lib+"</li>") {
+				t.Errorf("%s: Hero Books does not list library %s", name, lib)
+			}
+		}
+		bar, err := l.get("http://[" + l.machines[name].Addr + "]:9231/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "connected as tester " + name; !strings.Contains(bar, want) {
+			t.Errorf("%s: the voice bar does not say %q:\n%s", name, want, bar)
+		}
+		figures = append(figures, fmt.Sprintf("%s: %d URLs answer, Hero Books lists 4 libraries, voice bar connected as %s, catalog rows %v", name, len(urls), name, offered))
+	}
+	// A click-install on tester-07: the cockpit's install (through the CLI, with the machine's token) becomes
+	// binary rows and builds nothing: the artifact is downloaded.
+	m := l.machines["tester-07"]
+	before := len(l.forge.Downloads(m.Addr))
+	clicked := time.Now()
+	if _, err := m.Run(l.ctx, "herofleet", "install", "foundry", "--token-file", bootstrap.TokenPath); err != nil {
+		t.Fatal(err)
+	}
+	l.waitFor("foundry installed on click", 2*time.Minute, func() (bool, string) {
+		s, err := l.status("tester-07")
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, a := range s.Apps {
+			if a.Name == "foundry" {
+				running := a.State == api.AppInstalled && len(a.Binaries) > 0
+				for _, b := range a.Binaries {
+					running = running && b.State == api.BinRunning
+				}
+				return running, fmt.Sprintf("foundry %s %s", a.State, a.Reason)
+			}
+		}
+		return false, "no foundry row"
+	})
+	got := l.forge.Downloads(m.Addr)[before:]
+	if len(got) != 1 || !strings.Contains(got[0], "foundry-") {
+		t.Errorf("the click-install downloaded %v, want foundry's artifact once", got)
+	}
+	if logs, _ := filepath.Glob(filepath.Join(m.Root, "var/lib/herofleet/builds/*.log")); len(logs) > 0 {
+		t.Errorf("a tester built something: %v", logs)
+	}
+	figures = append(figures, fmt.Sprintf("click-install of foundry: running %s after the click, its artifact downloaded, no build", seconds(time.Since(clicked))))
+	return Row{
+		Done:     "booted admin-1, tester-07 and tester-08 from the image; each ran its user data's bootstrap line at first boot; the recipients bootstrap printed went into hosts/*.yaml with a voice token per tester (herofleet secrets issue), one fleet commit",
+		Happened: "every machine converged; the testers' preinstalled apps run with answering URLs, Hero Books lists its four libraries, each voice bar is connected to admin-1's engine as its own tester; the catalog is one row per app; a click-install became binary rows from the downloaded artifact",
+		Figures:  strings.Join(figures, "; "),
+		Lost:     "nothing",
+	}
+}
+
+func sortedCopy(s []string) []string {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
+}
+
+// statusInside asks a machine's agent for its status from inside the machine (curl on its own address), which
+// works while its link is down.
+func (l *lab) statusInside(name string) (*agent.Status, error) {
+	m := l.machines[name]
+	out, err := m.Run(l.ctx, "curl", "-fsS", "--max-time", "3", "http://"+net.JoinHostPort(m.Addr, fleet.DefaultAgentPort)+"/api/v1/status")
+	if err != nil {
+		return nil, err
+	}
+	var s agent.Status
+	return &s, json.Unmarshal([]byte(out), &s)
+}
+
+// upgrade makes a new revision of app, builds its artifact once and commits the fleet: the fleet commit.
+func (l *lab) upgrade(app string) string {
+	l.revisions++
+	if _, err := NewRevision(l.forge.Git, l.fleetDir, app, l.revisions); err != nil {
+		l.t.Fatal(err)
+	}
+	if _, err := l.builder.Artifacts(l.ctx, l.fleetDir); err != nil {
+		l.t.Fatal(err)
+	}
+	return l.commit(fmt.Sprintf("lab: %s revision %d", app, l.revisions))
+}
+
+// appOf is one app's status on a machine.
+func appOf(s *agent.Status, app string) *agent.AppStatus {
+	for i := range s.Apps {
+		if s.Apps[i].Name == app {
+			return &s.Apps[i]
+		}
+	}
+	return nil
+}
+
+// reboot reboots tester-08 from inside: every app comes back on the same revision, with no rebuild or download.
+func (l *lab) reboot() Row {
+	t := l.t
+	m := l.machines["tester-08"]
+	s, err := l.status(m.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	revs, downloads, boots := l.revs(m.Name), len(l.forge.Downloads(m.Addr)), m.Boots()
+	start := time.Now()
+	_, _ = m.Run(l.ctx, "systemctl", "reboot") // the machine goes down under the command
+	l.waitFor("tester-08 booted again", 2*time.Minute, func() (bool, string) { return m.Boots() > boots, "no second boot" })
+	up := time.Since(start)
+	l.waitFor("tester-08 healthy after its reboot", 3*time.Minute, func() (bool, string) { return l.healthyOn(m.Name, s.Fleet.Commit) })
+	took := time.Since(start)
+	after := l.revs(m.Name)
+	for app, rev := range revs {
+		if after[app] != rev {
+			t.Errorf("%s: revision %s before the reboot, %s after", app, rev, after[app])
+		}
+	}
+	if got := l.forge.Downloads(m.Addr)[downloads:]; len(got) > 0 {
+		t.Errorf("the reboot downloaded %v", got)
+	}
+	return Row{
+		Done:     "`systemctl reboot` inside tester-08; systemd-nspawn exited 133 and the lab started it again, as systemd-nspawn@.service does",
+		Happened: fmt.Sprintf("every app back on the same revision (%d apps) on commit %s, started from its recorded build: nothing downloaded, nothing built", len(revs), fleet.ShortCommit(s.Fleet.Commit)),
+		Figures:  fmt.Sprintf("machine back %s after the command; every app healthy %s after it", seconds(up), seconds(took)),
+		Lost:     "nothing",
+	}
+}
+
+// powerCut kills every process of tester-08 at once while it applies a new revision of books, boots it and
+// checks what the agent left on disk.
+func (l *lab) powerCut() Row {
+	t := l.t
+	m := l.machines["tester-08"]
+	old := l.revs(m.Name)["books"]
+	c := l.upgrade("books")
+	var phase api.Phase
+	var seen time.Duration
+	start := time.Now()
+	for deadline := start.Add(4 * time.Minute); ; time.Sleep(25 * time.Millisecond) {
+		if time.Now().After(deadline) || l.ctx.Err() != nil {
+			t.Fatalf("tester-08 never started books' new revision (commit %s)", fleet.ShortCommit(c))
+		}
+		s, err := l.status(m.Name)
+		if err != nil {
+			continue
+		}
+		if a := appOf(s, "books"); a != nil && (a.Phase == api.PhaseStarting || a.Phase == api.PhaseFetching) {
+			phase, seen = a.Phase, time.Since(start)
+			break
+		}
+	}
+	if err := m.PowerCut(l.ctx); err != nil {
+		t.Fatal(err)
+	}
+	cut := time.Now()
+	if err := m.Boot(); err != nil {
+		t.Fatal(err)
+	}
+	var after *agent.Status
+	l.waitFor("tester-08's agent answering after the power cut", 2*time.Minute, func() (bool, string) {
+		s, err := l.status(m.Name)
+		if err != nil {
+			return false, err.Error()
+		}
+		after = s
+		return true, ""
+	})
+	took0 := time.Since(cut)
+	// What the agent wrote must parse, none of it torn or empty.
+	var checked int
+	var torn []string
+	root := filepath.Join(m.Root, "var/lib/herofleet")
+	_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, p)
+		if strings.HasPrefix(rel, "data/") || strings.HasPrefix(rel, "logs/") || strings.HasSuffix(p, ".log") {
+			return nil
+		}
+		if strings.HasSuffix(p, ".json") {
+			checked++
+			b, err := os.ReadFile(p)
+			if err != nil || !json.Valid(b) {
+				torn = append(torn, rel)
+			}
+		}
+		return nil
+	})
+	if checked == 0 {
+		t.Error("no state file found under /var/lib/herofleet")
+	}
+	if len(torn) > 0 {
+		t.Errorf("files the agent wrote are torn or empty after the power cut: %v", torn)
+	}
+	a := appOf(after, "books")
+	if a == nil || a.Rev == "" {
+		t.Fatalf("books has no revision after the power cut")
+	}
+	first := a.Rev
+	took := l.waitFor("tester-08 healthy on the upgrade after the power cut", 4*time.Minute, func() (bool, string) { return l.healthyOn(m.Name, c) })
+	now := l.revs(m.Name)["books"]
+	if now == old {
+		t.Errorf("books did not move to its new revision after the power cut")
+	}
+	return Row{
+		Done: fmt.Sprintf("a new revision of books committed; while tester-08 was applying it (phase %s, %s after the commit) SIGKILL to the machine's PID 1 from the host; the machine booted again", phase, seconds(seen)),
+		Happened: fmt.Sprintf("after the boot books ran one revision (%s; before the upgrade %s), every JSON file the agent wrote parsed (%d checked); the agent then finished the upgrade to %s",
+			fleet.ShortRev(first), fleet.ShortRev(old), checked, fleet.ShortRev(now)),
+		Figures: fmt.Sprintf("agent answering %s after the cut; healthy on the upgrade's commit %s later", seconds(took0), seconds(took)),
+		Lost:    fmt.Sprintf("nothing torn (%d files torn or empty); the host's page cache survives this cut, so unsynced writes are not tested here (the qemu row is)", len(torn)),
+	}
+}
+
+// forgeUnreachable cuts tester-08's link for two minutes while a new revision of memory goes out.
+func (l *lab) forgeUnreachable() Row {
+	t := l.t
+	m := l.machines["tester-08"]
+	down := 2 * time.Minute
+	if d, err := time.ParseDuration(os.Getenv("LAB_LINK_DOWN")); err == nil {
+		down = d
+	}
+	pids := l.pids(m.Name)
+	if err := m.Link(l.ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	linkUp := false
+	defer func() {
+		if !linkUp {
+			_ = m.Link(context.Background(), true)
+		}
+	}()
+	cut := time.Now()
+	c := l.upgrade("memory")
+	l.waitFor("the canary on the new commit", 2*time.Minute, func() (bool, string) { return l.healthyOn("tester-07", c) })
+	var why string
+	l.waitFor("tester-08 saying why it cannot sync", time.Minute, func() (bool, string) {
+		s, err := l.statusInside(m.Name)
+		if err != nil {
+			return false, err.Error()
+		}
+		why = s.Fleet.Error
+		return s.Fleet.State == api.SyncError && why != "", fmt.Sprintf("sync %s %q", s.Fleet.State, why)
+	})
+	time.Sleep(time.Until(cut.Add(down))) // the outage itself: the link stays down this long, whatever happens
+	s, err := l.statusInside(m.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range s.Apps {
+		for _, b := range a.Binaries {
+			if p := pids[a.Name+"/"+b.Name]; p != 0 && p != b.PID {
+				t.Errorf("%s/%s restarted while the forge was unreachable (pid %d -> %d)", a.Name, b.Name, p, b.PID)
+			}
+		}
+	}
+	if err := m.Link(l.ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	linkUp = true
+	took := l.waitFor("tester-08 caught up once its link is back", 2*time.Minute, func() (bool, string) { return l.healthyOn(m.Name, c) })
+	return Row{
+		Done:     fmt.Sprintf("tester-08's link cut on the host side (`ip link set %s down`) for %s; meanwhile a new revision of memory was committed and reached the canary", m.veth(), down),
+		Happened: fmt.Sprintf("no app of tester-08 restarted while cut off; its status said why: %q; once the link was back it applied the commit (already baked on the canary)", why),
+		Figures:  fmt.Sprintf("caught up %s after the link came back (sync every 5 s)", seconds(took)),
+		Lost:     "nothing",
+	}
+}
+
+// rollout sends a failing commit (it stops at the canary) and then a good one (the rest follow only after the
+// canary has baked, as the admin machine's Prometheus saw it).
+func (l *lab) rollout() Row {
+	t := l.t
+	path := filepath.Join(l.fleetDir, "apps", "books.yaml")
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const webArgs = `args: [--listen, "tcp://${host}:9201", --libraries-dir, "${data}/libraries"]`
+	if !strings.Contains(string(good), webArgs) {
+		t.Fatalf("apps/books.yaml has no %s", webArgs)
+	}
+	before, err := l.status("tester-08")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(good), webArgs, `args: [--libraries-dir, "${data}/libraries"]`, 1) // no --listen: exits 2
+	if err := os.WriteFile(path, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cBad := l.commit("lab: hero_books_web without --listen (it exits at once)")
+	var canaryWhy string
+	l.waitFor("the canary refusing the failing commit", 3*time.Minute, func() (bool, string) {
+		s, err := l.status("tester-07")
+		if err != nil {
+			return false, err.Error()
+		}
+		a := appOf(s, "books")
+		if s.Fleet.Head != cBad || a == nil || a.Reason == "" {
+			return false, fmt.Sprintf("canary head %.7s, books %+v", s.Fleet.Head, a)
+		}
+		canaryWhy = a.Reason
+		return true, ""
+	})
+	bake, _ := time.ParseDuration("45s")
+	held := time.Now()
+	for time.Since(held) < bake+20*time.Second {
+		s, err := l.status("tester-08")
+		if err == nil && s.Fleet.Commit == cBad {
+			t.Fatalf("tester-08 applied the failing commit %s that stopped at the canary", fleet.ShortCommit(cBad))
+		}
+		time.Sleep(time.Second)
+	}
+	s8, _ := l.status("tester-08")
+	var heldWhy string
+	if s8 != nil && s8.Fleet.Rollout != nil {
+		b, _ := json.Marshal(s8.Fleet.Rollout)
+		heldWhy = string(b)
+	}
+	if err := os.WriteFile(path, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cGood := l.commit("lab: hero_books_web listens again")
+	var canaryAt, restAt time.Time
+	l.waitFor("the canary healthy on the good commit", 3*time.Minute, func() (bool, string) {
+		ok, why := l.healthyOn("tester-07", cGood)
+		if ok {
+			canaryAt = time.Now()
+		}
+		return ok, why
+	})
+	l.waitFor("tester-08 on the good commit", 4*time.Minute, func() (bool, string) {
+		s, err := l.status("tester-08")
+		if err != nil {
+			return false, err.Error()
+		}
+		if s.Fleet.Commit == cGood {
+			restAt = time.Now()
+			return true, ""
+		}
+		return false, "tester-08 on " + fleet.ShortCommit(s.Fleet.Commit)
+	})
+	if gap := restAt.Sub(canaryAt); gap < bake-5*time.Second {
+		t.Errorf("tester-08 applied the good commit %s after the canary was healthy on it: less than the bake (%s)", seconds(gap), bake)
+	}
+	l.allHealthy(cGood, 3*time.Minute)
+	return Row{
+		Done:     fmt.Sprintf("commit %s made hero_books_web exit at once; then commit %s put it back. Waves: tester-07 (canary), then the rest; bake %s on the admin machine's Prometheus", fleet.ShortCommit(cBad), fleet.ShortCommit(cGood), bake),
+		Happened: fmt.Sprintf("the canary refused the failing commit (%s) and tester-08 stayed on %s for %s (rollout: %s); the good commit reached the canary first and the rest only after its bake", canaryWhy, fleet.ShortCommit(before.Fleet.Commit), seconds(bake+20*time.Second), heldWhy),
+		Figures:  fmt.Sprintf("tester-08 applied the good commit %s after the canary was healthy on it", seconds(restAt.Sub(canaryAt))),
+		Lost:     "nothing",
+	}
+}
+
+// agentRestart restarts the agent's unit on tester-07 and counts the app binaries that restarted with it.
+func (l *lab) agentRestart() Row {
+	t := l.t
+	m := l.machines["tester-07"]
+	before := l.pids(m.Name)
+	start := time.Now()
+	if _, err := m.Run(l.ctx, "systemctl", "restart", "herofleet-agent"); err != nil {
+		t.Fatal(err)
+	}
+	l.waitFor("tester-07 healthy after its agent restarted", 2*time.Minute, func() (bool, string) { return l.healthyOn(m.Name, "") })
+	took := time.Since(start)
+	after := l.pids(m.Name)
+	var restarted []string
+	for k, p := range before {
+		if after[k] != p {
+			restarted = append(restarted, k)
+		}
+	}
+	slices.Sort(restarted)
+	if len(restarted) > 0 {
+		t.Errorf("systemctl restart of the agent restarted %d of %d binaries: %v", len(restarted), len(before), restarted)
+	}
+	return Row{
+		Done:     "`systemctl restart herofleet-agent` on tester-07 (the packaged unit, started by bootstrap)",
+		Happened: fmt.Sprintf("%d of %d app binaries restarted with the agent %v", len(restarted), len(before), restarted),
+		Figures:  fmt.Sprintf("healthy again %s after the restart", seconds(took)),
+		Lost:     fmt.Sprintf("%d binaries' uptime", len(restarted)),
+	}
+}
+
+// runbook builds the site on the admin machine from its clone of the fleet repo and checks that it names exactly
+// the apps that run on each machine.
+func (l *lab) runbook() Row {
+	t := l.t
+	m := l.machines["admin-1"]
+	if _, err := m.Run(l.ctx, "git", "-C", "/root/hero-fleet", "pull", "-q"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Run(l.ctx, "herofleet", "site", "build", "/root/hero-fleet", "--out", "/root/site"); err != nil {
+		t.Fatal(err)
+	}
+	f, err := fleet.LoadDir(l.fleetDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var figures []string
+	for _, h := range hosts {
+		page, err := m.ReadFile("/root/site/roles/" + h.Role + ".html")
+		if err != nil {
+			pages, _ := filepath.Glob(filepath.Join(m.Root, "root/site/*"))
+			t.Fatalf("the site has no page for role %s: %v (site: %v)", h.Role, err, pages)
+		}
+		s, err := l.status(h.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var running []string
+		for _, a := range s.Apps {
+			if !a.Offered && a.State == api.AppInstalled && !a.Clicked {
+				running = append(running, a.Name)
+				if title := f.Apps[a.Name].Title; !strings.Contains(string(page), title) {
+					t.Errorf("%s runs %s (%s), which the runbook's %s page does not name", h.Name, a.Name, title, h.Role)
+				}
+			}
+		}
+		want := f.Roles[h.Role].Preinstalled
+		if !slices.Equal(sortedCopy(running), sortedCopy(want)) {
+			t.Errorf("%s runs %v; the runbook's %s page preinstalls %v", h.Name, running, h.Role, want)
+		}
+		figures = append(figures, fmt.Sprintf("%s: %d apps", h.Name, len(running)))
+	}
+	return Row{
+		Done:     "`herofleet site build` on admin-1 from its clone of the fleet repo (git pull first)",
+		Happened: "each role page of the runbook names exactly the apps its machines run (the click-installed app aside, which the catalog lists)",
+		Figures:  strings.Join(figures, "; "),
+		Lost:     "nothing",
+	}
+}
