@@ -71,6 +71,10 @@ func (g *group) endAdopted() error {
 	}
 	g.mu.Lock()
 	g.reaped = true
+	// Still this process's child when the agent replaced itself in place (exec, same pid): reaped here, or it
+	// would stay a zombie. Anyone else's child was reaped by its parent already (ECHILD).
+	var info unix.Siginfo
+	_ = unix.Waitid(unix.P_PIDFD, g.pidfd, &info, unix.WEXITED|unix.WNOHANG, nil)
 	_ = unix.Close(g.pidfd)
 	g.mu.Unlock()
 	waitGone(func() bool { return syscall.Kill(-g.pgid, 0) == nil && !onlyZombies(g.pgid) }, 5*time.Second)
