@@ -100,7 +100,7 @@ func TestAdoptKeepsTheProcess(t *testing.T) {
 	if alive(run.PID) && !zombie(run.PID) {
 		t.Fatalf("adopted pid %d still runs after Stop", run.PID)
 	}
-	if !strings.HasSuffix(logText(t, sp.Log), " stopped\n") {
+	if !strings.HasSuffix(logText(t, sp.Log), " stopped on request\n") {
 		t.Fatalf("log after the stop:\n%s", logText(t, sp.Log))
 	}
 }

@@ -254,7 +254,7 @@ func (p *proc) terminate(ctx context.Context) error {
 	}
 	grp.signal(syscall.SIGKILL)
 	<-exited // closed once no process of the group is left
-	p.note("stopped")
+	p.note("stopped on request")
 	return nil
 }
 
