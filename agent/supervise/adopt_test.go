@@ -218,3 +218,31 @@ func TestBinaryLogIsCapped(t *testing.T) {
 		t.Fatal("the log has a hole at its start: the binary does not append")
 	}
 }
+
+// A stop of an adopted binary stops its whole process group: the binary through its pidfd, its workers by pid.
+func TestAdoptedGroupStopsWhole(t *testing.T) {
+	children := t.TempDir()
+	sp := spec(t, "forky", "forkserve")
+	sp.Env = append(sp.Env, "CHILDREN="+children)
+	run := leftBy(t, sp, "")
+	var worker int
+	waitFor(t, "the worker", func() bool {
+		ents, _ := os.ReadDir(children)
+		if len(ents) == 1 {
+			worker, _ = strconv.Atoi(ents[0].Name())
+		}
+		return worker != 0
+	})
+	s := supervise.New(supervise.Options{})
+	if err := s.Adopt(sp, run); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Stop(context.Background(), "forky"); err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range []int{run.PID, worker} {
+		if alive(pid) && !zombie(pid) {
+			t.Errorf("pid %d of the adopted group still runs after Stop", pid)
+		}
+	}
+}

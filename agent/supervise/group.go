@@ -32,20 +32,27 @@ type group struct {
 }
 
 // signal sends sig to every process of the group, unless the leader has been reaped. An adopted leader gets it
-// through its pidfd, and the rest of its group only while that leader still runs (its running pid is the group's
-// id, which no other process can then have).
+// through its pidfd, which cannot name another process; the other processes of its group, found in /proc, get it
+// by pid while the leader still runs (the leader's running pid is the group's id, which no other process can have).
+// An adopted leader that has exited is reaped by its parent, not here: endAdopted sees to what is left of its group.
 func (g *group) signal(sig syscall.Signal) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.reaped {
 		return
 	}
-	if g.pidfd >= 0 {
-		if unix.PidfdSendSignal(g.pidfd, sig, nil, 0) != nil || pidfdExited(g.pidfd, 0) {
-			return
+	if g.pidfd < 0 {
+		_ = syscall.Kill(-g.pgid, sig)
+		return
+	}
+	if unix.PidfdSendSignal(g.pidfd, sig, nil, 0) != nil || pidfdExited(g.pidfd, 0) {
+		return
+	}
+	for _, pid := range members(g.pgid) {
+		if pid != g.pgid {
+			_ = syscall.Kill(pid, sig)
 		}
 	}
-	_ = syscall.Kill(-g.pgid, sig)
 }
 
 // end waits for the leader to exit, kills what is left of its group while the leader, a zombie, still holds the
@@ -126,21 +133,25 @@ func waitGone(alive func() bool, max time.Duration) bool {
 
 // onlyZombies reports whether every process of group pgid has exited (waiting only to be reaped by its parent):
 // a zombie holds no port, socket or file.
-func onlyZombies(pgid int) bool {
+func onlyZombies(pgid int) bool { return len(members(pgid)) == 0 }
+
+// members lists the processes of group pgid that have not exited.
+func members(pgid int) []int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		return false
+		return nil
 	}
+	var out []int
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
 		if pg, state, ok := procStat(pid); ok && pg == pgid && state != 'Z' && state != 'X' {
-			return false
+			out = append(out, pid)
 		}
 	}
-	return true
+	return out
 }
 
 // procStat reads a process's group and state from /proc/<pid>/stat.
