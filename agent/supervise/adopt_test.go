@@ -160,6 +160,12 @@ func TestAdoptRefusesAnotherProcess(t *testing.T) {
 	if err := s.Adopt(sp, supervise.Run{Identity: id, Spec: "other"}); err == nil {
 		t.Fatal("a process of another spec was adopted")
 	}
+	// the same process as recorded in another boot (a reboot)
+	other := id
+	other.Boot = "another boot"
+	if err := s.Adopt(sp, supervise.Run{Identity: other, Spec: supervise.SpecHash(sp)}); err == nil {
+		t.Fatal("a process recorded in another boot was adopted")
+	}
 	// the same executable and pid, another start time (the pid reused by another run of the same program)
 	id.Start++
 	if err := s.Adopt(sp, supervise.Run{Identity: id, Spec: supervise.SpecHash(sp)}); err == nil {
