@@ -132,6 +132,13 @@ func (h *hostState) binary(name string) (*Installed, Proc, bool) {
 func (h *hostState) recordInstalled(inst *Installed) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if prev := h.st.Apps[inst.App]; prev != nil { // a binary the new revision no longer has is not adopted again
+		for _, p := range prev.Binaries {
+			if !slices.ContainsFunc(inst.Binaries, func(q Proc) bool { return q.Name == p.Name }) {
+				delete(h.st.Runs, p.Name)
+			}
+		}
+	}
 	h.st.Apps[inst.App] = inst
 	delete(h.st.Quarantine, inst.App)
 	return h.save()
