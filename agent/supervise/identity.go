@@ -34,7 +34,8 @@ type Run struct {
 }
 
 // SpecHash is a digest of everything a binary is started with: a run is adopted only for the very spec it was
-// started from.
+// started from. It digests Spec's JSON, so a field added to Spec changes every digest (an agent of that version
+// starts each binary afresh once) unless it is tagged omitempty.
 func SpecHash(s Spec) string {
 	b, _ := json.Marshal(s) // a struct of strings: cannot fail
 	sum := sha256.Sum256(b)
