@@ -64,11 +64,13 @@ func New(cfg *Config, log *slog.Logger, hooks HookRunner) (*Agent, error) {
 	if backoffMax <= 0 {
 		backoffMax = time.Minute
 	}
-	a := &Agent{
+	var a *Agent
+	a = &Agent{
 		cfg: cfg, log: log,
 		sup: supervise.New(supervise.Options{
 			Grace: cfg.StopGrace.Duration, LogMax: cfg.LogMaxBytes, BackoffMax: backoffMax,
 			Marker: supervise.Marker(cfg.Dir), Logger: log,
+			OnRun: func(name string, run supervise.Run) { a.host.recordRun(name, run) },
 		}),
 		sources: &source.Cache{Dir: filepath.Join(cfg.Dir, "sources")},
 		fleet:   &fleetRepo{dir: filepath.Join(cfg.Dir, "fleet.git"), url: cfg.RewriteURL(cfg.Fleet.Repo), ref: cfg.Fleet.Ref},
@@ -88,8 +90,8 @@ func New(cfg *Config, log *slog.Logger, hooks HookRunner) (*Agent, error) {
 	return a, nil
 }
 
-// Run converges until ctx ends, then stops every binary. It first kills whatever a previous agent on this dir
-// left running and starts the recorded apps again (see the package doc: replace, not adopt).
+// Run converges until ctx ends, then stops every binary. It first adopts the binaries a previous agent on this dir
+// left running as recorded, kills whatever else it left, and starts the rest of the recorded apps (see restore).
 func (a *Agent) Run(ctx context.Context) error {
 	a.restore(ctx)
 	defer a.Shutdown()
@@ -136,13 +138,26 @@ func (a *Agent) SyncNow(ctx context.Context) (err error) {
 	return a.converge(ctx)
 }
 
-// restore kills survivors of a previous run, clears what its fetches left half-written and starts every recorded
-// app from its recorded build.
+// restore takes the host over from a previous agent on this dir (one killed, crashed, restarted or replaced by
+// an upgrade): each binary of a recorded app that still runs as the process the previous agent started, from the
+// spec recorded, is adopted and keeps running; whatever else the previous agent left (a binary that does not
+// match, a build, a hook) is killed; what it fetched half-way is cleared; and every recorded binary not adopted is
+// started from its recorded build. After a reboot nothing matches and everything starts afresh.
 func (a *Agent) restore(ctx context.Context) {
 	if len(a.sup.Names()) > 0 {
 		return // this agent already runs binaries (SyncNow before Run): nothing was left by another process
 	}
-	if pids := supervise.KillMarked(supervise.Marker(a.cfg.Dir)); len(pids) > 0 {
+	runs := a.host.runs()
+	var keep []int
+	for _, inst := range a.host.installedApps() {
+		leave, err := a.lanes.Enter(ctx, inst.App)
+		if err != nil {
+			return
+		}
+		keep = append(keep, a.tx.Adopt(inst, runs)...)
+		leave()
+	}
+	if pids := supervise.KillMarked(supervise.Marker(a.cfg.Dir), keep...); len(pids) > 0 {
 		a.log.Warn("killed processes left by a previous agent", "pids", pids)
 	}
 	a.clearInterrupted()
@@ -151,7 +166,7 @@ func (a *Agent) restore(ctx context.Context) {
 		if err != nil {
 			return
 		}
-		if err := a.tx.Start(ctx, inst); err != nil {
+		if err := a.tx.Resume(ctx, inst); err != nil {
 			a.log.Error("restart of a recorded app failed; it will be installed again", "app", inst.App, "err", err)
 			_ = a.host.dropInstalled(inst.App)
 		}

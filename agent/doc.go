@@ -69,19 +69,26 @@
 // host's PATH, reason build-tool-missing), hooks.go, start.go, health.go,
 // apply.go (the transaction, rollback and removal) and lanes.go.
 //
-// # Crash safety: replace, not adopt
+// # Crash safety: adopt what still runs as started, replace the rest
 //
 // State is one JSON file written atomically (temp file, fsync, rename, fsync of the folder). It records what was
-// applied (fleet commit, per app the revision and the exact binaries started), quarantines and clicked apps. An
-// app's entry is switched only after its new revision is healthy, so on disk an app is always either its old
-// complete revision or its new complete revision: never a half-app.
+// applied (fleet commit, per app the revision and the exact binaries started), quarantines, clicked apps, and per
+// binary the process last started for it (pid, start time in clock ticks after boot, boot id, executable path and
+// dev/inode, and a digest of the spec it was started from). An app's entry is switched only after its new revision
+// is healthy, so on disk an app is always either its old complete revision or its new complete revision: never a
+// half-app.
 //
-// Every process the agent starts (builds and binaries) carries HEROFLEET_AGENT_DIR=<dir> in its environment. When
-// the agent starts, it first kills the process group of every process that carries its marker: survivors of a
-// killed agent, or a build it was running. Then it starts every app recorded in the state from its recorded build,
-// and converges from there. Replacing survivors rather than adopting them costs one restart of each binary after
-// an agent crash, but needs no trust in pid files (pids are reused) and always ends with exactly one instance of
-// each binary. A build directory is used only when its ".herofleet-built" marker exists; a build killed half-way
+// A binary's output goes to its log file directly (the agent hands it a descriptor opened for appending and caps
+// the file's size by copy-then-truncate), so a binary outlives its agent. When the agent starts, it adopts each
+// binary of a recorded app whose recorded process still runs as recorded (same start time in the same boot, same
+// executable: a pid now used by another process is never adopted or signalled) and was started from the spec the
+// app records for it: the binary keeps running, with its start time and no new start, watched through a pidfd, and
+// a later exit of it is a crash like any other. Every process the agent starts (builds and binaries) carries
+// HEROFLEET_AGENT_DIR=<dir> in its environment; the agent then kills the process group of every process that
+// carries its marker and was not adopted (a binary of another spec, a build the killed agent was running), starts
+// every recorded binary it did not adopt from its recorded build, and converges from there: always exactly one
+// instance of each binary. After a reboot nothing matches (the boot id) and everything starts afresh.
+// A build directory is used only when its ".herofleet-built" marker exists; a build killed half-way
 // is wiped and redone. A source or fleet clone that cannot be read after a kill during a fetch is thrown away and
 // cloned again; the temporary files such a fetch leaves in a readable clone are removed when the agent starts
 // (interrupted.go). An apply cut short by the agent's own stop is not quarantined.
@@ -101,7 +108,8 @@
 //	data/<app>               ${data}: the binaries' working directory; kept across upgrades and removal
 //	home/<app>               HOME of the app's builds and binaries
 //	run                      ${sockets}
-//	logs/<binary>.log        stdout+stderr of a binary, rotated to .log.1 at log_max_bytes (10 MiB)
+//	logs/<binary>.log        stdout+stderr of a binary, written by the binary itself; past log_max_bytes (10 MiB,
+//	                         checked every second) copied to .log.1 and truncated
 //	drift/<app>/<time>-<f>   the files a heal replaced, for the person who made them (the newest 5)
 //
 // # Build environment

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent/apply"
+	"github.com/herofleet/herofleet/agent/supervise"
 	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/internal/redact"
@@ -130,6 +132,13 @@ func (h *hostState) binary(name string) (*Installed, Proc, bool) {
 func (h *hostState) recordInstalled(inst *Installed) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if prev := h.st.Apps[inst.App]; prev != nil { // a binary the new revision no longer has is not adopted again
+		for _, p := range prev.Binaries {
+			if !slices.ContainsFunc(inst.Binaries, func(q Proc) bool { return q.Name == p.Name }) {
+				delete(h.st.Runs, p.Name)
+			}
+		}
+	}
 	h.st.Apps[inst.App] = inst
 	delete(h.st.Quarantine, inst.App)
 	return h.save()
@@ -140,6 +149,7 @@ func (h *hostState) recordInstalled(inst *Installed) error {
 func (h *hostState) dropInstalled(app string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.forgetRuns(app)
 	delete(h.st.Apps, app)
 	delete(h.specs, app)
 	return h.save()
@@ -149,11 +159,41 @@ func (h *hostState) dropInstalled(app string) error {
 func (h *hostState) forget(app string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.forgetRuns(app)
 	delete(h.st.Apps, app)
 	delete(h.st.Quarantine, app)
 	delete(h.specs, app)
 	delete(h.drift, app)
 	return h.save()
+}
+
+// The processes started, for a restarted agent to adopt.
+
+// recordRun records the process just started for a binary (the supervisor's OnRun).
+func (h *hostState) recordRun(binary string, run supervise.Run) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.st.Runs == nil {
+		h.st.Runs = map[string]supervise.Run{}
+	}
+	h.st.Runs[binary] = run
+	_ = h.save() // logged; without the record a restarted agent starts the binary afresh
+}
+
+// runs is what recordRun recorded, a copy.
+func (h *hostState) runs() map[string]supervise.Run {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return maps.Clone(h.st.Runs)
+}
+
+// forgetRuns drops the records of an app's binaries, which no longer run; h.mu is held.
+func (h *hostState) forgetRuns(app string) {
+	if inst := h.st.Apps[app]; inst != nil {
+		for _, p := range inst.Binaries {
+			delete(h.st.Runs, p.Name)
+		}
+	}
 }
 
 // Quarantines.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent/apply"
+	"github.com/herofleet/herofleet/agent/supervise"
 	"github.com/herofleet/herofleet/internal/atomicfile"
 	"github.com/herofleet/herofleet/internal/redact"
 )
@@ -23,6 +24,9 @@ type State struct {
 	Clicked    []string              `json:"clicked,omitempty"` // apps installed on click, in click order
 	Stopped    []string              `json:"stopped,omitempty"` // binaries stopped by a person
 	Actions    map[string]LastAction `json:"actions,omitempty"` // per app, the last action taken and why
+	// Runs is, per binary, the process last started for it: a restarted agent adopts the ones still running as
+	// recorded instead of starting them again (supervise.Supervisor.Adopt). Absent in a state written before it.
+	Runs map[string]supervise.Run `json:"runs,omitempty"`
 }
 
 // FleetState is the fleet commit applied and the newest one seen.

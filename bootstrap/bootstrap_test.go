@@ -386,7 +386,7 @@ func TestUnitVerifies(t *testing.T) {
 		t.Fatalf("systemd-analyze verify %s: %v\n%s", unit, err, out)
 	}
 	text := read(t, root, UnitPath)
-	for _, want := range []string{"ExecStart=" + self + " agent --config /etc/herofleet/agent.yaml", "Restart=always", "KillMode=mixed"} {
+	for _, want := range []string{"ExecStart=" + self + " agent --config /etc/herofleet/agent.yaml", "Restart=always", "KillMode=process"} {
 		if !strings.Contains(text, want+"\n") {
 			t.Errorf("unit lacks %q", want)
 		}

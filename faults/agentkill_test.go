@@ -160,8 +160,9 @@ func killInPhase(t *testing.T, ph killPhase) {
 		Fault: "`kill -9` of the agent in the " + ph.name + " phase",
 		Injected: fmt.Sprintf("%s; `kill -9` of the agent (the status showed books %s, phase %s, %s); the agent started again on the same dir",
 			ph.injected, seen.State, orNone(string(seen.Phase)), binaryStates(seen)),
-		Did: "the state still recorded the old revision whole; the new agent killed what the old one left, started the old revision, " +
-			"redid the upgrade and switched to the new revision; the row says installed, last action upgrade",
+		Did: "the state still recorded the old revision whole; the new agent adopted the old revision's binaries that still ran as started, " +
+			"killed whatever else the old one left, started the rest of the old revision, redid the upgrade and switched to the new revision; " +
+			"the row says installed, last action upgrade",
 		Figure: fmt.Sprintf("converged %s after the restart; %d processes of the killed agent ran on until the restart (%s; %d of 2 binaries answered /health meanwhile)%s, 0 after it; %d crash restarts; %d samples, never a binary twice or two revisions",
 			took.Round(time.Millisecond), len(left), strings.Join(left, ", "), serving, map[bool]string{true: ", its seed-git plugin died with it", false: ""}[hooks > 0], restarts, w.samples.Load()),
 		Lost: "nothing: no half-app, no leftover build, temp dir or process",

@@ -41,6 +41,12 @@ func TestKillAgentDuringAHeal(t *testing.T) {
 		t.Fatal("the heal stopped books_web, which it does not concern")
 	}
 	seen := g.app("books")
+	web := 0
+	for _, b := range seen.Binaries {
+		if b.Name == "books_web" {
+			web = b.PID
+		}
+	}
 	g.kill9()
 	got, err := os.ReadFile(exe)
 	if err != nil {
@@ -61,6 +67,11 @@ func TestKillAgentDuringAHeal(t *testing.T) {
 		return st.State == api.AppInstalled && st.Code == "" && string(b) == string(want) && runsExactly(g.dir, g.state().Apps["books"])
 	})
 	took := time.Since(start)
+	for _, b := range st.Binaries {
+		if b.Name == "books_web" && (b.PID != web || web == 0) {
+			t.Fatalf("books_web, which the heal did not concern, is pid %d after the restart, was %d: not adopted", b.PID, web)
+		}
+	}
 	kept, _ := filepath.Glob(filepath.Join(g.dir, "drift", "books", "*-books_server"))
 	if len(kept) != 1 {
 		t.Fatalf("the person's copy: %v", kept)
@@ -72,7 +83,7 @@ func TestKillAgentDuringAHeal(t *testing.T) {
 		Fault: "`kill -9` of the agent during a heal",
 		Injected: fmt.Sprintf("books_server's executable replaced by hand; the agent's heal put the installed file back and waited for books_server to stop (it held its SIGTERM) when the agent was killed (the status showed books %q)",
 			seen.Reason),
-		Did:    "the new agent killed what the old one left and started books from its state: the installed build; its first poll found nothing drifted",
+		Did:    "the new agent adopted books_web, which still ran as started (same pid), and started books_server again from its state: the installed build (its old process, whose executable was no longer the one started, was not adopted); its first poll found nothing drifted",
 		Figure: fmt.Sprintf("at the kill the executable was %s, never missing; books whole %s after the restart", atKill, took.Round(time.Millisecond)),
 		Lost:   "nothing: the person's copy kept under <dir>/drift/books/",
 	})

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -33,6 +34,16 @@ func childMode(mode string) bool {
 			c.Write([]byte(strconv.Itoa(os.Getpid()) + "\n"))
 			c.Close()
 		}
+	case "forkserve": // a worker in the binary's process group, then serve until SIGTERM
+		w := exec.Command("sleep", "300")
+		if err := w.Start(); err != nil {
+			os.Exit(1)
+		}
+		os.WriteFile(os.Getenv("CHILDREN")+"/"+strconv.Itoa(w.Process.Pid), nil, 0o644)
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGTERM)
+		<-c
+		os.Exit(0)
 	case "forkthenexit":
 		// a worker in the binary's process group, then the binary crashes after a moment
 		w := exec.Command("sleep", "300")

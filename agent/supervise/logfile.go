@@ -1,14 +1,17 @@
 package supervise
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sync"
+	"time"
 )
 
-// LogFile is an append-only log that rotates to <path>.1 when it grows past Max bytes, so a chatty binary can use
-// at most twice Max on disk.
+// LogFile is an append-only log that rotates to <path>.1 when it grows past Max bytes, so a chatty writer can use
+// at most twice Max on disk. A build's output goes through one; a binary writes its log itself (see capLog).
 type LogFile struct {
 	Path string
 	Max  int64
@@ -83,6 +86,68 @@ func (l *LogFile) Close() error {
 	err := l.f.Close()
 	l.f = nil
 	return err
+}
+
+// capLog keeps the binary's log near LogMax for as long as the binary is supervised. The binary writes the file
+// itself, through a descriptor opened for appending, so the supervisor cannot rotate as it writes: it checks the
+// size every LogEvery and, past LogMax, copies the newest LogMax bytes to <log>.1 and truncates the log, and the
+// binary's next write lands at the new end. The log may pass LogMax by what the binary writes in one LogEvery; a
+// line written between the copy and the truncation is lost.
+func (p *proc) capLog() {
+	t := time.NewTicker(p.opt.LogEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+		}
+		if err := truncateLog(p.spec.Log, p.opt.LogMax); err != nil {
+			p.opt.Logger.Warn("cap binary log", "binary", p.spec.Name, "err", err)
+		}
+	}
+}
+
+// truncateLog moves the newest max bytes of the log at path to path.1 and empties the log, when it is larger
+// than max (copy, then truncate: whoever appends to it keeps its descriptor).
+func truncateLog(path string, max int64) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.Size() <= max {
+		return err
+	}
+	tmp, err := os.OpenFile(path+".1.tmp", os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o640)
+	if err != nil {
+		return fmt.Errorf("rotate log: %w", err)
+	}
+	size := st.Size()
+	_, err = io.Copy(tmp, io.NewSectionReader(f, size-max, max))
+	if err == nil { // what came in meanwhile, so that only what lands in the next instants is lost
+		if st, err = f.Stat(); err == nil && st.Size() > size {
+			_, err = io.Copy(tmp, io.NewSectionReader(f, size, st.Size()-size))
+		}
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(path+".1.tmp", path+".1")
+	}
+	if err != nil {
+		os.Remove(path + ".1.tmp")
+		return fmt.Errorf("rotate log: %w", err)
+	}
+	if err := f.Truncate(0); err != nil {
+		return fmt.Errorf("rotate log: %w", err)
+	}
+	return nil
 }
 
 // Tail returns at most the last n lines of the log at path (and of its rotated part when the current file is

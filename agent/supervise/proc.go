@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -18,9 +19,8 @@ type proc struct {
 	done chan struct{} // closed when watch returns
 
 	mu       sync.Mutex
-	cmd      *exec.Cmd
+	pid      int    // the current run's process; 0 before the first
 	grp      *group // the current run's process group
-	log      *LogFile
 	state    State
 	reason   string
 	since    time.Time
@@ -42,25 +42,27 @@ func (p *proc) status() Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	st := Status{Name: p.spec.Name, State: p.state, Reason: p.reason, Restarts: p.restarts, Since: p.since}
-	if st.State == Crashloop && p.cmd != nil && !isClosed(p.exited) && time.Since(p.started) > p.opt.FastExit {
+	if st.State == Crashloop && p.pid != 0 && !isClosed(p.exited) && time.Since(p.started) > p.opt.FastExit {
 		st.State, st.Reason, st.Since = Running, "", p.started.Add(p.opt.FastExit)
 	}
-	if p.cmd != nil && p.cmd.Process != nil && (p.state == Running || p.state == Starting) {
-		st.PID = p.cmd.Process.Pid
+	if p.pid != 0 && (p.state == Running || p.state == Starting) {
+		st.PID = p.pid
 	}
 	return st
 }
 
-// launch starts one run of the process, its listen socket cleared first.
+// launch starts one run of the process, its listen socket cleared first. The process writes its output to its log
+// file itself (a descriptor opened for appending, not a pipe through the agent), so it outlives the agent; capLog
+// keeps the file's size in bounds.
 func (p *proc) launch() error {
-	log, err := OpenLog(p.spec.Log, p.opt.LogMax)
+	out, err := os.OpenFile(p.spec.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
-		return err
+		return fmt.Errorf("start %s: open log: %w", p.spec.Name, err)
 	}
+	defer out.Close() // the child has its own copy
 	// failed says why the start failed, in the binary's log and its state.
 	failed := func(err error) error {
-		fmt.Fprintf(log, "herofleet: start failed: %v\n", err)
-		log.Close()
+		fmt.Fprintf(out, "herofleet: start failed: %v\n", err)
 		p.mu.Lock()
 		p.setState(Failed, err.Error())
 		p.mu.Unlock()
@@ -75,16 +77,14 @@ func (p *proc) launch() error {
 	}
 	cmd := exec.Command(p.spec.Path, p.spec.Args...)
 	cmd.Env, cmd.Dir = env, p.spec.Dir
-	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	// A daemonised grandchild may keep the output pipe open; do not let that hide the binary's exit.
-	cmd.WaitDelay = 2 * time.Second
-	fmt.Fprintf(log, "herofleet: %s start %s\n", time.Now().UTC().Format(time.RFC3339), p.spec.Path)
+	fmt.Fprintf(out, "herofleet: %s start %s\n", time.Now().UTC().Format(time.RFC3339), p.spec.Path)
 	if err := cmd.Start(); err != nil {
 		return failed(err)
 	}
 	exited := make(chan struct{})
-	grp := &group{pgid: cmd.Process.Pid}
+	grp := &group{pgid: cmd.Process.Pid, pidfd: -1}
 	go func() {
 		err := grp.end(cmd.Wait) // the whole group is gone when exited closes
 		p.mu.Lock()
@@ -92,8 +92,22 @@ func (p *proc) launch() error {
 		p.mu.Unlock()
 		close(exited)
 	}()
+	p.begin(cmd.Process.Pid, grp, time.Now(), exited)
+	if p.opt.OnRun != nil {
+		// cmd.Start returned after the exec: /proc shows the binary. A process that already exited has no
+		// identity, and nothing is recorded of it.
+		if id, err := Identify(cmd.Process.Pid); err == nil {
+			p.opt.OnRun(p.spec.Name, Run{Identity: id, Spec: SpecHash(p.spec)})
+		}
+	}
+	return nil
+}
+
+// begin makes a run the current one.
+func (p *proc) begin(pid int, grp *group, started time.Time, exited chan struct{}) {
 	p.mu.Lock()
-	p.cmd, p.grp, p.log, p.started, p.exited = cmd, grp, log, time.Now(), exited
+	defer p.mu.Unlock()
+	p.pid, p.grp, p.started, p.exited = pid, grp, started, exited
 	state := Running
 	if p.fast > 0 && p.state == Crashloop {
 		state = Crashloop // stays in crash loop until a run lasts
@@ -103,8 +117,40 @@ func (p *proc) launch() error {
 		reason = ""
 	}
 	p.setState(state, reason)
-	p.mu.Unlock()
-	return nil
+	if state == Running && !started.IsZero() {
+		p.since = started
+	}
+}
+
+// adopt makes the process of rec, held by pidfd, the current run: it is watched, signalled and restarted after an
+// exit like a run this supervisor started.
+func (p *proc) adopt(rec Run, pidfd int) {
+	exited := make(chan struct{})
+	grp := &group{pgid: rec.PID, pidfd: pidfd}
+	go func() {
+		err := grp.endAdopted()
+		p.mu.Lock()
+		p.exitErr = err
+		p.mu.Unlock()
+		close(exited)
+	}()
+	started := startedAt(rec.Start)
+	if started.IsZero() {
+		started = time.Now()
+	}
+	p.begin(rec.PID, grp, started, exited)
+	p.note("adopted pid %d, running since %s, from a previous agent", rec.PID, started.UTC().Format(time.RFC3339))
+}
+
+// note appends one line of the supervisor's own to the binary's log.
+func (p *proc) note(format string, args ...any) {
+	f, err := os.OpenFile(p.spec.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		p.opt.Logger.Warn("binary log", "binary", p.spec.Name, "err", err)
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "herofleet: %s %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, args...))
 }
 
 // squatter is the process that holds the binary's TCP port after it exited, when one does.
@@ -120,7 +166,7 @@ func (p *proc) watch() {
 	defer close(p.done)
 	for {
 		p.mu.Lock()
-		exited, log, started := p.exited, p.log, p.started
+		exited, started := p.exited, p.started
 		p.mu.Unlock()
 		select {
 		case <-p.stop:
@@ -135,8 +181,7 @@ func (p *proc) watch() {
 		if h, ok := p.squatter(); ok {
 			why += "; port " + p.spec.TCP + " is held by " + h.String()
 		}
-		fmt.Fprintf(log, "herofleet: %s exited after %s: %s\n", time.Now().UTC().Format(time.RFC3339), ran.Round(time.Millisecond), why)
-		log.Close()
+		p.note("exited after %s: %s", ran.Round(time.Millisecond), why)
 		for {
 			delay := p.noteExit(why, ran)
 			t := time.NewTimer(delay)
@@ -185,14 +230,14 @@ func (p *proc) terminate(ctx context.Context) error {
 	close(p.stop)
 	<-p.done
 	p.mu.Lock()
-	cmd, grp, exited, log := p.cmd, p.grp, p.exited, p.log
+	pid, grp, exited := p.pid, p.grp, p.exited
 	p.mu.Unlock()
 	defer func() {
 		p.mu.Lock()
 		p.setState(Stopped, "")
 		p.mu.Unlock()
 	}()
-	if cmd == nil || cmd.Process == nil {
+	if pid == 0 {
 		return nil
 	}
 	if isClosed(exited) {
@@ -209,10 +254,7 @@ func (p *proc) terminate(ctx context.Context) error {
 	}
 	grp.signal(syscall.SIGKILL)
 	<-exited // closed once no process of the group is left
-	if log != nil {
-		fmt.Fprintf(log, "herofleet: %s stopped\n", time.Now().UTC().Format(time.RFC3339))
-		log.Close()
-	}
+	p.note("stopped on request")
 	return nil
 }
 

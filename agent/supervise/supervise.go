@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/api"
+	"golang.org/x/sys/unix"
 )
 
 // Spec is one binary to run.
@@ -50,8 +51,12 @@ type Options struct {
 	FastExit    time.Duration // an exit sooner than this after start counts as fast (10s)
 	CrashloopAt int           // fast exits in a row that make a crash loop (5)
 	LogMax      int64         // bytes per log before rotation (10 MiB)
+	LogEvery    time.Duration // how often a log's size is checked against LogMax (1s)
 	Marker      string        // KEY=VALUE added to every environment (see Marker)
 	Logger      *slog.Logger
+	// OnRun, when set, is told of every process started, with what a later agent needs to adopt it (Adopt). It
+	// is called from the goroutine that started the process, before the start returns.
+	OnRun func(name string, run Run)
 }
 
 func (o *Options) defaults() {
@@ -64,6 +69,7 @@ func (o *Options) defaults() {
 	def(&o.BackoffMin, 200*time.Millisecond)
 	def(&o.BackoffMax, time.Minute)
 	def(&o.FastExit, 10*time.Second)
+	def(&o.LogEvery, time.Second)
 	if o.CrashloopAt <= 0 {
 		o.CrashloopAt = 5
 	}
@@ -120,6 +126,52 @@ func (s *Supervisor) Start(spec Spec) error {
 		return err
 	}
 	go p.watch()
+	go p.capLog()
+	return nil
+}
+
+// Adopt begins supervising spec with the process of rec, which a previous agent started and which still runs:
+// nothing is started. The process is watched through a pidfd (it is not this process's child), signalled through
+// it, and an exit of it is a crash like any other: the binary is started again after the backoff.
+//
+// Adopt refuses, and leaves the process alone, unless rec was started from this very spec and its pid is still
+// that process (the same start time in the same boot, the same executable): a pid that another process has now
+// is never adopted or signalled.
+func (s *Supervisor) Adopt(spec Spec, rec Run) error {
+	if rec.Spec != SpecHash(spec) {
+		return fmt.Errorf("adopt %s: pid %d was started from another spec", spec.Name, rec.PID)
+	}
+	if rec.PID <= 0 {
+		return fmt.Errorf("adopt %s: no pid recorded", spec.Name)
+	}
+	// The pidfd first, then the check: a pidfd names one process for good, so once the check passes it is the
+	// recorded process that is held, even if that exits the next moment.
+	pidfd, err := unix.PidfdOpen(rec.PID, 0)
+	if err != nil {
+		return fmt.Errorf("adopt %s: pid %d: %w", spec.Name, rec.PID, err)
+	}
+	now, err := Identify(rec.PID)
+	if err != nil {
+		unix.Close(pidfd)
+		return fmt.Errorf("adopt %s: %w", spec.Name, err)
+	}
+	if now != rec.Identity {
+		unix.Close(pidfd)
+		return fmt.Errorf("adopt %s: pid %d is another process now (started at tick %d running %s, recorded %d running %s)",
+			spec.Name, rec.PID, now.Start, now.Exe, rec.Start, rec.Exe)
+	}
+	s.mu.Lock()
+	if p := s.procs[spec.Name]; p != nil {
+		s.mu.Unlock()
+		unix.Close(pidfd)
+		return fmt.Errorf("%s: %w", spec.Name, ErrRunning)
+	}
+	p := &proc{spec: spec, opt: s.opt, stop: make(chan struct{}), done: make(chan struct{})}
+	s.procs[spec.Name] = p
+	s.mu.Unlock()
+	p.adopt(rec, pidfd)
+	go p.watch()
+	go p.capLog()
 	return nil
 }
 

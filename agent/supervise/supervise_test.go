@@ -34,6 +34,19 @@ func TestMain(m *testing.M) {
 	case "exit":
 		os.Stderr.WriteString("boom\n")
 		os.Exit(3)
+	case "chatty": // a line every 10ms until SIGTERM
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGTERM)
+		for i := 0; ; i++ {
+			select {
+			case <-c:
+				os.Exit(0)
+			case <-time.After(10 * time.Millisecond):
+				os.Stdout.WriteString("chatty line " + strconv.Itoa(i) + "\n")
+			}
+		}
+	case "agent":
+		previousAgent()
 	default:
 		childMode(os.Getenv("SUPERVISE_CHILD"))
 		os.Exit(99)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -17,8 +18,9 @@ const MarkerVar = "HEROFLEET_AGENT_DIR"
 func Marker(dir string) string { return MarkerVar + "=" + dir }
 
 // KillMarked sends SIGKILL to the process group of every process (other than this one) whose environment carries
-// marker, waits until they are gone, and returns the pids it found. It reads /proc; processes of other users are skipped.
-func KillMarked(marker string) []int {
+// marker, waits until they are gone, and returns the pids it found. It reads /proc; processes of other users are
+// skipped, and so is every process of the process groups keep (the binaries a restarted agent adopted).
+func KillMarked(marker string, keep ...int) []int {
 	want := []byte(marker)
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
@@ -29,6 +31,9 @@ func KillMarked(marker string) []int {
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil || pid == self {
+			continue
+		}
+		if pgid, _, ok := procStat(pid); ok && slices.Contains(keep, pgid) {
 			continue
 		}
 		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")

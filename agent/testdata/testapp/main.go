@@ -73,7 +73,7 @@ func serve(args []string) {
 	var listen string
 	var healthFail bool
 	var healthDelay, exitAfter time.Duration
-	var ignoreTerm, healthHang bool
+	var ignoreTerm, healthHang, logRequests bool
 	var healthGate, stopGate string
 	for i := 0; i < len(args); i++ {
 		next := func() string {
@@ -95,6 +95,8 @@ func serve(args []string) {
 		case "--ignore-term": // a binary that ignores SIGTERM: only SIGKILL ends it
 			signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
 			ignoreTerm = true
+		case "--log-requests": // a line on stdout for every request
+			logRequests = true
 		case "--health-hang": // /health accepts and never answers
 			healthHang = true
 		case "--health-gate": // /health answers 503 while this file exists
@@ -114,6 +116,9 @@ func serve(args []string) {
 	started := time.Now()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
+		if logRequests {
+			fmt.Println(name, "request", r.URL.Path)
+		}
 		if healthHang {
 			<-r.Context().Done()
 			return
