@@ -43,6 +43,7 @@ type Config struct {
 	StopGrace     Duration          `yaml:"stop_grace"`     // SIGTERM to SIGKILL (10s)
 	LogMaxBytes   int64             `yaml:"log_max_bytes"`  // per binary log before rotation (10 MiB)
 	BackoffMax    Duration          `yaml:"backoff_max"`    // longest delay between sync retries and binary restarts (5m / 1m)
+	SyncTimeout   Duration          `yaml:"sync_timeout"`   // how long a sync may wait on the fleet repo's forge (30s)
 	Schedule      string            `yaml:"schedule"`       // overrides the fleet's sync.schedule (tests, demo)
 	// The drift check: each poll compares what every installed app runs with what was installed by a stat; every
 	// drift_full_check (1h) it hashes every file, reading at most drift_read_mb_per_s (64 MB/s).
@@ -123,6 +124,11 @@ func ParseConfig(data []byte) (*Config, error) {
 	return c, c.check()
 }
 
+// DefaultSyncTimeout bounds what one sync waits on the fleet repo's forge (its ref listing and fetch). A forge cut
+// off mid-connection (a link down, a firewall dropping packets) answers nothing at all, and without a bound the
+// sync would hang for as long as TCP retries, with the status saying "syncing" and never why.
+const DefaultSyncTimeout = 30 * time.Second
+
 func (c *Config) defaults() {
 	if c.Fleet.Ref == "" {
 		c.Fleet.Ref = fleet.DefaultRef
@@ -144,6 +150,9 @@ func (c *Config) defaults() {
 	}
 	if c.StopGrace.Duration <= 0 {
 		c.StopGrace.Duration = 10 * time.Second
+	}
+	if c.SyncTimeout.Duration <= 0 {
+		c.SyncTimeout.Duration = DefaultSyncTimeout
 	}
 	if c.DriftFullCheck.Duration <= 0 {
 		c.DriftFullCheck.Duration = DefaultDriftFullCheck

@@ -121,7 +121,12 @@ func (a *Agent) converge(ctx context.Context) error {
 func (a *Agent) syncStep(ctx context.Context, p *pass) outcome {
 	suspended := a.host.isSuspended()
 	a.host.beginSync(suspended)
-	h, err := a.fleet.head(ctx)
+	hctx, cancel := context.WithTimeout(ctx, a.cfg.SyncTimeout.Duration)
+	h, err := a.fleet.head(hctx)
+	cancel()
+	if err != nil && ctx.Err() == nil && errors.Is(hctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("the fleet repo's forge did not answer within %s (down, or this host cut off from it): %w", a.cfg.SyncTimeout.Duration, err)
+	}
 	if err != nil {
 		_ = a.host.recordHead("", err)
 		if suspended {

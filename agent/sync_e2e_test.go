@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -336,5 +337,72 @@ preinstalled: []
 	}
 	if n := agenttest.MarkedProcs(h3.dir); len(n) != 0 {
 		t.Fatalf("left running after a failing post-start: %v", n)
+	}
+}
+
+// A forge cut off mid-connection answers nothing at all (a link down, a firewall dropping packets): the sync gives
+// up after sync_timeout and says why, the apps untouched, instead of showing "syncing" for as long as TCP retries.
+func TestForgeThatNeverAnswers(t *testing.T) {
+	h := newHarness(t)
+	h.commitApp("books")
+	h.commitFleet(`
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+-- roles/tester.yaml --
+preinstalled: [books]
+-- apps/books.yaml --
+source: {repo: https://forge.test/apps/books.git, ref: main}
+build: {command: [{{testapp}}, build, target/release/books_server], timeout: 1m}
+binaries:
+  - {name: books_server, kind: server, path: target/release/books_server, args: [--listen, "unix://${sockets}/books_server.sock"], listen: "unix://${sockets}/books_server.sock", health: /health}
+`)
+	cfg := h.config()
+	cfg.SyncTimeout.Duration = 500 * time.Millisecond
+	a, err := New(cfg, testLogger(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Shutdown)
+	mustSync(t, a)
+	pid := appOf(a.Status(), "books").Binaries[0].PID
+
+	// The forge's address now accepts connections and never says a word.
+	addr := strings.TrimSuffix(strings.TrimPrefix(h.forge.URL(), "http://"), "/")
+	h.forge.Stop()
+	var ln net.Listener
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if ln, err = net.Listen("tcp", addr); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, unanswered, until the test ends
+		}
+	}()
+	start := time.Now()
+	err = a.SyncNow(context.Background())
+	took := time.Since(start)
+	if err == nil {
+		t.Fatal("a sync against a forge that never answers succeeded")
+	}
+	if took > 5*time.Second {
+		t.Fatalf("the sync waited %s on a silent forge (sync_timeout 500ms)", took)
+	}
+	st := a.Status()
+	if st.Fleet.State != api.SyncError || !strings.Contains(st.Fleet.Error, "did not answer within 500ms") {
+		t.Fatalf("fleet %+v: want an error saying the forge did not answer", st.Fleet)
+	}
+	if b := appOf(st, "books"); b.Binaries[0].PID != pid || b.Binaries[0].State != api.BinRunning {
+		t.Fatalf("books disturbed while the forge was silent: %+v", b)
 	}
 }
