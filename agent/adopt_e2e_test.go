@@ -184,3 +184,72 @@ func zombieProc(pid int) bool {
 	i := strings.LastIndexByte(string(b), ')')
 	return i < 0 || len(b) < i+3 || b[i+2] == 'Z' || b[i+2] == 'X'
 }
+
+// The agent's stop leaves its binaries running when told to (LeaveBinariesRunning, what the agent command does on
+// SIGTERM): Run returns at once, every binary runs on as recorded, and the next agent adopts them all (the same
+// pids, no start). Without it (the demo, the tests, an embedded agent) the stop stops every binary.
+func TestShutdownLeavesOrStopsBinaries(t *testing.T) {
+	h := newHarness(t)
+	h.commitApp("books")
+	h.commitFleet(adoptFleet)
+	a := h.newAgent(nil)
+	a.LeaveBinariesRunning()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	agenttest.WaitUntil(t, 30*time.Second, "books running", func() bool {
+		return h.converged(adoptBinaries...) && len(a.host.runs()) == len(adoptBinaries)
+	})
+	runs := a.host.runs()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return within 5s of its context's end")
+	}
+	if names := a.sup.Names(); len(names) != 0 {
+		t.Fatalf("the stopped agent still supervises %v", names)
+	}
+	onDisk := h.stateOnDisk().Runs
+	for _, b := range adoptBinaries {
+		if pid := runs[b].PID; syscall.Kill(pid, 0) != nil || zombieProc(pid) {
+			t.Fatalf("%s (pid %d) did not outlive the agent's stop", b, pid)
+		}
+		if onDisk[b] != runs[b] {
+			t.Fatalf("%s: recorded on disk %+v, ran as %+v", b, onDisk[b], runs[b])
+		}
+		if _, err := agenttest.GetUnix(h.sock(b), "/health"); err != nil {
+			t.Fatalf("%s after the agent's stop: %v", b, err)
+		}
+		data, _ := os.ReadFile(filepath.Join(h.dir, "logs", b+".log"))
+		if !strings.Contains(string(data), "left running as pid "+strconv.Itoa(runs[b].PID)) {
+			t.Errorf("%s's log does not say it was left running:\n%s", b, data)
+		}
+	}
+
+	b := h.newAgent(nil)
+	b.restore(context.Background())
+	mustSync(t, b)
+	for _, name := range adoptBinaries {
+		bs := binNamed(t, b.Status(), "books", name)
+		if bs.State != api.BinRunning || bs.PID != runs[name].PID || bs.Restarts != 0 {
+			t.Errorf("%s after the restart: %+v; want pid %d adopted", name, bs, runs[name].PID)
+		}
+		data, _ := os.ReadFile(filepath.Join(h.dir, "logs", name+".log"))
+		if n := strings.Count(string(data), " start "); n != 1 {
+			t.Errorf("%s: %d starts in its log, want 1", name, n)
+		}
+	}
+	if !h.converged(adoptBinaries...) {
+		t.Fatalf("want one of each binary, found %v", agenttest.MarkedProcs(h.dir))
+	}
+
+	// The default stop stops every binary, the adopted ones too.
+	b.Shutdown()
+	if n := agenttest.MarkedProcs(h.dir); len(n) != 0 {
+		t.Fatalf("the default stop left %v running", n)
+	}
+}

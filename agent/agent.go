@@ -42,6 +42,8 @@ type Agent struct {
 	end  context.CancelFunc
 
 	fullChecks driftClock // when each app's files were last hashed whole, heals that failed (drift.go); the converge loop's own
+
+	leave bool // Shutdown leaves the binaries running for the next agent (LeaveBinariesRunning)
 }
 
 // New makes an agent from its config. hooks may be nil: an app with hooks then fails to apply, with a reason.
@@ -90,7 +92,8 @@ func New(cfg *Config, log *slog.Logger, hooks HookRunner) (*Agent, error) {
 	return a, nil
 }
 
-// Run converges until ctx ends, then stops every binary. It first adopts the binaries a previous agent on this dir
+// Run converges until ctx ends, then stops every binary (or, after LeaveBinariesRunning, leaves them running for
+// the next agent: see Shutdown). It first adopts the binaries a previous agent on this dir
 // left running as recorded, kills whatever else it left, and starts the rest of the recorded apps (see restore).
 func (a *Agent) Run(ctx context.Context) error {
 	a.restore(ctx)
@@ -196,14 +199,36 @@ func (a *Agent) restoreGoodFleet() error {
 	return nil
 }
 
+// LeaveBinariesRunning makes the agent's stop (Shutdown, the end of Run) leave every binary running, each with its
+// run record saved, for the next agent on this dir to adopt: dockerd's live-restore. The agent command sets it, so
+// that SIGTERM (`systemctl restart`, a package upgrade) restarts the agent alone, no app; the apps are stopped only
+// on purpose (`herofleet agent stop-apps` once the agent is stopped, a package removal, or the machine's shutdown,
+// which kills what is left). Without it (the demo, the tests, an agent embedded in another program) the stop
+// stops every binary. Call it before Run.
+func (a *Agent) LeaveBinariesRunning() { a.leave = true }
+
 // Shutdown is the orderly stop, which Run does when its context ends (an agent driven by SyncNow alone calls it):
 // queued controls are dropped, the ones under way finish, and then every binary is stopped (nothing can start one
-// after that). Calling it again does nothing more.
+// after that), or left running after LeaveBinariesRunning. Calling it again does nothing more.
+//
+// Leaving them running is safe whatever the agent was doing, as a kill -9 is: an apply cut short by the end of
+// the context either had not touched the running revision yet (build, fetch, pre-start hooks) or stopped the new
+// revision and started the previous one again (rollback) before returning, so the state's installed revision is
+// the one that runs, and each binary running was recorded (OnRun) before its start returned. A binary that was
+// waiting to be restarted after a crash stays down, and one whose restart was under way is recorded: the next
+// agent adopts what matches its record and the installed spec, kills the rest (builds and hooks cut short
+// included) and starts what is missing.
 func (a *Agent) Shutdown() {
 	a.end()
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.StopGrace.Duration+5*time.Second)
 	defer cancel()
 	a.lanes.Close(ctx)
+	if a.leave {
+		names := a.sup.Release()
+		_ = a.host.flush() // logged; the records were saved as each binary started, this is a last try
+		a.log.Info("agent stopped; every binary left running for the next agent to adopt", "binaries", names)
+		return
+	}
 	a.sup.StopAll(ctx)
 	a.log.Info("agent stopped; every binary stopped")
 }

@@ -93,6 +93,11 @@
 // cloned again; the temporary files such a fetch leaves in a readable clone are removed when the agent starts
 // (interrupted.go). An apply cut short by the agent's own stop is not quarantined.
 //
+// The agent's own stop (Shutdown, the end of Run) stops every binary, unless LeaveBinariesRunning was called: then
+// it leaves them running, recorded, for the next agent to adopt as above. The agent command does that on SIGTERM
+// and SIGINT, so a restart of the agent (`systemctl restart`, a package upgrade) restarts no app; the demo and the
+// tests keep the default. `herofleet agent stop-apps` (supervise.StopMarked) stops what a stopped agent left.
+//
 // # Layout of <dir>
 //
 //	state.json               the state above

@@ -180,6 +180,13 @@ func (h *hostState) recordRun(binary string, run supervise.Run) {
 	_ = h.save() // logged; without the record a restarted agent starts the binary afresh
 }
 
+// flush saves the state as it is (the agent's stop: the run records a failed save missed).
+func (h *hostState) flush() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.save()
+}
+
 // runs is what recordRun recorded, a copy.
 func (h *hostState) runs() map[string]supervise.Run {
 	h.mu.Lock()

@@ -92,7 +92,7 @@ func Run(ctx context.Context, o Options) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
-		cancel() // stops both agents, which stop every binary
+		cancel() // stops both agents, which stop every binary (the demo's agents never LeaveBinariesRunning)
 		wg.Wait()
 		fmt.Fprintln(o.Out, "demo stopped; every binary stopped")
 	}()

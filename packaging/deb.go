@@ -13,8 +13,9 @@ import (
 	"github.com/goreleaser/nfpm/v2/files"
 )
 
-// The Debian package's maintainer scripts: they only tell systemd about the unit and stop the agent on removal;
-// enabling it is bootstrap's job, since the agent needs a config first.
+// The Debian package's maintainer scripts: they tell systemd about the unit, restart a running agent on an upgrade
+// (its apps keep running and are adopted), and on removal stop the agent, then its apps (`herofleet agent
+// stop-apps`); enabling the agent is bootstrap's job, since the agent needs a config first.
 var (
 	//go:embed deb/postinst
 	postinst []byte

@@ -252,3 +252,64 @@ func TestAdoptedGroupStopsWhole(t *testing.T) {
 		}
 	}
 }
+
+// Release leaves every process running, unsignalled, and says so in its log; a new supervisor adopts it as a
+// previous agent's. StopMarked then stops the processes of a marker on purpose: SIGTERM, and SIGKILL after the
+// grace for one that ignores it.
+func TestReleaseLeavesRunningAndStopMarkedStops(t *testing.T) {
+	marker := supervise.Marker(t.TempDir())
+	var recs = map[string]supervise.Run{}
+	s := supervise.New(supervise.Options{Marker: marker, OnRun: func(name string, run supervise.Run) { recs[name] = run }})
+	web, stubborn := spec(t, "web", "chatty"), spec(t, "stubborn", "ignoreterm")
+	for _, sp := range []supervise.Spec{web, stubborn} {
+		if err := s.Start(sp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the binaries' output", func() bool {
+		return strings.Contains(logText(t, web.Log), "chatty line") && strings.Contains(logText(t, stubborn.Log), "ignoring SIGTERM")
+	})
+	if names := s.Release(); len(names) != 2 || names[0] != "stubborn" || names[1] != "web" {
+		t.Fatalf("released %v", names)
+	}
+	if names := s.Names(); len(names) != 0 {
+		t.Fatalf("still supervised after Release: %v", names)
+	}
+	for _, sp := range []supervise.Spec{web, stubborn} {
+		pid := recs[sp.Name].PID
+		if !alive(pid) || zombie(pid) {
+			t.Fatalf("%s (pid %d) did not outlive Release", sp.Name, pid)
+		}
+		if !strings.Contains(logText(t, sp.Log), "left running as pid "+strconv.Itoa(pid)) {
+			t.Fatalf("%s's log:\n%s", sp.Name, logText(t, sp.Log))
+		}
+	}
+	lines := strings.Count(logText(t, web.Log), "chatty line")
+	waitFor(t, "web writing on, released", func() bool { return strings.Count(logText(t, web.Log), "chatty line") > lines+3 })
+
+	n := supervise.New(supervise.Options{Marker: marker})
+	if err := n.Adopt(web, recs["web"]); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := n.Status("web"); st.PID != recs["web"].PID || st.State != supervise.Running {
+		t.Fatalf("adopted after Release: %+v", st)
+	}
+	n.Release()
+
+	start := time.Now()
+	pids := supervise.StopMarked(marker, 300*time.Millisecond)
+	if len(pids) != 2 {
+		t.Fatalf("StopMarked found %v, want the 2 binaries", pids)
+	}
+	for _, sp := range []supervise.Spec{web, stubborn} {
+		if pid := recs[sp.Name].PID; alive(pid) && !zombie(pid) {
+			t.Fatalf("%s (pid %d) runs after StopMarked", sp.Name, pid)
+		}
+	}
+	if took := time.Since(start); took < 300*time.Millisecond || took > 5*time.Second {
+		t.Fatalf("StopMarked took %s; want the grace (300ms) for the one ignoring SIGTERM, then SIGKILL", took)
+	}
+	if pids := supervise.StopMarked(marker, time.Second); len(pids) != 0 {
+		t.Fatalf("a second StopMarked found %v", pids)
+	}
+}

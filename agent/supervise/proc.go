@@ -258,6 +258,18 @@ func (p *proc) terminate(ctx context.Context) error {
 	return nil
 }
 
+// release stops watching the process and leaves it running: no signal, no restart (see Supervisor.Release).
+func (p *proc) release() {
+	close(p.stop)
+	<-p.done
+	p.mu.Lock()
+	pid, exited := p.pid, p.exited
+	p.mu.Unlock()
+	if pid != 0 && !isClosed(exited) {
+		p.note("left running as pid %d by the agent's stop, for the next agent to adopt", pid)
+	}
+}
+
 func exitText(err error) string {
 	if err == nil {
 		return "exit status 0"

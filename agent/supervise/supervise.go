@@ -203,6 +203,25 @@ func (s *Supervisor) StopAll(ctx context.Context) {
 	wg.Wait()
 }
 
+// Release stops supervising every process and leaves each one running as it is: nothing is signalled, and a
+// binary waiting to be restarted after a crash stays down. It is how an agent exits without taking the apps down
+// (the next agent adopts them, see Adopt): each process keeps the run record OnRun was told of, its log is its
+// own file, and the agent's end does not end it. A restart under way when Release is called finishes first, so
+// what it started is recorded too. It returns the names released, sorted.
+func (s *Supervisor) Release() []string {
+	s.mu.Lock()
+	procs := s.procs
+	s.procs = map[string]*proc{}
+	s.mu.Unlock()
+	names := make([]string, 0, len(procs))
+	for n, p := range procs {
+		p.release()
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
 // Names lists the supervised names, sorted.
 func (s *Supervisor) Names() []string {
 	s.mu.Lock()

@@ -31,14 +31,19 @@ func newAgentCommand(g *globals) *cobra.Command {
 belongs on this host as a whole (rolling it back when any step fails), supervises the binaries and serves
 the cockpit (page at /, API under /api/v1/, /metrics, /healthz) on the config's listen address, the
 Forgejo push webhook there or on webhook_listen, and, on metrics_listen, GET /metrics, /healthz and
-/api/v1/status without a token (read-only, credentials redacted) for Prometheus and "herofleet fleet status". SIGINT or SIGTERM stops
-every binary and exits.`,
+/api/v1/status without a token (read-only, credentials redacted) for Prometheus and "herofleet fleet status".
+
+SIGINT or SIGTERM ends the agent and leaves every app binary running, its run recorded in the agent's dir:
+the next agent on that dir adopts each one still running as started, so "systemctl restart" of the agent or
+a package upgrade restarts no app. To stop the apps too, stop the agent, then run "herofleet agent
+stop-apps" (removing the Debian package does both; a machine's shutdown kills what is left).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runAgent(cmd.Context(), opts, g, streamsOf(cmd), args)
 		},
 	}
 	opts.AddFlags(cmd.Flags())
+	cmd.AddCommand(newAgentStopAppsCommand(g))
 	return cmd
 }
 
@@ -58,11 +63,24 @@ func runAgent(ctx context.Context, opts agentOptions, g *globals, _ streams, _ [
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	return serveAgent(ctx, cfg, g.logger())
+	return serveAgentOn(ctx, cfg, g.logger(), leaveBinaries)
 }
 
-// serveAgent serves the API and runs the agent until ctx ends; every binary is stopped on the way out.
+// What the end of a served agent does to its binaries.
+const (
+	stopBinaries  = false // every binary stopped: an agent inside another program (the tests)
+	leaveBinaries = true  // every binary left running for the next agent (agent.Agent.LeaveBinariesRunning)
+)
+
+// serveAgent serves the API and runs the agent until ctx ends; every binary is stopped on the way out. The agent
+// command leaves them running instead (serveAgentOn with leaveBinaries).
 func serveAgent(ctx context.Context, cfg *agent.Config, log *slog.Logger) error {
+	return serveAgentOn(ctx, cfg, log, stopBinaries)
+}
+
+// serveAgentOn serves the API and runs the agent until ctx ends, then stops every binary or, with leave, leaves
+// them running.
+func serveAgentOn(ctx context.Context, cfg *agent.Config, log *slog.Logger, leave bool) error {
 	token, err := cfg.Token()
 	if err != nil {
 		return err
@@ -70,6 +88,9 @@ func serveAgent(ctx context.Context, cfg *agent.Config, log *slog.Logger) error 
 	a, err := agent.New(cfg, log, hookRunner(cfg, log))
 	if err != nil {
 		return err
+	}
+	if leave {
+		a.LeaveBinariesRunning()
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

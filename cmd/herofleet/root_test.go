@@ -12,7 +12,7 @@ func TestRootHasEveryCommand(t *testing.T) {
 	for _, path := range []string{
 		"validate", "plan", "agent", "status", "sync", "suspend", "resume", "install", "uninstall",
 		"start", "stop", "restart", "logs", "site build", "site serve", "demo", "bootstrap", "build", "schema", "version",
-		"fleet status", "prometheus config", "prometheus targets", "prometheus rules",
+		"agent stop-apps", "fleet status", "prometheus config", "prometheus targets", "prometheus rules",
 		"recipient", "secrets set", "secrets list", "secrets rekey", "secrets issue",
 	} {
 		args := strings.Fields(path)
