@@ -49,11 +49,14 @@ func CacheDir() (string, error) {
 	return filepath.Join(dir, "herofleet", "lab"), nil
 }
 
-// BaseImage returns the tar of the base root filesystem, building it with mmdebstrap when the cache has none for
-// this package list. built says whether it was built now.
-func BaseImage(ctx context.Context, cache string) (path string, built bool, err error) {
+// KernelPackages are the image of a virtual machine: the same, with Debian's kernel (and its initramfs).
+var KernelPackages = append(append([]string(nil), Packages...), "linux-image-amd64")
+
+// BaseImage returns the tar of a root filesystem of packages, building it with mmdebstrap when the cache has none
+// for this package list. built says whether it was built now.
+func BaseImage(ctx context.Context, cache string, packages []string) (path string, built bool, err error) {
 	mirror := Mirror()
-	path = filepath.Join(cache, "debian-"+Suite+"-"+ImageKey(mirror, Packages)+".tar")
+	path = filepath.Join(cache, "debian-"+Suite+"-"+ImageKey(mirror, packages)+".tar")
 	if _, err := os.Stat(path); err == nil {
 		return path, false, nil
 	}
@@ -62,7 +65,7 @@ func BaseImage(ctx context.Context, cache string) (path string, built bool, err 
 	}
 	tmp := path + ".tmp"
 	cmd := exec.CommandContext(ctx, "mmdebstrap", "--quiet", "--format=tar", "--variant="+Variant,
-		"--include="+strings.Join(Packages, ","), Suite, tmp, mirror)
+		"--include="+strings.Join(packages, ","), Suite, tmp, mirror)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		os.Remove(tmp)
 		return "", false, fmt.Errorf("mmdebstrap %s: %w\n%s", Suite, err, tail(out, 4096))

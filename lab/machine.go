@@ -41,15 +41,18 @@ func NewMachine(ctx context.Context, golden, dir, name, role, addr string) (*Mac
 }
 
 // Seed writes the machine's NoCloud seed: its address and its user data (a script run once, at first boot).
-func (m *Machine) Seed(userData string) error {
-	seed := filepath.Join(m.Root, "var/lib/cloud/seed/nocloud")
+func (m *Machine) Seed(userData string) error { return writeSeed(m.Root, m.Name, m.Addr, userData) }
+
+// writeSeed writes a NoCloud seed into the root filesystem at root.
+func writeSeed(root, name, addr, userData string) error {
+	seed := filepath.Join(root, "var/lib/cloud/seed/nocloud")
 	if err := os.MkdirAll(seed, 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(seed, "meta-data"), []byte("instance-id: lab-"+m.Name+"\nlocal-hostname: "+m.Name+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(seed, "meta-data"), []byte("instance-id: lab-"+name+"\nlocal-hostname: "+name+"\n"), 0o644); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(seed, "network-config"), []byte("address "+m.Addr+"/64\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(seed, "network-config"), []byte("address "+addr+"/64\n"), 0o644); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(seed, "user-data"), []byte(userData), 0o700)
