@@ -14,23 +14,23 @@ func (a *Agent) nextWait(err error) time.Duration {
 	if good := a.host.goodFleet(); good != nil {
 		meta = good.Meta
 	}
-	if err != nil && failures > 0 {
-		limit := a.cfg.BackoffMax.Duration
-		if limit <= 0 {
-			limit = 5 * time.Minute
-		}
-		d := time.Second << min(failures-1, 16)
-		if d > limit {
-			d = limit
-		}
-		return d/2 + rand.N(d/2+1)
-	}
 	sched, perr := fleet.ParseSchedule(a.syncSpec(meta))
 	if perr != nil {
 		sched, _ = fleet.ParseSchedule(fleet.DefaultSchedule)
 	}
 	now := a.now()
 	d := sched.Next(now).Sub(now)
+	if err != nil && failures > 0 {
+		// A failing sync backs off (1s, 2s, 4s… up to backoff_max), but never waits longer than the schedule's
+		// own poll would: once the forge answers again the host catches up within one poll.
+		limit := a.cfg.BackoffMax.Duration
+		if limit <= 0 {
+			limit = 5 * time.Minute
+		}
+		b := min(time.Second<<min(failures-1, 16), limit)
+		b = b/2 + rand.N(b/2+1)
+		return min(b, max(d, time.Second))
+	}
 	if j := meta.Sync.Jitter.Duration; j > 0 && a.cfg.Schedule == "" {
 		d += rand.N(j)
 	}

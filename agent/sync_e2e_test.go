@@ -141,6 +141,22 @@ func TestBackoffGrows(t *testing.T) {
 	_ = prev
 }
 
+// A host whose forge was down a long while catches up within one poll of its schedule once the forge answers:
+// the backoff never waits longer than the schedule would (the lab's tester cut off for two minutes waited 34 s).
+func TestBackoffNeverOutwaitsTheSchedule(t *testing.T) {
+	a := &Agent{cfg: &Config{BackoffMax: Duration{5 * time.Minute}, Schedule: "@every 5s"}, host: &hostState{}, now: time.Now}
+	for f := 1; f <= 12; f++ {
+		a.host.sync.failures = f
+		if w := a.nextWait(errors.New("down")); w > 5*time.Second {
+			t.Fatalf("failure %d: wait %s, longer than the 5s poll", f, w)
+		}
+	}
+	a.host.sync.failures = 2
+	if w := a.nextWait(errors.New("down")); w > 2*time.Second {
+		t.Fatalf("the second failure waits %s: the backoff's 1-2s, not the schedule", w)
+	}
+}
+
 // A binary that keeps exiting is restarted with backoff and shown as crash-looping.
 func TestCrashloopingBinary(t *testing.T) {
 	if testing.Short() {

@@ -49,8 +49,9 @@ func CacheDir() (string, error) {
 	return filepath.Join(dir, "herofleet", "lab"), nil
 }
 
-// KernelPackages are the image of a virtual machine: the same, with Debian's kernel (and its initramfs).
-var KernelPackages = append(append([]string(nil), Packages...), "linux-image-amd64")
+// KernelPackages are the image of the qemu tester: a tester's packages (no Prometheus) and Debian's kernel with
+// its initramfs.
+var KernelPackages = []string{"systemd-sysv", "dbus", "iproute2", "ca-certificates", "procps", "curl", "linux-image-amd64"}
 
 // BaseImage returns the tar of a root filesystem of packages, building it with mmdebstrap when the cache has none
 // for this package list. built says whether it was built now.

@@ -18,12 +18,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/herofleet/herofleet/agent"
 	"github.com/herofleet/herofleet/agent/cockpit"
 	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/bootstrap"
 	"github.com/herofleet/herofleet/demo"
 	"github.com/herofleet/herofleet/fleet"
+	"github.com/herofleet/herofleet/internal/browsertest"
 )
 
 // The lab's machines: the admin machine (shared engines, Prometheus) and two testers; tester-07 is the example
@@ -93,6 +96,7 @@ func TestLab(t *testing.T) {
 		{"forge unreachable", l.forgeUnreachable},
 		{"rollout across machines", l.rollout},
 		{"agent restart", l.agentRestart},
+		{"drift: a hand-copied binary", l.drift},
 		{"runbook", l.runbook},
 		{"power cut during an upgrade (page cache lost, qemu)", l.realPowerCut},
 	} {
@@ -139,7 +143,7 @@ func (l *lab) setUp(deb string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.tearDown() })
+	t.Cleanup(func() { l.tearDown(t) })
 	start = time.Now()
 	golden := filepath.Join(l.dir, "golden")
 	if err := Golden(l.ctx, base, deb, golden); err != nil {
@@ -207,7 +211,7 @@ func (l *lab) makeVM(cache, deb string) error {
 }
 
 // tearDown stops every machine and removes the bridge and the run's files; it checks that nothing is left.
-func (l *lab) tearDown() {
+func (l *lab) tearDown(t *testing.T) {
 	ctx := context.Background()
 	if l.vmReady != nil {
 		<-l.vmReady // the goroutine making it ends before its files go
@@ -218,10 +222,10 @@ func (l *lab) tearDown() {
 	}
 	for _, m := range l.machines {
 		if err := m.Stop(ctx); err != nil {
-			l.t.Errorf("stop %s: %v", m.Name, err)
+			t.Errorf("stop %s: %v", m.Name, err)
 		}
 		if left := m.Leftovers(); len(left) > 0 {
-			l.t.Errorf("%s: processes left in its PID namespace after it stopped: %v", m.Name, left)
+			t.Errorf("%s: processes left in its PID namespace after it stopped: %v", m.Name, left)
 		}
 	}
 	if l.forge != nil {
@@ -229,7 +233,7 @@ func (l *lab) tearDown() {
 	}
 	BridgeDown(ctx)
 	if left := append(append(Links(Bridge), Links("vb-")...), Links("hftap-")...); len(left) > 0 {
-		l.t.Errorf("network interfaces left behind: %v", left)
+		t.Errorf("network interfaces left behind: %v", left)
 	}
 	if os.Getenv("LAB_KEEP") == "" {
 		os.RemoveAll(l.dir)
@@ -477,13 +481,48 @@ func (l *lab) freshTester() Row {
 		}
 		figures = append(figures, fmt.Sprintf("%s: %d URLs answer, Hero Books lists 4 libraries, voice bar connected as %s, cockpit: %d binary rows and an Install row each for %v", name, len(urls), name, binaryRows, offered))
 	}
-	// A click-install on tester-07: the cockpit's install (through the CLI, with the machine's token) becomes
-	// binary rows and builds nothing: the artifact is downloaded.
+	// A click-install on tester-07's cockpit page, in a real Chromium (the cockpit reached through the machine's own
+	// network namespace, as `ssh -L 7070:127.0.0.1:7070` would): it becomes binary rows and builds nothing: the
+	// artifact is downloaded.
 	m := l.machines["tester-07"]
+	fctx, stopForward := context.WithCancel(l.ctx)
+	defer stopForward()
+	cockpitAddr, err := m.Forward(fctx, bootstrap.Listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := m.ReadFile(bootstrap.TokenPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bctx := browsertest.New(t)
+	page, cancelPage := context.WithTimeout(bctx, 3*time.Minute)
+	defer cancelPage()
+	install := `tr.bundle[data-app="foundry"] button[data-action="install"]`
+	if err := chromedp.Do(page,
+		chromedp.Navigate("http://"+cockpitAddr+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`tr.binary.state-running[data-binary="hero_books_web"]`)),
+		chromedp.WaitVisible(chromedp.CSS(install)),
+	); err != nil {
+		t.Fatalf("tester-07's cockpit page: %v", err)
+	}
+	n, err := chromedp.Run(page, chromedp.Evaluate[int](`document.querySelectorAll('tr.bundle button[data-action="install"]').length`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(fleetRole(t, l.fleetDir, "tester").Catalog); n != want {
+		t.Errorf("tester-07's cockpit page shows %d Install rows, want one per catalog app (%d)", n, want)
+	}
 	before := len(l.forge.Downloads(m.Addr))
 	clicked := time.Now()
-	if _, err := m.Run(l.ctx, "herofleet", "install", "foundry", "--token-file", bootstrap.TokenPath); err != nil {
-		t.Fatal(err)
+	if err := chromedp.Do(page,
+		chromedp.Click(chromedp.CSS(install)),
+		chromedp.WaitVisible(chromedp.CSS(`#token`)),
+		chromedp.SendKeys(chromedp.CSS(`#token`), strings.TrimSpace(string(token))),
+		chromedp.Click(chromedp.CSS(`#token-form button`)),
+		chromedp.WaitVisible(chromedp.CSS(`tr.binary.state-running[data-binary="hero_foundry_web"]`)),
+	); err != nil {
+		t.Fatalf("click-install of foundry on tester-07's cockpit page: %v", err)
 	}
 	l.waitFor("foundry installed on click", 2*time.Minute, func() (bool, string) {
 		s, err := l.status("tester-07")
@@ -524,10 +563,10 @@ func (l *lab) freshTester() Row {
 	if logs, _ := filepath.Glob(filepath.Join(m.Root, "var/lib/herofleet/builds/*.log")); len(logs) > 0 {
 		t.Errorf("a tester built something: %v", logs)
 	}
-	figures = append(figures, fmt.Sprintf("click-install of foundry: running %s after the click, its artifact downloaded, no build", seconds(time.Since(clicked))))
+	figures = append(figures, fmt.Sprintf("click-install of foundry in the cockpit page: running %s after the click, its artifact downloaded, no build", seconds(time.Since(clicked))))
 	return Row{
 		Done:     "booted admin-1, tester-07 and tester-08 from the image; each ran its user data's bootstrap line at first boot; the recipients bootstrap printed went into hosts/*.yaml with a voice token per tester (herofleet secrets issue), one fleet commit",
-		Happened: "every machine converged; the testers' preinstalled apps run with answering URLs, Hero Books lists its four libraries, each voice bar is connected to admin-1's engine as its own tester; the catalog is one row per app; a click-install became binary rows from the downloaded artifact",
+		Happened: "every machine converged; the testers' preinstalled apps run with answering URLs, Hero Books lists its four libraries, each voice bar is connected to admin-1's engine as its own tester; the cockpit (API, and its page in Chromium) shows the catalog as one Install row per app; a click on Install in the page became binary rows from the downloaded artifact",
 		Figures:  strings.Join(figures, "; "),
 		Lost:     "nothing",
 	}
@@ -539,6 +578,14 @@ func fleetApp(t *testing.T, dir, app string) *fleet.App {
 		t.Fatalf("fleet app %s: %v", app, err)
 	}
 	return f.Apps[app]
+}
+
+func fleetRole(t *testing.T, dir, role string) *fleet.Role {
+	f, err := fleet.LoadDir(dir)
+	if err != nil || f.Roles[role] == nil {
+		t.Fatalf("fleet role %s: %v", role, err)
+	}
+	return f.Roles[role]
 }
 
 func sortedCopy(s []string) []string {
@@ -970,6 +1017,75 @@ func (l *lab) newerDeb() (path, version string, err error) {
 	}
 	path = filepath.Join(l.forge.Artifacts, "herofleet_"+version+"_amd64.deb")
 	return path, version, run(l.ctx, "dpkg-deb", "--root-owner-group", "-b", work, path)
+}
+
+// drift does what home#241's notes call the shortcut: another build copied over an installed executable on
+// tester-08, then `herofleet restart`. The agent must find it and put the installed build back (drift: heal).
+func (l *lab) drift() Row {
+	t := l.t
+	m := l.machines["tester-08"]
+	s, err := l.status(m.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exeOf := func(app, binary string) string {
+		st, err := l.status(m.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range appOf(st, app).Binaries {
+			if b.Name == binary && b.PID != 0 {
+				out, err := m.Run(l.ctx, "readlink", "-f", fmt.Sprintf("/proc/%d/exe", b.PID))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return strings.TrimSpace(out)
+			}
+		}
+		t.Fatalf("%s/%s is not running on %s", app, binary, m.Name)
+		return ""
+	}
+	sum := func(path string) string {
+		out, err := m.Run(l.ctx, "sha256sum", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Fields(out)[0]
+	}
+	target, other := exeOf("memory", "hero_memory_server"), exeOf("books", "hero_books_server")
+	installed := sum(target)
+	start := time.Now()
+	if _, err := m.Run(l.ctx, "install", "-m", "0755", other, target); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Run(l.ctx, "herofleet", "restart", "hero_memory_server", "--token-file", bootstrap.TokenPath); err != nil {
+		t.Fatal(err)
+	}
+	var said string
+	took := l.waitFor("the hand-copied hero_memory_server found and put back", 2*time.Minute, func() (bool, string) {
+		st, err := l.status(m.Name)
+		if err != nil {
+			return false, err.Error()
+		}
+		if a := appOf(st, "memory"); a != nil && a.Code == api.ReasonDrift && said == "" {
+			said = a.Reason
+		}
+		if a := appOf(st, "memory"); a != nil && a.Last != nil && a.Last.Action == fleet.Heal && a.Last.At.After(start) && sum(target) == installed {
+			if said == "" {
+				said = strings.Join(a.Last.Reasons, "; ")
+			}
+			ok, why := l.healthyOn(m.Name, s.Fleet.Commit)
+			return ok, why
+		}
+		return false, "not healed yet: sha256 " + sum(target)[:12]
+	})
+	kept, _ := m.Run(l.ctx, "find", "/var/lib/herofleet/drift", "-type", "f")
+	return Row{
+		Done:     "on tester-08, hero_books_server's build copied over the installed hero_memory_server (`install -m 0755`), then `herofleet restart hero_memory_server`, as home#241's notes describe the shortcut",
+		Happened: fmt.Sprintf("the agent said it (%q) and put the installed build back (drift: heal, the fleet's default); the copy it replaced is kept under /var/lib/herofleet/drift (%d files)", said, len(strings.Fields(kept))),
+		Figures:  fmt.Sprintf("found and undone %s after the copy (sync every 5 s)", seconds(took)),
+		Lost:     "the hand-copied build, kept aside for whoever made it",
+	}
 }
 
 // runbook builds the site on the admin machine from its clone of the fleet repo and checks that it names exactly

@@ -121,7 +121,9 @@ func (m *Machine) PID1(ctx context.Context) (int, error) {
 		cmd := m.cmd
 		m.mu.Unlock()
 		if cmd != nil {
-			if pid, ok := childOf(cmd.Process.Pid); ok {
+			// systemd-nspawn's first child may still be in the host's PID namespace (before it forks the
+			// machine's init); the machine's PID 1 is the one in a namespace of its own.
+			if pid, ok := childOf(cmd.Process.Pid); ok && ownPIDNS(pid) {
 				m.notePIDNS(pid)
 				return pid, nil
 			}
@@ -147,6 +149,13 @@ func (m *Machine) notePIDNS(pid int) {
 		}
 	}
 	m.pidNS = append(m.pidNS, ns)
+}
+
+// ownPIDNS says whether pid lives in another PID namespace than this process.
+func ownPIDNS(pid int) bool {
+	self, err1 := os.Readlink("/proc/self/ns/pid")
+	ns, err2 := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid))
+	return err1 == nil && err2 == nil && ns != self
 }
 
 // childOf finds the first child of pid (systemd-nspawn's child is the machine's PID 1).
