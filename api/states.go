@@ -96,6 +96,22 @@ const (
 	// host's fault, not the spec's, as a full disk is: not quarantined, and the next sync tries again. Detail names
 	// the tool and the PATH it was looked for on.
 	ReasonBuildToolMissing ReasonCode = "build-tool-missing"
+	// ReasonAgentRefused: the agent version the applied commit names could not be prepared (download, sha256, not a
+	// release archive, too big, selftest failed); nothing changed, and that commit does not try it again. Detail
+	// says why. The host's, not an app's.
+	ReasonAgentRefused ReasonCode = "agent-refused"
+	// ReasonAgentRollback: a new agent version did not finish a healthy converge in time (it crashed, hung or stayed
+	// unhealthy): the previous one came back by itself and that version is not tried again. Detail says why.
+	ReasonAgentRollback ReasonCode = "agent-rollback"
+)
+
+// AgentState is how the agent's own version stands.
+type AgentState string
+
+// Agent states.
+const (
+	AgentConfirmed AgentState = "confirmed" // it finished a healthy converge (or is where a rollback came back to)
+	AgentTrial     AgentState = "trial"     // just switched to: it must finish a healthy converge by its deadline
 )
 
 // Reason is why an app or binary is not fine: a value made where the cause is known and turned into text only
@@ -144,6 +160,10 @@ func (r Reason) text() string {
 		return r.Detail
 	case ReasonNotOnCommit:
 		return "not on the applied commit: " + r.Detail
+	case ReasonAgentRefused:
+		return "agent " + r.Subject + " refused: " + r.Detail
+	case ReasonAgentRollback:
+		return "agent " + r.Subject + " rolled back: " + r.Detail
 	}
 	return r.Detail // apply-failed: the detail says it whole
 }

@@ -56,13 +56,15 @@ func runAgent(ctx context.Context, opts agentOptions, g *globals, _ streams, _ [
 	if err != nil {
 		return invalid(err)
 	}
+	log := g.logger()
+	self := startSelf(cfg, opts.configPath, log) // may exec the version the agent's dir says is current
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	return serveAgent(ctx, cfg, g.logger())
+	return serveAgent(ctx, cfg, log, self)
 }
 
 // serveAgent serves the API and runs the agent until ctx ends; every binary is stopped on the way out.
-func serveAgent(ctx context.Context, cfg *agent.Config, log *slog.Logger) error {
+func serveAgent(ctx context.Context, cfg *agent.Config, log *slog.Logger, self ...agent.Self) error {
 	token, err := cfg.Token()
 	if err != nil {
 		return err
@@ -71,11 +73,14 @@ func serveAgent(ctx context.Context, cfg *agent.Config, log *slog.Logger) error 
 	if err != nil {
 		return err
 	}
+	for _, s := range self {
+		a.SetSelf(s)
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("agent listen: %w", err)
 	}
-	log.Info("agent started", "host", cfg.Host, "role", cfg.Role, "listen", ln.Addr().String(), "dir", cfg.Dir)
+	log.Info("agent started", "version", version, "host", cfg.Host, "role", cfg.Role, "listen", ln.Addr().String(), "dir", cfg.Dir)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	api := cockpit.NewAPI(a, token)
