@@ -44,6 +44,7 @@ type AgentStatus struct {
 	Deadline time.Time      `json:"deadline,omitzero"` // trial: when it is rolled back unless confirmed
 	Code     api.ReasonCode `json:"reason_code,omitempty"`
 	Reason   string         `json:"reason,omitempty"` // the last refusal or rollback, while it is news
+	Commit   string         `json:"commit,omitempty"` // the fleet commit that named the version refused or rolled back
 }
 
 // selfStatus is the agent part of the status (nil when the agent does not know its binary).
@@ -67,14 +68,15 @@ func (a *Agent) selfStatus() *AgentStatus {
 	// the newest of the last rollback and the last refusal, while the fleet still names that version
 	var r api.Reason
 	var at time.Time
+	var commit string
 	if e := rec.Rollback; e != nil {
-		r, at = api.Reason{Code: api.ReasonAgentRollback, Subject: e.Version, Detail: e.Reason}, e.At
+		r, at, commit = api.Reason{Code: api.ReasonAgentRollback, Subject: e.Version, Detail: e.Reason}, e.At, e.Commit
 	}
 	if e := rec.Refused; e != nil && e.At.After(at) && e.Version != a.self.Version {
-		r = api.Reason{Code: api.ReasonAgentRefused, Subject: e.Version, Detail: e.Reason}
+		r, commit = api.Reason{Code: api.ReasonAgentRefused, Subject: e.Version, Detail: e.Reason}, e.Commit
 	}
 	if !r.IsZero() {
-		as.Code, as.Reason = r.Code, r.String()
+		as.Code, as.Reason, as.Commit = r.Code, r.String(), commit
 	}
 	return as
 }
@@ -106,7 +108,7 @@ func (a *Agent) selfStep(ctx context.Context, p *pass) outcome {
 	if rec.HasFailed(rel.Version) {
 		return finish() // rolled back before: the status says why
 	}
-	if rec != nil && rec.Refused != nil && rec.Refused.Commit == p.fleet.Commit && rec.Refused.Version == rel.Version {
+	if r := rec.RefusedOn(p.fleet.Commit, rel.Version); r != nil && !r.Retry {
 		return finish() // refused on this commit already
 	}
 	exe, err := a.prepareVersion(ctx, rel)
@@ -117,7 +119,8 @@ func (a *Agent) selfStep(ctx context.Context, p *pass) outcome {
 		rec = &selfup.Record{Current: selfup.Version{Version: self.Version, Exe: self.Exe}, Confirmed: true}
 	}
 	if err != nil {
-		rec.Refused = &selfup.Event{Version: rel.Version, Commit: p.fleet.Commit, Reason: err.Error(), At: a.now().UTC()}
+		rec.Refused = &selfup.Event{Version: rel.Version, Commit: p.fleet.Commit, Reason: err.Error(), At: a.now().UTC(),
+			Retry: selfup.Transient(err)}
 		if serr := selfup.Save(a.cfg.Dir, rec); serr != nil {
 			a.log.Error("agent version record not saved", "err", serr)
 		}

@@ -54,6 +54,10 @@ type ProblemState string
 // ProblemQuarantined is the problem of a quarantined app.
 const ProblemQuarantined = ProblemState(AppQuarantined)
 
+// ProblemAgentVersion is the host's problem (no app) while the agent version its applied commit names was refused
+// or rolled back there: the host is not healthy on that commit, so later rollout waves do not try that version.
+const ProblemAgentVersion ProblemState = "agent-version"
+
 // RowState is the state of a cockpit row: its app's AppState for a bundle row, its binary's BinaryState for a
 // binary row.
 type RowState string

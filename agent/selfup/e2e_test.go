@@ -361,3 +361,136 @@ func (p *proc) forgeRelease(t *testing.T) string {
 	p.rel = serveReleases(t)
 	return p.rel.add("/v2.tar.gz", bytesOf(archive))
 }
+
+// Each way a new version can fail before the switch is refused with agent-refused, saying why, and nothing
+// changes: the same agent process on v1, the app untouched. A refused commit is not tried again; the next
+// commit naming a version is.
+func TestRefused(t *testing.T) {
+	p := startAgent(t, v2+":selftest") // v2's selftest fails; v1 is not affected
+	books := p.waitBooks()
+	pid, starts := p.pid(), p.starts()
+	p.rel = serveReleases(t)
+	big := p.rel.add("/big.tar.gz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Length", strconv.FormatInt(8<<30, 10))
+		w.WriteHeader(http.StatusOK)
+		w.Write([]byte("x"))
+	})
+	junk := []byte("this is not a gzipped tar")
+	junkSum := sha256.Sum256(junk)
+	cases := []struct {
+		name, url, sha, want string
+	}{
+		{"sha256 mismatch", p.rel.add("/v2.tar.gz", bytesOf(archive)), strings.Repeat("0", 64), "sha256 mismatch"},
+		{"not an archive", p.rel.add("/junk.tar.gz", bytesOf(junk)), hex.EncodeToString(junkSum[:]), "not a release archive"},
+		{"too big", big, strings.Repeat("1", 64), "too big"},
+		{"unreachable", "http://127.0.0.1:9/v2.tar.gz", sum, "connection refused"},
+		{"server error", p.rel.add("/down.tar.gz", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) }), sum, "503"},
+		{"selftest failed", p.rel.URL + "/v2.tar.gz", sum, "selftest of " + v2 + " failed"},
+	}
+	for _, c := range cases {
+		path := strings.TrimPrefix(c.url, p.rel.URL)
+		before := p.rel.count(path)
+		commit := p.commit(withAgent(v2, c.url, c.sha, "1m"))
+		var st agent.Status
+		agenttest.WaitUntil(t, 60*time.Second, c.name+": agent-refused", func() bool {
+			st = p.st()
+			return st.Fleet.Commit == commit && st.Agent != nil && st.Agent.Code == api.ReasonAgentRefused && strings.Contains(st.Agent.Reason, c.want)
+		})
+		t.Logf("%s: %s", c.name, st.Agent.Reason)
+		p.unchanged(pid, books, starts)
+		if probs := st.Verdict().Problems; st.Healthy() || len(probs) != 1 || probs[0].State != api.ProblemAgentVersion {
+			t.Fatalf("%s: healthy %v, problems %+v: want the host not healthy on the commit (the waves hold)", c.name, st.Healthy(), st.Verdict().Problems)
+		}
+		tried := p.rel.count(path)
+		p.post("/api/v1/sync")
+		time.Sleep(time.Second)
+		n := p.rel.count(path)
+		switch c.name {
+		case "server error": // on the way: the next sync tries again
+			if n <= tried {
+				t.Fatalf("%s: %d downloads after the refusal, %d after another sync: want another try", c.name, tried, n)
+			}
+		case "unreachable":
+		default:
+			if n != tried || (path != "/v2.tar.gz" && tried != before+1) {
+				t.Fatalf("%s: %d downloads before, %d after the refusal, %d after another sync: want exactly one", c.name, before, tried, n)
+			}
+		}
+		if entries, _ := os.ReadDir(filepath.Join(p.dir, "agent")); len(entries) != 1 { // the record only
+			t.Fatalf("%s: left in %s/agent: %v", c.name, p.dir, entries)
+		}
+	}
+	if !strings.Contains(p.metrics(), versionSeries(v1)) {
+		t.Fatal("metrics do not say v1")
+	}
+}
+
+// A new version that exits at once (a crash at every start): the restarter (systemd, zinit, a shell) starts the
+// packaged v1, which execs v2 again while it is on trial; after selfup.MaxStarts starts it rolls back by itself,
+// reason agent-rollback, and v2 is not tried again. The app, orphaned by every crash, is adopted each time.
+func TestRollbackCrashing(t *testing.T) {
+	p := startAgent(t, v2+":exit")
+	books := p.waitBooks()
+	starts := p.starts()
+	url := p.forgeRelease(t)
+	begin := time.Now()
+	p.commit(withAgent(v2, url, sum, "1m"))
+	var st agent.Status
+	agenttest.WaitUntil(t, 90*time.Second, "back on v1 with agent-rollback", func() bool {
+		st = p.st()
+		return p.exits.Load() > 0 && st.AgentVersion == v1 && st.Agent != nil && st.Agent.Code == api.ReasonAgentRollback
+	})
+	took, exits := time.Since(begin), p.exits.Load()
+	if exits != selfup.MaxStarts {
+		t.Fatalf("%d exits; want %d (one per start of v2)", exits, selfup.MaxStarts)
+	}
+	p.post("/api/v1/sync")
+	time.Sleep(2 * time.Second)
+	if st := p.st(); p.exits.Load() != exits || st.AgentVersion != v1 || p.rel.count("/v2.tar.gz") != 1 {
+		t.Fatalf("after another sync: %d exits, agent %s, %d downloads: want v2 not tried again", p.exits.Load(), st.AgentVersion, p.rel.count("/v2.tar.gz"))
+	}
+	if b := p.books(); b.PID != books.PID || p.starts() != starts {
+		t.Fatalf("books_server %+v, %d starts; want pid %d adopted through every crash, %d starts", b, p.starts(), books.PID, starts)
+	}
+	rec, _ := selfup.Load(p.dir)
+	if rec == nil || rec.Current.Version != v1 || !rec.HasFailed(v2) {
+		t.Fatalf("record %+v", rec)
+	}
+	t.Logf("rolled back %s after the commit, %d crashes; %s", took.Round(time.Millisecond), exits, st.Agent.Reason)
+}
+
+// A new version that runs but never finishes a healthy converge: at its confirm deadline it execs the previous
+// version by itself (the same pid), reason agent-rollback, and that version is not tried again.
+func TestRollbackUnhealthy(t *testing.T) {
+	p := startAgent(t, v2+":unhealthy")
+	books := p.waitBooks()
+	pid, starts := p.pid(), p.starts()
+	url := p.forgeRelease(t)
+	begin := time.Now()
+	p.commit(withAgent(v2, url, sum, "5s"))
+	agenttest.WaitUntil(t, 30*time.Second, "v2 on trial", func() bool {
+		st := p.st()
+		return st.AgentVersion == v2 && st.Agent != nil && st.Agent.State == api.AgentTrial
+	})
+	var st agent.Status
+	agenttest.WaitUntil(t, 60*time.Second, "back on v1 with agent-rollback", func() bool {
+		st = p.st()
+		return st.AgentVersion == v1 && st.Agent != nil && st.Agent.Code == api.ReasonAgentRollback
+	})
+	took := time.Since(begin)
+	if p.pid() != pid || p.exits.Load() != 0 {
+		t.Fatalf("agent pid %d, %d exits; want pid %d: the rollback is an exec in place too", p.pid(), p.exits.Load(), pid)
+	}
+	if st.Healthy() || !strings.Contains(p.metrics(), api.SeriesHostHealthy+" 0") {
+		t.Fatalf("healthy after the rollback: want the host not healthy on the commit that named v2, so later waves hold")
+	}
+	p.post("/api/v1/sync")
+	time.Sleep(2 * time.Second)
+	if st := p.st(); st.AgentVersion != v1 || p.rel.count("/v2.tar.gz") != 1 {
+		t.Fatalf("after another sync: agent %s, %d downloads: want v2 not tried again", st.AgentVersion, p.rel.count("/v2.tar.gz"))
+	}
+	if b := p.books(); b.PID != books.PID || p.starts() != starts {
+		t.Fatalf("books_server %+v, %d starts; want pid %d kept, %d starts", b, p.starts(), books.PID, starts)
+	}
+	t.Logf("rolled back %s after the commit (confirm 5s); same pid; %s", took.Round(time.Millisecond), st.Agent.Reason)
+}

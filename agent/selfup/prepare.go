@@ -99,6 +99,18 @@ func Prepare(ctx context.Context, agentDir string, rel Release, configPath strin
 	return filepath.Join(dest, "herofleet"), nil
 }
 
+// transient is a download that failed on the way (no answer, a server error, a cut connection): the next sync
+// tries again, where a refusal of the archive itself waits for another commit.
+type transient struct{ error }
+
+func (t transient) Unwrap() error { return t.error }
+
+// Transient reports whether Prepare failed on the way rather than on the archive: worth trying at the next sync.
+func Transient(err error) bool {
+	var t transient
+	return errors.As(err, &t)
+}
+
 // checkVersion runs `NEW version` and wants the version named.
 func checkVersion(ctx context.Context, exe, version string) error {
 	out, err := run(ctx, exe, "version")
@@ -173,11 +185,15 @@ func download(ctx context.Context, rawURL string, w io.Writer, max int64) error 
 		}
 		resp, err := Client.Do(req)
 		if err != nil {
-			return fmt.Errorf("download: %w", err)
+			return transient{fmt.Errorf("download: %w", err)}
 		}
 		if resp.StatusCode != http.StatusOK {
 			resp.Body.Close()
-			return fmt.Errorf("download %s: HTTP %s", rawURL, resp.Status)
+			err := fmt.Errorf("download %s: HTTP %s", rawURL, resp.Status)
+			if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+				return transient{err}
+			}
+			return err
 		}
 		if resp.ContentLength > max {
 			resp.Body.Close()
@@ -190,7 +206,7 @@ func download(ctx context.Context, rawURL string, w io.Writer, max int64) error 
 	defer body.Close()
 	n, err := io.Copy(w, io.LimitReader(body, max+1))
 	if err != nil {
-		return fmt.Errorf("download %s: %w", rawURL, err)
+		return transient{fmt.Errorf("download %s: %w", rawURL, err)}
 	}
 	if n > max {
 		return fmt.Errorf("too big: %s is over the limit of %d bytes", rawURL, max)

@@ -53,6 +53,17 @@ type Event struct {
 	Commit  string    `json:"commit,omitempty"`
 	Reason  string    `json:"reason"`
 	At      time.Time `json:"at"`
+	// Retry: a refusal the next sync tries again (the release server did not answer or answered an error), not
+	// one of the archive itself.
+	Retry bool `json:"retry,omitempty"`
+}
+
+// RefusedOn is the refusal of version on commit, or nil.
+func (r *Record) RefusedOn(commit, version string) *Event {
+	if r == nil || r.Refused == nil || r.Refused.Commit != commit || r.Refused.Version != version {
+		return nil
+	}
+	return r.Refused
 }
 
 // MaxStarts is how many starts an unconfirmed version gets: the next start rolls it back.
