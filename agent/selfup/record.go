@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/herofleet/herofleet/internal/atomicfile"
@@ -138,4 +139,25 @@ func (r *Record) Prune(agentDir string) {
 			_ = os.RemoveAll(p)
 		}
 	}
+}
+
+// PluginsDir is the plugins folder of the release this process runs when it is a version the agent replaced itself
+// with (<dir>/agent/<version>/plugins), else "": a replaced agent runs its own release's plugins first.
+func PluginsDir(agentDir string) string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	if real, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = real
+	}
+	root, err := filepath.EvalSymlinks(Dir(agentDir))
+	if err != nil {
+		return ""
+	}
+	rel, err := filepath.Rel(root, filepath.Dir(exe))
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, "../") || strings.Contains(rel, "/") {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(exe), "plugins")
 }

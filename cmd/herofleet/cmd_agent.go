@@ -13,13 +13,19 @@ import (
 
 	"github.com/herofleet/herofleet/agent"
 	"github.com/herofleet/herofleet/agent/cockpit"
+	"github.com/herofleet/herofleet/agent/selfup"
 	"github.com/herofleet/herofleet/plugins"
 )
 
 // hookRunner makes the agent's plugin hook runner: herofleet-plugin-<name> from plugins_dir, <dir>/plugins, then
-// the folder of the herofleet binary.
+// the folder of the herofleet binary; an agent that replaced itself through the fleet looks in its own release's
+// plugins/ first.
 func hookRunner(cfg *agent.Config, log *slog.Logger) agent.HookRunner {
-	return &plugins.Runner{Dirs: plugins.Dirs(cfg.PluginsDir, cfg.Dir), Logger: log}
+	dirs := plugins.Dirs(cfg.PluginsDir, cfg.Dir)
+	if own := selfup.PluginsDir(cfg.Dir); own != "" {
+		dirs = append([]string{own}, dirs...)
+	}
+	return &plugins.Runner{Dirs: dirs, Logger: log}
 }
 
 func newAgentCommand(g *globals) *cobra.Command {
