@@ -231,16 +231,19 @@ func (a *Agent) rollBack(why string) {
 	os.Exit(1)
 }
 
+// execWaitsForConverge is how long a rollback waits for a converge under way before it execs anyway (it hangs).
+const execWaitsForConverge = 10 * time.Second
+
 // execVersion replaces this process with exe (same pid, argv and environment): the apps keep running as its
 // children, and the new agent adopts them. It waits (bounded) for the converge and every app's lane, so no apply
 // or control is cut half-way, and returns only when the exec failed.
 func (a *Agent) execVersion(exe string, holdsRun bool) {
 	if !holdsRun { // a converge under way finishes first, unless it hangs
-		for end := time.Now().Add(30 * time.Second); !a.runMu.TryLock() && time.Now().Before(end); {
+		for end := time.Now().Add(execWaitsForConverge); !a.runMu.TryLock() && time.Now().Before(end); {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), execWaitsForConverge)
 	a.lanes.Close(ctx)
 	cancel()
 	err := selfup.Exec(exe, a.self.Args, selfup.ExecEnv())

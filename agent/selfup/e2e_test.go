@@ -494,3 +494,26 @@ func TestRollbackUnhealthy(t *testing.T) {
 	}
 	t.Logf("rolled back %s after the commit (confirm 5s); same pid; %s", took.Round(time.Millisecond), st.Agent.Reason)
 }
+
+// A new version that hangs in its first converge (holding it, so no pass ever ends): at the deadline its own
+// timer rolls back anyway, once the wait for the converge (bounded) is over.
+func TestRollbackHung(t *testing.T) {
+	p := startAgent(t, v2+":hang")
+	books := p.waitBooks()
+	pid := p.pid()
+	url := p.forgeRelease(t)
+	begin := time.Now()
+	p.commit(withAgent(v2, url, sum, "3s"))
+	var st agent.Status
+	agenttest.WaitUntil(t, 60*time.Second, "back on v1 with agent-rollback", func() bool {
+		st = p.st()
+		return st.AgentVersion == v1 && st.Agent != nil && st.Agent.Code == api.ReasonAgentRollback
+	})
+	if p.pid() != pid || p.exits.Load() != 0 {
+		t.Fatalf("agent pid %d, %d exits; want pid %d", p.pid(), p.exits.Load(), pid)
+	}
+	if b := p.books(); b.PID != books.PID {
+		t.Fatalf("books_server %+v; want pid %d kept", b, books.PID)
+	}
+	t.Logf("rolled back %s after the commit (confirm 3s, then up to 10s for the hung converge); %s", time.Since(begin).Round(time.Millisecond), st.Agent.Reason)
+}

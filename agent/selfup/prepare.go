@@ -58,6 +58,7 @@ func Prepare(ctx context.Context, agentDir string, rel Release, configPath strin
 		return "", err
 	}
 	dest := filepath.Join(root, rel.Version)
+	clearLeftovers(root) // of a preparation cut short (kill -9, power cut)
 	tmp, err := os.CreateTemp(root, ".download-*.tar.gz")
 	if err != nil {
 		return "", err
@@ -97,6 +98,16 @@ func Prepare(ctx context.Context, agentDir string, rel Release, configPath strin
 		return "", err
 	}
 	return filepath.Join(dest, "herofleet"), nil
+}
+
+// clearLeftovers removes what a preparation cut short left in root: a partial download, a partial unpack.
+func clearLeftovers(root string) {
+	for _, pat := range []string{".download-*", ".unpack-*"} {
+		left, _ := filepath.Glob(filepath.Join(root, pat))
+		for _, p := range left {
+			_ = os.RemoveAll(p)
+		}
+	}
 }
 
 // transient is a download that failed on the way (no answer, a server error, a cut connection): the next sync
@@ -287,6 +298,10 @@ func unpack(r io.Reader, dest string, lim Limits) error {
 			if _, err := io.CopyN(f, tr, hdr.Size); err != nil {
 				f.Close()
 				return fmt.Errorf("%s: truncated archive: %w", hdr.Name, err)
+			}
+			if err := f.Sync(); err != nil { // on disk before the record names it: a power cut leaves no torn binary
+				f.Close()
+				return err
 			}
 			if err := f.Close(); err != nil {
 				return err
