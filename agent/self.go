@@ -42,9 +42,11 @@ type AgentStatus struct {
 	Previous string         `json:"previous,omitempty"` // the version a rollback goes back to (while on trial)
 	State    api.AgentState `json:"state"`
 	Deadline time.Time      `json:"deadline,omitzero"` // trial: when it is rolled back unless confirmed
-	Code     api.ReasonCode `json:"reason_code,omitempty"`
-	Reason   string         `json:"reason,omitempty"` // the last refusal or rollback, while it is news
-	Commit   string         `json:"commit,omitempty"` // the fleet commit that named the version refused or rolled back
+	// Code and Reason: the version the applied commit names was refused or rolled back here (the host is not
+	// healthy on that commit); Commit is the commit that tried it.
+	Code   api.ReasonCode `json:"reason_code,omitempty"`
+	Reason string         `json:"reason,omitempty"`
+	Commit string         `json:"commit,omitempty"`
 }
 
 // selfStatus is the agent part of the status (nil when the agent does not know its binary).
@@ -65,14 +67,18 @@ func (a *Agent) selfStatus() *AgentStatus {
 	if a.trial != nil && rec.Previous != nil {
 		as.Previous = rec.Previous.Version
 	}
-	// the newest of the last rollback and the last refusal, while the fleet still names that version
+	// the newest of the last rollback and the last refusal, while the fleet's commit still names that version
+	wanted := ""
+	if f := a.host.goodFleet(); f != nil && f.Meta.Agent != nil {
+		wanted = f.Meta.Agent.Version
+	}
 	var r api.Reason
 	var at time.Time
 	var commit string
-	if e := rec.Rollback; e != nil {
+	if e := rec.Rollback; e != nil && e.Version == wanted {
 		r, at, commit = api.Reason{Code: api.ReasonAgentRollback, Subject: e.Version, Detail: e.Reason}, e.At, e.Commit
 	}
-	if e := rec.Refused; e != nil && e.At.After(at) && e.Version != a.self.Version {
+	if e := rec.Refused; e != nil && e.At.After(at) && e.Version == wanted && e.Version != a.self.Version {
 		r, commit = api.Reason{Code: api.ReasonAgentRefused, Subject: e.Version, Detail: e.Reason}, e.Commit
 	}
 	if !r.IsZero() {
@@ -129,7 +135,7 @@ func (a *Agent) selfStep(ctx context.Context, p *pass) outcome {
 	}
 	prev := selfup.Version{Version: self.Version, Exe: self.Exe}
 	rec.Previous, rec.Current = &prev, selfup.Version{Version: rel.Version, Exe: exe}
-	rec.Confirmed, rec.Starts, rec.Commit = false, 0, p.fleet.Commit
+	rec.Confirmed, rec.Starts, rec.Commit, rec.Refused = false, 0, p.fleet.Commit, nil
 	rec.Deadline = a.now().Add(rel.ConfirmOrDefault()).UTC()
 	rec.HealthyBefore = a.Status().Healthy()
 	if err := selfup.Save(a.cfg.Dir, rec); err != nil {
@@ -167,7 +173,7 @@ func (a *Agent) prepareVersion(ctx context.Context, rel *fleet.AgentRelease) (st
 // not healthy before the switch, once a converge ends with the fleet state ok).
 func (a *Agent) confirmIfHealthy(p *pass, trial *selfup.Trial) {
 	st := a.Status()
-	ok := st.Fleet.State == api.SyncOK && st.Fleet.Commit == p.fleet.Commit
+	ok := st.Fleet.State != api.SyncError && st.Fleet.Commit == p.fleet.Commit // a converge of the commit went through
 	if trial.HealthyBefore {
 		ok = ok && st.Healthy()
 	}

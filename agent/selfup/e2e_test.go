@@ -493,6 +493,13 @@ func TestRollbackUnhealthy(t *testing.T) {
 		t.Fatalf("books_server %+v, %d starts; want pid %d kept, %d starts", b, p.starts(), books.PID, starts)
 	}
 	t.Logf("rolled back %s after the commit (confirm 5s); same pid; %s", took.Round(time.Millisecond), st.Agent.Reason)
+
+	// a newer commit that no longer names v2: the host is healthy on it again, the rollback no longer its problem
+	p.commit(fleetText + "-- apps/books.yaml --\n" + strings.SplitN(fleetText, "-- apps/books.yaml --\n", 2)[1] + "description: v2 given up\n")
+	agenttest.WaitUntil(t, 30*time.Second, "healthy on the newer commit", func() bool {
+		st := p.st()
+		return st.Healthy() && st.Agent != nil && st.Agent.Code == "" && st.AgentVersion == v1
+	})
 }
 
 // A new version that hangs in its first converge (holding it, so no pass ever ends): at the deadline its own
