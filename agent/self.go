@@ -232,6 +232,7 @@ func (a *Agent) rollBack(why string) {
 		return
 	}
 	a.log.Error("agent version rolled back", "to", rec.Current.Version, "why", why)
+	rec.Prune(a.cfg.Dir) // two versions on disk at most: the failed one goes
 	a.execVersion(rec.Current.Exe, false)
 	a.log.Error("exec of the previous agent version failed; exiting for the service manager to start the agent again")
 	os.Exit(1)

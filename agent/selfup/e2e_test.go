@@ -456,6 +456,9 @@ func TestRollbackCrashing(t *testing.T) {
 	if rec == nil || rec.Current.Version != v1 || !rec.HasFailed(v2) {
 		t.Fatalf("record %+v", rec)
 	}
+	if _, err := os.Stat(filepath.Join(p.dir, "agent", v2)); err == nil {
+		t.Fatal("the failed version is still on disk: two versions are kept, the current and the previous")
+	}
 	t.Logf("rolled back %s after the commit, %d crashes; %s", took.Round(time.Millisecond), exits, st.Agent.Reason)
 }
 

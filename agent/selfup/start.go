@@ -51,14 +51,20 @@ func Start(agentDir string, self Version, now time.Time, log *slog.Logger) *Tria
 		case r.Starts >= MaxStarts:
 			why = fmt.Sprintf("agent %s was started %d times without finishing a healthy converge (it crashed or was killed)", r.Current.Version, r.Starts)
 		}
+		rolledBack := false
 		switch {
 		case why != "" && r.RollBack(why, now):
 			log.Error("agent version rolled back", "to", r.Current.Version, "why", why)
+			rolledBack = true
 		case sameExe(r.Current.Exe, self.Exe):
 			r.Starts++ // counted by the process that runs it, not by a binary on its way to exec it
 		}
-		if err := Save(agentDir, r); err != nil {
+		err := Save(agentDir, r)
+		switch {
+		case err != nil:
 			log.Error("agent version record not saved", "err", err)
+		case rolledBack:
+			r.Prune(agentDir) // two versions on disk at most: the failed one goes
 		}
 	}
 	if !sameExe(r.Current.Exe, self.Exe) {
