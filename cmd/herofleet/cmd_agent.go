@@ -14,6 +14,7 @@ import (
 	"github.com/herofleet/herofleet/agent"
 	"github.com/herofleet/herofleet/agent/cockpit"
 	"github.com/herofleet/herofleet/agent/selfup"
+	"github.com/herofleet/herofleet/internal/sdnotify"
 	"github.com/herofleet/herofleet/plugins"
 )
 
@@ -120,6 +121,8 @@ func serveAgent(ctx context.Context, cfg *agent.Config, log *slog.Logger, self .
 			}
 		}()
 	}
+	_ = sdnotify.Notify("READY=1")                   // under systemd (nothing elsewhere)
+	go sdnotify.Watchdog(ctx, func() { a.Status() }) // WatchdogSec: a deadlocked agent stops pinging and is restarted
 	runErr := a.Run(ctx)
 	cancel()
 	if err := <-served; err != nil && runErr == nil {
