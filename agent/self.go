@@ -12,6 +12,7 @@ import (
 	"github.com/herofleet/herofleet/agent/selfup"
 	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/fleet"
+	"github.com/herofleet/herofleet/internal/redact"
 )
 
 // Self is the herofleet binary that runs the agent, as the agent replaces itself through the fleet (fleet.yaml
@@ -125,7 +126,7 @@ func (a *Agent) selfStep(ctx context.Context, p *pass) outcome {
 		rec = &selfup.Record{Current: selfup.Version{Version: self.Version, Exe: self.Exe}, Confirmed: true}
 	}
 	if err != nil {
-		rec.Refused = &selfup.Event{Version: rel.Version, Commit: p.fleet.Commit, Reason: err.Error(), At: a.now().UTC(),
+		rec.Refused = &selfup.Event{Version: rel.Version, Commit: p.fleet.Commit, Reason: redact.Text(err.Error()), At: a.now().UTC(),
 			Retry: selfup.Transient(err)}
 		if serr := selfup.Save(a.cfg.Dir, rec); serr != nil {
 			a.log.Error("agent version record not saved", "err", serr)
