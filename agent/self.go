@@ -138,7 +138,7 @@ func (a *Agent) selfStep(ctx context.Context, p *pass) outcome {
 	rec.Previous, rec.Current = &prev, selfup.Version{Version: rel.Version, Exe: exe}
 	rec.Confirmed, rec.Starts, rec.Commit, rec.Refused = false, 0, p.fleet.Commit, nil
 	rec.Deadline = a.now().Add(rel.ConfirmOrDefault()).UTC()
-	rec.HealthyBefore = a.Status().Healthy()
+	rec.HealthyBefore = a.host.status(a.cfg, a.sup).Healthy() // the apps' health, not this version's own reasons
 	if err := selfup.Save(a.cfg.Dir, rec); err != nil {
 		a.log.Error("agent version record not saved; not switching", "err", err)
 		return finish()
@@ -173,7 +173,7 @@ func (a *Agent) prepareVersion(ctx context.Context, rel *fleet.AgentRelease) (st
 // confirmIfHealthy confirms the version on trial once a converge of its commit ends healthy (or, when the host was
 // not healthy before the switch, once a converge ends with the fleet state ok).
 func (a *Agent) confirmIfHealthy(p *pass, trial *selfup.Trial) {
-	st := a.Status()
+	st := a.host.status(a.cfg, a.sup)
 	ok := st.Fleet.State != api.SyncError && st.Fleet.Commit == p.fleet.Commit // a converge of the commit went through
 	if trial.HealthyBefore {
 		ok = ok && st.Healthy()
