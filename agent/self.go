@@ -27,6 +27,9 @@ type Self struct {
 	// Fault makes every converge fail with its error (nil: none). For tests of a new version that stays unhealthy;
 	// no flag or config key sets it.
 	Fault func() error
+	// BeforeExec runs between the record of a switch and its exec (nil: nothing). For tests of a kill at that
+	// moment; no flag or config key sets it.
+	BeforeExec func()
 }
 
 // SetSelf tells the agent which binary runs it; without it the agent never replaces itself. Call it before Run.
@@ -144,6 +147,9 @@ func (a *Agent) selfStep(ctx context.Context, p *pass) outcome {
 		return finish()
 	}
 	a.log.Info("switching to a new agent version", "from", self.Version, "to", rel.Version, "confirm", rel.ConfirmOrDefault(), "commit", short(p.fleet.Commit))
+	if self.BeforeExec != nil {
+		self.BeforeExec()
+	}
 	a.execVersion(exe, true) // returns only when the exec failed
 	if rec.RollBack("exec failed", a.now()) {
 		_ = selfup.Save(a.cfg.Dir, rec)

@@ -172,3 +172,43 @@ func TestSelfUpgradeKilledOnTrial(t *testing.T) {
 		Lost:     "nothing",
 	})
 }
+
+// kill -9 of the old agent between the record of the switch and the exec: the restarted packaged binary finds the
+// new version current and on trial, execs it, and it confirms.
+func TestSelfUpgradeKilledAtTheSwitch(t *testing.T) {
+	archive, sum := releaseV2(t)
+	t.Setenv("HEROFLEET_TEST_FAULT", "dev:switch") // the version under test dies once it recorded the switch
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(archive) }))
+	t.Cleanup(srv.Close)
+	p := startAgent(t, oneApp(selfupListen, ""), "", "books")
+	books := p.waitRunning("books", "books_server", 60*time.Second)
+	starts := booksStarts(p.dir)
+	p.forge.CommitFleet(withRelease(srv.URL+"/v2.tar.gz", sum))
+	p.sync()
+	exited := make(chan error, 1)
+	go func() { exited <- p.cmd.Wait() }()
+	select {
+	case <-exited:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the agent did not die at the switch")
+	}
+	rec, _ := selfup.Load(p.dir)
+	if rec == nil || rec.Confirmed || rec.Current.Version != selfupV2 || rec.Starts != 0 {
+		t.Fatalf("record after the kill: %+v", rec)
+	}
+	begin := time.Now()
+	p.start()
+	agenttest.WaitUntil(t, 60*time.Second, "v2 confirmed", func() bool { return p.agentOn(selfupV2, api.AgentConfirmed) })
+	took := time.Since(begin)
+	b := p.binary("books", "books_server")
+	if b.PID != books.PID || booksStarts(p.dir) != starts {
+		t.Fatalf("books_server %+v (was pid %d), %d starts (was %d)", b, books.PID, booksStarts(p.dir), starts)
+	}
+	record(Row{
+		Fault:    "`kill -9` of the agent at the switch to a new version of itself",
+		Injected: "a commit naming agent " + selfupV2 + "; the old agent killed (SIGKILL) after it recorded " + selfupV2 + " as current, before its exec; the packaged binary started again",
+		Did:      "the packaged binary found " + selfupV2 + " current and on trial (0 starts) and exec'd it, which confirmed itself; books adopted throughout",
+		Figure:   fmt.Sprintf("%s from the restart to %s confirmed; books_server the same pid, 0 starts", took.Round(time.Millisecond), selfupV2),
+		Lost:     "nothing",
+	})
+}

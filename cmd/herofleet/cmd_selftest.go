@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -76,7 +77,8 @@ func runSelftest(ctx context.Context, opts selftestOptions, _ *globals, s stream
 
 // testFaultEnv injects faults into one version of herofleet, for the tests of an agent replacing itself (a new
 // version whose selftest fails, that exits at once, hangs, or stays unhealthy): VERSION:FAULT[,VERSION:FAULT…],
-// faults selftest, exit, hang, unhealthy, slow (its first converge waits 3s: a window to kill it while on trial). Only the binary whose version is named is affected, so the variable
+// faults selftest, exit, hang, unhealthy, slow (its first converge waits 3s: a window to kill it while on trial),
+// switch (it dies by SIGKILL once it recorded a switch to a new version, before the exec). Only the binary whose version is named is affected, so the variable
 // passes unchanged through every exec. It is not part of the CLI's contract.
 const testFaultEnv = "HEROFLEET_TEST_FAULT"
 
@@ -107,6 +109,8 @@ func startSelf(cfg *agent.Config, configPath string, log *slog.Logger) agent.Sel
 		self.Fault = func() error { return errors.New("fault injected: this version never converges") }
 	case testFault("hang"):
 		self.Fault = func() error { select {} }
+	case testFault("switch"):
+		self.BeforeExec = func() { _ = syscall.Kill(os.Getpid(), syscall.SIGKILL) }
 	case testFault("slow"):
 		var once sync.Once
 		self.Fault = func() error { once.Do(func() { time.Sleep(3 * time.Second) }); return nil }
