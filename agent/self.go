@@ -93,8 +93,9 @@ func (a *Agent) selfStatus() *AgentStatus {
 
 // selfStep replaces the agent when the commit just converged names another herofleet version (fleet.yaml agent:):
 // it is part of the commit, so a commit held by the rollout or refused never gets here. A version on trial is
-// confirmed here once a converge ends healthy. A version that failed before, or that this commit already could
-// not prepare, is not tried again; a suspended host does not switch.
+// confirmed here once a converge ends healthy. A version that failed before is not tried again until a commit names
+// another one; one that this commit could not prepare is not tried again on this commit; a suspended host does not
+// switch.
 func (a *Agent) selfStep(ctx context.Context, p *pass) outcome {
 	a.selfMu.Lock()
 	self, trial := a.self, a.trial
@@ -107,12 +108,22 @@ func (a *Agent) selfStep(ctx context.Context, p *pass) outcome {
 		return finish()
 	}
 	rel := p.fleet.Meta.Agent
-	if rel == nil || rel.Version == self.Version || a.host.isSuspended() {
+	if rel == nil || a.host.isSuspended() {
 		return finish()
 	}
 	rec, err := selfup.Load(a.cfg.Dir)
 	if err != nil {
 		a.log.Error("agent version record unreadable; not replacing the agent", "err", err)
+		return finish()
+	}
+	if rec != nil && len(rec.Failed) > 0 && !rec.HasFailed(rel.Version) {
+		// a commit names another version than those that failed: they may be tried again when a commit names them
+		rec.Failed = nil
+		if err := selfup.Save(a.cfg.Dir, rec); err != nil {
+			a.log.Error("agent version record not saved", "err", err)
+		}
+	}
+	if rel.Version == self.Version {
 		return finish()
 	}
 	if rec.HasFailed(rel.Version) {

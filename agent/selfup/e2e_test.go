@@ -497,12 +497,16 @@ func TestRollbackUnhealthy(t *testing.T) {
 	}
 	t.Logf("rolled back %s after the commit (confirm 5s); same pid; %s", took.Round(time.Millisecond), st.Agent.Reason)
 
-	// a newer commit that no longer names v2: the host is healthy on it again, the rollback no longer its problem
-	p.commit(fleetText + "-- apps/books.yaml --\n" + strings.SplitN(fleetText, "-- apps/books.yaml --\n", 2)[1] + "description: v2 given up\n")
+	// a newer commit naming v1, the version it runs: the host is healthy on it again, the rollback no longer its
+	// problem, and v2 may be tried again when a commit names it
+	p.commit(withAgent(v1, url, sum, "5s"))
 	agenttest.WaitUntil(t, 30*time.Second, "healthy on the newer commit", func() bool {
 		st := p.st()
 		return st.Healthy() && st.Agent != nil && st.Agent.Code == "" && st.AgentVersion == v1
 	})
+	if rec, _ := selfup.Load(p.dir); rec == nil || rec.HasFailed(v2) {
+		t.Fatalf("record %+v: want v2's failure forgotten once a commit named another version", rec)
+	}
 }
 
 // A new version that hangs in its first converge (holding it, so no pass ever ends): at the deadline its own
