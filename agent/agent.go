@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/herofleet/herofleet/agent/apply"
+	"github.com/herofleet/herofleet/agent/selfup"
 	"github.com/herofleet/herofleet/agent/supervise"
 	"github.com/herofleet/herofleet/agent/trust"
 	"github.com/herofleet/herofleet/fleet"
@@ -40,6 +41,10 @@ type Agent struct {
 
 	life context.Context // ends when the agent shuts down: bounds work queued behind a lane
 	end  context.CancelFunc
+
+	selfMu sync.Mutex
+	self   *Self         // the binary running the agent (SetSelf); nil: the agent never replaces itself
+	trial  *selfup.Trial // the version it runs is on trial until confirmed (nil: confirmed)
 
 	fullChecks driftClock // when each app's files were last hashed whole, heals that failed (drift.go); the converge loop's own
 
@@ -98,6 +103,11 @@ func New(cfg *Config, log *slog.Logger, hooks HookRunner) (*Agent, error) {
 func (a *Agent) Run(ctx context.Context) error {
 	a.restore(ctx)
 	defer a.Shutdown()
+	a.selfMu.Lock()
+	if a.trial != nil {
+		go a.watchTrial(a.trial)
+	}
+	a.selfMu.Unlock()
 	for {
 		err := a.SyncNow(ctx)
 		if ctx.Err() != nil {

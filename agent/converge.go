@@ -74,6 +74,13 @@ func (a *Agent) converge(ctx context.Context) error {
 		{"gate", a.gateStep},       // whether disruptive changes may happen now: maintenance windows, suspend
 		{"apply", a.applyStep},     // each app decided by fleet.Decide's rules and carried out, one at a time in its lane
 		{"record", a.recordStep},   // the applied commit, and nothing held for apps that left
+		{"self", a.selfStep},       // the agent version the commit names: switched to (exec in place), or confirmed after a switch
+	}
+	if a.self != nil && a.self.Fault != nil {
+		if err := a.self.Fault(); err != nil {
+			a.host.setSync(api.SyncError, err)
+			return err
+		}
 	}
 	p := &pass{}
 	for i := 0; i < len(steps); i++ {
@@ -334,5 +341,5 @@ func (a *Agent) hostNow(p *pass) fleet.HostState {
 func (a *Agent) recordStep(ctx context.Context, p *pass) outcome {
 	_ = a.host.recordApplied(p.fleet.Commit, p.desired) // a failed save is logged; the next pass saves again
 	a.host.recordWanted(p.fleet.Commit, p.wanted)
-	return finish()
+	return proceed()
 }

@@ -38,6 +38,8 @@ var (
 		"The host's rollout wave in the newest fleet commit it judged (value 1), when the fleet has waves.", []string{api.LabelWave}, nil)
 	descWaitingSince = prometheus.NewDesc(api.SeriesRolloutWaiting,
 		"Since when the host holds a newer fleet commit back for the earlier rollout waves (Unix time); absent when it holds none.", []string{api.LabelCommit}, nil)
+	descAgentVersion = prometheus.NewDesc(api.SeriesAgentVersion,
+		"The herofleet version the agent runs (value 1; the version is a label).", []string{api.LabelVersion}, nil)
 	descProblem = prometheus.NewDesc(api.SeriesProblem,
 		"Each app or binary that is not fine (value 1): its state and reason code.", []string{api.LabelApp, api.LabelBinary, api.LabelState, api.LabelCode}, nil)
 )
@@ -45,7 +47,7 @@ var (
 // describeFleetView sends the fleet view's descriptions.
 func describeFleetView(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descHostInfo, descHeadInfo, descAppliedAt, descSyncPeriod, descAppInfo,
-		descAppsExpected, descAppsRunning, descHealthy, descHealthyOn, descProblem, descWave, descWaitingSince} {
+		descAppsExpected, descAppsRunning, descHealthy, descHealthyOn, descProblem, descWave, descWaitingSince, descAgentVersion} {
 		ch <- d
 	}
 }
@@ -56,6 +58,9 @@ func collectFleetView(ch chan<- prometheus.Metric, st Status, period time.Durati
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
 	gauge(descHostInfo, 1, st.Host, st.Role)
+	if st.AgentVersion != "" {
+		gauge(descAgentVersion, 1, st.AgentVersion)
+	}
 	if st.Fleet.Head != "" {
 		gauge(descHeadInfo, 1, st.Fleet.Head)
 	}

@@ -22,6 +22,9 @@ type Status struct {
 	Apps        []AppStatus  `json:"apps"`            // desired apps in apply order, then the catalog, then leftovers
 	Catalog     []string     `json:"catalog"`         // installable on click
 	Links       []fleet.Link `json:"links,omitempty"` // the role's links (the fleet view on an admin VM)
+	// AgentVersion is the herofleet version the agent runs; Agent says more (trial, the last refusal or rollback).
+	AgentVersion string       `json:"agent_version,omitempty"`
+	Agent        *AgentStatus `json:"agent,omitempty"`
 }
 
 // FleetStatus is the fleet part of the status.
@@ -106,7 +109,13 @@ func (st Status) OnHost() (fleet.Target, fleet.HostFacts) {
 }
 
 // Status takes a snapshot.
-func (a *Agent) Status() Status { return a.host.status(a.cfg, a.sup) }
+func (a *Agent) Status() Status {
+	st := a.host.status(a.cfg, a.sup)
+	if as := a.selfStatus(); as != nil {
+		st.AgentVersion, st.Agent = as.Version, as
+	}
+	return st
+}
 
 // status is the snapshot of the host, taken under its lock; the supervisor says how each binary runs.
 func (h *hostState) status(cfg *Config, sup *supervise.Supervisor) Status {

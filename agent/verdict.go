@@ -103,6 +103,10 @@ func (st Status) Verdict() Verdict {
 			v.Problems = append(v.Problems, Problem{App: q.App, State: api.ProblemQuarantined, Code: api.ReasonQuarantined, Reason: q.Reason})
 		}
 	}
+	if ag := st.Agent; ag != nil && ag.Code != "" {
+		// the agent version the applied commit names failed here: later waves must not try it
+		v.Problems = append(v.Problems, Problem{State: api.ProblemAgentVersion, Code: ag.Code, Reason: ag.Reason})
+	}
 	return v
 }
 

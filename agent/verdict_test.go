@@ -132,3 +132,28 @@ func TestVerdictHealthyOnCommit(t *testing.T) {
 		t.Errorf("quarantined: problems %+v, want the quarantine alone", v.Problems)
 	}
 }
+
+// The agent version the applied commit names was refused or rolled back on the host: not healthy on the commit
+// (the host's own problem, no app), so later rollout waves hold; on trial or confirmed without a reason, healthy.
+func TestVerdictAgentVersion(t *testing.T) {
+	books := AppStatus{Name: "books", Why: "preinstalled by role tester", State: api.AppInstalled, Rev: "1111",
+		Binaries: []BinaryStatus{{Name: "books_server", State: api.BinRunning}}}
+	for _, c := range []struct {
+		agent   *AgentStatus
+		healthy bool
+	}{
+		{nil, true},
+		{&AgentStatus{Version: "v2", State: api.AgentTrial}, true},
+		{&AgentStatus{Version: "v1", State: api.AgentConfirmed, Code: api.ReasonAgentRollback, Reason: "agent v2 rolled back: crashed"}, false},
+		{&AgentStatus{Version: "v1", State: api.AgentConfirmed, Code: api.ReasonAgentRefused, Reason: "agent v2 refused: sha256 mismatch"}, false},
+	} {
+		st := Status{Fleet: FleetStatus{Commit: "9abcdef0", State: api.SyncOK}, Quarantined: []Quarantine{}, Apps: []AppStatus{books}, Agent: c.agent}
+		v := st.Verdict()
+		if st.Healthy() != c.healthy {
+			t.Errorf("%+v: healthy %v, want %v (problems %+v)", c.agent, st.Healthy(), c.healthy, v.Problems)
+		}
+		if !c.healthy && (len(v.Problems) != 1 || v.Problems[0].App != "" || v.Problems[0].State != api.ProblemAgentVersion || v.Problems[0].Code != c.agent.Code) {
+			t.Errorf("%+v: problems %+v", c.agent, v.Problems)
+		}
+	}
+}

@@ -33,6 +33,7 @@ const (
 	SeriesRolloutWave    = "herofleet_rollout_wave_info"                       // the host's rollout wave (value 1)
 	SeriesRolloutWaiting = "herofleet_rollout_waiting_since_timestamp_seconds" // since when the host holds a commit back for the earlier waves
 	SeriesProblem        = "herofleet_problem_info"                            // each app or binary that is not fine, its state and reason code (value 1)
+	SeriesAgentVersion   = "herofleet_agent_version_info"                      // the herofleet version the agent runs (value 1)
 )
 
 // ProcessStart is the standard process collector's series of the agent's start time (not a herofleet series): the
@@ -41,16 +42,17 @@ const ProcessStart = "process_start_time_seconds"
 
 // The labels of the agent's series.
 const (
-	LabelHost   = "host"   // the host's name in the fleet
-	LabelRole   = "role"   // the host's role
-	LabelCommit = "commit" // a fleet commit
-	LabelState  = "state"  // a SyncState, AppState, BinaryState or a problem's state
-	LabelApp    = "app"    // an app's name
-	LabelRev    = "rev"    // an app's installed revision
-	LabelBinary = "binary" // a binary's name ("" for a problem of a whole app)
-	LabelCode   = "code"   // a ReasonCode (or the problem's state when it has none)
-	LabelWave   = "wave"   // a rollout wave's name
-	LabelResult = "result" // how a build or an apply ended: ResultOK or ResultFailed
+	LabelHost    = "host"    // the host's name in the fleet
+	LabelRole    = "role"    // the host's role
+	LabelCommit  = "commit"  // a fleet commit
+	LabelState   = "state"   // a SyncState, AppState, BinaryState or a problem's state
+	LabelApp     = "app"     // an app's name
+	LabelRev     = "rev"     // an app's installed revision
+	LabelBinary  = "binary"  // a binary's name ("" for a problem of a whole app)
+	LabelCode    = "code"    // a ReasonCode (or the problem's state when it has none)
+	LabelWave    = "wave"    // a rollout wave's name
+	LabelResult  = "result"  // how a build or an apply ended: ResultOK or ResultFailed
+	LabelVersion = "version" // the agent's herofleet version
 )
 
 // The values of LabelResult.

@@ -54,6 +54,10 @@ type ProblemState string
 // ProblemQuarantined is the problem of a quarantined app.
 const ProblemQuarantined = ProblemState(AppQuarantined)
 
+// ProblemAgentVersion is the host's problem (no app) while the agent version its applied commit names was refused
+// or rolled back there: the host is not healthy on that commit, so later rollout waves do not try that version.
+const ProblemAgentVersion ProblemState = "agent-version"
+
 // RowState is the state of a cockpit row: its app's AppState for a bundle row, its binary's BinaryState for a
 // binary row.
 type RowState string
@@ -96,6 +100,22 @@ const (
 	// host's fault, not the spec's, as a full disk is: not quarantined, and the next sync tries again. Detail names
 	// the tool and the PATH it was looked for on.
 	ReasonBuildToolMissing ReasonCode = "build-tool-missing"
+	// ReasonAgentRefused: the agent version the applied commit names could not be prepared (download, sha256, not a
+	// release archive, too big, selftest failed); nothing changed, and that commit does not try it again. Detail
+	// says why. The host's, not an app's.
+	ReasonAgentRefused ReasonCode = "agent-refused"
+	// ReasonAgentRollback: a new agent version did not finish a healthy converge in time (it crashed, hung or stayed
+	// unhealthy): the previous one came back by itself and that version is not tried again. Detail says why.
+	ReasonAgentRollback ReasonCode = "agent-rollback"
+)
+
+// AgentState is how the agent's own version stands.
+type AgentState string
+
+// Agent states.
+const (
+	AgentConfirmed AgentState = "confirmed" // it finished a healthy converge (or is where a rollback came back to)
+	AgentTrial     AgentState = "trial"     // just switched to: it must finish a healthy converge by its deadline
 )
 
 // Reason is why an app or binary is not fine: a value made where the cause is known and turned into text only
@@ -144,6 +164,10 @@ func (r Reason) text() string {
 		return r.Detail
 	case ReasonNotOnCommit:
 		return "not on the applied commit: " + r.Detail
+	case ReasonAgentRefused:
+		return "agent " + r.Subject + " refused: " + r.Detail
+	case ReasonAgentRollback:
+		return "agent " + r.Subject + " rolled back: " + r.Detail
 	}
 	return r.Detail // apply-failed: the detail says it whole
 }

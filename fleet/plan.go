@@ -41,8 +41,11 @@ type Plan struct {
 	Catalog []string `json:"catalog"`        // installable on click
 	Wave    string   `json:"wave,omitempty"` // its rollout wave, when the fleet has waves: "canary (1 of 3)"
 	Changes []Change `json:"changes,omitempty"`
-	OnHost  bool     `json:"on_host,omitempty"` // the changes are from what the host's agent says it runs (PlanOnHost)
-	Error   string   `json:"error,omitempty"`   // the target could not be resolved on one side
+	// Agent is the herofleet version change the commit makes on the target's agent ("v0.4.0 -> v0.5.0"; "(none)" for
+	// no agent: block), when compared with an earlier fleet.
+	Agent  string `json:"agent,omitempty"`
+	OnHost bool   `json:"on_host,omitempty"` // the changes are from what the host's agent says it runs (PlanOnHost)
+	Error  string `json:"error,omitempty"`   // the target could not be resolved on one side
 }
 
 // HostFacts is what a host's agent says of the host, for a plan made on it.
@@ -155,7 +158,24 @@ func planTarget(before, after *Fleet, t Target, on *HostFacts) Plan {
 	case b != nil:
 		p.Changes = Diff(b, a)
 	}
+	if before != nil {
+		p.Agent = agentChange(before.Meta.Agent, after.Meta.Agent)
+	}
 	return p
+}
+
+// agentChange says how the agent version a fleet names moves ("v0.4.0 -> v0.5.0"), or "" when it does not.
+func agentChange(before, after *AgentRelease) string {
+	v := func(r *AgentRelease) string {
+		if r == nil {
+			return "(none)"
+		}
+		return r.Version
+	}
+	if v(before) == v(after) {
+		return ""
+	}
+	return v(before) + " -> " + v(after)
 }
 
 // Diff says what moving a host from before to after does to each app, in after's apply order, removals last

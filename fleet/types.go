@@ -33,10 +33,31 @@ type Meta struct {
 	Secrets     SecretsMeta       `yaml:"secrets" json:"secrets,omitempty"`
 	Rollout     Rollout           `yaml:"rollout" json:"rollout,omitempty"`
 	Drift       DriftMode         `yaml:"drift" json:"drift,omitempty" jsonschema:"enum=heal,enum=report,description=what an agent does when an installed app no longer matches what it installed: heal (default) puts it back and restarts the binaries concerned; report only says it"`
+	Agent       *AgentRelease     `yaml:"agent" json:"agent,omitempty" jsonschema:"description=the herofleet version every agent of the fleet runs: an agent replaces itself when the commit it applies names another one"`
 
 	File string `yaml:"-" json:"-"`
 	pos  positions
 }
+
+// AgentRelease is fleet.yaml's agent: the herofleet release every agent runs. An agent that applies a commit naming
+// another version than its own downloads the archive of its platform, checks its sha256, runs its selftest and
+// execs it in place; the new agent must finish a healthy converge within Confirm, or the previous one comes back.
+type AgentRelease struct {
+	Version   string              `yaml:"version" json:"version" jsonschema:"required,description=the release's version as herofleet version prints it (v0.5.0)"`
+	Artifacts map[string]Artifact `yaml:"artifacts" json:"artifacts" jsonschema:"required,description=the release archive (make release) per platform: linux/amd64 and linux/arm64"`
+	Confirm   Duration            `yaml:"confirm" json:"confirm,omitempty" jsonschema:"description=how long a new agent has to finish a healthy converge before the previous one comes back (default 2m)"`
+}
+
+// ConfirmOrDefault is the confirm window: confirm, or DefaultAgentConfirm.
+func (r *AgentRelease) ConfirmOrDefault() time.Duration {
+	if r == nil || r.Confirm.Duration <= 0 {
+		return DefaultAgentConfirm
+	}
+	return r.Confirm.Duration
+}
+
+// AgentPlatforms are the platforms an agent release names artifacts for.
+var AgentPlatforms = []string{"linux/amd64", "linux/arm64"}
 
 // DriftMode is what an agent does when what an app runs on its host is no longer what it installed (fleet.yaml
 // drift:). The empty value is heal.
@@ -191,4 +212,5 @@ const (
 	DefaultRef          = "main"
 	DefaultBuildTimeout = 30 * time.Minute
 	DefaultHookTimeout  = 5 * time.Minute
+	DefaultAgentConfirm = 2 * time.Minute
 )

@@ -3,6 +3,7 @@ package fleet
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 )
@@ -65,6 +66,7 @@ func validateMeta(m *Meta, e *errs) {
 	default:
 		e.add(m.File, at("drift"), "drift must be heal or report, found %q", m.Drift)
 	}
+	validateAgentRelease(m, e)
 	for _, name := range sortedKeys(m.Plugins) {
 		p := "plugins." + name
 		if !ValidName(name) {
@@ -75,6 +77,57 @@ func validateMeta(m *Meta, e *errs) {
 		}
 	}
 }
+
+// validateAgentRelease checks fleet.yaml's agent: a version, an http(s) or file URL and a sha256 per known
+// platform, and a positive confirm.
+func validateAgentRelease(m *Meta, e *errs) {
+	r := m.Agent
+	if r == nil {
+		return
+	}
+	at := func(p string) Pos { return m.pos.at(p) }
+	switch {
+	case r.Version == "":
+		e.add(m.File, at("agent"), "agent.version is required")
+	case !validVersion(r.Version):
+		e.add(m.File, at("agent.version"), "agent.version %q is not a release version (letters, digits, '.', '-', '+', '_')", r.Version)
+	}
+	if len(r.Artifacts) == 0 {
+		e.add(m.File, at("agent"), "agent.artifacts is required: {url, sha256} per platform (%s)", strings.Join(AgentPlatforms, ", "))
+	}
+	for _, plat := range sortedKeys(r.Artifacts) {
+		p := "agent.artifacts." + plat
+		if !slices.Contains(AgentPlatforms, plat) {
+			e.add(m.File, at(p+"#key"), "agent.artifacts: unknown platform %q (known: %s)", plat, strings.Join(AgentPlatforms, ", "))
+		}
+		art := r.Artifacts[plat]
+		if u, err := url.Parse(art.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "file") || (u.Scheme != "file" && u.Host == "") {
+			e.add(m.File, at(p+".url"), "%s.url must be an http(s) or file URL, found %q", p, art.URL)
+		}
+		if !ValidSHA256(art.SHA256) {
+			e.add(m.File, at(p+".sha256"), "%s.sha256 must be 64 lowercase hex digits", p)
+		}
+	}
+	if r.Confirm.Duration < 0 || (m.pos.has("agent.confirm") && r.Confirm.Duration == 0) {
+		e.add(m.File, at("agent.confirm"), "agent.confirm must be positive (e.g. 2m)")
+	}
+}
+
+// validVersion is a release version as it names a folder of the agent's dir: no path separator, no dot-dot.
+func validVersion(v string) bool {
+	if len(v) > 64 || v == "." || v == ".." {
+		return false
+	}
+	for _, c := range v {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune(".-+_", c)) {
+			return false
+		}
+	}
+	return v[0] != '.'
+}
+
+// ValidAgentVersion reports whether v may name an agent release (and so a folder of the agent's dir).
+func ValidAgentVersion(v string) bool { return validVersion(v) }
 
 // checkCron parses a schedule with robfig/cron's own standard parser, as the agent will.
 func checkCron(spec string) error {

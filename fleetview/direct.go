@@ -100,7 +100,7 @@ func askHost(ctx context.Context, client *http.Client, name string, h *fleet.Hos
 	v := st.Verdict()
 	row.Commit, row.OnHead, row.State = st.Fleet.Commit, st.Fleet.Commit == head && head != "", string(st.Fleet.State)
 	row.Healthy, row.Expected, row.Running, row.Problems = st.Healthy(), v.Expected, v.Running, v.Problems
-	row.LastSync = st.Fleet.LastSync
+	row.LastSync, row.Version = st.Fleet.LastSync, st.AgentVersion
 	row.markStale(time.Now(), o.SyncPeriod)
 	return row
 }

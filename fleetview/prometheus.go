@@ -12,7 +12,7 @@ import (
 	"github.com/herofleet/herofleet/internal/promapi"
 )
 
-// The fixed queries of FromPrometheus: five, whatever the number of hosts. A host is known by the host label of its
+// The fixed queries of FromPrometheus: six, whatever the number of hosts. A host is known by the host label of its
 // own herofleet_host_info, joined to the other series of its scrape target (instance, job): any scrape
 // configuration works (static targets by address, file_sd, relabelling, any job name).
 var (
@@ -21,6 +21,7 @@ var (
 	queryApplied  = promapi.OnHost(api.SeriesFleetApplied, nil)
 	queryGauges   = `{__name__=~"` + namesMatching(gaugeSeries) + `"} and on(` + promapi.TargetLabels + `) ` + api.SeriesHostInfo
 	queryProblems = promapi.OnHost(api.SeriesProblem, nil)
+	queryVersion  = promapi.OnHost(api.SeriesAgentVersion, nil)
 )
 
 // gaugeSeries are the gauges queryGauges asks for, all in one query.
@@ -40,15 +41,15 @@ func namesMatching(names []string) string {
 // older than three of its sync periods. Any query that fails fails the report: no answer is not a fine fleet.
 func FromPrometheus(ctx context.Context, c *promapi.Client, source string, f *fleet.Fleet, head string, period time.Duration) (Report, error) {
 	ask := func(q string) ([]promapi.Sample, error) { return c.Query(ctx, q, time.Time{}) }
-	var answers [5][]promapi.Sample
-	for i, q := range []string{queryUp, queryHostInfo, queryApplied, queryGauges, queryProblems} {
+	var answers [6][]promapi.Sample
+	for i, q := range []string{queryUp, queryHostInfo, queryApplied, queryGauges, queryProblems, queryVersion} {
 		s, err := ask(q)
 		if err != nil {
 			return Report{}, err
 		}
 		answers[i] = s
 	}
-	up, info, applied, gauges, problems := answers[0], answers[1], answers[2], answers[3], answers[4]
+	up, info, applied, gauges, problems, versions := answers[0], answers[1], answers[2], answers[3], answers[4], answers[5]
 
 	rows := map[string]*HostRow{} // by host name, the host label of its herofleet_host_info
 	row := func(host string) *HostRow {
@@ -106,6 +107,9 @@ func FromPrometheus(ctx context.Context, c *promapi.Client, source string, f *fl
 		case api.SeriesSyncPeriod:
 			periods[host] = time.Duration(s.Value * float64(time.Second))
 		}
+	}
+	for _, s := range versions {
+		row(s.Labels[api.LabelHost]).Version = s.Labels[api.LabelVersion]
 	}
 	for _, s := range problems {
 		r := row(s.Labels[api.LabelHost])

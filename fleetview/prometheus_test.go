@@ -73,7 +73,7 @@ func fakeProm(t *testing.T, answers map[string][]series, fail string) *promapi.C
 			return
 		}
 		// the gauges query names several metrics: match the most specific key first
-		for _, key := range []string{"__name__", "herofleet_fleet_applied_info", "herofleet_problem_info", "up *"} {
+		for _, key := range []string{"__name__", "herofleet_fleet_applied_info", "herofleet_problem_info", "herofleet_agent_version_info", "up *"} {
 			if strings.Contains(q, key) {
 				if key != "__name__" && !strings.HasSuffix(q, " * on(instance, job) group_left(host) herofleet_host_info") {
 					t.Errorf("query %s is not joined to its host", q)
@@ -226,7 +226,8 @@ func TestFromPrometheusRowsAndProblems(t *testing.T) {
 			ser("1", "instance", "admin-01", "commit", headC, "state", "ok"), ser("1", "instance", "extra-09", "commit", headC, "state", "ok")},
 		"__name__": append(append(gauges("tester-01", 2, 1, false, time.Second, "60"), gauges("admin-01", 1, 1, true, time.Second, "60")...),
 			gauges("extra-09", 0, 0, true, time.Second, "60")...),
-		"herofleet_problem_info": {ser("1", "instance", "tester-01", "app", "books", "binary", "books_web", "state", "crashloop", "code", "exited")},
+		"herofleet_problem_info":       {ser("1", "instance", "tester-01", "app", "books", "binary", "books_web", "state", "crashloop", "code", "exited")},
+		"herofleet_agent_version_info": {ser("1", "instance", "tester-01", "version", "v0.5.0"), ser("1", "instance", "admin-01", "version", "v0.4.1")},
 	}, "")
 	r, err := FromPrometheus(context.Background(), c, "p", twoHostFleet(), headC, time.Minute)
 	if err != nil {
@@ -245,6 +246,9 @@ func TestFromPrometheusRowsAndProblems(t *testing.T) {
 	}
 	if r.Hosts[1].Problems == nil {
 		t.Error("a host without problems has an empty list (JSON []), not nil")
+	}
+	if r.Hosts[0].Version != "v0.5.0" || r.Hosts[1].Version != "v0.4.1" || r.Hosts[2].Version != "" {
+		t.Errorf("agent versions %q %q %q, want each host's own", r.Hosts[0].Version, r.Hosts[1].Version, r.Hosts[2].Version)
 	}
 }
 

@@ -21,14 +21,15 @@ type Report struct {
 type HostRow struct {
 	Host     string          `json:"host"`
 	Role     string          `json:"role"`
-	Agent    string          `json:"agent,omitempty"` // the URL asked (direct mode)
-	Commit   string          `json:"commit"`          // the fleet commit applied
-	OnHead   bool            `json:"on_head"`         // Commit is the fleet's HEAD
-	State    string          `json:"state"`           // the agent's fleet state (ok, syncing, refused, ...) or "stale"
-	Healthy  bool            `json:"healthy"`         // fleet state fine and every app it should run runs
-	Expected int             `json:"apps_expected"`   // apps it should run
-	Running  int             `json:"apps_running"`    // of those, running
-	Problems []agent.Problem `json:"problems"`        // every app or binary that is not fine
+	Agent    string          `json:"agent,omitempty"`         // the URL asked (direct mode)
+	Commit   string          `json:"commit"`                  // the fleet commit applied
+	Version  string          `json:"agent_version,omitempty"` // the herofleet version its agent runs
+	OnHead   bool            `json:"on_head"`                 // Commit is the fleet's HEAD
+	State    string          `json:"state"`                   // the agent's fleet state (ok, syncing, refused, ...) or "stale"
+	Healthy  bool            `json:"healthy"`                 // fleet state fine and every app it should run runs
+	Expected int             `json:"apps_expected"`           // apps it should run
+	Running  int             `json:"apps_running"`            // of those, running
+	Problems []agent.Problem `json:"problems"`                // every app or binary that is not fine
 	LastSync time.Time       `json:"last_sync,omitzero"`
 	Stale    string          `json:"stale,omitempty"` // why the host is stale: no answer, or an old last sync
 }

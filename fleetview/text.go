@@ -34,7 +34,7 @@ func WriteText(w io.Writer, r Report, colour bool) error {
 	}
 	fmt.Fprintf(w, "fleet %s at HEAD %s, from %s\n\n", r.Fleet, orDash(fleet.ShortRev(r.Head)), r.Source)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, paint(bold, "HOST\tROLE\tCOMMIT\tON HEAD\tSTATE\tAPPS\tLAST SYNC\t"))
+	fmt.Fprintln(tw, paint(bold, "HOST\tROLE\tCOMMIT\tON HEAD\tSTATE\tAPPS\tLAST SYNC\tAGENT\t"))
 	counts := map[string]int{}
 	for _, h := range r.Hosts {
 		onHead, apps, colourOf, what := "no", fmt.Sprintf("%d/%d", h.Running, h.Expected), yellow, "behind HEAD"
@@ -51,7 +51,7 @@ func WriteText(w io.Writer, r Report, colour bool) error {
 		}
 		counts[what]++
 		fmt.Fprintln(tw, paint(colourOf, strings.Join([]string{h.Host, orDash(h.Role), orDash(fleet.ShortRev(h.Commit)), onHead,
-			orDash(h.State), apps, age(r.At, h.LastSync), ""}, "\t")))
+			orDash(h.State), apps, age(r.At, h.LastSync), orDash(h.Version), ""}, "\t")))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -63,6 +63,9 @@ func WriteText(w io.Writer, r Report, colour bool) error {
 		}
 		for _, p := range h.Problems {
 			what := p.App
+			if what == "" {
+				what = "(agent version)" // the host's own problem: the agent version its commit names failed there
+			}
 			if p.Binary != "" {
 				what += "/" + p.Binary
 			}
@@ -102,6 +105,7 @@ func forTerminal(r Report) Report {
 	hosts := make([]HostRow, len(r.Hosts))
 	for i, h := range r.Hosts {
 		h.Host, h.Role, h.Agent, h.Commit, h.State, h.Stale = c(h.Host), c(h.Role), c(h.Agent), c(h.Commit), c(h.State), c(h.Stale)
+		h.Version = c(h.Version)
 		problems := make([]agent.Problem, len(h.Problems))
 		for j, p := range h.Problems {
 			p.App, p.Binary, p.State, p.Code, p.Reason = c(p.App), c(p.Binary), api.ProblemState(c(string(p.State))), api.ReasonCode(c(string(p.Code))), c(p.Reason)

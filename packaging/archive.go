@@ -87,3 +87,15 @@ func (fl file) open() (io.ReadCloser, int64, error) {
 	}
 	return f, fi.Size(), nil
 }
+
+// WriteArchive writes the release archive of one target, laid out as make release lays it out
+// (herofleet_<version>_<os>_<arch>/herofleet, plugins/herofleet-plugin-*, the service files), from binaries
+// already built: file name -> path. It is the archive an agent replaces itself with (fleet.yaml agent:); tests
+// pack a herofleet they built with it.
+func WriteArchive(dest, version string, t Target, built map[string]string, mtime time.Time) error {
+	files, err := (&Release{Version: version}).layout(built)
+	if err != nil {
+		return err
+	}
+	return writeTarGz(dest, "herofleet_"+version+"_"+t.OS+"_"+t.Arch, files, mtime)
+}

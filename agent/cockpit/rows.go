@@ -18,6 +18,9 @@ type Apps struct {
 	Role  string            `json:"role"`
 	Fleet agent.FleetStatus `json:"fleet"`
 	Rows  []Row             `json:"rows"`
+	// The herofleet version the agent runs, for the cockpit's header (absent when the agent does not know it).
+	AgentVersion string             `json:"agent_version,omitempty"`
+	Agent        *agent.AgentStatus `json:"agent,omitempty"`
 }
 
 // StatusAnswer is the answer of GET /api/v1/status: the whole snapshot (with refused commits and quarantined apps)
@@ -123,7 +126,7 @@ const (
 
 // AppsOf turns a status snapshot into cockpit rows, in the status' order.
 func AppsOf(st agent.Status) Apps {
-	out := Apps{Host: st.Host, Role: st.Role, Fleet: st.Fleet, Rows: make([]Row, 0, 2*len(st.Apps))}
+	out := Apps{Host: st.Host, Role: st.Role, Fleet: st.Fleet, Rows: make([]Row, 0, 2*len(st.Apps)), AgentVersion: st.AgentVersion, Agent: st.Agent}
 	quarantine := map[string]string{}
 	for _, q := range st.Quarantined {
 		quarantine[q.App] = q.Reason

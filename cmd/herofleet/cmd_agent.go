@@ -13,13 +13,20 @@ import (
 
 	"github.com/herofleet/herofleet/agent"
 	"github.com/herofleet/herofleet/agent/cockpit"
+	"github.com/herofleet/herofleet/agent/selfup"
+	"github.com/herofleet/herofleet/internal/sdnotify"
 	"github.com/herofleet/herofleet/plugins"
 )
 
 // hookRunner makes the agent's plugin hook runner: herofleet-plugin-<name> from plugins_dir, <dir>/plugins, then
-// the folder of the herofleet binary.
+// the folder of the herofleet binary; an agent that replaced itself through the fleet looks in its own release's
+// plugins/ first.
 func hookRunner(cfg *agent.Config, log *slog.Logger) agent.HookRunner {
-	return &plugins.Runner{Dirs: plugins.Dirs(cfg.PluginsDir, cfg.Dir), Logger: log}
+	dirs := plugins.Dirs(cfg.PluginsDir, cfg.Dir)
+	if own := selfup.PluginsDir(cfg.Dir); own != "" {
+		dirs = append([]string{own}, dirs...)
+	}
+	return &plugins.Runner{Dirs: dirs, Logger: log}
 }
 
 func newAgentCommand(g *globals) *cobra.Command {
@@ -61,9 +68,11 @@ func runAgent(ctx context.Context, opts agentOptions, g *globals, _ streams, _ [
 	if err != nil {
 		return invalid(err)
 	}
+	log := g.logger()
+	self := startSelf(cfg, opts.configPath, log) // may exec the version the agent's dir says is current
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	return serveAgentOn(ctx, cfg, g.logger(), leaveBinaries)
+	return serveAgentOn(ctx, cfg, log, leaveBinaries, self)
 }
 
 // What the end of a served agent does to its binaries.
@@ -79,8 +88,8 @@ func serveAgent(ctx context.Context, cfg *agent.Config, log *slog.Logger) error 
 }
 
 // serveAgentOn serves the API and runs the agent until ctx ends, then stops every binary or, with leave, leaves
-// them running.
-func serveAgentOn(ctx context.Context, cfg *agent.Config, log *slog.Logger, leave bool) error {
+// them running; self, when given, is how the agent replaces itself through the fleet.
+func serveAgentOn(ctx context.Context, cfg *agent.Config, log *slog.Logger, leave bool, self ...agent.Self) error {
 	token, err := cfg.Token()
 	if err != nil {
 		return err
@@ -92,11 +101,14 @@ func serveAgentOn(ctx context.Context, cfg *agent.Config, log *slog.Logger, leav
 	if leave {
 		a.LeaveBinariesRunning()
 	}
+	for _, s := range self {
+		a.SetSelf(s)
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("agent listen: %w", err)
 	}
-	log.Info("agent started", "host", cfg.Host, "role", cfg.Role, "listen", ln.Addr().String(), "dir", cfg.Dir)
+	log.Info("agent started", "version", version, "host", cfg.Host, "role", cfg.Role, "listen", ln.Addr().String(), "dir", cfg.Dir)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	api := cockpit.NewAPI(a, token)
@@ -130,6 +142,8 @@ func serveAgentOn(ctx context.Context, cfg *agent.Config, log *slog.Logger, leav
 			}
 		}()
 	}
+	_ = sdnotify.Notify("READY=1")                   // under systemd (nothing elsewhere)
+	go sdnotify.Watchdog(ctx, func() { a.Status() }) // WatchdogSec: a deadlocked agent stops pinging and is restarted
 	runErr := a.Run(ctx)
 	cancel()
 	if err := <-served; err != nil && runErr == nil {

@@ -171,7 +171,10 @@ func writePlanText(w io.Writer, plans []fleet.Plan, against string) error {
 		if against == "" && !p.OnHost {
 			continue
 		}
-		if len(p.Changes) == 0 {
+		if p.Agent != "" {
+			fmt.Fprintf(&b, "  %-8s herofleet %s (the agent replaces itself)\n", "agent", p.Agent)
+		}
+		if len(p.Changes) == 0 && p.Agent == "" {
 			fmt.Fprintf(&b, "  %s\n", noChange(against))
 		}
 		for _, c := range p.Changes {
@@ -188,7 +191,7 @@ func writePlanMarkdown(w io.Writer, plans []fleet.Plan, against string) error {
 	if against != "" {
 		changed := 0
 		for _, p := range plans {
-			if len(p.Changes) > 0 {
+			if len(p.Changes) > 0 || p.Agent != "" {
 				changed++
 			}
 		}
@@ -214,8 +217,13 @@ func writePlanMarkdown(w io.Writer, plans []fleet.Plan, against string) error {
 		if against == "" && !p.OnHost {
 			continue
 		}
+		if p.Agent != "" {
+			fmt.Fprintf(&b, "Agent: herofleet %s (the agent replaces itself).\n\n", p.Agent)
+		}
 		if len(p.Changes) == 0 {
-			b.WriteString("No change.\n\n")
+			if p.Agent == "" {
+				b.WriteString("No change.\n\n")
+			}
 			continue
 		}
 		b.WriteString("| action | app | why |\n|---|---|---|\n")

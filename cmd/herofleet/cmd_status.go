@@ -84,6 +84,16 @@ func printStatus(w io.Writer, apps cockpit.Apps, st agent.Status) {
 	} else if r != nil {
 		fmt.Fprintf(w, "wave %s\n", c(r.Wave))
 	}
+	if ag := st.Agent; ag != nil {
+		fmt.Fprintf(w, "agent %s (%s", c(ag.Version), c(string(ag.State)))
+		if !ag.Deadline.IsZero() {
+			fmt.Fprintf(w, " until %s, previous %s", ag.Deadline.UTC().Format(time.RFC3339), c(ag.Previous))
+		}
+		fmt.Fprintln(w, ")")
+		if ag.Reason != "" {
+			fmt.Fprintf(w, "agent: %s\n", c(ag.Reason))
+		}
+	}
 	for _, r := range st.Refused {
 		fmt.Fprintf(w, "refused %s: %s\n", c(fleet.ShortRev(r.Commit)), c(r.Reason))
 	}

@@ -87,6 +87,7 @@ reports status to the cockpit. "herofleet site" renders the deployment runbook f
 		newRecipientCommand(g),
 		newSecretsCommand(g),
 		newRolloutCommand(g),
+		newSelftestCommand(g),
 	)
 	return root
 }

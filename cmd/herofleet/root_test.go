@@ -13,7 +13,7 @@ func TestRootHasEveryCommand(t *testing.T) {
 		"validate", "plan", "agent", "status", "sync", "suspend", "resume", "install", "uninstall",
 		"start", "stop", "restart", "logs", "site build", "site serve", "demo", "bootstrap", "build", "schema", "version",
 		"agent stop-apps", "fleet status", "prometheus config", "prometheus targets", "prometheus rules",
-		"recipient", "secrets set", "secrets list", "secrets rekey", "secrets issue",
+		"recipient", "secrets set", "secrets list", "secrets rekey", "secrets issue", "selftest",
 	} {
 		args := strings.Fields(path)
 		cmd, rest, err := root.Find(args)

@@ -4,6 +4,7 @@
 (function () {
   const rowsEl = document.getElementById("rows");
   const fleetEl = document.getElementById("fleet");
+  const agentEl = document.getElementById("agent");
   const msgEl = document.getElementById("message");
   const tokenForm = document.getElementById("token-form");
   const tokenInput = document.getElementById("token");
@@ -96,6 +97,11 @@
     const waits = r && r.reason ? " · waits since " + new Date(r.since).toLocaleTimeString() + ": " + r.reason : "";
     fleetEl.textContent = "fleet " + (f.commit || "none").slice(0, 12) + " · " + f.state + newer + wave + waits +
       (f.error ? " · " + f.error : "");
+    // The herofleet version the agent runs: on trial after a switch, and the last refusal or rollback.
+    const ag = data.agent;
+    agentEl.textContent = (data.agent_version ? "herofleet " + data.agent_version : "") +
+      (ag && ag.deadline ? " · on trial until " + new Date(ag.deadline).toLocaleTimeString() + " (previous " + ag.previous + ")" : "") +
+      (ag && ag.reason ? " · " + ag.reason : "");
     firstOf = {};
     for (const r of data.rows) if (!firstOf[r.app]) firstOf[r.app] = r;
     const body = document.createDocumentFragment();
