@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,6 +29,7 @@ import (
 	"github.com/herofleet/herofleet/demo"
 	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/internal/browsertest"
+	"github.com/herofleet/herofleet/packaging"
 )
 
 // The lab's machines: the admin machine (shared engines, Prometheus) and two testers; tester-07 is the example
@@ -96,6 +99,7 @@ func TestLab(t *testing.T) {
 		{"forge unreachable", l.forgeUnreachable},
 		{"rollout across machines", l.rollout},
 		{"agent restart", l.agentRestart},
+		{"agent upgraded through the fleet", l.agentThroughFleet},
 		{"drift: a hand-copied binary", l.drift},
 		{"runbook", l.runbook},
 		{"power cut during an upgrade (page cache lost, qemu)", l.realPowerCut},
@@ -987,6 +991,135 @@ func (l *lab) agentRestart() Row {
 		Figures:  strings.Join(figures, "; "),
 		Lost:     "nothing",
 	}
+}
+
+// agentThroughFleet builds the next agent version once (as make release would), publishes its archive on the
+// forge and names it in fleet.yaml's agent: block. Each agent downloads, checks and selftests it, and execs it in
+// place, the canary first and the rest after its bake; no app restarts, and a URL is polled every 50 ms throughout.
+func (l *lab) agentThroughFleet() Row {
+	t := l.t
+	old, err := l.status("tester-07")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := old.AgentVersion + "+lab2"
+	work := filepath.Join(l.dir, "agent-next")
+	bin := filepath.Join(work, "herofleet")
+	start := time.Now()
+	build := exec.CommandContext(l.ctx, "go", "build", "-trimpath", "-ldflags", "-X main.version="+next, "-o", bin, "../cmd/herofleet")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", next, err, out)
+	}
+	name := "herofleet_" + next + "_linux_amd64.tar.gz"
+	archive := filepath.Join(l.forge.Artifacts, name)
+	if err := packaging.WriteArchive(archive, next, packaging.Target{OS: "linux", Arch: "amd64"}, map[string]string{"herofleet": bin}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	built := time.Since(start)
+	if err := setAgentRelease(filepath.Join(l.fleetDir, "fleet.yaml"), next, l.forge.URL()+"artifacts/"+name, fmt.Sprintf("%x", sha256.Sum256(b))); err != nil {
+		t.Fatal(err)
+	}
+	pids := map[string]map[string]int{}
+	agents := map[string]int{}
+	for _, h := range hosts {
+		pids[h.Name] = l.pids(h.Name)
+		agents[h.Name] = l.agentPID(h.Name)
+	}
+	// A binary's URL polled every 50 ms on the canary while its agent replaces itself.
+	pollCtx, stopPoll := context.WithCancel(l.ctx)
+	var polls, failed int
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		url := "http://[" + l.machines["tester-07"].Addr + "]:9201/health"
+		for pollCtx.Err() == nil {
+			polls++
+			if _, err := l.get(url); err != nil {
+				failed++
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	c := l.commit("lab: agent " + next)
+	committed := time.Now()
+	on := func(name string) func() (bool, string) {
+		return func() (bool, string) {
+			s, err := l.status(name)
+			if err != nil {
+				return false, err.Error()
+			}
+			if s.AgentVersion != next || s.Agent == nil || s.Agent.State == api.AgentTrial {
+				return false, fmt.Sprintf("%s runs agent %s (%+v)", name, s.AgentVersion, s.Agent)
+			}
+			return l.healthyOn(name, c)
+		}
+	}
+	canary := l.waitFor("the canary's agent on "+next, 3*time.Minute, on("tester-07"))
+	var restStatus *agent.Status
+	for _, h := range hosts[:1] {
+		if s, err := l.status(h.Name); err == nil {
+			restStatus = s
+		}
+	}
+	if restStatus != nil && restStatus.AgentVersion == next {
+		t.Errorf("admin-1 (wave rest) ran %s before the canary's bake", next)
+	}
+	l.waitFor("every agent on "+next, 4*time.Minute, func() (bool, string) {
+		for _, h := range hosts {
+			if ok, why := on(h.Name)(); !ok {
+				return false, why
+			}
+		}
+		return true, ""
+	})
+	stopPoll()
+	<-polled
+	var restarted []string
+	for _, h := range hosts {
+		if p := l.agentPID(h.Name); p != agents[h.Name] {
+			t.Errorf("%s: the agent's pid went %d -> %d: not exec'd in place", h.Name, agents[h.Name], p)
+		}
+		after := l.pids(h.Name)
+		for k, p := range pids[h.Name] {
+			if after[k] != p {
+				restarted = append(restarted, h.Name+" "+k)
+			}
+		}
+	}
+	if len(restarted) > 0 {
+		t.Errorf("binaries restarted by the agent upgrade: %v", restarted)
+	}
+	if failed > 0 {
+		t.Errorf("%d of %d requests to tester-07's hero_books_web failed while its agent replaced itself", failed, polls)
+	}
+	return Row{
+		Done:     fmt.Sprintf("the next agent (%s) built once and packed as a release archive on the forge (%s), named in fleet.yaml's agent: block in one commit", next, seconds(built)),
+		Happened: "each agent downloaded, checked and selftested it, exec'd it in place (same pid under systemd) and confirmed it after a healthy converge; the canary first, the rest only after its bake; no app binary restarted",
+		Figures:  fmt.Sprintf("canary confirmed on %s %s after the commit, every machine %s after; tester-07's hero_books_web polled every 50 ms: %d requests, %d failed", next, seconds(canary), seconds(time.Since(committed)), polls, failed),
+		Lost:     "nothing",
+	}
+}
+
+// agentPID is the agent's main pid under systemd on a machine.
+func (l *lab) agentPID(name string) int {
+	out, _ := l.machines[name].Run(l.ctx, "systemctl", "show", "--property=MainPID", "--value", "herofleet-agent")
+	n, _ := strconv.Atoi(strings.TrimSpace(out))
+	return n
+}
+
+// setAgentRelease names an agent release in fleet.yaml: version, the linux/amd64 archive and its sha256.
+func setAgentRelease(path, version, url, sum string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	text := fmt.Sprintf("%s\nagent:\n  version: %q\n  artifacts:\n    linux/amd64: {url: %q, sha256: %q}\n  confirm: 2m\n", strings.TrimRight(string(b), "\n"), version, url, sum)
+	return os.WriteFile(path, []byte(text), 0o644)
 }
 
 // newerDeb repackages the lab's .deb with its version raised (dpkg-deb) onto the forge's artifacts.
