@@ -59,24 +59,46 @@ func TargetsQuery(only []string) string { return "timestamp(" + promapi.HostSele
 //
 // The bake is counted in Prometheus' own samples over the window ending at its own now (no time is sent): the
 // scrapes at which the host said healthy on the commit must be every scrape Prometheus tried (up has a sample at
-// each, failed or not; a healthy-on-commit sample exists only for a successful scrape on that commit), their
+// each, failed or not; a healthy-on-commit sample exists only for a successful scrape on that commit), each
+// stamped by Prometheus itself (none in the window carries a time its target wrote: see stampedByTarget), their
 // number must leave no gap longer than two scrape intervals, and the agent's start time must not change.
 func Queries(bake time.Duration, commit string, targets []promapi.Sample) []string {
-	window := "[" + strconv.FormatInt(int64(max(bake, time.Second)/time.Second), 10) + "s]"
+	window := "[" + seconds(max(bake, time.Second)) + "]"
 	m := targetMatchers(targets)
 	q := make([]string, nQueries)
 	q[qTargets] = ""
 	q[qApplied] = "timestamp(" + api.SeriesFleetApplied + "{" + m + "})"
 	q[qHealthy] = api.SeriesHostHealthy + "{" + m + "}"
 	q[qProblems] = "timestamp(" + api.SeriesProblem + "{" + m + "})"
-	onCommit := api.SeriesHealthyOn + "{" + api.LabelCommit + "=" + promapi.Quote(commit) + "," + m + "}" + window
+	healthyOn := api.SeriesHealthyOn + "{" + api.LabelCommit + "=" + promapi.Quote(commit) + "," + m + "}"
+	onCommit := healthyOn + window
 	// A sum of 1s: a value above 1 (or ±Inf) would count one sample as several scrapes, so a series with any
 	// sample outside 0..1 in the window counts none (NaN makes the sum NaN, which Decode drops).
-	q[qOnCommit] = "sum_over_time(" + onCommit + ") unless (max_over_time(" + onCommit + ") > 1 or min_over_time(" + onCommit + ") < 0)"
+	q[qOnCommit] = "sum_over_time(" + onCommit + ") unless (max_over_time(" + onCommit + ") > 1 or min_over_time(" + onCommit + ") < 0)" +
+		" unless on(" + promapi.TargetLabels + ") " + stampedByTarget(healthyOn, m, bake)
 	q[qScrapes] = "count_over_time(up{" + m + "}" + window + ")"
 	q[qRestarts] = "changes(" + api.ProcessStart + "{" + m + "}" + window + ")"
 	return q[1:]
 }
+
+// stampedByTarget is, for each target, the instants of the bake at which its latest sample of series does not
+// carry the timestamp of its latest up: a sample its target stamped itself. Prometheus honours the timestamps a
+// target writes on its samples (honor_timestamps, on by default), so without it one scrape could carry a whole
+// bake of healthy-on-commit samples, stamped in the past by whatever answers on the agent's port. A sample
+// Prometheus stamps carries its scrape's timestamp, the same as that scrape's up, so an honest target never shows
+// here, in any scrape configuration; a target that stamped a sample shows from it until its next sample stamped
+// by Prometheus, and the whole window of a bake it backfilled. It is a subquery, read every step (a second, or a
+// 3600th of the bake when longer): a stamp that differs from Prometheus' own by less than the step, just before a
+// scrape, could hide one sample; only a target that knew Prometheus' scrape timestamps to the millisecond could
+// forge them exactly (honor_timestamps: false in its scrape configuration closes that too).
+func stampedByTarget(series, m string, bake time.Duration) string {
+	step := max(time.Second, bake/3600)
+	return "count_over_time((timestamp(" + series + ") != on(" + promapi.TargetLabels + ") group_left() timestamp(up{" + m + "}))" +
+		"[" + seconds(max(bake, time.Second)) + ":" + seconds(step) + "])"
+}
+
+// seconds is a PromQL duration of whole seconds.
+func seconds(d time.Duration) string { return strconv.FormatInt(int64(d/time.Second), 10) + "s" }
 
 // targetMatchers select the scrape targets of the samples (and perhaps a few more: an instance of one job with
 // the job of another; Decode keeps only the targets themselves).
