@@ -22,14 +22,23 @@ import (
 // secret leaves the fleet repo (a file put there by other means is left alone).
 const managedList = ".herofleet-managed"
 
+// commitFile names, inside the secrets dir, the fleet commit whose secrets the dir holds, written once they all
+// are: a restarted agent converging an older commit (its applied one, while a newer one is held) does not write
+// that commit's secrets over the newer ones (a revoked secret would come back).
+const commitFile = ".herofleet-commit"
+
 // secretsDir is the one writer of the agent's secrets dir: it decrypts this host's files of a fleet commit into
 // <secrets_dir>/<name> (0600, each written whole through a rename) and removes those that left the repo.
 type secretsDir struct {
 	dir, identityFile, host string
 	log                     *slog.Logger
+	// isAncestor says whether ancestor is commit or one of its ancestors (the fleet clone's history): the order
+	// of two commits, the newer one having the other as ancestor
+	isAncestor func(ancestor, commit string) (bool, error)
 
 	mu     sync.Mutex
-	commit string // the fleet commit the dir holds; empty until the first write
+	commit string // the fleet commit this agent wrote the dir from; empty until its first write
+	kept   string // the fleet commit whose secrets were not written, the dir holding newer ones (see keep)
 }
 
 // undecryptable is a secret of this host that the agent cannot open: the commit carrying it is refused.
@@ -62,15 +71,18 @@ func decryptReason(err error, host string) error {
 	return fmt.Errorf("not an age file this host can decrypt (%v)", class)
 }
 
-// holds says whether the dir holds commit's secrets already.
+// holds says whether the dir needs nothing written for commit: it holds commit's secrets already, or a newer
+// commit's that write kept.
 func (s *secretsDir) holds(commit string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.commit != "" && s.commit == commit
+	return commit != "" && (s.commit == commit || s.kept == commit)
 }
 
-// write decrypts every secret of this host in f, then writes them all; nothing is written unless all decrypt.
-// An *undecryptable error names the file that could not be opened; any other error is the disk's.
+// write decrypts every secret of this host in f, then writes them all; nothing is written unless all decrypt,
+// nor when the dir holds the secrets of a commit newer than f's, or of one whose order to f's cannot be told (see
+// keep: logged, and nil). An *undecryptable error names the file that could not be opened; any other error is the
+// disk's.
 func (s *secretsDir) write(f *fleet.Fleet) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -93,6 +105,15 @@ func (s *secretsDir) write(f *fleet.Fleet) error {
 			return &undecryptable{file: sf.File, err: decryptReason(err, s.host)}
 		}
 		values[sf.Name] = v
+	}
+	held, err := s.recorded()
+	if err != nil {
+		return err
+	}
+	if why := s.keep(held, f.Commit); why != "" {
+		s.kept = f.Commit
+		s.log.Warn("secrets of a fleet commit not written; the secrets dir keeps what it holds", "commit", short(f.Commit), "why", why)
+		return nil
 	}
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return fmt.Errorf("secrets dir: %w", err)
@@ -135,11 +156,60 @@ func (s *secretsDir) write(f *fleet.Fleet) error {
 			return err
 		}
 	}
-	s.commit = f.Commit
+	if held != f.Commit {
+		if err := writePrivate(s.dir, commitFile, []byte(f.Commit+"\n")); err != nil {
+			return err
+		}
+	}
+	s.commit, s.kept = f.Commit, ""
 	if len(names) > 0 || len(gone) > 0 {
 		s.log.Info("secrets written", "commit", short(f.Commit), "names", names, "removed", gone)
 	}
 	return nil
+}
+
+// recorded is the fleet commit whose secrets the dir holds, by its commit file: empty when it has none (a new
+// dir, or one an older agent wrote).
+func (s *secretsDir) recorded() (string, error) {
+	fh, err := os.Open(filepath.Join(s.dir, commitFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("secrets dir: %w", err)
+	}
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, 1<<10))
+	if err != nil {
+		return "", fmt.Errorf("secrets dir: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// keep says why the dir, holding the secrets of fleet commit held, must keep them rather than take commit's: held
+// is newer (it has commit as ancestor), or their order cannot be told (neither descends from the other, or a
+// commit is not in the fleet clone). Empty: commit's may be written (the dir holds none, or commit's, or an older
+// commit's).
+func (s *secretsDir) keep(held, commit string) string {
+	if held == "" || held == commit {
+		return ""
+	}
+	fix := fmt.Sprintf("a commit descending from it writes its secrets (or remove %s to have %s's written)",
+		filepath.Join(s.dir, commitFile), short(commit))
+	if s.isAncestor == nil {
+		return fmt.Sprintf("it holds the secrets of fleet commit %s, and the order of the two is unknown; %s", short(held), fix)
+	}
+	newer, err := s.isAncestor(held, commit)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("it holds the secrets of fleet commit %s, and whether %s is newer cannot be told (%v); %s", short(held), short(commit), err, fix)
+	case newer:
+		return ""
+	}
+	if older, err := s.isAncestor(commit, held); err == nil && older {
+		return fmt.Sprintf("it holds the secrets of fleet commit %s, newer (a commit held for the rollout, say): they stay", short(held))
+	}
+	return fmt.Sprintf("it holds the secrets of fleet commit %s, and neither commit descends from the other; %s", short(held), fix)
 }
 
 // managed reads the names written before; a name that breaks the name rule is ignored (never a path to remove).

@@ -12,6 +12,20 @@ import (
 	"github.com/herofleet/herofleet/secrets"
 )
 
+// lineage is the history of the commits of these tests: c1, c2, c3 … each the child of the one before; a commit
+// named x… descends from none of them, and one named ?… is not in the clone.
+func lineage(ancestor, commit string) (bool, error) {
+	for _, c := range []string{ancestor, commit} {
+		if strings.HasPrefix(c, "?") {
+			return false, errors.New("object not found")
+		}
+	}
+	if strings.HasPrefix(ancestor, "x") != strings.HasPrefix(commit, "x") {
+		return false, nil
+	}
+	return ancestor <= commit, nil
+}
+
 // newSecretsDir is a secretsDir of host t1 with its identity, and a function making a fleet commit holding the
 // named secrets (each value its name) encrypted to it.
 func newSecretsDir(t *testing.T) (*secretsDir, func(commit string, names ...string) *fleet.Fleet) {
@@ -22,7 +36,7 @@ func newSecretsDir(t *testing.T) (*secretsDir, func(commit string, names ...stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &secretsDir{dir: filepath.Join(base, "secrets"), identityFile: idFile, host: "t1", log: testLogger(t)}
+	s := &secretsDir{dir: filepath.Join(base, "secrets"), identityFile: idFile, host: "t1", log: testLogger(t), isAncestor: lineage}
 	commit := func(commit string, names ...string) *fleet.Fleet {
 		f := &fleet.Fleet{Commit: commit}
 		for _, n := range names {
@@ -90,5 +104,44 @@ func TestSecretIdentityReadableByOthersIsRefused(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(s.dir, "token")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a secret was written with a readable identity: %v", err)
+	}
+}
+
+// The secrets dir records the commit whose secrets it holds, and an agent never writes an older commit's over a
+// newer one's, even once restarted (a new secretsDir on the same dir): a revoked secret does not come back. When the
+// order of the two cannot be told (unrelated histories, a commit not in the clone), what is there stays.
+func TestSecretsOfAnOlderCommitDoNotOverwriteANewerOnes(t *testing.T) {
+	s, commit := newSecretsDir(t)
+	if err := s.write(commit("c1", "token")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.write(commit("c2")); err != nil { // the token is revoked
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(s.dir, commitFile)); err != nil || string(b) != "c2\n" {
+		t.Fatalf("commit file %q %v, want c2", b, err)
+	}
+	token := filepath.Join(s.dir, "token")
+	for _, c := range []string{"c1", "x1", "?1"} {
+		restarted := &secretsDir{dir: s.dir, identityFile: s.identityFile, host: s.host, log: s.log, isAncestor: lineage}
+		if err := restarted.write(commit(c, "token")); err != nil {
+			t.Fatalf("%s: %v", c, err)
+		}
+		if _, err := os.Stat(token); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("the secrets of %s were written over c2's: the revoked token is back (%v)", c, err)
+		}
+		if !restarted.holds(c) {
+			t.Errorf("%s: kept, yet not held: it would be tried again at every sync", c)
+		}
+	}
+	// A newer commit writes its secrets, and is recorded.
+	if err := s.write(commit("c3", "token")); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(token); string(b) != "token" {
+		t.Fatalf("c3's token %q", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(s.dir, commitFile)); string(b) != "c3\n" {
+		t.Fatalf("commit file %q, want c3", b)
 	}
 }
