@@ -80,10 +80,10 @@ func (s *secretsDir) holds(commit string) bool {
 }
 
 // write decrypts every secret of this host in f, then writes them all; nothing is written unless all decrypt,
-// nor when the dir holds the secrets of a commit newer than f's, or of one whose order to f's cannot be told (see
-// keep: logged, and nil). An *undecryptable error names the file that could not be opened; any other error is the
+// nor when the dir holds the secrets of a commit newer than f's (see keep: logged, and nil). Fresh says f is a new
+// head, verified and valid just now. An *undecryptable error names the file that could not be opened; any other error is the
 // disk's.
-func (s *secretsDir) write(f *fleet.Fleet) error {
+func (s *secretsDir) write(f *fleet.Fleet, fresh bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	files := f.SecretsOf(s.host)
@@ -110,7 +110,7 @@ func (s *secretsDir) write(f *fleet.Fleet) error {
 	if err != nil {
 		return err
 	}
-	if why := s.keep(held, f.Commit); why != "" {
+	if why := s.keep(held, f.Commit, fresh); why != "" {
 		s.kept = f.Commit
 		s.log.Warn("secrets of a fleet commit not written; the secrets dir keeps what it holds", "commit", short(f.Commit), "why", why)
 		return nil
@@ -186,30 +186,35 @@ func (s *secretsDir) recorded() (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
-// keep says why the dir, holding the secrets of fleet commit held, must keep them rather than take commit's: held
-// is newer (it has commit as ancestor), or their order cannot be told (neither descends from the other, or a
-// commit is not in the fleet clone). Empty: commit's may be written (the dir holds none, or commit's, or an older
-// commit's).
-func (s *secretsDir) keep(held, commit string) string {
+// keep says why the dir, holding the secrets of fleet commit held, must keep them rather than take commit's.
+// Empty: commit's may be written. A commit the agent converges again (fresh false: its applied one, after a
+// restart) is written only over its own secrets or an older commit's (held is its ancestor): held may be a newer
+// commit, held for the rollout, whose secrets were written at once, and when the order cannot be told (neither
+// descends from the other, a commit not in the clone) what is there stays. A new head (fresh: verified and valid
+// just now) is the newest commit the ref has shown, and is written unless it is an ancestor of held (the ref went
+// back): a head of another history is the fleet's now (its next commits would never descend from held).
+func (s *secretsDir) keep(held, commit string, fresh bool) string {
 	if held == "" || held == commit {
 		return ""
 	}
-	fix := fmt.Sprintf("a commit descending from it writes its secrets (or remove %s to have %s's written)",
-		filepath.Join(s.dir, commitFile), short(commit))
-	if s.isAncestor == nil {
-		return fmt.Sprintf("it holds the secrets of fleet commit %s, and the order of the two is unknown; %s", short(held), fix)
+	order := s.isAncestor
+	if order == nil {
+		order = func(string, string) (bool, error) { return false, errors.New("no fleet history") }
 	}
-	newer, err := s.isAncestor(held, commit)
-	switch {
-	case err != nil:
-		return fmt.Sprintf("it holds the secrets of fleet commit %s, and whether %s is newer cannot be told (%v); %s", short(held), short(commit), err, fix)
-	case newer:
+	if newer, err := order(held, commit); err == nil && newer {
 		return ""
 	}
-	if older, err := s.isAncestor(commit, held); err == nil && older {
+	if older, err := order(commit, held); err == nil && older {
 		return fmt.Sprintf("it holds the secrets of fleet commit %s, newer (a commit held for the rollout, say): they stay", short(held))
 	}
-	return fmt.Sprintf("it holds the secrets of fleet commit %s, and neither commit descends from the other; %s", short(held), fix)
+	if fresh {
+		return ""
+	}
+	why := "neither descends from the other"
+	if _, err := order(held, commit); err != nil {
+		why = "their order cannot be told: " + err.Error()
+	}
+	return fmt.Sprintf("it holds the secrets of fleet commit %s and %s: they stay until a newer head", short(held), why)
 }
 
 // managed reads the names written before; a name that breaks the name rule is ignored (never a path to remove).
