@@ -81,20 +81,23 @@ func Queries(bake time.Duration, commit string, targets []promapi.Sample) []stri
 	return q[1:]
 }
 
-// stampedByTarget is, for each target, the instants of the bake at which its latest sample of series does not
-// carry the timestamp of its latest up: a sample its target stamped itself. Prometheus honours the timestamps a
-// target writes on its samples (honor_timestamps, on by default), so without it one scrape could carry a whole
-// bake of healthy-on-commit samples, stamped in the past by whatever answers on the agent's port. A sample
-// Prometheus stamps carries its scrape's timestamp, the same as that scrape's up, so an honest target never shows
-// here, in any scrape configuration; a target that stamped a sample shows from it until its next sample stamped
-// by Prometheus, and the whole window of a bake it backfilled. It is a subquery, read every step (a second, or a
-// 3600th of the bake when longer): a stamp that differs from Prometheus' own by less than the step, just before a
-// scrape, could hide one sample; only a target that knew Prometheus' scrape timestamps to the millisecond could
-// forge them exactly (honor_timestamps: false in its scrape configuration closes that too).
+// stampedByTarget is the targets that stamped samples of series themselves in the bake. Prometheus honours the
+// timestamps a target writes on its samples (honor_timestamps, on by default), so whatever answers on an agent's
+// port could carry a whole bake of healthy-on-commit samples in one scrape, stamped in the past, or several
+// between two scrapes. A sample Prometheus stamps carries its scrape's timestamp, the same as that scrape's up, so
+// an honest target never shows here, whatever the scrape configuration. A target does when the window holds more
+// of its samples than scrapes of it (up has one at each), or when, at an instant of the window, its latest sample
+// does not carry the timestamp of its latest up: read by a subquery every step (a 60th of the bake, a second at
+// least), it sees a backfilled bake, or any sample standing in for a scrape's own, whole scrape intervals long. Only
+// a target that wrote Prometheus' own scrape timestamps, to the millisecond, would pass; honor_timestamps: false in
+// the scrape configuration closes that too.
 func stampedByTarget(series, m string, bake time.Duration) string {
-	step := max(time.Second, bake/3600)
-	return "count_over_time((timestamp(" + series + ") != on(" + promapi.TargetLabels + ") group_left() timestamp(up{" + m + "}))" +
-		"[" + seconds(max(bake, time.Second)) + ":" + seconds(step) + "])"
+	window, step := seconds(max(bake, time.Second)), seconds(max(time.Second, bake/60))
+	up := "up{" + m + "}"
+	on := " on(" + promapi.TargetLabels + ") group_left() "
+	crowded := "count_over_time(" + series + "[" + window + "]) >" + on + "count_over_time(" + up + "[" + window + "])"
+	offbeat := "count_over_time((timestamp(" + series + ") !=" + on + "timestamp(" + up + "))[" + window + ":" + step + "])"
+	return "(" + crowded + " or " + offbeat + ")"
 }
 
 // seconds is a PromQL duration of whole seconds.
