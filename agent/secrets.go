@@ -81,8 +81,8 @@ func (s *secretsDir) holds(commit string) bool {
 
 // write decrypts every secret of this host in f, then writes them all; nothing is written unless all decrypt,
 // nor when the dir holds the secrets of a commit newer than f's (see keep: logged, and nil). Fresh says f is a new
-// head, verified and valid just now. An *undecryptable error names the file that could not be opened; any other error is the
-// disk's.
+// head, verified and valid just now. An *undecryptable error names the file that could not be opened; any other
+// error is the disk's.
 func (s *secretsDir) write(f *fleet.Fleet, fresh bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
