@@ -39,7 +39,7 @@ const (
 	qApplied         // the applied commit and fleet state, with the sample's timestamp
 	qHealthy         // the current health
 	qProblems        // the problems, with their samples' timestamps
-	qOnCommit        // the samples of the bake at which the host was healthy on the commit (a sum of 1s; none if any is not 0 or 1)
+	qOnCommit        // the samples of the bake at which the host was healthy on the commit (a sum of 1s; none if any is not 0 or 1; -1 if its target stamped some)
 	qScrapes         // the scrapes Prometheus tried in the bake (up has a sample at each, 0 when it failed)
 	qRestarts        // the restarts of the host's agent in the bake
 	nQueries
@@ -74,8 +74,10 @@ func Queries(bake time.Duration, commit string, targets []promapi.Sample) []stri
 	onCommit := healthyOn + window
 	// A sum of 1s: a value above 1 (or ±Inf) would count one sample as several scrapes, so a series with any
 	// sample outside 0..1 in the window counts none (NaN makes the sum NaN, which Decode drops).
+	// A target that stamped samples itself counts none: its series answers -1 (see stampedByTarget).
+	stamped := stampedByTarget(healthyOn, m, bake)
 	q[qOnCommit] = "sum_over_time(" + onCommit + ") unless (max_over_time(" + onCommit + ") > 1 or min_over_time(" + onCommit + ") < 0)" +
-		" unless on(" + promapi.TargetLabels + ") " + stampedByTarget(healthyOn, m, bake)
+		" unless on(" + promapi.TargetLabels + ") " + stamped + " or on(" + promapi.TargetLabels + ") (" + stamped + " * 0 - 1)"
 	q[qScrapes] = "count_over_time(up{" + m + "}" + window + ")"
 	q[qRestarts] = "changes(" + api.ProcessStart + "{" + m + "}" + window + ")"
 	return q[1:]
@@ -213,10 +215,16 @@ func Decode(bake time.Duration, scrapes promapi.Scrapes, answers [][]promapi.Sam
 		}
 		obs.Hosts[name].Problems = append(obs.Hosts[name].Problems, what+" "+state)
 	}
+	stamped := map[string]bool{} // hosts whose target stamped healthy-on-commit samples itself (-1)
 	count := func(q int) map[string]int {
 		out := map[string]int{}
 		for _, s := range answers[q] {
-			if name, ok := hostOf[promapi.TargetOf(s)]; ok && !math.IsNaN(s.Value) { // a host's, not NaN
+			name, ok := hostOf[promapi.TargetOf(s)]
+			switch {
+			case !ok || math.IsNaN(s.Value): // not a host's, or NaN
+			case s.Value < 0:
+				stamped[name] = true
+			default:
 				out[name] += int(s.Value + 0.5)
 			}
 		}
@@ -224,10 +232,14 @@ func Decode(bake time.Duration, scrapes promapi.Scrapes, answers [][]promapi.Sam
 	}
 	onCommit, tried, restarts := count(qOnCommit), count(qScrapes), count(qRestarts)
 	for name, h := range obs.Hosts {
-		if !h.Scraped {
-			continue
+		switch {
+		case !h.Scraped:
+		case stamped[name]:
+			h.BakeWhy = fmt.Sprintf("its target wrote times of its own on samples of %s in the last %s (Prometheus honours them unless "+
+				"honor_timestamps: false): none counts, only samples Prometheus stamps do", api.SeriesHealthyOn, bake)
+		default:
+			h.Since, h.Baked, h.BakeWhy = judgeBake(bake, scrapes, job[name], now, onCommit[name], tried[name], restarts[name])
 		}
-		h.Since, h.Baked, h.BakeWhy = judgeBake(bake, scrapes, job[name], now, onCommit[name], tried[name], restarts[name])
 	}
 	return obs
 }
