@@ -40,10 +40,10 @@ func Rules(o RulesOptions) string {
 	lag := model(time.Duration(o.Periods) * o.SyncPeriod)
 	n := fmt.Sprint(o.Periods)
 	r := strings.NewReplacer("{{lag}}", lag, "{{n}}", n,
-		"{{agent-target}}", api.SeriesAgentTarget,
+		"{{agent-target}}", api.RecordAgentTarget,
 		"{{agent-target-expr}}", fmt.Sprintf("group by (%s, %s) (%s) or (%s and on (%s) up)",
-			promapi.TargetLabels, api.LabelHost, api.SeriesHostInfo, api.SeriesAgentTarget, promapi.TargetLabels),
-		"{{not-scraped}}", fmt.Sprintf("up == 0 and on (%s) %s", promapi.TargetLabels, api.SeriesAgentTarget),
+			promapi.TargetLabels, api.LabelHost, api.SeriesHostInfo, api.RecordAgentTarget, promapi.TargetLabels),
+		"{{not-scraped}}", fmt.Sprintf("up == 0 and on (%s) %s", promapi.TargetLabels, api.RecordAgentTarget),
 		"{{not-on-head}}", fmt.Sprintf("%s unless on (job, instance, %s) %s unless on (job, instance) %s",
 			api.SeriesFleetHead, api.LabelCommit, api.SeriesFleetApplied, with(api.SeriesFleetApplied, api.LabelState, string(api.SyncWaiting))),
 		"{{rollout-held}}", fmt.Sprintf("time() - %s > 3600", api.SeriesRolloutWaiting),
