@@ -74,10 +74,9 @@ func Queries(bake time.Duration, commit string, targets []promapi.Sample) []stri
 	onCommit := healthyOn + window
 	// A sum of 1s: a value above 1 (or ±Inf) would count one sample as several scrapes, so a series with any
 	// sample outside 0..1 in the window counts none (NaN makes the sum NaN, which Decode drops).
-	// A target that stamped samples itself counts none: its series answers -1 (see stampedByTarget).
-	stamped := stampedByTarget(healthyOn, m, bake)
-	q[qOnCommit] = "sum_over_time(" + onCommit + ") unless (max_over_time(" + onCommit + ") > 1 or min_over_time(" + onCommit + ") < 0)" +
-		" unless on(" + promapi.TargetLabels + ") " + stamped + " or on(" + promapi.TargetLabels + ") (" + stamped + " * 0 - 1)"
+	// A target that stamped samples itself counts none: it answers -1 (see stampedByTarget), and its sum is left out.
+	q[qOnCommit] = "(" + stampedByTarget(healthyOn, m, bake) + " * 0 - 1) or on(" + promapi.TargetLabels + ") " +
+		"sum_over_time(" + onCommit + ") unless (max_over_time(" + onCommit + ") > 1 or min_over_time(" + onCommit + ") < 0)"
 	q[qScrapes] = "count_over_time(up{" + m + "}" + window + ")"
 	q[qRestarts] = "changes(" + api.ProcessStart + "{" + m + "}" + window + ")"
 	return q[1:]
