@@ -87,6 +87,7 @@ func New(cfg *Config, log *slog.Logger, hooks HookRunner) (*Agent, error) {
 		after:   time.After,
 		trigger: make(chan struct{}, 1),
 	}
+	a.secrets.isAncestor = a.fleet.isAncestor
 	a.host, err = openHostState(cfg.Dir, log)
 	if err != nil {
 		return nil, err

@@ -222,7 +222,7 @@ func (a *Agent) secretsStep(ctx context.Context, p *pass) outcome {
 		f = v
 	}
 	if !a.secrets.holds(f.Commit) {
-		err := a.secrets.write(f)
+		err := a.secrets.write(f, p.fresh)
 		var bad *undecryptable
 		if p.fresh && errors.As(err, &bad) {
 			return refuseCommit("secret " + bad.Error())

@@ -16,7 +16,8 @@
 //	secrets  the host's secrets/<host>/*.age of the newest verified and valid commit decrypted into secrets_dir
 //	         before any hook runs and before the rollout can hold that commit (secrets.go: the dir's one writer):
 //	         secrets are not rolled out in waves, nor held by a window or a suspend (while suspended a new commit is
-//	         verified and loaded for its secrets alone); a file it cannot decrypt refuses the commit whole, naming it
+//	         verified and loaded for its secrets alone); a file it cannot decrypt refuses the commit whole, naming it;
+//	         the dir records its commit and never takes an older commit's secrets over a newer one's
 //	rollout  a new commit waits while the fleet's earlier rollout waves are not healthy on it for the bake, per
 //	         Prometheus (rollout.go, package rollout), or for a resume; the host keeps converging its commit
 //	         meanwhile. The held commit stays loaded (host_rollout.go): a held poll costs an idle one plus the gate's

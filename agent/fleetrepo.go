@@ -9,6 +9,7 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/herofleet/herofleet/fleet"
 	"github.com/herofleet/herofleet/internal/source"
@@ -84,4 +85,23 @@ func (r *fleetRepo) load(commit string) (*fleet.Fleet, error) {
 		return nil, err
 	}
 	return fleet.LoadCommit(repo, plumbing.NewHash(commit))
+}
+
+// isAncestor says whether ancestor is commit or one of its ancestors, in the local clone; an error when either is
+// not in it.
+func (r *fleetRepo) isAncestor(ancestor, commit string) (bool, error) {
+	repo, err := r.open()
+	if err != nil {
+		return false, err
+	}
+	var cs [2]*object.Commit
+	for i, c := range []string{ancestor, commit} {
+		if !source.IsCommit(c) {
+			return false, fmt.Errorf("%q is not a commit id", c)
+		}
+		if cs[i], err = repo.CommitObject(plumbing.NewHash(c)); err != nil {
+			return false, fmt.Errorf("fleet commit %s: %w", short(c), err)
+		}
+	}
+	return cs[0].IsAncestor(cs[1])
 }

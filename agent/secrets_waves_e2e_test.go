@@ -185,3 +185,99 @@ func TestSecretsApplyAtOnceWhateverHoldsTheCommit(t *testing.T) {
 		t.Errorf("the status shows a secret value")
 	}
 }
+
+// The fleet of the revocation-after-restart test: t1 in wave rest behind canary t0, Prometheus unreachable (every
+// newer commit is held); memo reads no secret.
+const secretsRestartFleet = `
+-- fleet.yaml --
+name: test
+sync: {schedule: "@every 1h"}
+rollout:
+  waves:
+    - {name: canary, hosts: [t0]}
+    - {name: rest}
+  bake: 1m
+  health: {prometheus: "http://127.0.0.1:1"}
+-- hosts/t0.yaml --
+role: tester
+-- hosts/t1.yaml --
+role: tester
+recipient: {{recipient}}
+-- roles/tester.yaml --
+preinstalled: [memo]
+-- apps/memo.yaml --
+source: {repo: https://forge.test/apps/memo.git, ref: main}
+build: {command: [{{testapp}}, build, memo_server], timeout: 1m}
+binaries:
+  - {name: memo_server, kind: server, path: memo_server, args: [--listen, "unix://${sockets}/memo_server.sock"{{args}}], listen: "unix://${sockets}/memo_server.sock", health: /health}
+`
+
+// A revocation stays revoked across a restart: a commit that revokes a secret is held by the rollout (its secrets
+// are written at once), a newer head is refused, and the agent restarts. It converges its applied commit, whose
+// secrets still hold the revoked value; the secrets dir records that it holds the held commit's, a newer one, and
+// keeps them.
+func TestRevokedSecretStaysRevokedAfterRestart(t *testing.T) {
+	h := newHarness(t)
+	h.commitApp("memo")
+	idFile := filepath.Join(h.dir, "host.key")
+	id, _, err := secrets.CreateIdentity(idFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := secrets.CreateIdentity(filepath.Join(h.dir, "other.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit := func(secret, args string) string {
+		return h.commitFleet(secretsRestartFleet+secret, agenttest.Vars{"recipient": id.Recipient().String(), "args": args})
+	}
+	first := commit("-- secrets/t1/token.age --\n"+ageEncrypt(t, id.Recipient().String(), "tok-1"), "")
+	cfg := h.config()
+	cfg.IdentityFile = idFile
+	a, err := New(cfg, testLogger(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Shutdown)
+	mustSync(t, a)
+	secretFile := filepath.Join(cfg.SecretsDir, "token")
+	if b, _ := os.ReadFile(secretFile); a.Status().Fleet.Commit != first || string(b) != "tok-1" {
+		t.Fatalf("first commit: %+v, secret %q", a.Status().Fleet, b)
+	}
+
+	// The secret is revoked in a commit the rollout holds: it leaves the dir at once.
+	revoked := commit("", `, --greeting, hi`)
+	mustSync(t, a)
+	if st := a.Status(); st.Fleet.Commit != first || st.Fleet.Rollout == nil || st.Fleet.Rollout.Waiting != revoked {
+		t.Fatalf("held: %+v rollout %+v", st.Fleet, st.Fleet.Rollout)
+	}
+	if _, err := os.Stat(secretFile); !os.IsNotExist(err) {
+		t.Fatalf("the revoked secret is still in the dir: %v", err)
+	}
+	// A newer head is refused (its secret is encrypted to another host).
+	bad := commit("-- secrets/t1/token.age --\n"+ageEncrypt(t, other.Recipient().String(), "tok-evil"), `, --greeting, hi`)
+	mustSync(t, a)
+	if st := a.Status(); st.Fleet.Commit != first || len(st.Refused) != 1 || st.Refused[0].Commit != bad {
+		t.Fatalf("refused: %+v %+v", st.Fleet, st.Refused)
+	}
+
+	// The agent restarts: it converges its applied commit, first, and must not write its secrets back.
+	a.Shutdown()
+	b, err := New(cfg, testLogger(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Shutdown)
+	b.restore(context.Background()) // as Run starts: the recorded apps and the applied commit
+	mustSync(t, b)
+	if st := b.Status(); st.Fleet.Commit != first {
+		t.Fatalf("after the restart: %+v", st.Fleet)
+	}
+	if v, err := os.ReadFile(secretFile); !os.IsNotExist(err) {
+		t.Fatalf("after a restart the revoked secret is back: %q (%v)", v, err)
+	}
+	mustSync(t, b)
+	if _, err := os.Stat(secretFile); !os.IsNotExist(err) {
+		t.Fatalf("a second sync after the restart wrote the revoked secret back: %v", err)
+	}
+}

@@ -36,6 +36,12 @@ const (
 	SeriesAgentVersion   = "herofleet_agent_version_info"                      // the herofleet version the agent runs (value 1)
 )
 
+// RecordAgentTarget is the series the alerting rules record (`herofleet prometheus rules`; a recording rule's name,
+// hence its colon), not the agent's: each scrape target that is a herofleet agent (its instance, job and host),
+// remembered from its herofleet_host_info while Prometheus still scrapes it, so the rules know an agent they cannot
+// scrape whatever the scrape job is.
+const RecordAgentTarget = "herofleet:agent_target"
+
 // ProcessStart is the standard process collector's series of the agent's start time (not a herofleet series): the
 // gate counts its changes over the bake (a restarted agent starts the bake again), never reads its value.
 const ProcessStart = "process_start_time_seconds"

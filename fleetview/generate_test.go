@@ -15,6 +15,7 @@ type ruleFile struct {
 	Groups []struct {
 		Name  string
 		Rules []struct {
+			Record      string
 			Alert       string
 			Expr        string
 			For         string
@@ -54,10 +55,19 @@ func TestRulesAlerts(t *testing.T) {
 				{"HerofleetCommitRefused", `herofleet_fleet_applied_info{state="refused"} == 1`, "", "warning"},
 				{"HerofleetAppQuarantined", "herofleet_app_quarantined == 1", "", "warning"},
 				{"HerofleetBinaryCrashlooping", `herofleet_binary_state{state="crashloop"} == 1`, "1m", "warning"},
-				{"HerofleetAgentStale", `up{job="herofleet"} == 0 or (time() - herofleet_fleet_last_sync_timestamp_seconds) > ` + tt.n +
+				{"HerofleetAgentStale", `up == 0 and on (instance, job) herofleet:agent_target or (time() - herofleet_fleet_last_sync_timestamp_seconds) > ` + tt.n +
 					" * herofleet_sync_period_seconds", tt.lag, "critical"},
 			}
 			rules := rf.Groups[0].Rules
+			// No rule names a scrape job: an operator's own job works. The agents are known by their own series,
+			// remembered while Prometheus scrapes them.
+			if strings.Contains(text, "job=") {
+				t.Errorf("a rule selects a scrape job:\n%s", text)
+			}
+			if r := rules[0]; r.Record != "herofleet:agent_target" || r.Expr != "group by (instance, job, host) (herofleet_host_info) or (herofleet:agent_target and on (instance, job) up)" {
+				t.Errorf("first rule: record %q expr %q, want herofleet:agent_target remembered from herofleet_host_info", r.Record, r.Expr)
+			}
+			rules = rules[1:]
 			if len(rules) != len(want) {
 				t.Fatalf("%d rules, want %d", len(rules), len(want))
 			}

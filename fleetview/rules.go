@@ -16,7 +16,12 @@ type RulesOptions struct {
 }
 
 // Rules is the Prometheus rule file of the fleet's alerts. Each alert names the host (instance) and says what to
-// look at; none of them needs a label that grows with the fleet's history.
+// look at; none of them needs a label that grows with the fleet's history. None names a scrape job: they select
+// the agents' own series, so any scrape configuration works (herofleet prometheus config's, or an operator's own
+// job, static targets, relabelling). One recording rule, herofleet:agent_target, remembers each target that is an
+// agent (by its herofleet_host_info) while Prometheus scrapes it, failing or not: an agent that cannot be scraped
+// has no series of its own left. An agent Prometheus never scraped is not known as one (fleet status lists its
+// host file as one no scraped agent reports).
 //
 //   - HerofleetHostNotOnHead: the host has seen a newer fleet commit than it runs, for longer than N sync periods
 //     (not while it holds the commit for the earlier rollout waves: that is the rollout working).
@@ -34,7 +39,11 @@ func Rules(o RulesOptions) string {
 	}
 	lag := model(time.Duration(o.Periods) * o.SyncPeriod)
 	n := fmt.Sprint(o.Periods)
-	r := strings.NewReplacer("{{job}}", Job, "{{lag}}", lag, "{{n}}", n,
+	r := strings.NewReplacer("{{lag}}", lag, "{{n}}", n,
+		"{{agent-target}}", api.RecordAgentTarget,
+		"{{agent-target-expr}}", fmt.Sprintf("group by (%s, %s) (%s) or (%s and on (%s) up)",
+			promapi.TargetLabels, api.LabelHost, api.SeriesHostInfo, api.RecordAgentTarget, promapi.TargetLabels),
+		"{{not-scraped}}", fmt.Sprintf("up == 0 and on (%s) %s", promapi.TargetLabels, api.RecordAgentTarget),
 		"{{not-on-head}}", fmt.Sprintf("%s unless on (job, instance, %s) %s unless on (job, instance) %s",
 			api.SeriesFleetHead, api.LabelCommit, api.SeriesFleetApplied, with(api.SeriesFleetApplied, api.LabelState, string(api.SyncWaiting))),
 		"{{rollout-held}}", fmt.Sprintf("time() - %s > 3600", api.SeriesRolloutWaiting),
@@ -51,10 +60,12 @@ func with(series, label, value string) string {
 }
 
 // rulesTemplate is the rule file; Rules fills in the expressions, built from package api's names.
-const rulesTemplate = `# Alerting rules of a herofleet fleet, written by herofleet prometheus rules.
+const rulesTemplate = `# Alerting rules of a herofleet fleet (and the one series they record), written by herofleet prometheus rules.
 groups:
   - name: herofleet
     rules:
+      - record: {{agent-target}}
+        expr: {{agent-target-expr}}
       - alert: HerofleetHostNotOnHead
         expr: {{not-on-head}}
         for: {{lag}}
@@ -89,7 +100,7 @@ groups:
           description: "herofleet logs {{ $labels.binary }} on the host shows why it exits."
       - alert: HerofleetAgentStale
         expr: >-
-          up{job="{{job}}"} == 0
+          {{not-scraped}}
           or {{not-synced}}
         for: {{lag}}
         labels: {severity: critical}

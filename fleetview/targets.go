@@ -12,7 +12,7 @@ import (
 	"github.com/herofleet/herofleet/internal/promapi"
 )
 
-// Job is the scrape job of the fleet's agents in the configuration Config writes; the rules name it.
+// Job is the scrape job of the fleet's agents in the configuration Config writes (the rules name no job).
 const Job = promapi.FleetJob
 
 // TargetGroup is one entry of a Prometheus file_sd file: one host's agent, its instance label the host's name so

@@ -63,6 +63,11 @@ func TestObserveDecodesHostFacts(t *testing.T) {
 			answers: with(onCommit("tester-07", commitC, "600", true, true), kRestarts, ser("tester-07", "1")),
 			want: &HostFacts{Commit: commitC, State: "ok", Scraped: true, Healthy: true,
 				BakeWhy: "its agent restarted in the last 10m0s: the bake starts again"}},
+		{name: "its target stamped samples of the bake itself: none counts",
+			answers: with(onCommit("tester-07", commitC, "600", true, true), kOnCommit, ser("tester-07", "-1")),
+			want: &HostFacts{Commit: commitC, State: "ok", Scraped: true, Healthy: true,
+				BakeWhy: "its target wrote times of its own on samples of herofleet_host_healthy_on_commit in the last 10m0s " +
+					"(Prometheus honours them unless honor_timestamps: false): none counts, only samples Prometheus stamps do"}},
 		{name: "problems of a host without a health sample are not told",
 			answers: answers{kProblems: {ser("tester-07", "1000", "app", "books", "state", "quarantined")}},
 			want:    nil},

@@ -39,7 +39,7 @@ const (
 	qApplied         // the applied commit and fleet state, with the sample's timestamp
 	qHealthy         // the current health
 	qProblems        // the problems, with their samples' timestamps
-	qOnCommit        // the samples of the bake at which the host was healthy on the commit (a sum of 1s; none if any is not 0 or 1)
+	qOnCommit        // the samples of the bake at which the host was healthy on the commit (a sum of 1s; none if any is not 0 or 1; -1 if its target stamped some)
 	qScrapes         // the scrapes Prometheus tried in the bake (up has a sample at each, 0 when it failed)
 	qRestarts        // the restarts of the host's agent in the bake
 	nQueries
@@ -59,24 +59,52 @@ func TargetsQuery(only []string) string { return "timestamp(" + promapi.HostSele
 //
 // The bake is counted in Prometheus' own samples over the window ending at its own now (no time is sent): the
 // scrapes at which the host said healthy on the commit must be every scrape Prometheus tried (up has a sample at
-// each, failed or not; a healthy-on-commit sample exists only for a successful scrape on that commit), their
+// each, failed or not; a healthy-on-commit sample exists only for a successful scrape on that commit), each
+// stamped by Prometheus itself (none in the window carries a time its target wrote: see stampedByTarget), their
 // number must leave no gap longer than two scrape intervals, and the agent's start time must not change.
 func Queries(bake time.Duration, commit string, targets []promapi.Sample) []string {
-	window := "[" + strconv.FormatInt(int64(max(bake, time.Second)/time.Second), 10) + "s]"
+	window := "[" + seconds(max(bake, time.Second)) + "]"
 	m := targetMatchers(targets)
 	q := make([]string, nQueries)
 	q[qTargets] = ""
 	q[qApplied] = "timestamp(" + api.SeriesFleetApplied + "{" + m + "})"
 	q[qHealthy] = api.SeriesHostHealthy + "{" + m + "}"
 	q[qProblems] = "timestamp(" + api.SeriesProblem + "{" + m + "})"
-	onCommit := api.SeriesHealthyOn + "{" + api.LabelCommit + "=" + promapi.Quote(commit) + "," + m + "}" + window
+	healthyOn := api.SeriesHealthyOn + "{" + api.LabelCommit + "=" + promapi.Quote(commit) + "," + m + "}"
+	onCommit := healthyOn + window
 	// A sum of 1s: a value above 1 (or ±Inf) would count one sample as several scrapes, so a series with any
 	// sample outside 0..1 in the window counts none (NaN makes the sum NaN, which Decode drops).
-	q[qOnCommit] = "sum_over_time(" + onCommit + ") unless (max_over_time(" + onCommit + ") > 1 or min_over_time(" + onCommit + ") < 0)"
+	// A target that stamped samples itself counts none: it answers -1 (see stampedByTarget), and its sum is left out.
+	q[qOnCommit] = "(" + stampedByTarget(healthyOn, m, bake) + " * 0 - 1) or on(" + promapi.TargetLabels + ") " +
+		"sum_over_time(" + onCommit + ") unless (max_over_time(" + onCommit + ") > 1 or min_over_time(" + onCommit + ") < 0)"
 	q[qScrapes] = "count_over_time(up{" + m + "}" + window + ")"
 	q[qRestarts] = "changes(" + api.ProcessStart + "{" + m + "}" + window + ")"
 	return q[1:]
 }
+
+// stampedByTarget is the targets that stamped samples of series themselves in the bake. Prometheus honours the
+// timestamps a target writes on its samples (honor_timestamps, on by default), so whatever answers on an agent's
+// port could carry a whole bake of healthy-on-commit samples in one scrape, stamped in the past, or several
+// between two scrapes. A sample Prometheus stamps carries its scrape's timestamp, the same as that scrape's up, so
+// an honest target never shows here, whatever the scrape configuration. A target does when the window holds more
+// of its samples than scrapes of it (up has one at each), or when, at an instant of the window, its latest sample
+// does not carry the timestamp of its latest up: read by a subquery every step (a 20th of the bake, a second at
+// least), it sees a backfilled bake, or any sample standing in for a scrape's own, whole scrape intervals long (a
+// backfill shorter than a step could open the gate that much early: the subquery's cost is in its steps, 60 ms of
+// Prometheus' for 251 hosts every 10 s of a 10m bake, 27 ms every 30 s). Only a target that wrote Prometheus' own
+// scrape timestamps, to the millisecond, would pass; honor_timestamps: false in the scrape configuration closes that
+// too.
+func stampedByTarget(series, m string, bake time.Duration) string {
+	window, step := seconds(max(bake, time.Second)), seconds(max(time.Second, bake/20))
+	up := "up{" + m + "}"
+	on := " on(" + promapi.TargetLabels + ") group_left() "
+	crowded := "count_over_time(" + series + "[" + window + "]) >" + on + "count_over_time(" + up + "[" + window + "])"
+	offbeat := "count_over_time((timestamp(" + series + ") !=" + on + "timestamp(" + up + "))[" + window + ":" + step + "])"
+	return "(" + crowded + " or " + offbeat + ")"
+}
+
+// seconds is a PromQL duration of whole seconds.
+func seconds(d time.Duration) string { return strconv.FormatInt(int64(d/time.Second), 10) + "s" }
 
 // targetMatchers select the scrape targets of the samples (and perhaps a few more: an instance of one job with
 // the job of another; Decode keeps only the targets themselves).
@@ -188,10 +216,16 @@ func Decode(bake time.Duration, scrapes promapi.Scrapes, answers [][]promapi.Sam
 		}
 		obs.Hosts[name].Problems = append(obs.Hosts[name].Problems, what+" "+state)
 	}
+	stamped := map[string]bool{} // hosts whose target stamped healthy-on-commit samples itself (-1)
 	count := func(q int) map[string]int {
 		out := map[string]int{}
 		for _, s := range answers[q] {
-			if name, ok := hostOf[promapi.TargetOf(s)]; ok && !math.IsNaN(s.Value) { // a host's, not NaN
+			name, ok := hostOf[promapi.TargetOf(s)]
+			switch {
+			case !ok || math.IsNaN(s.Value): // not a host's, or NaN
+			case s.Value < 0:
+				stamped[name] = true
+			default:
 				out[name] += int(s.Value + 0.5)
 			}
 		}
@@ -199,10 +233,14 @@ func Decode(bake time.Duration, scrapes promapi.Scrapes, answers [][]promapi.Sam
 	}
 	onCommit, tried, restarts := count(qOnCommit), count(qScrapes), count(qRestarts)
 	for name, h := range obs.Hosts {
-		if !h.Scraped {
-			continue
+		switch {
+		case !h.Scraped:
+		case stamped[name]:
+			h.BakeWhy = fmt.Sprintf("its target wrote times of its own on samples of %s in the last %s (Prometheus honours them unless "+
+				"honor_timestamps: false): none counts, only samples Prometheus stamps do", api.SeriesHealthyOn, bake)
+		default:
+			h.Since, h.Baked, h.BakeWhy = judgeBake(bake, scrapes, job[name], now, onCommit[name], tried[name], restarts[name])
 		}
-		h.Since, h.Baked, h.BakeWhy = judgeBake(bake, scrapes, job[name], now, onCommit[name], tried[name], restarts[name])
 	}
 	return obs
 }

@@ -27,7 +27,7 @@ func kindOf(q string) string {
 		{"timestamp(herofleet_host_info{", kTargets}, {"timestamp(herofleet_host_info)", kTargets},
 		{"timestamp(herofleet_fleet_applied_info{instance=~", kApplied}, {"herofleet_host_healthy{instance=~", kHealthy},
 		{"timestamp(herofleet_problem_info{instance=~", kProblems},
-		{"sum_over_time(herofleet_host_healthy_on_commit{commit=", kOnCommit}, {"count_over_time(up{instance=~", kScrapes},
+		{"((count_over_time(herofleet_host_healthy_on_commit{commit=", kOnCommit}, {"count_over_time(up{instance=~", kScrapes},
 		{"changes(process_start_time_seconds{instance=~", kRestarts},
 	} {
 		if strings.HasPrefix(q, k.prefix) {

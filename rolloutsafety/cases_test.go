@@ -127,6 +127,17 @@ func TestAgentStampedSamples(t *testing.T) {
 					return at
 				}
 			}},
+		{"crowded", "each scrape of the canary on C carries, before the healthy-on-C sample Prometheus stamps, " + fmt.Sprint(int(bake/interval)) + " more it stamped itself in the 70 ms before the scrape reached it: more samples than scrapes, in gaps too short for a subquery's steps to fall in", true,
+			func(time.Time) func() []time.Time {
+				return func() []time.Time {
+					now := time.Now()
+					var at []time.Time
+					for i := int(bake / interval); i >= 1; i-- {
+						at = append(at, now.Add(-time.Duration(i)*10*time.Millisecond-10*time.Millisecond))
+					}
+					return append(at, time.Time{})
+				}
+			}},
 		{"frozen", "a stale series: the canary's healthy-on-C sample carries the same timestamp (its switch to C) at every scrape", false,
 			func(switched time.Time) func() []time.Time {
 				return func() []time.Time { return []time.Time{switched} }
@@ -170,7 +181,7 @@ func TestPrometheusRestarted(t *testing.T) {
 	s.dirty, s.clean, s.opened = s.prom.Started, true, time.Time{}
 	s.mu.Unlock()
 	after := s.opens()
-	record(Row{order: 10, Case: "a restarted Prometheus",
+	record(Row{order: 11, Case: "a restarted Prometheus",
 		Injected: "Prometheus stopped and started again on the same data, after the canary had baked on C (the later wave had opened " + secs(first) + " after C)",
 		Did:      "held from the restart (" + s.reasons() + "), then applied C a bake after Prometheus' start",
 		Figure:   "applied " + secs(after) + " after Prometheus was started again"})
@@ -189,7 +200,7 @@ func TestTargetDropped(t *testing.T) {
 	promtest.Eventually(t, 5*time.Second, "the gate holds once the canary's target is dropped", func() bool { return s.ask().Hold })
 	s.mark(false)
 	s.holds(bake + 3*time.Second)
-	record(Row{order: 11, Case: "a stale series: the target dropped",
+	record(Row{order: 12, Case: "a stale series: the target dropped",
 		Injected: "after the canary baked on C, the configuration is reloaded without its target (its series are marked stale, its samples of the bake stay in the TSDB)",
 		Did:      "held from the reload on: " + s.reasons(),
 		Figure:   fmt.Sprintf("held for %s after the reload", bake+3*time.Second)})
@@ -210,7 +221,7 @@ func TestOddValues(t *testing.T) {
 				did = "held (" + s.reasons() + "), then applied C"
 				figure = "applied " + secs(after) + " after the canary applied C"
 			}
-			record(Row{order: 12 + i, Case: "a healthy-on-C value of " + v,
+			record(Row{order: 13 + i, Case: "a healthy-on-C value of " + v,
 				Injected: "the canary's " + "healthy-on-C sample is " + v + " at every scrape (its health and everything else 1)",
 				Did:      s.holeRow(did), Figure: figure})
 		})
@@ -232,7 +243,7 @@ func TestEmptyWave(t *testing.T) {
 	s.reset()
 	s.mark(false) // the pilot wave has no host healthy on C
 	s.holds(3 * time.Second)
-	record(Row{order: 18, Case: "an empty wave",
+	record(Row{order: 19, Case: "an empty wave",
 		Injected: "waves canary (tester-07), pilot (names only tester-07, which the canary wave took: no host), rest; the canary baked on C",
 		Did:      "the pilot wave's gate opened after the bake; the rest wave held: " + s.reasons(),
 		Figure:   fmt.Sprintf("the rest wave held for %s after the canary had baked", 3*time.Second)})
@@ -247,7 +258,7 @@ func TestUnresolvedCanary(t *testing.T) {
 	s.apply()
 	s.mark(false) // no host of the fleet is in the canary wave
 	s.holds(bake + 3*time.Second)
-	record(Row{order: 19, Case: "an unresolved canary",
+	record(Row{order: 20, Case: "an unresolved canary",
 		Injected: "the canary wave names tester-07, which has no host file in the fleet; an agent reporting host tester-07 is healthy on C in Prometheus for the bake",
 		Did:      "held all along: " + s.reasons(),
 		Figure:   fmt.Sprintf("held for %s", bake+3*time.Second)})
@@ -262,7 +273,7 @@ func TestAgentRestarted(t *testing.T) {
 	s.reset()
 	s.set(true, func(a *promtest.SimAgent) { a.Started = time.Now() })
 	after := s.opens()
-	record(Row{order: 20, Case: "a restarted agent",
+	record(Row{order: 21, Case: "a restarted agent",
 		Injected: "after the canary baked on C, its agent's process starts again (process_start_time_seconds moves); still healthy on C",
 		Did:      "held (" + s.reasons() + "), then applied C a bake after the restart",
 		Figure:   "applied " + secs(after) + " after the restart"})
@@ -277,7 +288,7 @@ func TestUnhealthyAndFlipBack(t *testing.T) {
 		s.watch(bake+2*time.Second, false)
 		s.set(true, func(a *promtest.SimAgent) { a.Healthy = true })
 		after := s.opens()
-		record(Row{order: 21, Case: "an unhealthy canary",
+		record(Row{order: 22, Case: "an unhealthy canary",
 			Injected: fmt.Sprintf("the canary applies C unhealthy for %s, then turns healthy", bake+2*time.Second),
 			Did:      "held (" + s.reasons() + "), then applied C a bake after it turned healthy",
 			Figure:   "applied " + secs(after) + " after it turned healthy"})
@@ -300,7 +311,7 @@ func TestUnhealthyAndFlipBack(t *testing.T) {
 		})
 		s.apply()
 		after := s.opens()
-		record(Row{order: 22, Case: "a canary back on A mid-bake",
+		record(Row{order: 23, Case: "a canary back on A mid-bake",
 			Injected: fmt.Sprintf("the canary applies C, goes back to A %s into its bake for two of Prometheus' scrapes (1.5 s at least), then applies C again (its earlier samples on C stay in the window)", bake-2*time.Second),
 			Did:      "held (" + s.reasons() + "), then applied C a bake after its return to C",
 			Figure:   "applied " + secs(after) + " after it applied C again"})
@@ -327,7 +338,7 @@ func TestForeignScrapeConfigs(t *testing.T) {
 		s.resolution = 4 * time.Second // two of this job's scrape intervals
 		s.apply()
 		after := s.opens()
-		record(Row{order: 23, Case: "a foreign scrape configuration",
+		record(Row{order: 24, Case: "a foreign scrape configuration",
 			Injected: "a hand-written configuration: job node-and-friends, scraped every 2 s (no global interval: Prometheus' 1m default), the instance relabelled to canary-box",
 			Did:      "found the canary by its host label; held while it baked (" + s.reasons() + "), then applied C",
 			Figure:   "applied " + secs(after) + " after the canary applied C"})
@@ -342,7 +353,7 @@ func TestForeignScrapeConfigs(t *testing.T) {
 		})
 		s.apply()
 		after := s.opens()
-		record(Row{order: 24, Case: "the canary scraped by two jobs",
+		record(Row{order: 25, Case: "the canary scraped by two jobs",
 			Injected: "the canary's agent is a target of two jobs (its samples counted twice)",
 			Did:      "held while it baked (" + s.reasons() + "), then applied C",
 			Figure:   "applied " + secs(after) + " after the canary applied C"})
@@ -358,7 +369,7 @@ func TestForeignScrapeConfigs(t *testing.T) {
 		})
 		s.mark(false) // the canary never applies C
 		s.holds(bake + 6*time.Second)
-		record(Row{order: 25, Case: "an impostor",
+		record(Row{order: 26, Case: "an impostor",
 			Injected: "a second target, in another job, reports host tester-07 healthy on C since Prometheus started; the canary itself stays on A",
 			Did:      "held all along: " + s.reasons(),
 			Figure:   fmt.Sprintf("held for %s from Prometheus' start", bake+6*time.Second)})

@@ -43,7 +43,8 @@ type SimAgent struct {
 	// 1 or 0 from Healthy.
 	HealthyOnValue string
 	// HealthyOnStamps, when set, gives at each scrape explicit timestamps (by whatever clock the test chose) to
-	// write on the healthy-on-commit series, one sample per stamp, instead of one sample Prometheus stamps.
+	// write on the healthy-on-commit series, one sample per stamp, instead of one sample Prometheus stamps (a zero
+	// stamp writes one that Prometheus stamps, in its place among the others).
 	HealthyOnStamps func() []time.Time
 }
 
@@ -77,6 +78,10 @@ func NewSimAgent(t testing.TB, host, commit string) *SimAgent {
 			fmt.Fprintf(w, "%s{%s=%q} %s\n", api.SeriesHealthyOn, api.LabelCommit, a.Commit, on)
 		} else {
 			for _, at := range a.HealthyOnStamps() {
+				if at.IsZero() {
+					fmt.Fprintf(w, "%s{%s=%q} %s\n", api.SeriesHealthyOn, api.LabelCommit, a.Commit, on)
+					continue
+				}
 				fmt.Fprintf(w, "%s{%s=%q} %s %d\n", api.SeriesHealthyOn, api.LabelCommit, a.Commit, on, at.UnixMilli())
 			}
 		}
