@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/herofleet/herofleet/internal/artifact"
 )
 
 // Limits bound a release archive: what is downloaded and what it unpacks to.
@@ -282,28 +284,8 @@ func unpack(r io.Reader, dest string, lim Limits) error {
 			if total += hdr.Size; total > lim.MaxUnpack {
 				return fmt.Errorf("archive unpacks to more than %d bytes", lim.MaxUnpack)
 			}
-			if dir := path.Dir(name); dir != "." {
-				if err := root.MkdirAll(dir, 0o755); err != nil {
-					return fmt.Errorf("%s: %w", hdr.Name, err)
-				}
-			}
-			mode := os.FileMode(0o644)
-			if hdr.Mode&0o111 != 0 {
-				mode = 0o755
-			}
-			f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-			if err != nil {
-				return fmt.Errorf("%s: %w", hdr.Name, err)
-			}
-			if _, err := io.CopyN(f, tr, hdr.Size); err != nil {
-				f.Close()
-				return fmt.Errorf("%s: truncated archive: %w", hdr.Name, err)
-			}
-			if err := f.Sync(); err != nil { // on disk before the record names it: a power cut leaves no torn binary
-				f.Close()
-				return err
-			}
-			if err := f.Close(); err != nil {
+			// on disk before the record names it: a power cut leaves no torn binary
+			if err := artifact.WriteEntry(root, name, tr, hdr, true); err != nil {
 				return err
 			}
 		default:

@@ -177,7 +177,7 @@ func Unpack(archive, dest string, lim Limits) error {
 			if total += hdr.Size; total > lim.MaxUnpack {
 				return fmt.Errorf("archive unpacks to more than %d bytes", lim.MaxUnpack)
 			}
-			if err := writeEntry(root, name, tr, hdr); err != nil {
+			if err := WriteEntry(root, name, tr, hdr, false); err != nil {
 				return err
 			}
 		case tar.TypeSymlink:
@@ -205,7 +205,10 @@ func entryName(name string) (string, error) {
 	return clean, nil
 }
 
-func writeEntry(root *os.Root, name string, r io.Reader, hdr *tar.Header) error {
+// WriteEntry writes the regular file hdr of a tar archive, read from r, at name under root (its folders made, never
+// through a symlink, never over an existing file), 0755 when any execute bit is set, else 0644. With sync it is on
+// disk before WriteEntry returns: what a record will name after a power cut.
+func WriteEntry(root *os.Root, name string, r io.Reader, hdr *tar.Header, sync bool) error {
 	if dir := path.Dir(name); dir != "." {
 		if err := root.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("%s: %w", hdr.Name, err)
@@ -223,6 +226,12 @@ func writeEntry(root *os.Root, name string, r io.Reader, hdr *tar.Header) error 
 	if _, err := io.CopyN(f, r, hdr.Size); err != nil {
 		f.Close()
 		return fmt.Errorf("%s: truncated archive: %w", hdr.Name, err)
+	}
+	if sync {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	return f.Close()
 }
