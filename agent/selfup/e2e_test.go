@@ -349,10 +349,11 @@ func TestUpgradeInPlace(t *testing.T) {
 	if want := filepath.Join(p.dir, "agent", v2, "herofleet"); exe != want {
 		t.Fatalf("agent runs %s; want %s", exe, want)
 	}
-	rec, _ := selfup.Load(p.dir)
-	if rec == nil || rec.Current.Version != v2 || !rec.Confirmed || rec.Previous == nil || rec.Previous.Version != v1 {
-		t.Fatalf("record %+v", rec)
-	}
+	var rec *selfup.Record
+	agenttest.WaitUntil(t, 10*time.Second, "the record naming v2 confirmed, v1 previous", func() bool {
+		rec, _ = selfup.Load(p.dir)
+		return rec != nil && rec.Current.Version == v2 && rec.Confirmed && rec.Previous != nil && rec.Previous.Version == v1
+	})
 	t.Logf("switched and confirmed %s after the resume; same pid %d, books_server pid %d kept, 0 starts", took.Round(time.Millisecond), pid, books.PID)
 }
 
