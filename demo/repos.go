@@ -34,8 +34,8 @@ func fleetFiles(fsys fs.FS) (gitserver.Files, error) {
 	return files, nil
 }
 
-// repoName is where an app's source repo lives on the demo git server ("lhumina_code/hero_books").
-func repoName(repo string) (string, error) {
+// RepoName is where an app's source repo lives on the demo git server ("lhumina_code/hero_books").
+func RepoName(repo string) (string, error) {
 	rest, ok := strings.CutPrefix(repo, Forge)
 	if !ok {
 		return "", fmt.Errorf("app repo %s is not on %s: the demo can only stand in for that forge", repo, Forge)
@@ -101,7 +101,7 @@ func publish(g *gitserver.Server, fsys fs.FS, f *fleet.Fleet) (string, error) {
 	}
 	for _, name := range f.AppNames() {
 		a := f.Apps[name]
-		repo, err := repoName(a.Source.Repo)
+		repo, err := RepoName(a.Source.Repo)
 		if err != nil {
 			return "", err
 		}
@@ -131,7 +131,7 @@ func publishSeeds(g *gitserver.Server, f *fleet.Fleet) error {
 				r, _ := item.(map[string]any)
 				url, _ := r["url"].(string)
 				lib, _ := r["name"].(string)
-				repo, err := repoName(url)
+				repo, err := RepoName(url)
 				if err != nil {
 					return fmt.Errorf("app %s: seed-git repo: %w", name, err)
 				}

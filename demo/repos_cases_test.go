@@ -24,7 +24,7 @@ func TestRepoName(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.repo, func(t *testing.T) {
-			got, err := repoName(tt.repo)
+			got, err := RepoName(tt.repo)
 			if tt.err {
 				if err == nil || !strings.Contains(err.Error(), "https://forge.ourworld.tf/") {
 					t.Errorf("repoName = %q, %v; want an error naming the forge", got, err)

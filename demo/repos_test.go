@@ -18,7 +18,7 @@ func TestAppRepoPerExampleApp(t *testing.T) {
 	}
 	for _, name := range f.AppNames() {
 		a := f.Apps[name]
-		if _, err := repoName(a.Source.Repo); err != nil {
+		if _, err := RepoName(a.Source.Repo); err != nil {
 			t.Fatal(err)
 		}
 		files, err := AppFiles(a)
@@ -45,7 +45,7 @@ func TestAppRepoPerExampleApp(t *testing.T) {
 			}
 		}
 	}
-	if _, err := repoName("https://github.com/x/y.git"); err == nil {
+	if _, err := RepoName("https://github.com/x/y.git"); err == nil {
 		t.Fatal("a repo outside the forge must be refused")
 	}
 }

@@ -123,32 +123,43 @@ type Builder struct {
 // Artifacts builds an archive for every entry of the fleet's lock that has none for its commit yet, publishes it
 // on the forge and names it in the lock (URL and sha256). It returns how many it built.
 func (b *Builder) Artifacts(ctx context.Context, dir string) (int, error) {
-	lockPath := filepath.Join(dir, fleet.LockFile)
-	data, err := os.ReadFile(lockPath)
+	built := 0
+	err := editLock(dir, func(lock *fleet.Lock) error {
+		for i, e := range lock.Entries {
+			name := artifactName(e.App, e.Commit)
+			out := filepath.Join(b.Forge.Artifacts, name)
+			if _, err := os.Stat(out); err != nil {
+				if err := b.build(ctx, dir, e.App, out); err != nil {
+					return err
+				}
+				built++
+			}
+			sum, err := os.ReadFile(out + ".sha256")
+			if err != nil {
+				return err
+			}
+			lock.Entries[i].Artifact = &fleet.Artifact{URL: b.Forge.URL() + "artifacts/" + name, SHA256: strings.Fields(string(sum))[0]}
+		}
+		return nil
+	})
+	return built, err
+}
+
+// editLock reads the fleet.lock of the fleet in dir, lets edit change it and writes it back.
+func editLock(dir string, edit func(*fleet.Lock) error) error {
+	path := filepath.Join(dir, fleet.LockFile)
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	lock, err := fleet.ParseLock(data)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	built := 0
-	for i, e := range lock.Entries {
-		name := artifactName(e.App, e.Commit)
-		out := filepath.Join(b.Forge.Artifacts, name)
-		if _, err := os.Stat(out); err != nil {
-			if err := b.build(ctx, dir, e.App, out); err != nil {
-				return built, err
-			}
-			built++
-		}
-		sum, err := os.ReadFile(out + ".sha256")
-		if err != nil {
-			return built, err
-		}
-		lock.Entries[i].Artifact = &fleet.Artifact{URL: b.Forge.URL() + "artifacts/" + name, SHA256: strings.Fields(string(sum))[0]}
+	if err := edit(lock); err != nil {
+		return err
 	}
-	return built, os.WriteFile(lockPath, lock.Format(), 0o644)
+	return os.WriteFile(path, lock.Format(), 0o644)
 }
 
 func (b *Builder) build(ctx context.Context, dir, app, out string) error {
@@ -187,24 +198,20 @@ func NewRevision(g *gitserver.Server, dir, app string, n int) (string, error) {
 		return "", err
 	}
 	files["CHANGES"] = gitserver.File{Data: fmt.Appendf(nil, "revision %d of %s, made by the lab\n", n, app)}
-	repo := strings.TrimSuffix(strings.TrimPrefix(a.Source.Repo, demo.Forge), ".git")
+	repo, err := demo.RepoName(a.Source.Repo)
+	if err != nil {
+		return "", err
+	}
 	commit, err := g.Commit(repo, a.Source.RefOrDefault(), fmt.Sprintf("%s: revision %d", app, n), files)
 	if err != nil {
 		return "", err
 	}
-	lockPath := filepath.Join(dir, fleet.LockFile)
-	data, err := os.ReadFile(lockPath)
-	if err != nil {
-		return "", err
-	}
-	lock, err := fleet.ParseLock(data)
-	if err != nil {
-		return "", err
-	}
-	for i, e := range lock.Entries {
-		if e.App == app {
-			lock.Entries[i].Commit, lock.Entries[i].Artifact = commit, nil
+	return commit, editLock(dir, func(lock *fleet.Lock) error {
+		for i, e := range lock.Entries {
+			if e.App == app {
+				lock.Entries[i].Commit, lock.Entries[i].Artifact = commit, nil
+			}
 		}
-	}
-	return commit, os.WriteFile(lockPath, lock.Format(), 0o644)
+		return nil
+	})
 }

@@ -2,7 +2,6 @@ package lab
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -28,8 +27,8 @@ import (
 	"github.com/herofleet/herofleet/bootstrap"
 	"github.com/herofleet/herofleet/demo"
 	"github.com/herofleet/herofleet/fleet"
+	"github.com/herofleet/herofleet/internal/agenttest"
 	"github.com/herofleet/herofleet/internal/browsertest"
-	"github.com/herofleet/herofleet/packaging"
 )
 
 // The lab's machines: the admin machine (shared engines, Prometheus) and two testers; tester-07 is the example
@@ -1009,25 +1008,17 @@ func (l *lab) agentThroughFleet() Row {
 		t.Fatal(err)
 	}
 	next := old.AgentVersion + "+lab2"
-	work := filepath.Join(l.dir, "agent-next")
-	bin := filepath.Join(work, "herofleet")
 	start := time.Now()
-	build := exec.CommandContext(l.ctx, "go", "build", "-trimpath", "-ldflags", "-X main.version="+next, "-o", bin, "../cmd/herofleet")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", next, err, out)
-	}
-	name := "herofleet_" + next + "_linux_amd64.tar.gz"
-	archive := filepath.Join(l.forge.Artifacts, name)
-	if err := packaging.WriteArchive(archive, next, packaging.Target{OS: "linux", Arch: "amd64"}, map[string]string{"herofleet": bin}, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(archive)
+	rel, err := agenttest.BuildAgentRelease(filepath.Join(l.dir, "agent-next"), "../cmd/herofleet", []string{next}, next)
 	if err != nil {
 		t.Fatal(err)
 	}
+	name := "herofleet_" + next + "_linux_amd64.tar.gz"
+	if err := os.WriteFile(filepath.Join(l.forge.Artifacts, name), rel.Archive, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	built := time.Since(start)
-	if err := setAgentRelease(filepath.Join(l.fleetDir, "fleet.yaml"), next, l.forge.URL()+"artifacts/"+name, fmt.Sprintf("%x", sha256.Sum256(b))); err != nil {
+	if err := setAgentRelease(filepath.Join(l.fleetDir, "fleet.yaml"), next, l.forge.URL()+"artifacts/"+name, rel.SHA256); err != nil {
 		t.Fatal(err)
 	}
 	pids := map[string]map[string]int{}

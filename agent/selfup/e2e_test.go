@@ -24,7 +24,6 @@ import (
 	"github.com/herofleet/herofleet/agent/selfup"
 	"github.com/herofleet/herofleet/api"
 	"github.com/herofleet/herofleet/internal/agenttest"
-	"github.com/herofleet/herofleet/packaging"
 )
 
 // The agent replaces itself through the fleet, tested against real herofleet processes: two herofleet binaries
@@ -49,23 +48,10 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	testapp, err = agenttest.BuildTestapp(dir)
-	for _, v := range []string{v1, v2} {
-		if err != nil {
-			break
-		}
-		bins[v] = filepath.Join(dir, v, "herofleet")
-		if out, e := exec.Command("go", "build", "-o", bins[v], "-ldflags", "-X main.version="+v, "../../cmd/herofleet").CombinedOutput(); e != nil {
-			err = fmt.Errorf("build herofleet %s: %v\n%s", v, e, out)
-		}
-	}
 	if err == nil {
-		p := filepath.Join(dir, "release.tar.gz")
-		err = packaging.WriteArchive(p, v2, packaging.Target{OS: runtime.GOOS, Arch: runtime.GOARCH}, map[string]string{"herofleet": bins[v2]}, time.Unix(0, 0))
-		if err == nil {
-			archive, err = os.ReadFile(p)
-			h := sha256.Sum256(archive)
-			sum = hex.EncodeToString(h[:])
-		}
+		var rel agenttest.AgentRelease
+		rel, err = agenttest.BuildAgentRelease(dir, "../../cmd/herofleet", []string{v1, v2}, v2)
+		bins, archive, sum = rel.Bins, rel.Archive, rel.SHA256
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
