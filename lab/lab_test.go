@@ -459,12 +459,12 @@ func (l *lab) freshTester() Row {
 		binaryRows := 0
 		for _, r := range rows {
 			switch r.Type {
-			case "bundle":
+			case cockpit.RowBundle:
 				offered = append(offered, r.App)
-				if !slices.Contains(r.Actions, "install") {
+				if !slices.Contains(r.Actions, cockpit.ActionInstall) {
 					t.Errorf("%s: catalog row %s offers %v, not install", name, r.App, r.Actions)
 				}
-			case "binary":
+			case cockpit.RowBinary:
 				binaryRows++
 			}
 		}
@@ -553,7 +553,7 @@ func (l *lab) freshTester() Row {
 		n := 0
 		for _, r := range rows {
 			if r.App == "foundry" {
-				if r.Type != "binary" {
+				if r.Type != cockpit.RowBinary {
 					t.Errorf("foundry installed, yet its row is a %s row", r.Type)
 				}
 				n++
